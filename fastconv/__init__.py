@@ -1,0 +1,23 @@
+"""fastconv: fast, exact convolution and pooling for NumPy arrays on the CPU.
+
+Multichannel convolution in 1-3 spatial dimensions with PyTorch's vocabulary
+(stride, padding, dilation, groups), padding modes and true convolution, run by
+typed Cython + OpenMP kernels with SIMD microkernels.
+
+>>> import numpy as np, fastconv
+>>> x = np.ones((1, 2, 4, 4), dtype=np.float32)
+>>> w = np.ones((3, 2, 3, 3), dtype=np.float32)
+>>> fastconv.conv2d(x, w, padding=1).shape
+(1, 3, 4, 4)
+"""
+
+from fastconv._version import __version__
+from fastconv._isa import show_config
+from fastconv._threads import get_num_threads, set_num_threads
+from fastconv.conv import conv, conv1d, conv2d, conv3d
+
+__all__ = [
+    "__version__",
+    "conv", "conv1d", "conv2d", "conv3d",
+    "get_num_threads", "set_num_threads", "show_config",
+]

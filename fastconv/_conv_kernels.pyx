@@ -1,0 +1,408 @@
+# cython: freethreading_compatible = True
+"""Typed Cython drivers of the convolution kernels.
+
+Each driver takes C-contiguous buffers (flattened), trusts its arguments (the
+public layer in conv.py / grad.py has checked everything) and runs one OpenMP
+parallel loop over independent work items with the GIL released.  The work is
+split in the same way for every thread count, so results are bit-identical for
+any number of threads.
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.string cimport memset
+
+import numpy as np
+
+from fastconv._openmp cimport fc_omp_enabled, fc_omp_get_max_threads, fc_omp_set_num_threads
+
+cdef extern from "fc_kernels.h" nogil:
+    ctypedef Py_ssize_t fc_idx
+    ctypedef void (*fc_gemm_f32_fn)(const float *Ap, const float *Bp, fc_idx K, fc_idx M,
+                                    fc_idx N, float *C, fc_idx ldc, const float *bias,
+                                    int accumulate) noexcept nogil
+    ctypedef void (*fc_gemm_f64_fn)(const double *Ap, const double *Bp, fc_idx K, fc_idx M,
+                                    fc_idx N, double *C, fc_idx ldc, const double *bias,
+                                    int accumulate) noexcept nogil
+    ctypedef struct fc_isa:
+        const char *name
+        int mr_f32, nr_f32, mr_f64, nr_f64
+        fc_gemm_f32_fn gemm_f32
+        fc_gemm_f64_fn gemm_f64
+    const fc_isa fc_isa_avx512
+    const fc_isa fc_isa_avx2
+    const fc_isa fc_isa_generic
+    int fc_cpu_supports_avx512()
+    int fc_cpu_supports_avx2()
+
+    ctypedef struct fc_geom:
+        fc_idx C
+        fc_idx in_ "in"[3]
+        fc_idx k[3]
+        fc_idx out[3]
+        const fc_idx *tab[3]
+
+    void fc_im2col_f32(const float *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
+                       float padval, float *dst)
+    void fc_im2col_f64(const double *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
+                       double padval, double *dst)
+    void fc_col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
+                       fc_idx npix, float *dx)
+    void fc_col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
+                       fc_idx npix, double *dx)
+    void fc_pack_a_f32(const float *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
+                       float *dst)
+    void fc_pack_a_f64(const double *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
+                       double *dst)
+    void fc_pack_b_f32(const float *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
+                       float *dst)
+    void fc_pack_b_f64(const double *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
+                       double *dst)
+    void *fc_malloc(size_t nbytes)
+    void fc_free(void *p)
+
+
+# ---------------------------------------------------------------- instruction sets
+
+cdef const fc_isa *_isa = &fc_isa_generic
+
+_TABLES = {"avx512": 0, "avx2": 1, "generic": 2}
+
+
+cdef const fc_isa *_table(str name):
+    if name == "avx512":
+        return &fc_isa_avx512
+    if name == "avx2":
+        return &fc_isa_avx2
+    return &fc_isa_generic
+
+
+def available_isas():
+    """Instruction sets compiled in and supported by this CPU, best first."""
+    names = []
+    if fc_cpu_supports_avx512():
+        names.append("avx512")
+    if fc_cpu_supports_avx2():
+        names.append("avx2")
+    names.append("generic")
+    return names
+
+
+def set_isa(str name):
+    """Select the instruction set used by every kernel (must be available)."""
+    global _isa
+    if name not in available_isas():
+        raise ValueError(f"instruction set {name!r} is not available here; "
+                         f"choose from {available_isas()}")
+    _isa = _table(name)
+
+
+def current_isa():
+    """Name of the instruction set in use."""
+    return (<bytes>_isa.name).decode()
+
+
+def register_block(str dtype):
+    """(MR, NR) register block of the current instruction set for a dtype."""
+    if dtype == "float32":
+        return _isa.mr_f32, _isa.nr_f32
+    return _isa.mr_f64, _isa.nr_f64
+
+
+# ---------------------------------------------------------------- threads
+
+def openmp_enabled():
+    """True if the kernels were compiled with OpenMP."""
+    return bool(fc_omp_enabled())
+
+
+def omp_max_threads():
+    """OpenMP's current default team size (OMP_NUM_THREADS, threadpoolctl...)."""
+    return fc_omp_get_max_threads()
+
+
+def omp_set_num_threads(int n):
+    """Set OpenMP's default team size for the calling thread."""
+    fc_omp_set_num_threads(n)
+
+
+# ---------------------------------------------------------------- helpers
+
+cdef fc_geom _geom(Py_ssize_t C, tuple in_shape, tuple kshape, tuple out_shape,
+                   const Py_ssize_t[::1] tab_d, const Py_ssize_t[::1] tab_h,
+                   const Py_ssize_t[::1] tab_w):
+    cdef fc_geom g
+    cdef int a
+    g.C = C
+    for a in range(3):
+        g.in_[a] = in_shape[a]
+        g.k[a] = kshape[a]
+        g.out[a] = out_shape[a]
+    g.tab[0] = &tab_d[0]
+    g.tab[1] = &tab_h[0]
+    g.tab[2] = &tab_w[0]
+    return g
+
+
+cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return (a + b - 1) // b * b
+
+
+def pixel_tile(Py_ssize_t K, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t nr,
+               Py_ssize_t itemsize):
+    """Output pixels per work item: a multiple of nr whose K x tile block of
+    im2col fits in ~256 KiB (L2), shrunk until there are >= 16 work items.
+
+    Depends only on the problem and the instruction set, never on the thread
+    count, so the reduction order (and the bits of the result) never change.
+    """
+    cdef Py_ssize_t budget = (256 * 1024) // (max(K, 1) * itemsize)
+    cdef Py_ssize_t tile = max(nr, budget // nr * nr)
+    tile = min(tile, _round_up(max(P, 1), nr))
+    while tile > nr and items_outside * ((P + tile - 1) // tile) < 16:
+        tile = max(nr, _round_up(tile // 2, nr))
+    return tile
+
+
+cdef inline void _gemm(const floating *Ap, const floating *Bp, fc_idx K, fc_idx M, fc_idx N,
+                       floating *C, fc_idx ldc, const floating *bias,
+                       int accumulate) noexcept nogil:
+    if floating is float:
+        _isa.gemm_f32(Ap, Bp, K, M, N, C, ldc, bias, accumulate)
+    else:
+        _isa.gemm_f64(Ap, Bp, K, M, N, C, ldc, bias, accumulate)
+
+
+cdef inline void _im2col(const floating *x, const fc_geom *g, fc_idx p0, fc_idx npix,
+                         fc_idx pnr, floating padval, floating *dst) noexcept nogil:
+    if floating is float:
+        fc_im2col_f32(x, g, p0, npix, pnr, padval, dst)
+    else:
+        fc_im2col_f64(x, g, p0, npix, pnr, padval, dst)
+
+
+cdef inline void _col2im(const floating *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
+                         fc_idx npix, floating *dx) noexcept nogil:
+    if floating is float:
+        fc_col2im_f32(col, ldcol, g, p0, npix, dx)
+    else:
+        fc_col2im_f64(col, ldcol, g, p0, npix, dx)
+
+
+cdef inline void _pack_a(const floating *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs,
+                         int mr, floating *dst) noexcept nogil:
+    if floating is float:
+        fc_pack_a_f32(src, M, K, rs, cs, mr, dst)
+    else:
+        fc_pack_a_f64(src, M, K, rs, cs, mr, dst)
+
+
+cdef inline void _pack_b(const floating *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs,
+                         int nr, floating *dst) noexcept nogil:
+    if floating is float:
+        fc_pack_b_f32(src, K, N, rs, cs, nr, dst)
+    else:
+        fc_pack_b_f64(src, K, N, rs, cs, nr, dst)
+
+
+cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
+    if floating is float:
+        mr[0] = _isa.mr_f32
+        nr[0] = _isa.nr_f32
+    else:
+        mr[0] = _isa.mr_f64
+        nr[0] = _isa.nr_f64
+
+
+# ---------------------------------------------------------------- forward
+
+def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
+                 const floating[::1] bias not None, floating[::1] y not None,
+                 tuple in_shape, tuple kshape, tuple out_shape,
+                 const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
+                 const Py_ssize_t[::1] tab_w not None,
+                 Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
+                 double padval, int nthreads):
+    """y[n, g*Mg + m, p] = sum_k w[g, m, k] * im2col(x[n, g])[k, p] (+ bias).
+
+    x: (N, G*Cg, D, H, W), w: (G, Mg, K) with K = Cg*KD*KH*KW, bias: (G*Mg,) or
+    empty, y: (N, G*Mg, OD*OH*OW).
+    """
+    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, tab_d, tab_h, tab_w)
+    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
+    cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
+    cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
+    cdef int mr, nr
+    _block(<floating *>NULL, &mr, &nr)
+    cdef Py_ssize_t tile = pixel_tile(K, P, N * G, nr, sizeof(floating))
+    cdef Py_ssize_t ntiles = (P + tile - 1) // tile
+    cdef Py_ssize_t items = N * G * ntiles
+    cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
+    cdef Py_ssize_t wstride = Mpad * K
+
+    dtype = np.float32 if floating is float else np.float64
+    wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
+    cdef floating[::1] wpack = wpack_arr
+    cdef Py_ssize_t g
+    for g in range(G):
+        _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
+
+    cdef const floating *xp = &x[0]
+    cdef floating *yp = &y[0]
+    cdef const floating *bp = &bias[0] if bias.shape[0] > 0 else NULL
+    cdef const floating *wp = &wpack[0]
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t it, n, t, p0, np_
+    cdef floating *col
+    if items == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        col = <floating *>fc_malloc(K * tile * sizeof(floating))
+        for it in prange(items, schedule="static"):
+            if col == NULL:
+                failed_p[0] = 1
+                continue
+            t = it % ntiles
+            g = (it // ntiles) % G
+            n = it // (ntiles * G)
+            p0 = t * tile
+            np_ = min(tile, P - p0)
+            _im2col(xp + (n * G + g) * Cg * DHW, &geom, p0, np_, nr, pv, col)
+            _gemm(wp + g * wstride, col, K, Mg, np_,
+                  yp + (n * G + g) * Mg * P + p0, P,
+                  bp + g * Mg if bp != NULL else NULL, 0)
+        fc_free(col)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the im2col workspace")
+
+
+# ---------------------------------------------------------------- input gradient
+
+def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not None,
+                    floating[::1] dx not None,
+                    tuple in_shape, tuple kshape, tuple out_shape,
+                    const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
+                    const Py_ssize_t[::1] tab_w not None,
+                    Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg, int nthreads):
+    """dx[n, g] += col2im(w[g]^T @ gy[n, g]), the adjoint of conv_forward.
+
+    gy: (N, G*Mg, P), w: (G, Mg, K), dx: (N, G*Cg, D, H, W), zero-filled by the
+    caller.  One work item per (n, g) so no two threads add into the same dx.
+    """
+    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, tab_d, tab_h, tab_w)
+    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
+    cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
+    cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
+    cdef int mr, nr
+    _block(<floating *>NULL, &mr, &nr)
+    cdef Py_ssize_t tile = pixel_tile(K, P, 16, nr, sizeof(floating))
+    cdef Py_ssize_t ntiles = (P + tile - 1) // tile
+    cdef Py_ssize_t items = N * G
+    cdef Py_ssize_t Kpad = _round_up(max(K, 1), mr)
+    cdef Py_ssize_t wstride = Kpad * Mg
+
+    dtype = np.float32 if floating is float else np.float64
+    wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
+    cdef floating[::1] wpack = wpack_arr
+    cdef Py_ssize_t g
+    for g in range(G):
+        # A[k][m] = w[g, m, k]: rows are taps, the reduction runs over out-channels
+        _pack_a(&w[0] + g * Mg * K, K, Mg, 1, K, mr, &wpack[0] + g * wstride)
+
+    cdef const floating *gp = &gy[0]
+    cdef floating *dxp = &dx[0]
+    cdef const floating *wp = &wpack[0]
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t it, n, t, p0, np_
+    cdef floating *gpack
+    cdef floating *dcol
+    if items == 0 or K == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        gpack = <floating *>fc_malloc(Mg * tile * sizeof(floating))
+        dcol = <floating *>fc_malloc(K * tile * sizeof(floating))
+        for it in prange(items, schedule="static"):
+            if gpack == NULL or dcol == NULL:
+                failed_p[0] = 1
+                continue
+            g = it % G
+            n = it // G
+            for t in range(ntiles):
+                p0 = t * tile
+                np_ = min(tile, P - p0)
+                _pack_b(gp + (n * G + g) * Mg * P + p0, Mg, np_, P, 1, nr, gpack)
+                _gemm(wp + g * wstride, gpack, Mg, K, np_, dcol, tile, <floating *>NULL, 0)
+                _col2im(dcol, tile, &geom, p0, np_, dxp + (n * G + g) * Cg * DHW)
+        fc_free(gpack)
+        fc_free(dcol)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the input-gradient workspace")
+
+
+# ---------------------------------------------------------------- weight gradient
+
+def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not None,
+                     floating[:, ::1] partial not None,
+                     tuple in_shape, tuple kshape, tuple out_shape,
+                     const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
+                     const Py_ssize_t[::1] tab_w not None,
+                     Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
+                     double padval, int nthreads):
+    """partial[c] = sum over the c-th fixed chunk of (n, tile) of gy @ im2col(x)^T.
+
+    partial: (nchunks, G*Mg*K), zero-filled by the caller, who sums the chunks
+    in order.  The chunking depends on the shapes only, never on the thread count.
+    """
+    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, tab_d, tab_h, tab_w)
+    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
+    cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
+    cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
+    cdef int mr, nr
+    _block(<floating *>NULL, &mr, &nr)
+    cdef Py_ssize_t tile = pixel_tile(K, P, N, nr, sizeof(floating))
+    cdef Py_ssize_t ntiles = (P + tile - 1) // tile
+    cdef Py_ssize_t items = N * ntiles
+    cdef Py_ssize_t nchunks = partial.shape[0]
+    cdef Py_ssize_t wsize = partial.shape[1]
+
+    cdef const floating *xp = &x[0]
+    cdef const floating *gp = &gy[0]
+    cdef floating *pp = &partial[0, 0]
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t c, it, n, t, g, p0, np_
+    cdef floating *col
+    cdef floating *bpack
+    cdef floating *apack
+    if items == 0 or K == 0 or Mg == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        col = <floating *>fc_malloc(K * tile * sizeof(floating))
+        bpack = <floating *>fc_malloc(_round_up(K, nr) * tile * sizeof(floating))
+        apack = <floating *>fc_malloc(_round_up(Mg, mr) * tile * sizeof(floating))
+        for c in prange(nchunks, schedule="static"):
+            if col == NULL or bpack == NULL or apack == NULL:
+                failed_p[0] = 1
+                continue
+            for it in range(c * items // nchunks, (c + 1) * items // nchunks):
+                t = it % ntiles
+                n = it // ntiles
+                p0 = t * tile
+                np_ = min(tile, P - p0)
+                for g in range(G):
+                    # plain layout col[k][p] (one panel as wide as the tile)
+                    _im2col(xp + (n * G + g) * Cg * DHW, &geom, p0, np_, tile, pv, col)
+                    # B[p][k] = col[k][p]; A[m][p] = gy[n, g*Mg + m, p0 + p]
+                    _pack_b(col, np_, K, 1, tile, nr, bpack)
+                    _pack_a(gp + (n * G + g) * Mg * P + p0, Mg, np_, P, 1, mr, apack)
+                    _gemm(apack, bpack, np_, Mg, K, pp + c * wsize + g * Mg * K, K,
+                          <floating *>NULL, 1)
+        fc_free(col)
+        fc_free(bpack)
+        fc_free(apack)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the weight-gradient workspace")

@@ -1,0 +1,186 @@
+"""Validated description of one convolution, shared by the forward pass, both
+gradients and the transposed convolution.
+
+``make_plan`` checks every argument that depends on shapes (in Python integers,
+before any C runs) and returns a ``ConvPlan``; ``run_*`` hand a plan and
+contiguous buffers to the Cython drivers.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fastconv import _conv_kernels
+from fastconv._padmaps import normalize_padding_mode, window_table
+from fastconv._shapes import MAX_EXTENT, conv_output_shape, int_tuple, padding_pairs, as_int
+from fastconv._threads import get_num_threads
+from fastconv._validation import as_bool, as_real
+
+# Bound on the weight-gradient partial sums (elements); see run_weight_grad.
+_PARTIAL_BUDGET = 1 << 24
+_MAX_CHUNKS = 32
+
+
+@dataclass(frozen=True)
+class ConvPlan:
+    """Shapes and options of ``y = conv(x, w)`` in the (N, C, *spatial) layout."""
+
+    nd: int                 # spatial rank, 1..3
+    batch: int              # N
+    in_channels: int        # C_in
+    out_channels: int       # C_out
+    groups: int
+    in_spatial: tuple
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pads: tuple             # ((lo, hi), ...) per axis
+    out_spatial: tuple
+    mode: str               # canonical padding mode
+    pad_value: float
+    flip: bool
+
+    @property
+    def x_shape(self):
+        return (self.batch, self.in_channels) + self.in_spatial
+
+    @property
+    def y_shape(self):
+        return (self.batch, self.out_channels) + self.out_spatial
+
+    @property
+    def w_shape(self):
+        return (self.out_channels, self.in_channels // self.groups) + self.kernel
+
+    @property
+    def reduction_length(self):
+        """K: the number of products summed into one output element."""
+        return self.in_channels // self.groups * int(np.prod(self.kernel))
+
+    def tables(self):
+        """Index tables of the three (rank-promoted) axes for the kernels."""
+        tabs = [np.zeros(1, dtype=np.intp)] * (3 - self.nd)
+        for n, k, s, d, (lo, _), o in zip(self.in_spatial, self.kernel, self.stride,
+                                          self.dilation, self.pads, self.out_spatial):
+            tabs.append(window_table(n, k, s, d, lo, o, self.mode).ravel())
+        return tabs
+
+    def geometry(self):
+        """(in, kernel, out) spatial shapes promoted to three axes."""
+        one = (1,) * (3 - self.nd)
+        return one + self.in_spatial, one + self.kernel, one + self.out_spatial
+
+
+def spatial_rank(weight_ndim, name="weight"):
+    nd = weight_ndim - 2
+    if not 1 <= nd <= 3:
+        raise ValueError(
+            f"{name} must have 3, 4 or 5 dimensions (C_out, C_in/groups, *kernel) for 1-3 "
+            f"spatial axes, got {weight_ndim} dimensions")
+    return nd
+
+
+def batched_shape(shape, nd, name):
+    """(shape with a batch axis, unbatched?) for an input of spatial rank nd."""
+    shape = tuple(shape)
+    if len(shape) == nd + 2:
+        return shape, False
+    if len(shape) == nd + 1:
+        return (1,) + shape, True
+    raise ValueError(
+        f"{name} must have {nd + 2} dimensions (N, C, *spatial) or {nd + 1} (C, *spatial) "
+        f"for a {nd}-d convolution, got shape {shape}")
+
+
+def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mode,
+              pad_value, flip, x_name="x", w_name="weight"):
+    """Validate the arguments of a convolution; ``x_shape`` must be batched."""
+    nd = len(w_shape) - 2
+    batch, cin = x_shape[0], x_shape[1]
+    in_spatial = tuple(int(v) for v in x_shape[2:])
+    cout, cin_g = w_shape[0], w_shape[1]
+    kernel = tuple(int(v) for v in w_shape[2:])
+    groups = as_int(groups, "groups")
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    if cin != cin_g * groups:
+        raise ValueError(
+            f"{x_name} has {cin} channels but {w_name} expects C_in/groups * groups = "
+            f"{cin_g} * {groups} = {cin_g * groups} (weight shape {tuple(w_shape)}, "
+            f"groups={groups})")
+    if cout % groups:
+        raise ValueError(f"groups={groups} does not divide the {cout} output channels of "
+                         f"{w_name} (shape {tuple(w_shape)})")
+    if any(n == 0 for n in in_spatial):
+        raise ValueError(f"{x_name} has a zero-size spatial axis: shape {tuple(x_shape)}")
+    if any(k == 0 for k in kernel):
+        raise ValueError(f"{w_name} has a zero-size kernel axis: shape {tuple(w_shape)}")
+    stride = int_tuple(stride, nd, "stride", minimum=1)
+    dilation = int_tuple(dilation, nd, "dilation", minimum=1)
+    pads = padding_pairs(padding, in_spatial, kernel, stride, dilation)
+    out_spatial = conv_output_shape(in_spatial, kernel, stride, pads, dilation)
+    mode = normalize_padding_mode(padding_mode)
+    pad_value = as_real(pad_value, "pad_value")
+    if mode != "constant" and pad_value != 0.0:
+        raise ValueError(f"pad_value={pad_value!r} is only used with padding_mode='constant', "
+                         f"got padding_mode={padding_mode!r}")
+    if not np.isfinite(pad_value):
+        raise ValueError(f"pad_value must be finite, got {pad_value!r}")
+    flip = as_bool(flip, "flip")
+    total = batch * cout * int(np.prod(out_spatial, dtype=object))
+    if total > MAX_EXTENT:
+        raise ValueError(f"the output would have {total} elements, more than fastconv handles")
+    return ConvPlan(nd, batch, cin, cout, groups, in_spatial, kernel, stride, dilation, pads,
+                    out_spatial, mode, pad_value, flip)
+
+
+def kernel_weight(plan, weight, dtype):
+    """Weight as a contiguous (G, C_out/G, K) array, flipped for true convolution."""
+    if plan.flip:
+        weight = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * plan.nd]
+    w = np.ascontiguousarray(weight, dtype=dtype)
+    return w.reshape(plan.groups, plan.out_channels // plan.groups, -1)
+
+
+def _common(plan):
+    in3, k3, out3 = plan.geometry()
+    td, th, tw = plan.tables()
+    g = plan.groups
+    return (in3, k3, out3, td, th, tw, plan.batch, g, plan.in_channels // g,
+            plan.out_channels // g)
+
+
+def run_forward(plan, x, w, bias, y):
+    """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype."""
+    in3, k3, out3, td, th, tw, n, g, cg, mg = _common(plan)
+    b = bias if bias is not None else np.empty(0, dtype=y.dtype)
+    _conv_kernels.conv_forward(x.ravel(), w.ravel(), b, y.reshape(-1), in3, k3, out3,
+                               td, th, tw, n, g, cg, mg, plan.pad_value, get_num_threads())
+
+
+def run_input_grad(plan, gy, w, dtype):
+    """d<conv(x, w), gy>/dx as a new (plan.x_shape) array."""
+    in3, k3, out3, td, th, tw, n, g, cg, mg = _common(plan)
+    dx = np.zeros(plan.x_shape, dtype=dtype)
+    _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), in3, k3, out3,
+                                  td, th, tw, n, g, cg, mg, get_num_threads())
+    return dx
+
+
+def run_weight_grad(plan, x, gy, dtype):
+    """d<conv(x, w), gy>/dw as a new (G, C_out/G, K) array.
+
+    The reduction over (image, pixel tile) is cut into a fixed number of chunks
+    (from the shapes alone), each summed by one thread, then the chunks are added
+    in order: the same bits for any thread count.
+    """
+    in3, k3, out3, td, th, tw, n, g, cg, mg = _common(plan)
+    wsize = plan.out_channels * plan.reduction_length
+    nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize, 1)))
+    partial = np.zeros((nchunks, wsize), dtype=dtype)
+    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, in3, k3, out3,
+                                   td, th, tw, n, g, cg, mg, plan.pad_value, get_num_threads())
+    total = partial[0].copy()
+    for c in range(1, nchunks):
+        total += partial[c]
+    return total.reshape(g, mg, -1)

@@ -1,0 +1,246 @@
+"""The arithmetic of shapes: the one place that knows the size formulas.
+
+Every public function and every test gets output sizes, padding pairs and
+parameter tuples from here.  All arithmetic is done on Python integers, so huge
+parameters are caught here, before any C code runs.
+
+Conventions: ``lo``/``hi`` are the padding before/after along one spatial axis;
+``k`` the kernel size, ``s`` the stride, ``d`` the dilation.  The effective
+(dilated) kernel extent is ``d * (k - 1) + 1``.
+"""
+
+import operator
+
+__all__ = [
+    "as_int",
+    "int_tuple",
+    "padding_pairs",
+    "conv_output_size",
+    "conv_output_shape",
+    "conv_transpose_output_size",
+    "pool_output_size",
+    "MAX_EXTENT",
+]
+
+# Largest size any axis (padded input, output, kernel extent) may have.  Index
+# arithmetic in the kernels is 64-bit; this bound keeps products of a few such
+# values far from overflow and turns absurd parameters into a ValueError.
+MAX_EXTENT = 2**40
+
+
+def as_int(value, name):
+    """Return ``value`` as a Python int, refusing bools, floats and strings.
+
+    Examples
+    --------
+    >>> as_int(3, "stride")
+    3
+    >>> as_int(1.5, "stride")
+    Traceback (most recent call last):
+    ...
+    TypeError: stride must be an integer, got 1.5 (float)
+    """
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an integer, got {value!r} ({type(value).__name__})") from None
+
+
+def int_tuple(value, ndim, name, minimum=None):
+    """Normalise an int or a sequence of ``ndim`` ints to a tuple of ints.
+
+    Parameters
+    ----------
+    value : int or sequence of int
+        One value for every spatial axis, or one per axis.
+    ndim : int
+        Number of spatial axes.
+    name : str
+        Parameter name used in error messages.
+    minimum : int, optional
+        Smallest allowed value.
+
+    Examples
+    --------
+    >>> int_tuple(2, 3, "stride", minimum=1)
+    (2, 2, 2)
+    >>> int_tuple((1, 2), 2, "dilation", minimum=1)
+    (1, 2)
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an integer or a tuple of {ndim} integers, got {value!r}")
+    if hasattr(value, "__len__") or hasattr(value, "__iter__"):
+        items = tuple(value)
+        if len(items) != ndim:
+            raise ValueError(
+                f"{name} must be an integer or a tuple of {ndim} integers "
+                f"(one per spatial axis), got {value!r} of length {len(items)}")
+        out = tuple(as_int(v, name) for v in items)
+    else:
+        out = (as_int(value, name),) * ndim
+    if minimum is not None:
+        for v in out:
+            if v < minimum:
+                raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    for v in out:
+        if abs(v) > MAX_EXTENT:
+            raise ValueError(f"{name}={value!r} is too large (limit {MAX_EXTENT})")
+    return out
+
+
+def _same_pair(n, k, s, d):
+    """'same' padding: output ceil(n / s); the extra goes after (TF/JAX 'SAME')."""
+    out = -(-n // s)
+    total = max(0, (out - 1) * s + d * (k - 1) + 1 - n)
+    return (total // 2, total - total // 2)
+
+
+def padding_pairs(padding, in_spatial, kernel, stride, dilation):
+    """Resolve ``padding`` to one ``(lo, hi)`` pair per spatial axis.
+
+    Parameters
+    ----------
+    padding : int, str, sequence of int, or sequence of (int, int)
+        ``'valid'`` (none), ``'same'`` (output size ``ceil(in / stride)``),
+        ``'full'`` (``dilation * (k - 1)`` on each side), one int for all sides,
+        one int per axis (both sides), or one ``(lo, hi)`` pair per axis.
+    in_spatial, kernel, stride, dilation : tuple of int
+        Input spatial shape, kernel shape, strides and dilations.
+
+    Returns
+    -------
+    tuple of (int, int)
+
+    Examples
+    --------
+    >>> padding_pairs("same", (10,), (4,), (1,), (1,))
+    ((1, 2),)
+    >>> padding_pairs(((0, 1), 2), (5, 5), (3, 3), (1, 1), (1, 1))
+    ((0, 1), (2, 2))
+    """
+    ndim = len(kernel)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return ((0, 0),) * ndim
+        if mode == "same":
+            return tuple(_same_pair(n, k, s, d)
+                         for n, k, s, d in zip(in_spatial, kernel, stride, dilation))
+        if mode == "full":
+            return tuple((d * (k - 1), d * (k - 1)) for k, d in zip(kernel, dilation))
+        raise ValueError(
+            f"padding must be 'valid', 'same', 'full', an integer or a tuple, got {padding!r}")
+    if isinstance(padding, bytes) or padding is None:
+        raise TypeError(f"padding must be an integer, a string or a tuple, got {padding!r}")
+    if not (hasattr(padding, "__len__") or hasattr(padding, "__iter__")):
+        p = as_int(padding, "padding")
+        pairs = ((p, p),) * ndim
+    else:
+        items = tuple(padding)
+        if len(items) != ndim:
+            raise ValueError(
+                f"padding must have one entry per spatial axis ({ndim}), "
+                f"got {padding!r} of length {len(items)}")
+        pairs = []
+        for item in items:
+            if isinstance(item, (str, bytes)):
+                raise TypeError(f"padding entries must be integers or (lo, hi) pairs, got {item!r}")
+            if hasattr(item, "__len__") or hasattr(item, "__iter__"):
+                pair = tuple(item)
+                if len(pair) != 2:
+                    raise ValueError(f"padding pairs must be (lo, hi), got {item!r} in {padding!r}")
+                pairs.append((as_int(pair[0], "padding"), as_int(pair[1], "padding")))
+            else:
+                p = as_int(item, "padding")
+                pairs.append((p, p))
+        pairs = tuple(pairs)
+    for lo, hi in pairs:
+        if lo < 0 or hi < 0:
+            raise ValueError(f"padding must be >= 0, got {padding!r}")
+        if lo > MAX_EXTENT or hi > MAX_EXTENT:
+            raise ValueError(f"padding={padding!r} is too large (limit {MAX_EXTENT})")
+    return pairs
+
+
+def conv_output_size(n, k, s, d, lo, hi):
+    """Output length of a convolution along one axis, or None if the kernel does not fit.
+
+    ``floor((n + lo + hi - d * (k - 1) - 1) / s) + 1``
+
+    Examples
+    --------
+    >>> conv_output_size(56, 3, 1, 1, 1, 1)
+    56
+    >>> conv_output_size(224, 7, 2, 1, 3, 3)
+    112
+    >>> conv_output_size(2, 3, 1, 1, 0, 0) is None
+    True
+    """
+    span = n + lo + hi - d * (k - 1) - 1
+    if span < 0:
+        return None
+    return span // s + 1
+
+
+def conv_output_shape(in_spatial, kernel, stride, pads, dilation):
+    """Output spatial shape of a convolution; ValueError if a kernel does not fit.
+
+    Examples
+    --------
+    >>> conv_output_shape((8, 8), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1))
+    (4, 4)
+    """
+    out = []
+    for axis, (n, k, s, (lo, hi), d) in enumerate(zip(in_spatial, kernel, stride, pads, dilation)):
+        size = conv_output_size(n, k, s, d, lo, hi)
+        if size is None:
+            raise ValueError(
+                f"the dilated kernel (size {k}, dilation {d}: extent {d * (k - 1) + 1}) is larger "
+                f"than the padded input (size {n} + padding {lo}+{hi} = {n + lo + hi}) "
+                f"along spatial axis {axis}")
+        if n + lo + hi > MAX_EXTENT or d * (k - 1) + 1 > MAX_EXTENT:
+            raise ValueError(f"padded size {n + lo + hi} along spatial axis {axis} is too large")
+        out.append(size)
+    return tuple(out)
+
+
+def conv_transpose_output_size(n, k, s, d, lo, hi, output_padding):
+    """Output length of a transposed convolution along one axis.
+
+    ``(n - 1) * s - lo - hi + d * (k - 1) + output_padding + 1``
+
+    Examples
+    --------
+    >>> conv_transpose_output_size(4, 3, 2, 1, 1, 1, 1)
+    8
+    """
+    return (n - 1) * s - lo - hi + d * (k - 1) + output_padding + 1
+
+
+def pool_output_size(n, k, s, lo, d, ceil_mode, hi=None):
+    """Output length of pooling along one axis, with PyTorch's ceil_mode rule.
+
+    With ``ceil_mode`` the division rounds up, but the last window must start
+    inside the input or the left padding.
+
+    Examples
+    --------
+    >>> pool_output_size(112, 2, 2, 0, 1, False)
+    56
+    >>> pool_output_size(5, 2, 2, 0, 1, True)
+    3
+    """
+    hi = lo if hi is None else hi
+    span = n + lo + hi - d * (k - 1) - 1
+    if span < 0:
+        return 0
+    if ceil_mode:
+        out = -(-span // s) + 1
+        if (out - 1) * s >= n + lo:
+            out -= 1
+    else:
+        out = span // s + 1
+    return out

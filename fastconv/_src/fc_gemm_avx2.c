@@ -1,0 +1,17 @@
+/* AVX2 + FMA instantiation of the packed GEMM; setup.py compiles this file with
+ * -mavx2 -mfma.  Register block 6 rows x 2 ymm: 12 accumulators of 16 ymm. */
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__AVX2__) && defined(__FMA__)
+#define FC_ISA_NAME "avx2"
+#define FC_ISA_TABLE fc_isa_avx2
+#define FC_VBYTES 32
+#define FC_MR_F32 6
+#define FC_NV_F32 2
+#define FC_NR_F32_VALUE 16
+#define FC_MR_F64 6
+#define FC_NV_F64 2
+#define FC_NR_F64_VALUE 8
+#include "fc_gemm_template.h"
+#else
+#include "fc_kernels.h"
+const fc_isa fc_isa_avx2 = {0};
+#endif

@@ -1,0 +1,18 @@
+/* AVX-512 instantiation of the packed GEMM; setup.py compiles this file with
+ * -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma.
+ * Register block 8 rows x 3 zmm: 24 accumulators + 3 B vectors + 1 broadcast of 32 zmm. */
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__AVX512F__)
+#define FC_ISA_NAME "avx512"
+#define FC_ISA_TABLE fc_isa_avx512
+#define FC_VBYTES 64
+#define FC_MR_F32 8
+#define FC_NV_F32 3
+#define FC_NR_F32_VALUE 48
+#define FC_MR_F64 8
+#define FC_NV_F64 3
+#define FC_NR_F64_VALUE 24
+#include "fc_gemm_template.h"
+#else
+#include "fc_kernels.h"
+const fc_isa fc_isa_avx512 = {0};
+#endif

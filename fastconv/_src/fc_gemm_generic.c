@@ -1,0 +1,12 @@
+/* Portable instantiation of the packed GEMM, compiled with the default flags
+ * (SSE2 on x86-64, NEON on arm64): 16-byte vectors, 6 rows x 2 vectors. */
+#define FC_ISA_NAME "generic"
+#define FC_ISA_TABLE fc_isa_generic
+#define FC_VBYTES 16
+#define FC_MR_F32 6
+#define FC_NV_F32 2
+#define FC_NR_F32_VALUE 8
+#define FC_MR_F64 6
+#define FC_NV_F64 2
+#define FC_NR_F64_VALUE 4
+#include "fc_gemm_template.h"

@@ -1,0 +1,73 @@
+"""Thread control for the OpenMP kernels, and fork safety.
+
+The default team size is OpenMP's own (``OMP_NUM_THREADS``, or the CPU count),
+so ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` is honoured.
+``set_num_threads`` sets it for the calling thread.
+
+GNU OpenMP is not fork-safe: a child forked after the parent ran a parallel
+region hangs when it starts one.  After a fork the child therefore runs the
+kernels on one thread (which never touches libgomp's thread pool) until it
+calls ``set_num_threads`` itself.
+"""
+
+import os
+
+from fastconv import _conv_kernels
+
+__all__ = ["get_num_threads", "set_num_threads"]
+
+_forked_child = False
+
+
+def _after_fork_in_child():
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def get_num_threads():
+    """Number of threads the kernels use.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> fastconv.get_num_threads() >= 1
+    True
+    """
+    if _forked_child:
+        return 1
+    return max(1, _conv_kernels.omp_max_threads())
+
+
+def set_num_threads(n):
+    """Set the number of threads the kernels use (for the calling thread).
+
+    Parameters
+    ----------
+    n : int
+        At least 1.  The result of every function is bit-identical for any ``n``.
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> old = fastconv.get_num_threads()
+    >>> fastconv.set_num_threads(1)
+    >>> fastconv.get_num_threads()
+    1
+    >>> fastconv.set_num_threads(old)
+    """
+    global _forked_child
+    from fastconv._shapes import as_int
+
+    n = as_int(n, "n")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    _conv_kernels.omp_set_num_threads(n)
+    _forked_child = False

@@ -1,0 +1,80 @@
+"""Checking and normalising array arguments (dtypes, layouts, ``out=``)."""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_array", "result_dtype", "as_kernel_input", "check_out", "as_bool", "as_real"]
+
+_ALLOWED_KINDS = "biuf"
+
+
+def as_array(value, name):
+    """Return ``value`` as an ndarray of a real numeric dtype, or raise TypeError.
+
+    The array is not copied when it is one already (inputs are never modified).
+    """
+    if value is None:
+        raise TypeError(f"{name} must be an array, got None")
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{name} must be array-like: {exc}") from None
+    if arr.dtype.kind not in _ALLOWED_KINDS:
+        raise TypeError(
+            f"{name} must have a real numeric dtype (bool, integer or float), got {arr.dtype}")
+    return arr
+
+
+def result_dtype(*arrays):
+    """The compute dtype: ``np.result_type(*arrays, float32)``; float32 or float64."""
+    dt = np.result_type(*[a.dtype for a in arrays if a is not None], np.float32)
+    if dt == np.float32 or dt == np.float64:
+        return np.dtype(dt)
+    # e.g. longdouble
+    raise TypeError(f"unsupported dtype combination {[str(a.dtype) for a in arrays if a is not None]}"
+                    f" (result {dt}): fastconv computes in float32 or float64")
+
+
+def as_kernel_input(arr, dtype):
+    """A C-contiguous, aligned, native-endian array of ``dtype``; a copy only if needed."""
+    return np.require(arr, dtype=dtype, requirements=["C", "A"])
+
+
+def check_out(out, shape, dtype, name="out"):
+    """Validate a user-supplied output array."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {out.shape}, expected {tuple(shape)}")
+    if out.dtype != dtype:
+        raise ValueError(f"{name} has dtype {out.dtype}, expected {np.dtype(dtype)}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    return out
+
+
+def direct_output(out, *inputs):
+    """True if results can be written straight into ``out`` (else use a temporary)."""
+    if not (out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative):
+        return False
+    return not any(np.may_share_memory(out, a) for a in inputs if a is not None)
+
+
+def as_bool(value, name):
+    """Accept Python/NumPy bools only."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def as_real(value, name):
+    """Accept a real scalar (not bool, not a string) and return a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if isinstance(value, np.complexfloating):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)

@@ -1,0 +1,131 @@
+"""Multichannel convolution in 1, 2 and 3 spatial dimensions (forward)."""
+
+import numpy as np
+
+from fastconv._conv_plan import (
+    batched_shape, kernel_weight, make_plan, run_forward, spatial_rank)
+from fastconv._validation import (
+    as_array, as_kernel_input, check_out, direct_output, result_dtype)
+
+__all__ = ["conv", "conv1d", "conv2d", "conv3d"]
+
+
+def conv(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
+         padding_mode="zeros", pad_value=0.0, flip=False, out=None):
+    """Batched multichannel convolution, as ``torch.nn.functional.conv1d/2d/3d``.
+
+    By default this is the cross-correlation that neural networks call
+    convolution: ``y[n, o, i] = sum_{c, t} x[n, c, i*stride + t*dilation - lo] * w[o, c, t]``.
+    With ``flip=True`` the kernel is flipped along every spatial axis first, which
+    gives true convolution (``scipy.signal.convolve``, ``numpy.convolve``).
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C_in, *spatial) or (C_in, *spatial)
+        Input.  Without the batch axis the result has none either.
+    weight : array_like, shape (C_out, C_in // groups, *kernel)
+        Filters; the spatial rank (1, 2 or 3) is ``weight.ndim - 2``.
+    bias : array_like, shape (C_out,), optional
+        Added to every output position of each channel.
+    stride : int or tuple of int, default 1
+        Step between output positions, one per spatial axis or one for all.
+    padding : int, tuple, or {'valid', 'same', 'full'}, default 0
+        Padding of the input: one int for every side, one int per axis (both
+        sides), or one ``(lo, hi)`` pair per axis.  ``'valid'``: none.
+        ``'same'``: output size ``ceil(in / stride)``, total padding
+        ``max(0, (out - 1) * stride + dilation * (k - 1) + 1 - in)`` split as
+        ``lo = total // 2`` (PyTorch's 'same' at stride 1; TF/JAX 'SAME').
+        ``'full'``: ``dilation * (k - 1)`` on both sides (numpy/scipy 'full').
+    dilation : int or tuple of int, default 1
+        Spacing between kernel taps.
+    groups : int, default 1
+        Input and output channels are split into ``groups`` independent blocks;
+        ``groups == C_in`` with ``C_out == C_in`` is a depthwise convolution.
+    padding_mode : {'zeros', 'constant', 'reflect', 'replicate', 'circular', 'symmetric'}
+        What the padding holds; exactly ``numpy.pad``'s modes constant, reflect,
+        edge (alias ``'edge'``), wrap (alias ``'wrap'``) and symmetric, including
+        padding wider than the input (repeated reflection/wrapping).
+    pad_value : float, default 0.0
+        The padding value for ``padding_mode='constant'``.
+    flip : bool, default False
+        True convolution instead of cross-correlation.
+    out : ndarray, optional
+        Where to write the result: exactly the result's shape and dtype.
+
+    Returns
+    -------
+    ndarray, shape (N, C_out, *out_spatial)
+        ``out_i = floor((in_i + lo_i + hi_i - dilation_i * (k_i - 1) - 1) / stride_i) + 1``.
+        Its dtype is ``np.result_type(x, weight, bias, np.float32)`` (float32 or
+        float64; float16 computes in float32).
+
+    Raises
+    ------
+    TypeError
+        Non-numeric or complex inputs, non-integer parameters.
+    ValueError
+        Inconsistent shapes or bad parameter values; the message names the parameter.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> w = np.array([[[1.0, 0.0, -1.0]]])
+    >>> fastconv.conv(x, w)
+    array([[[-2., -2., -2.]]])
+    >>> fastconv.conv(x, w, flip=True)
+    array([[[2., 2., 2.]]])
+    >>> fastconv.conv(x, w, padding="same", padding_mode="replicate")
+    array([[[-1., -2., -2., -2., -1.]]])
+    """
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    if bias is not None:
+        bias = as_array(bias, "bias")
+    dtype = result_dtype(x, weight, bias)
+    nd = spatial_rank(weight.ndim)
+    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    if bias is not None and bias.shape != (plan.out_channels,):
+        raise ValueError(f"bias must have shape ({plan.out_channels},) (one value per output "
+                         f"channel), got {bias.shape}")
+    result_shape = plan.y_shape[1:] if unbatched else plan.y_shape
+    if out is not None:
+        check_out(out, result_shape, dtype)
+
+    xk = as_kernel_input(x, dtype).reshape(x_shape)
+    wk = kernel_weight(plan, weight, dtype)
+    bk = as_kernel_input(bias, dtype) if bias is not None else None
+    direct = out is not None and direct_output(out, x, weight, bias)
+    y = out.reshape(plan.y_shape) if direct else np.empty(plan.y_shape, dtype=dtype)
+    run_forward(plan, xk, wk, bk, y)
+    result = y[0] if unbatched else y
+    if out is None:
+        return result
+    if not direct:
+        np.copyto(out, result)
+    return out
+
+
+def _fixed_rank(nd):
+    def f(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
+          padding_mode="zeros", pad_value=0.0, flip=False, out=None):
+        w = as_array(weight, "weight")
+        if w.ndim != nd + 2:
+            raise ValueError(f"conv{nd}d expects a weight with {nd + 2} dimensions "
+                             f"(C_out, C_in/groups, {nd} kernel axes), got shape {w.shape}")
+        return conv(x, w, bias, stride=stride, padding=padding, dilation=dilation,
+                    groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip,
+                    out=out)
+
+    f.__name__ = f.__qualname__ = f"conv{nd}d"
+    f.__doc__ = (f"{nd}-d convolution: :func:`fastconv.conv` with a weight of "
+                 f"{nd + 2} dimensions (C_out, C_in // groups, {nd} kernel axes).\n\n"
+                 "See :func:`fastconv.conv` for the parameters.")
+    return f
+
+
+conv1d = _fixed_rank(1)
+conv2d = _fixed_rank(2)
+conv3d = _fixed_rank(3)
