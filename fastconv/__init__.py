@@ -15,9 +15,13 @@ from fastconv._version import __version__
 from fastconv._isa import show_config
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv.conv import conv, conv1d, conv2d, conv3d
+from fastconv.grad import conv_backward, conv_bias_grad, conv_input_grad, conv_weight_grad
+from fastconv.transpose import conv_transpose, conv_transpose1d, conv_transpose2d, conv_transpose3d
 
 __all__ = [
     "__version__",
     "conv", "conv1d", "conv2d", "conv3d",
+    "conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward",
+    "conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "get_num_threads", "set_num_threads", "show_config",
 ]

@@ -108,24 +108,21 @@ def conv(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
     return out
 
 
-def _fixed_rank(nd):
-    def f(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
-          padding_mode="zeros", pad_value=0.0, flip=False, out=None):
+def fixed_rank(func, nd, name):
+    """``func`` restricted to weights of spatial rank ``nd`` (conv2d, conv_transpose3d...)."""
+    def f(x, weight, *args, **kwargs):
         w = as_array(weight, "weight")
         if w.ndim != nd + 2:
-            raise ValueError(f"conv{nd}d expects a weight with {nd + 2} dimensions "
-                             f"(C_out, C_in/groups, {nd} kernel axes), got shape {w.shape}")
-        return conv(x, w, bias, stride=stride, padding=padding, dilation=dilation,
-                    groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip,
-                    out=out)
+            raise ValueError(f"{name} expects a weight with {nd + 2} dimensions "
+                             f"({nd} kernel axes), got shape {w.shape}")
+        return func(x, w, *args, **kwargs)
 
-    f.__name__ = f.__qualname__ = f"conv{nd}d"
-    f.__doc__ = (f"{nd}-d convolution: :func:`fastconv.conv` with a weight of "
-                 f"{nd + 2} dimensions (C_out, C_in // groups, {nd} kernel axes).\n\n"
-                 "See :func:`fastconv.conv` for the parameters.")
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = (f"{nd}-d form of :func:`fastconv.{func.__name__}`: the weight must have "
+                 f"{nd + 2} dimensions.\n\nSee :func:`fastconv.{func.__name__}` for the parameters.")
     return f
 
 
-conv1d = _fixed_rank(1)
-conv2d = _fixed_rank(2)
-conv3d = _fixed_rank(3)
+conv1d = fixed_rank(conv, 1, "conv1d")
+conv2d = fixed_rank(conv, 2, "conv2d")
+conv3d = fixed_rank(conv, 3, "conv3d")

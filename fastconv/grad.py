@@ -1,0 +1,211 @@
+"""Gradients of :func:`fastconv.conv`: exact adjoints for every option it accepts.
+
+For ``y = conv(x, w) + b`` and an upstream gradient ``g = dL/dy``:
+
+* ``conv_input_grad``  ``dL/dx``: ``g`` spread back through the (flipped,
+  transposed) kernel; gradient that fell on the padding is folded back onto the
+  input positions it was copied from (reflect, replicate, circular, symmetric);
+  constant padding receives none.
+* ``conv_weight_grad`` ``dL/dw``: the correlation of the (padded) input with ``g``,
+  reduced over the batch in a fixed order (the same bits for any thread count).
+* ``conv_bias_grad``   ``dL/db``: ``g`` summed over every axis but the channels.
+"""
+
+import numpy as np
+
+from fastconv._conv_plan import (
+    batched_shape, kernel_weight, make_plan, run_input_grad, run_weight_grad, spatial_rank)
+from fastconv._shapes import as_int
+from fastconv._validation import as_array, as_kernel_input, result_dtype
+
+__all__ = ["conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward"]
+
+
+def _shape_arg(value, name):
+    """A shape given by the caller: a sequence of non-negative ints."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a tuple of integers, got {value!r}")
+    shape = tuple(as_int(v, name) for v in value)
+    if any(v < 0 for v in shape):
+        raise ValueError(f"{name} must not contain negative sizes, got {value!r}")
+    return shape
+
+
+def _check_grad_output(grad_output, plan, unbatched):
+    expected = plan.y_shape[1:] if unbatched else plan.y_shape
+    if grad_output.shape != expected:
+        raise ValueError(f"grad_output has shape {grad_output.shape}, but the convolution's "
+                         f"output has shape {expected}")
+    return grad_output.reshape(plan.y_shape)
+
+
+def conv_input_grad(grad_output, weight, input_shape, *, stride=1, padding=0, dilation=1,
+                    groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
+    """Gradient of :func:`fastconv.conv` with respect to its input.
+
+    Parameters
+    ----------
+    grad_output : array_like, shape (N, C_out, *out) or (C_out, *out)
+        Gradient of the loss with respect to the convolution's output.
+    weight : array_like, shape (C_out, C_in // groups, *kernel)
+        The forward weight.
+    input_shape : tuple of int
+        Shape of the forward input ``x``, (N, C_in, *spatial) or (C_in, *spatial).
+    stride, padding, dilation, groups, padding_mode, pad_value, flip
+        Exactly as passed to :func:`fastconv.conv`.
+
+    Returns
+    -------
+    ndarray, shape ``input_shape``
+        dtype ``np.result_type(grad_output, weight, np.float32)``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> g = np.ones((1, 1, 3))
+    >>> w = np.array([[[1.0, 2.0, 3.0]]])
+    >>> fastconv.conv_input_grad(g, w, (1, 1, 5))
+    array([[[1., 3., 6., 5., 3.]]])
+    """
+    grad_output = as_array(grad_output, "grad_output")
+    weight = as_array(weight, "weight")
+    input_shape = _shape_arg(input_shape, "input_shape")
+    dtype = result_dtype(grad_output, weight)
+    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    nd = spatial_rank(weight.ndim)
+    batched, unbatched = batched_shape(input_shape, nd, "input_shape")
+    plan = make_plan(batched, weight.shape, x_name="input_shape", **opts)
+    gy = as_kernel_input(_check_grad_output(grad_output, plan, unbatched), dtype)
+    dx = run_input_grad(plan, gy, kernel_weight(plan, weight, dtype), dtype)
+    return dx[0] if unbatched else dx
+
+
+def conv_weight_grad(x, grad_output, weight_shape, *, stride=1, padding=0, dilation=1,
+                     groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
+    """Gradient of :func:`fastconv.conv` with respect to its weight.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C_in, *spatial) or (C_in, *spatial)
+        The forward input.
+    grad_output : array_like, shape (N, C_out, *out) or (C_out, *out)
+        Gradient of the loss with respect to the convolution's output.
+    weight_shape : tuple of int
+        (C_out, C_in // groups, *kernel).
+    stride, padding, dilation, groups, padding_mode, pad_value, flip
+        Exactly as passed to :func:`fastconv.conv`.
+
+    Returns
+    -------
+    ndarray, shape ``weight_shape``
+        Bit-identical for any thread count.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> g = np.ones((1, 1, 3))
+    >>> fastconv.conv_weight_grad(x, g, (1, 1, 3))
+    array([[[3., 6., 9.]]])
+    """
+    x = as_array(x, "x")
+    grad_output = as_array(grad_output, "grad_output")
+    weight_shape = _shape_arg(weight_shape, "weight_shape")
+    dtype = result_dtype(x, grad_output)
+    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    nd = spatial_rank(len(weight_shape), "weight_shape")
+    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    plan = make_plan(x_shape, weight_shape, w_name="weight_shape", **opts)
+    gy = as_kernel_input(_check_grad_output(grad_output, plan, unbatched), dtype)
+    xk = as_kernel_input(x, dtype).reshape(x_shape)
+    dw = run_weight_grad(plan, xk, gy, dtype).reshape(weight_shape)
+    if plan.flip:
+        # the kernels saw the flipped weight; flip its gradient back
+        dw = np.ascontiguousarray(dw[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
+    return dw
+
+
+def conv_bias_grad(grad_output):
+    """Gradient of :func:`fastconv.conv` with respect to its bias.
+
+    Parameters
+    ----------
+    grad_output : array_like, shape (N, C_out, *out)
+        Batched gradient of the loss with respect to the output (for an unbatched
+        one, pass ``grad_output[None]``).
+
+    Returns
+    -------
+    ndarray, shape (C_out,)
+        Summed in float64 (pairwise, deterministic) and returned in the compute dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> fastconv.conv_bias_grad(np.ones((2, 3, 4)))
+    array([8., 8., 8.])
+    """
+    grad_output = as_array(grad_output, "grad_output")
+    if grad_output.ndim < 3:
+        raise ValueError(f"grad_output must have shape (N, C_out, *spatial), got "
+                         f"{grad_output.shape}")
+    dtype = result_dtype(grad_output)
+    axes = (0,) + tuple(range(2, grad_output.ndim))
+    return grad_output.sum(axis=axes, dtype=np.float64).astype(dtype)
+
+
+_NEEDS = ("input", "weight", "bias")
+
+
+def conv_backward(grad_output, x, weight, *, stride=1, padding=0, dilation=1, groups=1,
+                  padding_mode="zeros", pad_value=0.0, flip=False,
+                  needs=("input", "weight", "bias")):
+    """All gradients of :func:`fastconv.conv` in one call.
+
+    Parameters
+    ----------
+    grad_output, x, weight
+        Upstream gradient, forward input and forward weight.
+    stride, padding, dilation, groups, padding_mode, pad_value, flip
+        Exactly as passed to :func:`fastconv.conv`.
+    needs : collection of {'input', 'weight', 'bias'}
+        Which gradients to compute.
+
+    Returns
+    -------
+    (grad_x, grad_weight, grad_bias)
+        ``None`` for a gradient that was not asked for.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> x, w = np.ones((1, 1, 4)), np.ones((2, 1, 2))
+    >>> gx, gw, gb = fastconv.conv_backward(np.ones((1, 2, 3)), x, w)
+    >>> gx.shape, gw.shape, gb
+    ((1, 1, 4), (2, 1, 2), array([3., 3.]))
+    """
+    if isinstance(needs, str):
+        needs = (needs,)
+    needs = tuple(needs)
+    for item in needs:
+        if item not in _NEEDS:
+            raise ValueError(f"needs must contain only {_NEEDS}, got {needs!r}")
+    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    grad_output = as_array(grad_output, "grad_output")
+    nd = spatial_rank(weight.ndim)
+    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    # validates everything once, with the messages of conv()
+    plan = make_plan(x_shape, weight.shape, **opts)
+    _check_grad_output(grad_output, plan, unbatched)
+    gx = conv_input_grad(grad_output, weight, x.shape, **opts) if "input" in needs else None
+    gw = conv_weight_grad(x, grad_output, weight.shape, **opts) if "weight" in needs else None
+    gb = None
+    if "bias" in needs:
+        gb = conv_bias_grad(grad_output[None] if unbatched else grad_output)
+        gb = gb.astype(result_dtype(grad_output, x, weight))
+    return gx, gw, gb
