@@ -10,7 +10,7 @@ any number of threads.
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -18,22 +18,6 @@ from fastconv._openmp cimport fc_omp_enabled, fc_omp_get_max_threads, fc_omp_set
 
 cdef extern from "fc_kernels.h" nogil:
     ctypedef Py_ssize_t fc_idx
-    ctypedef void (*fc_gemm_f32_fn)(const float *Ap, const float *Bp, fc_idx K, fc_idx M,
-                                    fc_idx N, float *C, fc_idx ldc, const float *bias,
-                                    int accumulate) noexcept nogil
-    ctypedef void (*fc_gemm_f64_fn)(const double *Ap, const double *Bp, fc_idx K, fc_idx M,
-                                    fc_idx N, double *C, fc_idx ldc, const double *bias,
-                                    int accumulate) noexcept nogil
-    ctypedef struct fc_isa:
-        const char *name
-        int mr_f32, nr_f32, mr_f64, nr_f64
-        fc_gemm_f32_fn gemm_f32
-        fc_gemm_f64_fn gemm_f64
-    const fc_isa fc_isa_avx512
-    const fc_isa fc_isa_avx2
-    const fc_isa fc_isa_generic
-    int fc_cpu_supports_avx512()
-    int fc_cpu_supports_avx2()
 
     ctypedef struct fc_geom:
         fc_idx C
@@ -41,23 +25,51 @@ cdef extern from "fc_kernels.h" nogil:
         fc_idx k[3]
         fc_idx out[3]
         const fc_idx *tab[3]
+        fc_idx stride[3]
+        fc_idx dilation[3]
+        fc_idx lo[3]
+        fc_idx ext[3]
+        const fc_idx *pmap[3]
 
-    void fc_im2col_f32(const float *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
-                       float padval, float *dst)
-    void fc_im2col_f64(const double *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
-                       double padval, double *dst)
-    void fc_col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
-                       fc_idx npix, float *dx)
-    void fc_col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
-                       fc_idx npix, double *dx)
-    void fc_pack_a_f32(const float *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
-                       float *dst)
-    void fc_pack_a_f64(const double *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
-                       double *dst)
-    void fc_pack_b_f32(const float *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
-                       float *dst)
-    void fc_pack_b_f64(const double *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
-                       double *dst)
+    ctypedef struct fc_isa:
+        const char *name
+        int mr_f32, nr_f32, mr_f64, nr_f64
+        void gemm_f32(const float *Ap, const float *Bp, fc_idx K, fc_idx M, fc_idx N,
+                      float *C, fc_idx ldc, const float *bias, int accumulate) noexcept nogil
+        void gemm_rows_f32(const float *Ap, const float *base, const fc_idx *koff, fc_idx K,
+                           fc_idx M, fc_idx N, float *C, fc_idx ldc, const float *bias,
+                           int accumulate) noexcept nogil
+        void pad_image_f32(const float *x, const fc_geom *g, float padval,
+                           float *dst) noexcept nogil
+        void im2col_f32(const float *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
+                        float padval, float *dst) noexcept nogil
+        void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
+                        fc_idx npix, float *dx) noexcept nogil
+        void pack_a_f32(const float *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
+                        float *dst) noexcept nogil
+        void pack_b_f32(const float *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
+                        float *dst) noexcept nogil
+        void gemm_f64(const double *Ap, const double *Bp, fc_idx K, fc_idx M, fc_idx N,
+                      double *C, fc_idx ldc, const double *bias, int accumulate) noexcept nogil
+        void gemm_rows_f64(const double *Ap, const double *base, const fc_idx *koff,
+                           fc_idx K, fc_idx M, fc_idx N, double *C, fc_idx ldc,
+                           const double *bias, int accumulate) noexcept nogil
+        void pad_image_f64(const double *x, const fc_geom *g, double padval,
+                           double *dst) noexcept nogil
+        void im2col_f64(const double *x, const fc_geom *g, fc_idx p0, fc_idx npix,
+                        fc_idx pnr, double padval, double *dst) noexcept nogil
+        void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
+                        fc_idx npix, double *dx) noexcept nogil
+        void pack_a_f64(const double *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
+                        double *dst) noexcept nogil
+        void pack_b_f64(const double *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
+                        double *dst) noexcept nogil
+
+    const fc_isa fc_isa_avx512
+    const fc_isa fc_isa_avx2
+    const fc_isa fc_isa_generic
+    int fc_cpu_supports_avx512()
+    int fc_cpu_supports_avx2()
     void *fc_malloc(size_t nbytes)
     void fc_free(void *p)
 
@@ -128,9 +140,10 @@ def omp_set_num_threads(int n):
 
 # ---------------------------------------------------------------- helpers
 
-cdef fc_geom _geom(Py_ssize_t C, tuple in_shape, tuple kshape, tuple out_shape,
+cdef fc_geom _geom(Py_ssize_t C, tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
                    const Py_ssize_t[::1] tab_d, const Py_ssize_t[::1] tab_h,
                    const Py_ssize_t[::1] tab_w):
+    """steps = (stride, dilation, lo): three 3-tuples."""
     cdef fc_geom g
     cdef int a
     g.C = C
@@ -138,6 +151,9 @@ cdef fc_geom _geom(Py_ssize_t C, tuple in_shape, tuple kshape, tuple out_shape,
         g.in_[a] = in_shape[a]
         g.k[a] = kshape[a]
         g.out[a] = out_shape[a]
+        g.stride[a] = steps[0][a]
+        g.dilation[a] = steps[1][a]
+        g.lo[a] = steps[2][a]
     g.tab[0] = &tab_d[0]
     g.tab[1] = &tab_h[0]
     g.tab[2] = &tab_w[0]
@@ -173,36 +189,53 @@ cdef inline void _gemm(const floating *Ap, const floating *Bp, fc_idx K, fc_idx 
         _isa.gemm_f64(Ap, Bp, K, M, N, C, ldc, bias, accumulate)
 
 
+cdef inline void _gemm_rows(const floating *Ap, const floating *base, const fc_idx *koff,
+                            fc_idx K, fc_idx M, fc_idx N, floating *C, fc_idx ldc,
+                            const floating *bias, int accumulate) noexcept nogil:
+    if floating is float:
+        _isa.gemm_rows_f32(Ap, base, koff, K, M, N, C, ldc, bias, accumulate)
+    else:
+        _isa.gemm_rows_f64(Ap, base, koff, K, M, N, C, ldc, bias, accumulate)
+
+
+cdef inline void _pad_image(const floating *x, const fc_geom *g, floating padval,
+                            floating *dst) noexcept nogil:
+    if floating is float:
+        _isa.pad_image_f32(x, g, padval, dst)
+    else:
+        _isa.pad_image_f64(x, g, padval, dst)
+
+
 cdef inline void _im2col(const floating *x, const fc_geom *g, fc_idx p0, fc_idx npix,
                          fc_idx pnr, floating padval, floating *dst) noexcept nogil:
     if floating is float:
-        fc_im2col_f32(x, g, p0, npix, pnr, padval, dst)
+        _isa.im2col_f32(x, g, p0, npix, pnr, padval, dst)
     else:
-        fc_im2col_f64(x, g, p0, npix, pnr, padval, dst)
+        _isa.im2col_f64(x, g, p0, npix, pnr, padval, dst)
 
 
 cdef inline void _col2im(const floating *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
                          fc_idx npix, floating *dx) noexcept nogil:
     if floating is float:
-        fc_col2im_f32(col, ldcol, g, p0, npix, dx)
+        _isa.col2im_f32(col, ldcol, g, p0, npix, dx)
     else:
-        fc_col2im_f64(col, ldcol, g, p0, npix, dx)
+        _isa.col2im_f64(col, ldcol, g, p0, npix, dx)
 
 
 cdef inline void _pack_a(const floating *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs,
                          int mr, floating *dst) noexcept nogil:
     if floating is float:
-        fc_pack_a_f32(src, M, K, rs, cs, mr, dst)
+        _isa.pack_a_f32(src, M, K, rs, cs, mr, dst)
     else:
-        fc_pack_a_f64(src, M, K, rs, cs, mr, dst)
+        _isa.pack_a_f64(src, M, K, rs, cs, mr, dst)
 
 
 cdef inline void _pack_b(const floating *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs,
                          int nr, floating *dst) noexcept nogil:
     if floating is float:
-        fc_pack_b_f32(src, K, N, rs, cs, nr, dst)
+        _isa.pack_b_f32(src, K, N, rs, cs, nr, dst)
     else:
-        fc_pack_b_f64(src, K, N, rs, cs, nr, dst)
+        _isa.pack_b_f64(src, K, N, rs, cs, nr, dst)
 
 
 cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
@@ -218,7 +251,7 @@ cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
 
 def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
                  const floating[::1] bias not None, floating[::1] y not None,
-                 tuple in_shape, tuple kshape, tuple out_shape,
+                 tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
                  const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
                  const Py_ssize_t[::1] tab_w not None,
                  Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
@@ -228,7 +261,7 @@ def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
     x: (N, G*Cg, D, H, W), w: (G, Mg, K) with K = Cg*KD*KH*KW, bias: (G*Mg,) or
     empty, y: (N, G*Mg, OD*OH*OW).
     """
-    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, tab_d, tab_h, tab_w)
+    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, steps, tab_d, tab_h, tab_w)
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
@@ -278,11 +311,155 @@ def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
         raise MemoryError("fastconv: could not allocate the im2col workspace")
 
 
+# ---------------------------------------------------------------- forward, stride 1
+
+cdef void _scatter_virtual(const floating *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
+                           fc_idx M, const fc_geom *g, floating *y, fc_idx P) noexcept nogil:
+    """Copy the valid pixels of virtual outputs [v0, v0+nv) (rows ext[2] wide,
+    planes ext[1] rows high) to y[m][od][oh][ow] (row stride P)."""
+    cdef fc_idx E2 = g.ext[2], E12 = g.ext[1] * g.ext[2]
+    cdef fc_idx OH = g.out[1], OW = g.out[2]
+    cdef fc_idx v = v0, end = v0 + nv, od, oh, ow, run, m
+    while v < end:
+        od = v // E12
+        oh = (v - od * E12) // E2
+        ow = v - od * E12 - oh * E2
+        run = min(E2 - ow, end - v)
+        if oh < OH and ow < OW:
+            run = min(run, OW - ow)
+            for m in range(M):
+                memcpy(y + m * P + (od * OH + oh) * OW + ow, ybuf + m * ldb + (v - v0),
+                       run * sizeof(floating))
+        v += run
+
+
+def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,
+                      const floating[::1] bias not None, floating[::1] y not None,
+                      tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
+                      const Py_ssize_t[::1] pmap_d not None,
+                      const Py_ssize_t[::1] pmap_h not None,
+                      const Py_ssize_t[::1] pmap_w not None,
+                      Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
+                      double padval, int nthreads):
+    """Stride-1 forward without im2col: pad each image once, then run the GEMM
+    on rows of the padded image read in place (B[k][v] = pad[koff[k] + v]).
+
+    Output pixels are computed on a "virtual" grid as wide as the padded rows;
+    the columns past the real output width are discarded.  Same arguments as
+    conv_forward, with the padded-position maps instead of the window tables.
+    """
+    cdef fc_geom geom
+    cdef int a
+    geom.C = Cg
+    for a in range(3):
+        geom.in_[a] = in_shape[a]
+        geom.k[a] = kshape[a]
+        geom.out[a] = out_shape[a]
+        geom.stride[a] = 1
+        geom.dilation[a] = steps[1][a]
+        geom.lo[a] = steps[2][a]
+        geom.ext[a] = out_shape[a] + steps[1][a] * (kshape[a] - 1)
+    geom.pmap[0] = &pmap_d[0]
+    geom.pmap[1] = &pmap_h[0]
+    geom.pmap[2] = &pmap_w[0]
+    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
+    cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
+    cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
+    cdef Py_ssize_t E1 = geom.ext[1], E2 = geom.ext[2]
+    cdef Py_ssize_t plane = geom.ext[0] * E1 * E2
+    cdef Py_ssize_t V = ((out_shape[0] - 1) * E1 + out_shape[1] - 1) * E2 + out_shape[2]
+    cdef int mr, nr
+    _block(<floating *>NULL, &mr, &nr)
+    # the last tile's vector loads run up to nr past the virtual grid: zero slack
+    cdef Py_ssize_t img = Cg * plane + nr
+    cdef Py_ssize_t tile = pixel_tile(K, V, N * G, nr, sizeof(floating))
+    cdef Py_ssize_t ntiles = (V + tile - 1) // tile
+    cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
+    cdef Py_ssize_t wstride = Mpad * K
+    # images padded per pass: bounded workspace (~32 MiB) whatever the batch
+    cdef Py_ssize_t chunk = max(1, min(N, (32 << 20) // (G * img * sizeof(floating))))
+
+    dtype = np.float32 if floating is float else np.float64
+    wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
+    cdef floating[::1] wpack = wpack_arr
+    koff_arr = np.empty(max(K, 1), dtype=np.intp)
+    cdef Py_ssize_t[::1] koff = koff_arr
+    cdef Py_ssize_t g, c, kd, kh, kw, k = 0
+    for g in range(G):
+        _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
+    for c in range(Cg):
+        for kd in range(kshape[0]):
+            for kh in range(kshape[1]):
+                for kw in range(kshape[2]):
+                    koff[k] = (c * plane + kd * geom.dilation[0] * E1 * E2
+                               + kh * geom.dilation[1] * E2 + kw * geom.dilation[2])
+                    k += 1
+    if N == 0 or Mg == 0:
+        return
+    # Without padding the padded image is x itself: read it in place.  Only the
+    # last image needs a copy, for the slack its last tile's loads run into.
+    cdef bint direct = all(lo == 0 for lo in steps[2]) and all(
+        geom.ext[a] == in_shape[a] for a in range(3))
+    if direct:
+        chunk = 1
+    pad_arr = np.empty(chunk * G * img, dtype=dtype)
+    cdef floating[::1] pad = pad_arr
+
+    cdef const floating *xp = &x[0]
+    cdef floating *yp = &y[0]
+    cdef floating *padp = &pad[0]
+    cdef const floating *bp = &bias[0] if bias.shape[0] > 0 else NULL
+    cdef const floating *wp = &wpack[0]
+    cdef const fc_idx *ko = &koff[0]
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t n0, nc, it, n, t, v0, nv
+    cdef floating *ybuf
+    cdef const floating *base
+    if direct:
+        memcpy(padp, xp + ((N - 1) * G + G - 1) * Cg * DHW, Cg * DHW * sizeof(floating))
+        memset(padp + Cg * DHW, 0, nr * sizeof(floating))
+        chunk = N
+    for n0 in range(0, N, chunk):
+        nc = min(chunk, N - n0)
+        with nogil:
+            if not direct:
+                for it in prange(nc * G, schedule="static", num_threads=nthreads):
+                    _pad_image(xp + ((n0 + it // G) * G + it % G) * Cg * DHW, &geom, pv,
+                               padp + it * img)
+                    memset(padp + it * img + Cg * plane, 0, nr * sizeof(floating))
+            with parallel(num_threads=nthreads):
+                ybuf = <floating *>fc_malloc(Mg * tile * sizeof(floating))
+                for it in prange(nc * G * ntiles, schedule="static"):
+                    if ybuf == NULL:
+                        failed_p[0] = 1
+                        continue
+                    t = it % ntiles
+                    g = (it // ntiles) % G
+                    n = it // (ntiles * G)
+                    v0 = t * tile
+                    nv = min(tile, V - v0)
+                    if not direct:
+                        base = padp + (n * G + g) * img
+                    elif n0 + n == N - 1 and g == G - 1:
+                        base = padp
+                    else:
+                        base = xp + ((n0 + n) * G + g) * Cg * DHW
+                    _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg,
+                               nv, ybuf, tile, bp + g * Mg if bp != NULL else NULL, 0)
+                    _scatter_virtual(ybuf, tile, v0, nv, Mg, &geom,
+                                     yp + ((n0 + n) * G + g) * Mg * P, P)
+                fc_free(ybuf)
+        if failed:
+            raise MemoryError("fastconv: could not allocate the output workspace")
+
+
 # ---------------------------------------------------------------- input gradient
 
 def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not None,
                     floating[::1] dx not None,
-                    tuple in_shape, tuple kshape, tuple out_shape,
+                    tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
                     const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
                     const Py_ssize_t[::1] tab_w not None,
                     Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg, int nthreads):
@@ -291,7 +468,7 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
     gy: (N, G*Mg, P), w: (G, Mg, K), dx: (N, G*Cg, D, H, W), zero-filled by the
     caller.  One work item per (n, g) so no two threads add into the same dx.
     """
-    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, tab_d, tab_h, tab_w)
+    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, steps, tab_d, tab_h, tab_w)
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
@@ -346,7 +523,7 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
 
 def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not None,
                      floating[:, ::1] partial not None,
-                     tuple in_shape, tuple kshape, tuple out_shape,
+                     tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
                      const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
                      const Py_ssize_t[::1] tab_w not None,
                      Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
@@ -356,7 +533,7 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     partial: (nchunks, G*Mg*K), zero-filled by the caller, who sums the chunks
     in order.  The chunking depends on the shapes only, never on the thread count.
     """
-    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, tab_d, tab_h, tab_w)
+    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, steps, tab_d, tab_h, tab_w)
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]

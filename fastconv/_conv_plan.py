@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastconv import _conv_kernels
-from fastconv._padmaps import normalize_padding_mode, window_table
+from fastconv._padmaps import normalize_padding_mode, padded_map, window_table
 from fastconv._shapes import MAX_EXTENT, conv_output_shape, int_tuple, padding_pairs, as_int
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_bool, as_real
@@ -65,10 +65,21 @@ class ConvPlan:
             tabs.append(window_table(n, k, s, d, lo, o, self.mode).ravel())
         return tabs
 
+    def padded_maps(self):
+        """Maps of the padded axes a stride-1 kernel reads in place (three axes)."""
+        maps = [np.zeros(1, dtype=np.intp)] * (3 - self.nd)
+        for n, k, d, (lo, _), o in zip(self.in_spatial, self.kernel, self.dilation, self.pads,
+                                       self.out_spatial):
+            maps.append(padded_map(n, lo, o + d * (k - 1), self.mode))
+        return maps
+
     def geometry(self):
-        """(in, kernel, out) spatial shapes promoted to three axes."""
+        """(in, kernel, out, (stride, dilation, lo)) promoted to three axes."""
         one = (1,) * (3 - self.nd)
-        return one + self.in_spatial, one + self.kernel, one + self.out_spatial
+        zero = (0,) * (3 - self.nd)
+        steps = (one + self.stride, one + self.dilation,
+                 zero + tuple(lo for lo, _ in self.pads))
+        return one + self.in_spatial, one + self.kernel, one + self.out_spatial, steps
 
 
 def spatial_rank(weight_ndim, name="weight"):
@@ -143,26 +154,32 @@ def kernel_weight(plan, weight, dtype):
 
 
 def _common(plan):
-    in3, k3, out3 = plan.geometry()
+    in3, k3, out3, steps = plan.geometry()
     td, th, tw = plan.tables()
     g = plan.groups
-    return (in3, k3, out3, td, th, tw, plan.batch, g, plan.in_channels // g,
+    return (in3, k3, out3, steps, td, th, tw, plan.batch, g, plan.in_channels // g,
             plan.out_channels // g)
 
 
 def run_forward(plan, x, w, bias, y):
     """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype."""
-    in3, k3, out3, td, th, tw, n, g, cg, mg = _common(plan)
+    in3, k3, out3, steps, td, th, tw, n, g, cg, mg = _common(plan)
     b = bias if bias is not None else np.empty(0, dtype=y.dtype)
-    _conv_kernels.conv_forward(x.ravel(), w.ravel(), b, y.reshape(-1), in3, k3, out3,
+    if all(s == 1 for s in plan.stride):
+        pd, ph, pw = plan.padded_maps()
+        _conv_kernels.conv_forward_rows(x.ravel(), w.ravel(), b, y.reshape(-1), in3, k3, out3,
+                                        steps, pd, ph, pw, n, g, cg, mg, plan.pad_value,
+                                        get_num_threads())
+        return
+    _conv_kernels.conv_forward(x.ravel(), w.ravel(), b, y.reshape(-1), in3, k3, out3, steps,
                                td, th, tw, n, g, cg, mg, plan.pad_value, get_num_threads())
 
 
 def run_input_grad(plan, gy, w, dtype):
     """d<conv(x, w), gy>/dx as a new (plan.x_shape) array."""
-    in3, k3, out3, td, th, tw, n, g, cg, mg = _common(plan)
+    in3, k3, out3, steps, td, th, tw, n, g, cg, mg = _common(plan)
     dx = np.zeros(plan.x_shape, dtype=dtype)
-    _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), in3, k3, out3,
+    _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), in3, k3, out3, steps,
                                   td, th, tw, n, g, cg, mg, get_num_threads())
     return dx
 
@@ -174,11 +191,11 @@ def run_weight_grad(plan, x, gy, dtype):
     (from the shapes alone), each summed by one thread, then the chunks are added
     in order: the same bits for any thread count.
     """
-    in3, k3, out3, td, th, tw, n, g, cg, mg = _common(plan)
+    in3, k3, out3, steps, td, th, tw, n, g, cg, mg = _common(plan)
     wsize = plan.out_channels * plan.reduction_length
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
-    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, in3, k3, out3,
+    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, in3, k3, out3, steps,
                                    td, th, tw, n, g, cg, mg, plan.pad_value, get_num_threads())
     total = partial[0].copy()
     for c in range(1, nchunks):

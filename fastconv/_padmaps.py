@@ -70,3 +70,9 @@ def window_table(n, k, s, d, lo, out, mode):
     j = (np.arange(out, dtype=np.int64)[None, :] * s
          + np.arange(k, dtype=np.int64)[:, None] * d - lo)
     return np.ascontiguousarray(source_index(j, n, mode), dtype=np.intp)
+
+
+def padded_map(n, lo, ext, mode):
+    """Input index of each position of a padded axis of length ``ext`` (-1: constant)."""
+    j = np.arange(ext, dtype=np.int64) - lo
+    return np.ascontiguousarray(source_index(j, n, mode), dtype=np.intp)

@@ -7,11 +7,9 @@
 #define FC_VBYTES 64
 #define FC_MR_F32 8
 #define FC_NV_F32 3
-#define FC_NR_F32_VALUE 48
 #define FC_MR_F64 8
 #define FC_NV_F64 3
-#define FC_NR_F64_VALUE 24
-#include "fc_gemm_template.h"
+#include "fc_isa_template.h"
 #else
 #include "fc_kernels.h"
 const fc_isa fc_isa_avx512 = {0};

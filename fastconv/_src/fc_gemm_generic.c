@@ -5,8 +5,6 @@
 #define FC_VBYTES 16
 #define FC_MR_F32 6
 #define FC_NV_F32 2
-#define FC_NR_F32_VALUE 8
 #define FC_MR_F64 6
 #define FC_NV_F64 2
-#define FC_NR_F64_VALUE 4
-#include "fc_gemm_template.h"
+#include "fc_isa_template.h"

@@ -1,12 +1,27 @@
-/* im2col, col2im and panel packing for one element type; included by
- * fc_pack.c once for float and once for double with T and SFX defined. */
+/* im2col, col2im and panel packing for one element type (T, SFX defined by
+ * the includer, fc_gemm_template.h).  Compiled once per instruction set: the
+ * short row copies below vectorise to that set's width, which libc's memcpy
+ * cannot beat on runs of a few dozen elements (its call overhead dominated). */
 
-#define FC_FN(name) FC_CAT(name, SFX)
+#ifndef FC_INTERIOR_DEFINED
+#define FC_INTERIOR_DEFINED
+/* Output positions o in [*a, *b) whose tap reads input index o*s + off with
+ * 0 <= o*s + off < n directly; outside that interval the table holds a padded
+ * (reflected, wrapped, constant...) index. */
+static void fc_interior(fc_idx n, fc_idx out, fc_idx s, fc_idx off, fc_idx *a, fc_idx *b)
+{
+    /* smallest o with o*s + off >= 0, largest with o*s + off <= n - 1 */
+    fc_idx lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    fc_idx hi = n - 1 - off < 0 ? 0 : (n - 1 - off) / s + 1;
+    if (lo > out) lo = out;
+    if (hi > out) hi = out;
+    if (hi < lo) hi = lo;
+    *a = lo;
+    *b = hi;
+}
+#endif
 
-/* Output positions o in [0, out) whose tap t reads input index o*s + off
- * directly (no padding): the interval [lo, hi).  Outside it the table holds a
- * padded (reflected, wrapped, constant...) index. */
-void FC_FN(fc_im2col_)(const T *x, const fc_geom *g, fc_idx p0, fc_idx np, fc_idx pnr,
+static void FC_FN(im2col_)(const T *x, const fc_geom *g, fc_idx p0, fc_idx np, fc_idx pnr,
                        T padval, T *dst)
 {
     const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
@@ -22,6 +37,9 @@ void FC_FN(fc_im2col_)(const T *x, const fc_geom *g, fc_idx p0, fc_idx np, fc_id
         const fc_idx *td = g->tab[0] + kd * OD;
         const fc_idx *th = g->tab[1] + kh * OH;
         const fc_idx *tw = g->tab[2] + kw * OW;
+        const fc_idx sw = g->stride[2];
+        fc_idx ia, ib;
+        fc_interior(W, OW, sw, kw * g->dilation[2] - g->lo[2], &ia, &ib);
         fc_idx p = p0, q = 0;           /* q: pixel index inside the tile */
         fc_idx ow = p % OW, oh = (p / OW) % OH, od = p / (OW * OH);
         while (q < np) {
@@ -37,19 +55,21 @@ void FC_FN(fc_im2col_)(const T *x, const fc_geom *g, fc_idx p0, fc_idx np, fc_id
             } else {
                 const T *row = x + ((c * D + sd) * H + sh) * W;
                 const fc_idx *t = tw + ow;
-                fc_idx i = 0;
-                while (i < run) {
-                    /* contiguous stretch of the input row: copy it whole */
-                    fc_idx j = i + 1;
-                    if (t[i] >= 0)
-                        while (j < run && t[j] == t[j - 1] + 1) j++;
-                    if (j - i > 1) {
-                        memcpy(out + i, row + t[i], (size_t)(j - i) * sizeof(T));
-                    } else {
-                        out[i] = t[i] >= 0 ? row[t[i]] : padval;
-                    }
-                    i = j;
+                /* [a, b): the part of the run that reads the row directly */
+                fc_idx a = ia - ow, b = ib - ow;
+                if (a < 0) a = 0;
+                if (a > run) a = run;
+                if (b > run) b = run;
+                if (b < a) b = a;
+                for (fc_idx i = 0; i < a; i++) out[i] = t[i] >= 0 ? row[t[i]] : padval;
+                if (b > a) {
+                    const T *src = row + t[a];
+                    if (sw == 1)
+                        for (fc_idx i = a; i < b; i++) out[i] = src[i - a];
+                    else
+                        for (fc_idx i = a; i < b; i++) out[i] = src[(i - a) * sw];
                 }
+                for (fc_idx i = b; i < run; i++) out[i] = t[i] >= 0 ? row[t[i]] : padval;
             }
             q += run;
             p += run;
@@ -67,7 +87,7 @@ void FC_FN(fc_im2col_)(const T *x, const fc_geom *g, fc_idx p0, fc_idx np, fc_id
     }
 }
 
-void FC_FN(fc_col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, fc_idx np,
+static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, fc_idx np,
                        T *dx)
 {
     const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
@@ -82,6 +102,9 @@ void FC_FN(fc_col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, 
         const fc_idx *th = g->tab[1] + kh * OH;
         const fc_idx *tw = g->tab[2] + kw * OW;
         const T *src = col + k * ldcol;
+        const fc_idx sw = g->stride[2];
+        fc_idx ia, ib;
+        fc_interior(W, OW, sw, kw * g->dilation[2] - g->lo[2], &ia, &ib);
         fc_idx p = p0, q = 0;
         fc_idx ow = p % OW, oh = (p / OW) % OH, od = p / (OW * OH);
         while (q < np) {
@@ -92,7 +115,21 @@ void FC_FN(fc_col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, 
                 T *row = dx + ((c * D + sd) * H + sh) * W;
                 const fc_idx *t = tw + ow;
                 const T *s = src + q;
-                for (fc_idx i = 0; i < run; i++)
+                fc_idx a = ia - ow, b = ib - ow;
+                if (a < 0) a = 0;
+                if (a > run) a = run;
+                if (b > run) b = run;
+                if (b < a) b = a;
+                for (fc_idx i = 0; i < a; i++)
+                    if (t[i] >= 0) row[t[i]] += s[i];
+                if (b > a) {
+                    T *dst = row + t[a];
+                    if (sw == 1)
+                        for (fc_idx i = a; i < b; i++) dst[i - a] += s[i];
+                    else
+                        for (fc_idx i = a; i < b; i++) dst[(i - a) * sw] += s[i];
+                }
+                for (fc_idx i = b; i < run; i++)
                     if (t[i] >= 0) row[t[i]] += s[i];
             }
             q += run;
@@ -106,7 +143,7 @@ void FC_FN(fc_col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, 
     }
 }
 
-void FC_FN(fc_pack_a_)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr, T *dst)
+static void FC_FN(pack_a_)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr, T *dst)
 {
     for (fc_idx mb = 0; mb < M; mb += mr) {
         T *panel = dst + (mb / mr) * K * mr;
@@ -116,7 +153,7 @@ void FC_FN(fc_pack_a_)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, i
     }
 }
 
-void FC_FN(fc_pack_b_)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr, T *dst)
+static void FC_FN(pack_b_)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr, T *dst)
 {
     for (fc_idx nb = 0; nb < N; nb += nr) {
         T *panel = dst + (nb / nr) * K * nr;
@@ -125,7 +162,7 @@ void FC_FN(fc_pack_b_)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, i
             const T *s = src + k * rs + nb * cs;
             T *d = panel + k * nr;
             if (cs == 1) {
-                memcpy(d, s, (size_t)n * sizeof(T));
+                for (fc_idx j = 0; j < n; j++) d[j] = s[j];
             } else {
                 for (fc_idx j = 0; j < n; j++) d[j] = s[j * cs];
             }
@@ -134,4 +171,30 @@ void FC_FN(fc_pack_b_)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, i
     }
 }
 
-#undef FC_FN
+/* The padded image a stride-1 convolution reads in place (see gemm_rows):
+ * dst[c][i][j][l] = x[c][pmap0[i]][pmap1[j]][pmap2[l]], padval where a map is -1,
+ * of shape (C, ext[0], ext[1], ext[2]). */
+static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
+{
+    const fc_idx D = g->in[0], H = g->in[1], W = g->in[2];
+    const fc_idx E0 = g->ext[0], E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx *m0 = g->pmap[0], *m1 = g->pmap[1], *m2 = g->pmap[2];
+    fc_idx ia, ib;
+    fc_interior(W, E2, 1, -g->lo[2], &ia, &ib);
+    for (fc_idx c = 0; c < g->C; c++)
+    for (fc_idx i = 0; i < E0; i++)
+    for (fc_idx j = 0; j < E1; j++) {
+        T *out = dst + ((c * E0 + i) * E1 + j) * E2;
+        if (m0[i] < 0 || m1[j] < 0) {
+            for (fc_idx l = 0; l < E2; l++) out[l] = padval;
+            continue;
+        }
+        const T *row = x + ((c * D + m0[i]) * H + m1[j]) * W;
+        for (fc_idx l = 0; l < ia; l++) out[l] = m2[l] >= 0 ? row[m2[l]] : padval;
+        if (ib > ia) {
+            const T *src = row + m2[ia];
+            for (fc_idx l = ia; l < ib; l++) out[l] = src[l - ia];
+        }
+        for (fc_idx l = ib; l < E2; l++) out[l] = m2[l] >= 0 ? row[m2[l]] : padval;
+    }
+}

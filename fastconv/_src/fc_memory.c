@@ -1,23 +1,7 @@
-/* Packing routines shared by every instruction set (they move memory; the
- * arithmetic lives in the per-ISA GEMM files). */
+/* Aligned scratch memory for the kernels' workspaces. */
 #include <stdlib.h>
 #include <string.h>
 #include "fc_kernels.h"
-
-#define FC_CAT_(a, b) a##b
-#define FC_CAT(a, b) FC_CAT_(a, b)
-
-#define T float
-#define SFX f32
-#include "fc_pack_template.h"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "fc_pack_template.h"
-#undef T
-#undef SFX
 
 void *fc_malloc(size_t bytes)
 {

@@ -1,0 +1,63 @@
+/* One instruction set's kernel table: the packed GEMM (fc_gemm_kernel.h) and the
+ * packing routines (fc_pack_template.h), each instantiated for float and double.
+ *
+ * The including file defines, before including this header:
+ *   FC_ISA_NAME   table name string, FC_ISA_TABLE  the fc_isa object to define,
+ *   FC_VBYTES     vector width in bytes (64 AVX-512, 32 AVX2, 16 SSE2/NEON),
+ *   FC_MR_F32, FC_NV_F32, FC_MR_F64, FC_NV_F64
+ *                 register block: MR rows x NV vectors of C held in registers.
+ * It is compiled with that instruction set's flags (setup.py), so GCC's vector
+ * extensions become real SIMD registers of that width.  The accumulators
+ * (MR * NV vectors) plus NV loads of B and one broadcast of A must fit in the
+ * register file, or the kernel spills and halves its speed: check the assembly
+ * (objdump -d) after changing a block size.
+ */
+#include <string.h>
+#include "fc_kernels.h"
+
+#define FC_CAT_(a, b) a##b
+#define FC_CAT(a, b) FC_CAT_(a, b)
+#define FC_FN(name) FC_CAT(name, SFX)
+
+/* Depth of one pass over K: the KC x NR slice of B stays in L1 while it is
+ * used against every MR-row panel of A. */
+#ifndef FC_KC
+#define FC_KC 128
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_UNROLL _Pragma("GCC unroll 32")
+#define FC_HAVE_VECTORS 1
+#else
+#define FC_UNROLL
+#define FC_HAVE_VECTORS 0
+#endif
+
+#define T float
+#define SFX f32
+#define MR FC_MR_F32
+#define NV FC_NV_F32
+#include "fc_gemm_kernel.h"
+#include "fc_pack_template.h"
+#undef T
+#undef SFX
+#undef MR
+#undef NV
+
+#define T double
+#define SFX f64
+#define MR FC_MR_F64
+#define NV FC_NV_F64
+#include "fc_gemm_kernel.h"
+#include "fc_pack_template.h"
+#undef T
+#undef SFX
+#undef MR
+#undef NV
+
+const fc_isa FC_ISA_TABLE = {
+    FC_ISA_NAME,
+    FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
+    gemm_f32, gemm_rows_f32, im2col_f32, col2im_f32, pack_a_f32, pack_b_f32, pad_image_f32,
+    gemm_f64, gemm_rows_f64, im2col_f64, col2im_f64, pack_a_f64, pack_b_f64, pad_image_f64,
+};
