@@ -175,8 +175,34 @@ def run_forward(plan, x, w, bias, y):
                                td, th, tw, n, g, cg, mg, plan.pad_value, get_num_threads())
 
 
+def _input_grad_as_forward(plan, gy, w, dtype):
+    """Stride 1, no padding to fold back: the input gradient is the forward
+    correlation of gy with the flipped, channel-transposed kernel, padded by
+    dilation*(k-1) - padding on each side.  None if that padding is negative."""
+    if any(s != 1 for s in plan.stride) or plan.mode not in ("zeros", "constant"):
+        return None
+    pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                 for k, d, (lo, hi) in zip(plan.kernel, plan.dilation, plan.pads))
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        return None
+    g, mg, cg = plan.groups, plan.out_channels // plan.groups, plan.in_channels // plan.groups
+    # w: (G, Mg, Cg*k) -> (G, Cg, Mg, k) flipped: the weight of the transposed correlation
+    wt = w.reshape((g, mg, cg) + plan.kernel).swapaxes(1, 2)
+    wt = wt[(Ellipsis,) + (slice(None, None, -1),) * plan.nd]
+    wt = np.ascontiguousarray(wt).reshape(g, cg, -1)
+    tplan = ConvPlan(plan.nd, plan.batch, plan.out_channels, plan.in_channels, g,
+                     plan.out_spatial, plan.kernel, plan.stride, plan.dilation, pads,
+                     plan.in_spatial, "zeros", 0.0, False)
+    dx = np.empty(plan.x_shape, dtype=dtype)
+    run_forward(tplan, gy, wt, None, dx)
+    return dx
+
+
 def run_input_grad(plan, gy, w, dtype):
     """d<conv(x, w), gy>/dx as a new (plan.x_shape) array."""
+    dx = _input_grad_as_forward(plan, gy, w, dtype)
+    if dx is not None:
+        return dx
     in3, k3, out3, steps, td, th, tw, n, g, cg, mg = _common(plan)
     dx = np.zeros(plan.x_shape, dtype=dtype)
     _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), in3, k3, out3, steps,
