@@ -140,12 +140,14 @@ def omp_set_num_threads(int n):
 
 # ---------------------------------------------------------------- helpers
 
-cdef fc_geom _geom(Py_ssize_t C, tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
-                   const Py_ssize_t[::1] tab_d, const Py_ssize_t[::1] tab_h,
-                   const Py_ssize_t[::1] tab_w):
-    """steps = (stride, dilation, lo): three 3-tuples."""
+cdef fc_geom _geom(Py_ssize_t C, tuple geo):
+    """Fill an fc_geom from geo = (in, kernel, out, (stride, dilation, lo), tables,
+    padded maps), every tuple promoted to three axes.  The index arrays stay
+    owned by geo, which outlives the kernel call."""
     cdef fc_geom g
     cdef int a
+    cdef const Py_ssize_t[::1] arr
+    in_shape, kshape, out_shape, steps, tabs, pmaps = geo
     g.C = C
     for a in range(3):
         g.in_[a] = in_shape[a]
@@ -154,9 +156,11 @@ cdef fc_geom _geom(Py_ssize_t C, tuple in_shape, tuple kshape, tuple out_shape, 
         g.stride[a] = steps[0][a]
         g.dilation[a] = steps[1][a]
         g.lo[a] = steps[2][a]
-    g.tab[0] = &tab_d[0]
-    g.tab[1] = &tab_h[0]
-    g.tab[2] = &tab_w[0]
+        g.ext[a] = (out_shape[a] - 1) * steps[0][a] + steps[1][a] * (kshape[a] - 1) + 1
+        arr = tabs[a]
+        g.tab[a] = &arr[0]
+        arr = pmaps[a]
+        g.pmap[a] = &arr[0]
     return g
 
 
@@ -251,9 +255,7 @@ cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
 
 def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
                  const floating[::1] bias not None, floating[::1] y not None,
-                 tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
-                 const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
-                 const Py_ssize_t[::1] tab_w not None,
+                 tuple geo,
                  Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                  double padval, int nthreads):
     """y[n, g*Mg + m, p] = sum_k w[g, m, k] * im2col(x[n, g])[k, p] (+ bias).
@@ -261,7 +263,8 @@ def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
     x: (N, G*Cg, D, H, W), w: (G, Mg, K) with K = Cg*KD*KH*KW, bias: (G*Mg,) or
     empty, y: (N, G*Mg, OD*OH*OW).
     """
-    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, steps, tab_d, tab_h, tab_w)
+    cdef fc_geom geom = _geom(Cg, geo)
+    in_shape, kshape, out_shape, steps = geo[:4]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
@@ -335,10 +338,7 @@ cdef void _scatter_virtual(const floating *ybuf, fc_idx ldb, fc_idx v0, fc_idx n
 
 def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None,
-                      tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
-                      const Py_ssize_t[::1] pmap_d not None,
-                      const Py_ssize_t[::1] pmap_h not None,
-                      const Py_ssize_t[::1] pmap_w not None,
+                      tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                       double padval, int nthreads):
     """Stride-1 forward without im2col: pad each image once, then run the GEMM
@@ -348,20 +348,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     the columns past the real output width are discarded.  Same arguments as
     conv_forward, with the padded-position maps instead of the window tables.
     """
-    cdef fc_geom geom
-    cdef int a
-    geom.C = Cg
-    for a in range(3):
-        geom.in_[a] = in_shape[a]
-        geom.k[a] = kshape[a]
-        geom.out[a] = out_shape[a]
-        geom.stride[a] = 1
-        geom.dilation[a] = steps[1][a]
-        geom.lo[a] = steps[2][a]
-        geom.ext[a] = out_shape[a] + steps[1][a] * (kshape[a] - 1)
-    geom.pmap[0] = &pmap_d[0]
-    geom.pmap[1] = &pmap_h[0]
-    geom.pmap[2] = &pmap_w[0]
+    cdef fc_geom geom = _geom(Cg, geo)
+    in_shape, kshape, out_shape, steps = geo[:4]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
@@ -459,16 +447,15 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
 
 def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not None,
                     floating[::1] dx not None,
-                    tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
-                    const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
-                    const Py_ssize_t[::1] tab_w not None,
+                    tuple geo,
                     Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg, int nthreads):
     """dx[n, g] += col2im(w[g]^T @ gy[n, g]), the adjoint of conv_forward.
 
     gy: (N, G*Mg, P), w: (G, Mg, K), dx: (N, G*Cg, D, H, W), zero-filled by the
     caller.  One work item per (n, g) so no two threads add into the same dx.
     """
-    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, steps, tab_d, tab_h, tab_w)
+    cdef fc_geom geom = _geom(Cg, geo)
+    in_shape, kshape, out_shape, steps = geo[:4]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
@@ -523,9 +510,7 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
 
 def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not None,
                      floating[:, ::1] partial not None,
-                     tuple in_shape, tuple kshape, tuple out_shape, tuple steps,
-                     const Py_ssize_t[::1] tab_d not None, const Py_ssize_t[::1] tab_h not None,
-                     const Py_ssize_t[::1] tab_w not None,
+                     tuple geo,
                      Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                      double padval, int nthreads):
     """partial[c] = sum over the c-th fixed chunk of (n, tile) of gy @ im2col(x)^T.
@@ -533,7 +518,8 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     partial: (nchunks, G*Mg*K), zero-filled by the caller, who sums the chunks
     in order.  The chunking depends on the shapes only, never on the thread count.
     """
-    cdef fc_geom geom = _geom(Cg, in_shape, kshape, out_shape, steps, tab_d, tab_h, tab_w)
+    cdef fc_geom geom = _geom(Cg, geo)
+    in_shape, kshape, out_shape, steps = geo[:4]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]

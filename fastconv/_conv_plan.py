@@ -66,12 +66,17 @@ class ConvPlan:
         return tabs
 
     def padded_maps(self):
-        """Maps of the padded axes a stride-1 kernel reads in place (three axes)."""
+        """Maps of the padded axes that pad_image materialises (three axes)."""
         maps = [np.zeros(1, dtype=np.intp)] * (3 - self.nd)
-        for n, k, d, (lo, _), o in zip(self.in_spatial, self.kernel, self.dilation, self.pads,
-                                       self.out_spatial):
-            maps.append(padded_map(n, lo, o + d * (k - 1), self.mode))
+        for n, e, (lo, _) in zip(self.in_spatial, self.padded_extent, self.pads):
+            maps.append(padded_map(n, lo, e, self.mode))
         return maps
+
+    @property
+    def padded_extent(self):
+        """The part of each padded axis that some output reads."""
+        return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in
+                     zip(self.out_spatial, self.kernel, self.stride, self.dilation))
 
     def geometry(self):
         """(in, kernel, out, (stride, dilation, lo)) promoted to three axes."""
@@ -153,26 +158,24 @@ def kernel_weight(plan, weight, dtype):
     return w.reshape(plan.groups, plan.out_channels // plan.groups, -1)
 
 
-def _common(plan):
+def _kernel_args(plan):
+    """(geo, N, G, C_in/G, C_out/G): the geometry tuple every driver takes."""
     in3, k3, out3, steps = plan.geometry()
-    td, th, tw = plan.tables()
+    geo = (in3, k3, out3, steps, tuple(plan.tables()), tuple(plan.padded_maps()))
     g = plan.groups
-    return (in3, k3, out3, steps, td, th, tw, plan.batch, g, plan.in_channels // g,
-            plan.out_channels // g)
+    return geo, plan.batch, g, plan.in_channels // g, plan.out_channels // g
 
 
 def run_forward(plan, x, w, bias, y):
     """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype."""
-    in3, k3, out3, steps, td, th, tw, n, g, cg, mg = _common(plan)
+    geo, n, g, cg, mg = _kernel_args(plan)
     b = bias if bias is not None else np.empty(0, dtype=y.dtype)
     if all(s == 1 for s in plan.stride):
-        pd, ph, pw = plan.padded_maps()
-        _conv_kernels.conv_forward_rows(x.ravel(), w.ravel(), b, y.reshape(-1), in3, k3, out3,
-                                        steps, pd, ph, pw, n, g, cg, mg, plan.pad_value,
-                                        get_num_threads())
-        return
-    _conv_kernels.conv_forward(x.ravel(), w.ravel(), b, y.reshape(-1), in3, k3, out3, steps,
-                               td, th, tw, n, g, cg, mg, plan.pad_value, get_num_threads())
+        run = _conv_kernels.conv_forward_rows
+    else:
+        run = _conv_kernels.conv_forward
+    run(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, cg, mg, plan.pad_value,
+        get_num_threads())
 
 
 def _input_grad_as_forward(plan, gy, w, dtype):
@@ -203,10 +206,10 @@ def run_input_grad(plan, gy, w, dtype):
     dx = _input_grad_as_forward(plan, gy, w, dtype)
     if dx is not None:
         return dx
-    in3, k3, out3, steps, td, th, tw, n, g, cg, mg = _common(plan)
+    geo, n, g, cg, mg = _kernel_args(plan)
     dx = np.zeros(plan.x_shape, dtype=dtype)
-    _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), in3, k3, out3, steps,
-                                  td, th, tw, n, g, cg, mg, get_num_threads())
+    _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,
+                                  get_num_threads())
     return dx
 
 
@@ -217,12 +220,12 @@ def run_weight_grad(plan, x, gy, dtype):
     (from the shapes alone), each summed by one thread, then the chunks are added
     in order: the same bits for any thread count.
     """
-    in3, k3, out3, steps, td, th, tw, n, g, cg, mg = _common(plan)
+    geo, n, g, cg, mg = _kernel_args(plan)
     wsize = plan.out_channels * plan.reduction_length
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
-    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, in3, k3, out3, steps,
-                                   td, th, tw, n, g, cg, mg, plan.pad_value, get_num_threads())
+    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
+                                   plan.pad_value, get_num_threads())
     total = partial[0].copy()
     for c in range(1, nchunks):
         total += partial[c]

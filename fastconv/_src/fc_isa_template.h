@@ -39,6 +39,7 @@
 #define NV FC_NV_F32
 #include "fc_gemm_kernel.h"
 #include "fc_pack_template.h"
+#include "fc_depthwise_template.h"
 #undef T
 #undef SFX
 #undef MR
@@ -50,6 +51,7 @@
 #define NV FC_NV_F64
 #include "fc_gemm_kernel.h"
 #include "fc_pack_template.h"
+#include "fc_depthwise_template.h"
 #undef T
 #undef SFX
 #undef MR
@@ -59,5 +61,7 @@ const fc_isa FC_ISA_TABLE = {
     FC_ISA_NAME,
     FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
     gemm_f32, gemm_rows_f32, im2col_f32, col2im_f32, pack_a_f32, pack_b_f32, pad_image_f32,
+    dw_forward_f32, dw_input_grad_f32, dw_weight_grad_f32,
     gemm_f64, gemm_rows_f64, im2col_f64, col2im_f64, pack_a_f64, pack_b_f64, pad_image_f64,
+    dw_forward_f64, dw_input_grad_f64, dw_weight_grad_f64,
 };

@@ -25,8 +25,8 @@ typedef struct {
     const fc_idx *tab[3];     /* tab[a][t * out[a] + o] = input index or -1 (padding) */
     fc_idx stride[3], dilation[3], lo[3];  /* tab[a][t][o] == o*stride + t*dilation - lo
                                               wherever that lies inside the input */
-    /* stride-1 convolutions only: the padded extent ext[a] = out + dilation*(k-1)
-     * and pmap[a][i] = input index of padded position i, or -1 */
+    /* the padded extent ext[a] = (out - 1)*stride + dilation*(k - 1) + 1 and
+     * pmap[a][i] = input index of padded position i, or -1 */
     fc_idx ext[3];
     const fc_idx *pmap[3];
 } fc_geom;
@@ -42,7 +42,8 @@ typedef struct {
  * pack_a: A[m][k] = src[m * rs + k * cs] (M x K) into MR-row panels.
  * pack_b: B[k][n] = src[k * rs + n * cs] (K x N) into NR-column panels.
  * gemm_rows: like gemm with B[k][n] = base[koff[k] + n] read in place.
- * pad_image: the padded (C, ext...) image of a stride-1 convolution. */
+ * pad_image: the padded (C, ext...) image that gemm_rows and dw_* read.
+ * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h). */
 #define FC_DECLARE_KERNELS(T, SFX)                                                           \
     void (*gemm_##SFX)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,         \
                        fc_idx ldc, const T *bias, int accumulate);                           \
@@ -57,7 +58,13 @@ typedef struct {
                          T *dst);                                                            \
     void (*pack_b_##SFX)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,     \
                          T *dst);                                                            \
-    void (*pad_image_##SFX)(const T *x, const fc_geom *g, T padval, T *dst);
+    void (*pad_image_##SFX)(const T *x, const fc_geom *g, T padval, T *dst);                 \
+    void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const T *w, const T *bias,      \
+                             fc_idx M, T *y);                                                \
+    void (*dw_input_grad_##SFX)(const T *gy, const fc_geom *g, const T *w, fc_idx M,         \
+                                T *dpad, T *dx);                                             \
+    void (*dw_weight_grad_##SFX)(const T *gy, const T *pad, const fc_geom *g, fc_idx M,      \
+                                 double *acc);
 
 typedef struct {
     const char *name;

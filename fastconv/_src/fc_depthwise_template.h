@@ -1,0 +1,117 @@
+/* Direct kernels for convolutions whose groups read one input channel each
+ * (depthwise, C_in/groups == 1), where a GEMM would have a single row of
+ * reduction per tap and waste its register block.  One (image, group) plane
+ * at a time; the caller pads the plane (pad_image) and owns the threads.
+ * Included by fc_isa_template.h with T and SFX defined: the row loops below
+ * vectorise to the instruction set of the including file. */
+
+/* y[m] (plane of out[0]*out[1]*out[2]) = sum over taps of w[m][tap] * shifted
+ * rows of the padded plane, + bias[m]; m < M. */
+static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const T *bias,
+                               fc_idx M, T *y)
+{
+    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
+    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx sw = g->stride[2];
+    const fc_idx taps = KD * KH * KW;
+    for (fc_idx m = 0; m < M; m++) {
+        const T *wm = w + m * taps;
+        const T b = bias ? bias[m] : (T)0;
+        for (fc_idx od = 0; od < OD; od++)
+        for (fc_idx oh = 0; oh < OH; oh++) {
+            T *acc = y + ((m * OD + od) * OH + oh) * OW;
+            for (fc_idx ow = 0; ow < OW; ow++) acc[ow] = b;
+            for (fc_idx kd = 0; kd < KD; kd++)
+            for (fc_idx kh = 0; kh < KH; kh++) {
+                const T *row = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
+                                      + oh * g->stride[1] + kh * g->dilation[1]) * E2;
+                for (fc_idx kw = 0; kw < KW; kw++) {
+                    const T wt = wm[(kd * KH + kh) * KW + kw];
+                    const T *src = row + kw * g->dilation[2];
+                    if (sw == 1)
+                        for (fc_idx ow = 0; ow < OW; ow++) acc[ow] += wt * src[ow];
+                    else
+                        for (fc_idx ow = 0; ow < OW; ow++) acc[ow] += wt * src[ow * sw];
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint: dpad (zero-filled by the caller, the padded plane's shape) +=
+ * taps of gy; then what fell on the padding is folded back onto the input
+ * positions it was copied from (pmap), constant padding dropped: dx +=. */
+static void FC_FN(dw_input_grad_)(const T *gy, const fc_geom *g, const T *w, fc_idx M,
+                                  T *dpad, T *dx)
+{
+    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
+    const fc_idx E0 = g->ext[0], E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx sw = g->stride[2];
+    const fc_idx taps = KD * KH * KW;
+    for (fc_idx m = 0; m < M; m++) {
+        const T *wm = w + m * taps;
+        for (fc_idx od = 0; od < OD; od++)
+        for (fc_idx oh = 0; oh < OH; oh++) {
+            const T *grow = gy + ((m * OD + od) * OH + oh) * OW;
+            for (fc_idx kd = 0; kd < KD; kd++)
+            for (fc_idx kh = 0; kh < KH; kh++) {
+                T *row = dpad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
+                                 + oh * g->stride[1] + kh * g->dilation[1]) * E2;
+                for (fc_idx kw = 0; kw < KW; kw++) {
+                    const T wt = wm[(kd * KH + kh) * KW + kw];
+                    T *dst = row + kw * g->dilation[2];
+                    if (sw == 1)
+                        for (fc_idx ow = 0; ow < OW; ow++) dst[ow] += wt * grow[ow];
+                    else
+                        for (fc_idx ow = 0; ow < OW; ow++) dst[ow * sw] += wt * grow[ow];
+                }
+            }
+        }
+    }
+    const fc_idx H = g->in[1], W = g->in[2];
+    const fc_idx *m0 = g->pmap[0], *m1 = g->pmap[1], *m2 = g->pmap[2];
+    for (fc_idx i = 0; i < E0; i++) {
+        if (m0[i] < 0) continue;
+        for (fc_idx j = 0; j < E1; j++) {
+            if (m1[j] < 0) continue;
+            T *row = dx + (m0[i] * H + m1[j]) * W;
+            const T *src = dpad + (i * E1 + j) * E2;
+            for (fc_idx l = 0; l < E2; l++)
+                if (m2[l] >= 0) row[m2[l]] += src[l];
+        }
+    }
+}
+
+/* acc[m][tap] += sum over the plane of gy[m] * the tap's shifted padded rows.
+ * Each output row's dot product is summed in T, then added to a double
+ * accumulator: float32 keeps its accuracy over long reductions. */
+static void FC_FN(dw_weight_grad_)(const T *gy, const T *pad, const fc_geom *g, fc_idx M,
+                                   double *acc)
+{
+    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
+    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx sw = g->stride[2];
+    const fc_idx taps = KD * KH * KW;
+    for (fc_idx m = 0; m < M; m++)
+    for (fc_idx od = 0; od < OD; od++)
+    for (fc_idx oh = 0; oh < OH; oh++) {
+        const T *grow = gy + ((m * OD + od) * OH + oh) * OW;
+        for (fc_idx kd = 0; kd < KD; kd++)
+        for (fc_idx kh = 0; kh < KH; kh++) {
+            const T *row = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
+                                  + oh * g->stride[1] + kh * g->dilation[1]) * E2;
+            for (fc_idx kw = 0; kw < KW; kw++) {
+                const T *src = row + kw * g->dilation[2];
+                T s = 0;
+                if (sw == 1)
+                    for (fc_idx ow = 0; ow < OW; ow++) s += grow[ow] * src[ow];
+                else
+                    for (fc_idx ow = 0; ow < OW; ow++) s += grow[ow] * src[ow * sw];
+                acc[m * taps + (kd * KH + kh) * KW + kw] += (double)s;
+            }
+        }
+    }
+}
