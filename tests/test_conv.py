@@ -680,6 +680,8 @@ BAD = [
     ("flip-str", (_x(), _w(), None), dict(flip="yes"), TypeError, "flip"),
     ("flip-none", (_x(), _w(), None), dict(flip=None), TypeError, "flip"),
     ("x-none", (None, _w(), None), {}, TypeError, "x"),
+    ("x-scalar", (np.float32(1.0), _w(), None), {}, ValueError, "x"),
+    ("bias-scalar", (_x(), _w(), np.float32(1.0)), {}, ValueError, "bias"),
     ("weight-none", (_x(), None, None), {}, TypeError, "weight"),
     ("x-object", (object(), _w(), None), {}, TypeError, "x"),
     ("x-object-dtype", (np.ones((1, 2, 6), object), _w(), None), {}, TypeError, "x"),

@@ -124,21 +124,54 @@ FORK_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_fork_after_multithreaded_use_does_not_hang(tmp_path):
-    # The child process runs in a subprocess with a timeout so a hang fails the test
-    # instead of hanging the suite.  cwd is a temporary directory so that the
-    # subprocess imports the same (installed) fastconv as the tests, not the source tree.
+def _run_guarded(script, tmp_path, timeout=120):
+    """Run ``script`` in a fresh interpreter; fail (never hang) if it does not finish.
+
+    It runs in its own session so that on a timeout the whole process group (forked
+    children too) is killed.  cwd is a temporary directory so that the subprocess
+    imports the same (installed) fastconv as the tests, not the source tree.
+    """
     env = dict(os.environ, OMP_NUM_THREADS="2")
-    # Its own session, so that on a timeout the whole group (forked children too) is killed.
-    proc = subprocess.Popen([sys.executable, "-c", FORK_SCRIPT], cwd=tmp_path, env=env,
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        stdout, stderr = proc.communicate(timeout=120)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        pytest.fail("a process forked after multithreaded use of fastconv hung")
+        pytest.fail(f"timed out after {timeout} s: a forked process hung")
     assert proc.returncode == 0, stderr[-3000:]
     assert "FORK-OK" in stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_after_multithreaded_use_does_not_hang(tmp_path):
+    _run_guarded(FORK_SCRIPT, tmp_path)
+
+
+FORK_SET_THREADS_SCRIPT = textwrap.dedent("""
+    import os
+    import numpy as np
+    import fastconv
+
+    x = np.arange(2 * 8 * 40 * 40, dtype=np.float32).reshape(2, 8, 40, 40) % 13
+    w = np.arange(16 * 8 * 3 * 3, dtype=np.float32).reshape(16, 8, 3, 3) % 7 - 3
+    fastconv.set_num_threads(2)
+    expected = fastconv.conv(x, w, padding=1).tobytes()
+    pid = os.fork()
+    if pid == 0:
+        fastconv.set_num_threads(2)      # the child asks for threads again
+        ok = fastconv.conv(x, w, padding=1).tobytes() == expected
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    print("FORK-OK")
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_calling_set_num_threads_does_not_hang(tmp_path):
+    """fastconv.set_num_threads(2) in a child forked after multithreaded use, then
+    fastconv.conv: must not hang (it may run on one thread)."""
+    _run_guarded(FORK_SET_THREADS_SCRIPT, tmp_path, timeout=30)
