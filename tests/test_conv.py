@@ -462,6 +462,7 @@ def _torch_conv(torch, x, w, b, p, mode):
 
 
 @oracle
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @pytest.mark.parametrize("case", range(len(TORCH_CASES)))
 def test_matches_torch(case, dtype, torch):
     x_shape, w_shape, p, mode = TORCH_CASES[case]

@@ -23,8 +23,8 @@ def brute_conv_output_size(n, k, s, d, lo, hi):
     return count
 
 
-@pytest.mark.parametrize("n, k, s, d", itertools.product(range(1, 8), range(1, 5), range(1, 4),
-                                                         range(1, 3)))
+@pytest.mark.parametrize("n, k, s, d", list(itertools.product(range(1, 8), range(1, 5),
+                                                              range(1, 4), range(1, 3))))
 def test_conv_output_size_brute_force(n, k, s, d):
     for lo, hi in itertools.product(range(0, 4), repeat=2):
         got = _shapes.conv_output_size(n, k, s, d, lo, hi)
@@ -190,7 +190,7 @@ def test_same_semantics(n, k, s, d):
         assert (lo, hi) == (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
 
 
-@pytest.mark.parametrize("n, k, d", itertools.product(range(1, 7), range(1, 5), range(1, 3)))
+@pytest.mark.parametrize("n, k, d", list(itertools.product(range(1, 7), range(1, 5), range(1, 3))))
 def test_full_semantics(n, k, d):
     ((lo, hi),) = _shapes.padding_pairs("full", (n,), (k,), (1,), (d,))
     assert lo == hi == d * (k - 1)
