@@ -1,0 +1,46 @@
+"""Shared fixtures.  Tests import the *installed* fastconv: nothing here touches sys.path."""
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import _isa
+
+AVAILABLE_ISAS = _isa.available_isas()
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    return np.dtype(request.param)
+
+
+@pytest.fixture
+def rng(request):
+    """A generator seeded from the test's node id: reproducible and different per test."""
+    seed = sum(request.node.nodeid.encode()) * 7919 % (2**32)
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture(params=AVAILABLE_ISAS)
+def isa(request):
+    """Run the test once under every instruction set this CPU supports."""
+    before = _isa.current_isa()
+    _isa.select_isa(request.param)
+    assert _isa.current_isa() == request.param
+    try:
+        yield request.param
+    finally:
+        _isa.select_isa(before)
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture
+def restore_threads():
+    """Restore fastconv's thread count after a test that changes it."""
+    before = fastconv.get_num_threads()
+    yield before
+    fastconv.set_num_threads(before)

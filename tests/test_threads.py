@@ -1,0 +1,177 @@
+"""Thread control: bit-identical results for any thread count, threadpoolctl,
+fork safety."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import fastconv
+
+THREAD_CASES = [
+    # x shape, w shape, kwargs
+    ((2, 16, 33, 35), (24, 16, 3, 3), dict(padding=1)),
+    ((1, 8, 64, 64), (16, 4, 5, 5), dict(padding="same", groups=2, stride=2)),
+    ((3, 5, 200), (7, 5, 9), dict(padding=4, dilation=2, padding_mode="reflect")),
+    ((1, 4, 9, 17, 13), (6, 4, 3, 3, 3), dict(padding=(1, 2, 0))),
+    ((4, 32, 14, 14), (32, 1, 3, 3), dict(padding=1, groups=32)),    # depthwise
+    ((1, 300, 20, 20), (40, 300, 1, 1), {}),                           # 1x1, long K
+]
+
+
+def _bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.usefixtures("isa")
+@pytest.mark.parametrize("case", range(len(THREAD_CASES)))
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_bit_identical_for_any_thread_count(case, dt, restore_threads):
+    xs, ws, kw = THREAD_CASES[case]
+    rng = np.random.default_rng(case)
+    x = rng.standard_normal(xs).astype(dt)
+    w = rng.standard_normal(ws).astype(dt)
+    b = rng.standard_normal(ws[0]).astype(dt)
+    results = {}
+    for n in (1, 2, 3, 1):
+        fastconv.set_num_threads(n)
+        assert fastconv.get_num_threads() == n
+        results.setdefault(n, []).append(fastconv.conv(x, w, b, **kw))
+    ref = _bits(results[1][0])
+    for n, ys in results.items():
+        for y in ys:
+            assert_array_equal(_bits(y), ref, err_msg=f"{n} threads differ from 1 thread")
+
+
+@pytest.mark.parametrize("n, exc", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
+                                    ("2", TypeError), (None, TypeError), (True, TypeError)])
+def test_set_num_threads_rejects(n, exc, restore_threads):
+    before = fastconv.get_num_threads()
+    with pytest.raises(exc, match="n"):
+        fastconv.set_num_threads(n)
+    assert fastconv.get_num_threads() == before
+
+
+def test_set_num_threads_accepts_numpy_int(restore_threads):
+    fastconv.set_num_threads(np.int64(2))
+    assert fastconv.get_num_threads() == 2
+
+
+def test_threadpoolctl_is_honoured(restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fastconv.set_num_threads(2)
+    x = np.random.default_rng(0).standard_normal((2, 8, 30, 30)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((8, 8, 3, 3)).astype(np.float32)
+    y2 = fastconv.conv(x, w, padding=1)
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert fastconv.get_num_threads() == 1
+        y1 = fastconv.conv(x, w, padding=1)
+    assert fastconv.get_num_threads() == 2
+    assert_array_equal(_bits(y1), _bits(y2))
+    info = threadpoolctl.threadpool_info()
+    assert any(i["user_api"] == "openmp" for i in info)
+
+
+def test_show_config_reports_threads(capsys, restore_threads):
+    fastconv.set_num_threads(1)
+    fastconv.show_config()
+    text = capsys.readouterr().out
+    assert "threads:" in text and "isa:" in text
+    line = [l for l in text.splitlines() if "threads:" in l][0]
+    assert line.split()[-1] == "1"
+
+
+FORK_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import multiprocessing as mp
+    import numpy as np
+    import fastconv
+
+    def work():
+        x = np.arange(2 * 8 * 40 * 40, dtype=np.float32).reshape(2, 8, 40, 40) % 13
+        w = np.arange(16 * 8 * 3 * 3, dtype=np.float32).reshape(16, 8, 3, 3) % 7 - 3
+        return fastconv.conv(x, w, padding=1)
+
+    def child(q):
+        q.put(work().tobytes())
+
+    fastconv.set_num_threads(2)
+    expected = work().tobytes()      # the parent has now used a thread team
+
+    # os.fork
+    pid = os.fork()
+    if pid == 0:
+        ok = work().tobytes() == expected
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+    # multiprocessing with the 'fork' start method
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    got = q.get(timeout=60)
+    p.join(60)
+    assert p.exitcode == 0, p.exitcode
+    assert got == expected
+    print("FORK-OK")
+""")
+
+
+def _run_guarded(script, tmp_path, timeout=120):
+    """Run ``script`` in a fresh interpreter; fail (never hang) if it does not finish.
+
+    It runs in its own session so that on a timeout the whole process group (forked
+    children too) is killed.  cwd is a temporary directory so that the subprocess
+    imports the same (installed) fastconv as the tests, not the source tree.
+    """
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"timed out after {timeout} s: a forked process hung")
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "FORK-OK" in stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_after_multithreaded_use_does_not_hang(tmp_path):
+    _run_guarded(FORK_SCRIPT, tmp_path)
+
+
+FORK_SET_THREADS_SCRIPT = textwrap.dedent("""
+    import os
+    import numpy as np
+    import fastconv
+
+    x = np.arange(2 * 8 * 40 * 40, dtype=np.float32).reshape(2, 8, 40, 40) % 13
+    w = np.arange(16 * 8 * 3 * 3, dtype=np.float32).reshape(16, 8, 3, 3) % 7 - 3
+    fastconv.set_num_threads(2)
+    expected = fastconv.conv(x, w, padding=1).tobytes()
+    pid = os.fork()
+    if pid == 0:
+        fastconv.set_num_threads(2)      # the child asks for threads again
+        ok = fastconv.conv(x, w, padding=1).tobytes() == expected
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    print("FORK-OK")
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_calling_set_num_threads_does_not_hang(tmp_path):
+    """fastconv.set_num_threads(2) in a child forked after multithreaded use, then
+    fastconv.conv: must not hang (it may run on one thread)."""
+    _run_guarded(FORK_SET_THREADS_SCRIPT, tmp_path, timeout=30)
