@@ -88,13 +88,14 @@ cdef inline void _max_tap_idx(const floating *xr, floating *acc, int64_t *mi, in
     cdef Py_ssize_t i
     cdef floating v, a
     cdef bint take
+    cdef int64_t t
     for i in range(lo, hi):
         v = xr[s * i + off]
         a = acc[i]
+        t = mi[i]
         take = (v > a) | (v != v)
-        if take:
-            acc[i] = v
-            mi[i] = base + s * i + off
+        acc[i] = v if take else a
+        mi[i] = (base + s * i + off) if take else t
 
 
 cdef inline void _sum_tap(const floating *xr, accum *acc, Py_ssize_t s, Py_ssize_t off,
@@ -144,6 +145,33 @@ cdef inline void _max_k2s2_row(const floating *r0, const floating *r1, floating 
         y[i] = m
 
 
+cdef inline void _max_k2s2_idx_row(const floating *r0, const floating *r1, floating *y,
+                                   int64_t *ind, int64_t base, Py_ssize_t W,
+                                   Py_ssize_t n) noexcept nogil:
+    """2x2 stride-2 window, no padding, with argmax (offset ``base`` of row r0)."""
+    cdef Py_ssize_t i
+    cdef floating m, v
+    cdef int64_t k
+    cdef bint take
+    for i in range(n):
+        m = r0[2 * i]
+        k = 0
+        v = r0[2 * i + 1]
+        take = (v > m) | (v != v)
+        m = v if take else m
+        k = 1 if take else k
+        v = r1[2 * i]
+        take = (v > m) | (v != v)
+        m = v if take else m
+        k = W if take else k
+        v = r1[2 * i + 1]
+        take = (v > m) | (v != v)
+        m = v if take else m
+        k = (W + 1) if take else k
+        y[i] = m
+        ind[i] = base + 2 * i + k
+
+
 cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const Geom *g,
                      const Py_ssize_t *tlo, const Py_ssize_t *thi,
                      const Py_ssize_t *first_w) noexcept nogil:
@@ -188,13 +216,19 @@ cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const Geom *
                     fresh = False
 
 
-cdef void _max_plane_k2s2(const floating *xp, floating *yp, const Geom *g) noexcept nogil:
-    cdef Py_ssize_t od, oh, W = g.n[2], H = g.n[1], oW = g.o[2]
-    cdef const floating *r0
+cdef void _max_plane_k2s2(const floating *xp, floating *yp, int64_t *ip,
+                          const Geom *g) noexcept nogil:
+    """Planes of 2-d 2x2 stride-2 unpadded windows (depth: 1x1x1 windows)."""
+    cdef Py_ssize_t od, oh, o, W = g.n[2], H = g.n[1], oW = g.o[2]
+    cdef Py_ssize_t base
     for od in range(g.o[0]):
         for oh in range(g.o[1]):
-            r0 = xp + (od * H + 2 * oh) * W
-            _max_k2s2_row(r0, r0 + W, yp + (od * g.o[1] + oh) * oW, oW)
+            base = (od * g.s[0] * H + 2 * oh) * W
+            o = (od * g.o[1] + oh) * oW
+            if ip != NULL:
+                _max_k2s2_idx_row(xp + base, xp + base + W, yp + o, ip + o, base, W, oW)
+            else:
+                _max_k2s2_row(xp + base, xp + base + W, yp + o, oW)
 
 
 def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
@@ -208,15 +242,16 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
     cdef Py_ssize_t c
     cdef int64_t *ip = &indices[0] if with_indices else NULL
-    cdef bint k2s2 = (not with_indices and g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
+    cdef bint k2s2 = (g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
                       and g.s[1] == 2 and g.s[2] == 2 and g.p[1] == 0 and g.p[2] == 0
-                      and g.d[1] == 1 and g.d[2] == 1 and g.p[0] == 0)
+                      and g.p[0] == 0)
     if planes == 0 or pout == 0:
         return
     with nogil, parallel(num_threads=num_threads):
         for c in prange(planes, schedule="static"):
             if k2s2:
-                _max_plane_k2s2(&x[0] + c * pin, &y[0] + c * pout, &g)
+                _max_plane_k2s2(&x[0] + c * pin, &y[0] + c * pout,
+                                ip + c * pout if ip != NULL else NULL, &g)
             else:
                 _max_plane(&x[0] + c * pin, &y[0] + c * pout,
                            ip + c * pout if ip != NULL else NULL, &g,
