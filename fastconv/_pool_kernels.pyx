@@ -17,7 +17,7 @@ scalar loops (same first-maximum / NaN rules, same float summation order).
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -148,28 +148,50 @@ cdef inline void _max_k2s2_row(const floating *r0, const floating *r1, floating 
 cdef inline void _max_k2s2_idx_row(const floating *r0, const floating *r1, floating *y,
                                    int64_t *ind, int64_t base, Py_ssize_t W,
                                    Py_ssize_t n) noexcept nogil:
-    """2x2 stride-2 window, no padding, with argmax (offset ``base`` of row r0)."""
-    cdef Py_ssize_t i
+    """2x2 stride-2 window, no padding, with argmax (offset ``base`` of row r0).
+
+    The argmax's offset in the window (0, 1, W, W + 1; the caller ensures
+    W < 2**30) is selected in an integer of the data's width so that gcc
+    vectorises the loop; a second loop widens it."""
+    cdef int32_t w32 = <int32_t>W
+    cdef Py_ssize_t i, c0, m_
     cdef floating m, v
-    cdef int64_t k
+    cdef int32_t kf
+    cdef int64_t kd
+    cdef int32_t kb32[256]
+    cdef int64_t kb64[256]
     cdef bint take
-    for i in range(n):
-        m = r0[2 * i]
-        k = 0
-        v = r0[2 * i + 1]
-        take = (v > m) | (v != v)
-        m = v if take else m
-        k = 1 if take else k
-        v = r1[2 * i]
-        take = (v > m) | (v != v)
-        m = v if take else m
-        k = W if take else k
-        v = r1[2 * i + 1]
-        take = (v > m) | (v != v)
-        m = v if take else m
-        k = (W + 1) if take else k
-        y[i] = m
-        ind[i] = base + 2 * i + k
+    for c0 in range(0, n, 256):
+        m_ = min(256, n - c0)
+        for i in range(m_):
+            m = r0[2 * (c0 + i)]
+            v = r0[2 * (c0 + i) + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            if floating is float:
+                kf = 1 if take else 0
+            else:
+                kd = 1 if take else 0
+            v = r1[2 * (c0 + i)]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            if floating is float:
+                kf = w32 if take else kf
+            else:
+                kd = W if take else kd
+            v = r1[2 * (c0 + i) + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            y[c0 + i] = m
+            if floating is float:
+                kb32[i] = (w32 + 1) if take else kf
+            else:
+                kb64[i] = (W + 1) if take else kd
+        for i in range(m_):
+            if floating is float:
+                ind[c0 + i] = base + 2 * (c0 + i) + <int64_t>kb32[i]
+            else:
+                ind[c0 + i] = base + 2 * (c0 + i) + kb64[i]
 
 
 cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const Geom *g,
@@ -244,7 +266,7 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     cdef int64_t *ip = &indices[0] if with_indices else NULL
     cdef bint k2s2 = (g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
                       and g.s[1] == 2 and g.s[2] == 2 and g.p[1] == 0 and g.p[2] == 0
-                      and g.p[0] == 0)
+                      and g.p[0] == 0 and g.n[2] < (1 << 30))
     if planes == 0 or pout == 0:
         return
     with nogil, parallel(num_threads=num_threads):

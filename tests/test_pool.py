@@ -430,3 +430,20 @@ def test_against_torch_ceil_and_count_include_pad(ceil, cip):
             y, i = max_pool2d(x, k, s, p, 1, ceil, return_indices=True)
             np.testing.assert_array_equal(y, ty.numpy())
             np.testing.assert_array_equal(i, ti.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_2x2_stride2_fast_path(dtype):
+    """The 2x2 stride-2 unpadded fast path (with and without indices), 2-d and 3-d."""
+    rng = np.random.default_rng(50)
+    for shape in ((2, 3, 8, 10), (1, 2, 7, 9), (1, 2, 3, 6, 4)):
+        x = rng.integers(-2, 3, size=shape).astype(dtype)
+        x[rng.random(shape) < 0.1] = np.nan
+        x[rng.random(shape) < 0.1] = -np.inf
+        nd = len(shape) - 2
+        k = (1, 2, 2)[-nd:]
+        ref_v, ref_i = max_pool_ref(x, k, (2,) * nd, (0,) * nd, (1,) * nd, False)
+        y, i = max_pool(x, k, 2, return_indices=True)
+        np.testing.assert_array_equal(y, ref_v.astype(dtype))
+        np.testing.assert_array_equal(i, ref_i)
+        np.testing.assert_array_equal(max_pool(x, k, 2), y)
