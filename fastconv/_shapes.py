@@ -11,6 +11,8 @@ Conventions: ``lo``/``hi`` are the padding before/after along one spatial axis;
 
 import operator
 
+import numpy as np
+
 __all__ = [
     "as_int",
     "int_tuple",
@@ -19,6 +21,7 @@ __all__ = [
     "conv_output_shape",
     "conv_transpose_output_size",
     "pool_output_size",
+    "pool_window_tables",
     "MAX_EXTENT",
 ]
 
@@ -224,7 +227,9 @@ def pool_output_size(n, k, s, lo, d, ceil_mode, hi=None):
     """Output length of pooling along one axis, with PyTorch's ceil_mode rule.
 
     With ``ceil_mode`` the division rounds up, but the last window must start
-    inside the input or the left padding.
+    inside the input or the left padding; a window may then overhang the
+    padded input, even when the dilated kernel is longer than it (as PyTorch).
+    Returns 0 when no window fits.
 
     Examples
     --------
@@ -232,15 +237,57 @@ def pool_output_size(n, k, s, lo, d, ceil_mode, hi=None):
     56
     >>> pool_output_size(5, 2, 2, 0, 1, True)
     3
+    >>> pool_output_size(4, 3, 2, 0, 2, True), pool_output_size(4, 3, 2, 0, 2, False)
+    (1, 0)
     """
     hi = lo if hi is None else hi
     span = n + lo + hi - d * (k - 1) - 1
-    if span < 0:
-        return 0
     if ceil_mode:
-        out = -(-span // s) + 1
+        out = (span + s - 1) // s + 1   # floor division, as PyTorch's div_rtn
         if (out - 1) * s >= n + lo:
             out -= 1
     else:
         out = span // s + 1
-    return out
+    return max(out, 0)
+
+
+def pool_window_tables(n, k, s, p, d, out, count_include_pad=True):
+    """Per-axis window tables of pooling along one axis (NumPy int arrays).
+
+    Window ``i`` has taps ``i * s - p + j * d`` for ``j < k``; the ones inside
+    ``[0, n)`` are its valid taps.
+
+    Returns
+    -------
+    tap_lo, tap_hi : ndarray, shape (k,)
+        Tap ``j`` is valid exactly for the windows ``tap_lo[j] <= i < tap_hi[j]``.
+    first : ndarray, shape (out,)
+        Position of the first valid tap of each window (-1 if it has none).
+    factor : ndarray, shape (out,)
+        The window's share of PyTorch's average-pooling divisor along this axis
+        (``d == 1``): the taps inside ``[-p, n + p)`` if ``count_include_pad``,
+        else the valid taps.  The ceil_mode overhang past ``n + p`` never counts.
+
+    Examples
+    --------
+    >>> lo, hi, first, factor = pool_window_tables(5, 3, 2, 1, 1, 3)
+    >>> lo.tolist(), hi.tolist(), first.tolist(), factor.tolist()
+    ([1, 0, 0], [3, 3, 2], [0, 1, 3], [3, 3, 3])
+    >>> pool_window_tables(5, 3, 2, 1, 1, 3, count_include_pad=False)[3].tolist()
+    [2, 3, 2]
+    """
+    j = np.arange(k, dtype=np.int64)
+    shift = j * d - p                       # tap j of window i sits at i * s + shift
+    tap_lo = np.clip(-(shift // s), 0, out)  # ceil(-shift / s)
+    tap_hi = np.clip((n - 1 - shift) // s + 1, 0, out)
+    tap_hi = np.maximum(tap_hi, tap_lo)
+    start = np.arange(out, dtype=np.int64) * s - p
+    j0 = np.where(start < 0, -(start // d), 0)   # first tap at a position >= 0
+    pos = start + j0 * d
+    first = np.where((j0 < k) & (pos < n), pos, -1)
+    end = start + d * (k - 1) + 1
+    if count_include_pad:
+        factor = np.minimum(end, n + p) - start
+    else:
+        factor = np.minimum(end, n) - np.maximum(start, 0)
+    return tap_lo, tap_hi, first, factor

@@ -1,0 +1,448 @@
+# cython: freethreading_compatible = True
+"""Typed Cython kernels of max and mean pooling, forward and backward.
+
+Every array is a flat C-contiguous buffer of ``planes`` (n, c) planes; the
+spatial axes are promoted to three (D, H, W) with leading size-1 axes.  The
+public layer (pool.py) has checked every argument and computed the per-axis
+window tables; the kernels trust them and never raise.
+
+One OpenMP loop over planes (static schedule) per call.  A plane is processed
+by one thread in a fixed order, so results are bit-identical for any number of
+threads.  Within a plane the work goes row by row: for each output row the
+valid input rows are visited in order and, for each tap ``j`` of the window
+along W, one tight loop over the output columns folds that tap in.  Each output
+therefore sees its taps in row-major window order, exactly like PyTorch's
+scalar loops (same first-maximum / NaN rules, same float summation order).
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.stdint cimport int32_t, int64_t
+from libc.math cimport INFINITY
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+import numpy as np
+
+ctypedef fused accum:
+    float
+    double
+
+
+cdef struct Geom:
+    Py_ssize_t n[3]     # input D, H, W
+    Py_ssize_t o[3]     # output oD, oH, oW
+    Py_ssize_t k[3]
+    Py_ssize_t s[3]
+    Py_ssize_t p[3]
+    Py_ssize_t d[3]
+
+
+cdef Geom _geom(tuple geo):
+    """geo = (in, out, kernel, stride, padding, dilation), each a 3-tuple."""
+    cdef Geom g
+    cdef int a
+    for a in range(3):
+        g.n[a] = geo[0][a]
+        g.o[a] = geo[1][a]
+        g.k[a] = geo[2][a]
+        g.s[a] = geo[3][a]
+        g.p[a] = geo[4][a]
+        g.d[a] = geo[5][a]
+    return g
+
+
+# ---------------------------------------------------------------- one row, one tap
+# ``xr`` is an input row, ``off = j * dW - pW`` the tap's shift; the loops run over
+# the output columns [lo, hi) for which the tap lies inside the row.
+
+cdef inline void _max_tap(const floating *xr, floating *acc, Py_ssize_t s, Py_ssize_t off,
+                          Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating v, a
+    cdef bint take
+    if s == 1:
+        for i in range(lo, hi):
+            v = xr[i + off]
+            a = acc[i]
+            take = (v > a) | (v != v)
+            acc[i] = v if take else a
+    elif s == 2:
+        for i in range(lo, hi):
+            v = xr[2 * i + off]
+            a = acc[i]
+            take = (v > a) | (v != v)
+            acc[i] = v if take else a
+    else:
+        for i in range(lo, hi):
+            v = xr[s * i + off]
+            a = acc[i]
+            take = (v > a) | (v != v)
+            acc[i] = v if take else a
+
+
+cdef inline void _max_tap_idx(const floating *xr, floating *acc, int64_t *mi, int64_t base,
+                              Py_ssize_t s, Py_ssize_t off, Py_ssize_t lo,
+                              Py_ssize_t hi) noexcept nogil:
+    """As _max_tap, also recording the flat in-plane index ``base + s * i + off``."""
+    cdef Py_ssize_t i
+    cdef floating v, a
+    cdef bint take
+    cdef int64_t t
+    for i in range(lo, hi):
+        v = xr[s * i + off]
+        a = acc[i]
+        t = mi[i]
+        take = (v > a) | (v != v)
+        acc[i] = v if take else a
+        mi[i] = (base + s * i + off) if take else t
+
+
+cdef inline void _sum_tap(const floating *xr, accum *acc, Py_ssize_t s, Py_ssize_t off,
+                          Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t i
+    if s == 1:
+        for i in range(lo, hi):
+            acc[i] += xr[i + off]
+    elif s == 2:
+        for i in range(lo, hi):
+            acc[i] += xr[2 * i + off]
+    else:
+        for i in range(lo, hi):
+            acc[i] += xr[s * i + off]
+
+
+cdef inline void _scatter_tap(floating *gr, const floating *g, Py_ssize_t s, Py_ssize_t off,
+                              Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t i
+    if s == 1:
+        for i in range(lo, hi):
+            gr[i + off] += g[i]
+    else:
+        for i in range(lo, hi):
+            gr[s * i + off] += g[i]
+
+
+# ---------------------------------------------------------------- max forward
+
+cdef inline void _max_k2s2_row(const floating *r0, const floating *r1, floating *y,
+                               Py_ssize_t n) noexcept nogil:
+    """2x2 stride-2 window, no padding: the four taps in row-major order."""
+    cdef Py_ssize_t i
+    cdef floating m, v
+    cdef bint take
+    for i in range(n):
+        m = r0[2 * i]
+        v = r0[2 * i + 1]
+        take = (v > m) | (v != v)
+        m = v if take else m
+        v = r1[2 * i]
+        take = (v > m) | (v != v)
+        m = v if take else m
+        v = r1[2 * i + 1]
+        take = (v > m) | (v != v)
+        m = v if take else m
+        y[i] = m
+
+
+cdef inline void _max_k2s2_idx_row(const floating *r0, const floating *r1, floating *y,
+                                   int64_t *ind, int64_t base, Py_ssize_t W,
+                                   Py_ssize_t n) noexcept nogil:
+    """2x2 stride-2 window, no padding, with argmax (offset ``base`` of row r0).
+
+    The argmax's offset in the window (0, 1, W, W + 1; the caller ensures
+    W < 2**30) is selected in an integer of the data's width so that gcc
+    vectorises the loop; a second loop widens it."""
+    cdef int32_t w32 = <int32_t>W
+    cdef Py_ssize_t i, c0, m_
+    cdef floating m, v
+    cdef int32_t kf
+    cdef int64_t kd
+    cdef int32_t kb32[256]
+    cdef int64_t kb64[256]
+    cdef bint take
+    for c0 in range(0, n, 256):
+        m_ = min(256, n - c0)
+        for i in range(m_):
+            m = r0[2 * (c0 + i)]
+            v = r0[2 * (c0 + i) + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            if floating is float:
+                kf = 1 if take else 0
+            else:
+                kd = 1 if take else 0
+            v = r1[2 * (c0 + i)]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            if floating is float:
+                kf = w32 if take else kf
+            else:
+                kd = W if take else kd
+            v = r1[2 * (c0 + i) + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            y[c0 + i] = m
+            if floating is float:
+                kb32[i] = (w32 + 1) if take else kf
+            else:
+                kb64[i] = (W + 1) if take else kd
+        for i in range(m_):
+            if floating is float:
+                ind[c0 + i] = base + 2 * (c0 + i) + <int64_t>kb32[i]
+            else:
+                ind[c0 + i] = base + 2 * (c0 + i) + kb64[i]
+
+
+cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const Geom *g,
+                     const Py_ssize_t *tlo, const Py_ssize_t *thi,
+                     const Py_ssize_t *first_w) noexcept nogil:
+    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.n[2], oW = g.o[2]
+    cdef Py_ssize_t off
+    cdef floating *yr
+    cdef int64_t *ir = NULL
+    cdef int64_t base
+    cdef const floating *xr
+    cdef bint fresh
+    cdef floating ninf = -INFINITY
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            yr = yp + (od * g.o[1] + oh) * oW
+            if ip != NULL:
+                ir = ip + (od * g.o[1] + oh) * oW
+            for i in range(oW):
+                yr[i] = ninf
+            fresh = True
+            for a in range(g.k[0]):
+                iz = od * g.s[0] - g.p[0] + a * g.d[0]
+                if iz < 0 or iz >= g.n[0]:
+                    continue
+                for b in range(g.k[1]):
+                    ih = oh * g.s[1] - g.p[1] + b * g.d[1]
+                    if ih < 0 or ih >= g.n[1]:
+                        continue
+                    base = (iz * g.n[1] + ih) * W
+                    xr = xp + base
+                    if ir != NULL:
+                        if fresh:
+                            # PyTorch: the index starts at the first valid tap
+                            for i in range(oW):
+                                ir[i] = base + first_w[i]
+                        for j in range(g.k[2]):
+                            off = j * g.d[2] - g.p[2]
+                            _max_tap_idx(xr, yr, ir, base, g.s[2], off, tlo[j], thi[j])
+                    else:
+                        for j in range(g.k[2]):
+                            off = j * g.d[2] - g.p[2]
+                            _max_tap(xr, yr, g.s[2], off, tlo[j], thi[j])
+                    fresh = False
+
+
+cdef void _max_plane_k2s2(const floating *xp, floating *yp, int64_t *ip,
+                          const Geom *g) noexcept nogil:
+    """Planes of 2-d 2x2 stride-2 unpadded windows (depth: 1x1x1 windows)."""
+    cdef Py_ssize_t od, oh, o, W = g.n[2], H = g.n[1], oW = g.o[2]
+    cdef Py_ssize_t base
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            base = (od * g.s[0] * H + 2 * oh) * W
+            o = (od * g.o[1] + oh) * oW
+            if ip != NULL:
+                _max_k2s2_idx_row(xp + base, xp + base + W, yp + o, ip + o, base, W, oW)
+            else:
+                _max_k2s2_row(xp + base, xp + base + W, yp + o, oW)
+
+
+def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
+                     int64_t[::1] indices not None, bint with_indices, Py_ssize_t planes,
+                     tuple geo, const Py_ssize_t[::1] tap_lo not None,
+                     const Py_ssize_t[::1] tap_hi not None,
+                     const Py_ssize_t[::1] first_w not None, int num_threads):
+    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices."""
+    cdef Geom g = _geom(geo)
+    cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
+    cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
+    cdef Py_ssize_t c
+    cdef int64_t *ip = &indices[0] if with_indices else NULL
+    cdef bint k2s2 = (g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
+                      and g.s[1] == 2 and g.s[2] == 2 and g.p[1] == 0 and g.p[2] == 0
+                      and g.p[0] == 0 and g.n[2] < (1 << 30))
+    if planes == 0 or pout == 0:
+        return
+    with nogil, parallel(num_threads=num_threads):
+        for c in prange(planes, schedule="static"):
+            if k2s2:
+                _max_plane_k2s2(&x[0] + c * pin, &y[0] + c * pout,
+                                ip + c * pout if ip != NULL else NULL, &g)
+            else:
+                _max_plane(&x[0] + c * pin, &y[0] + c * pout,
+                           ip + c * pout if ip != NULL else NULL, &g,
+                           &tap_lo[0], &tap_hi[0], &first_w[0])
+
+
+# ---------------------------------------------------------------- max backward
+
+def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indices not None,
+                      floating[::1] gx not None, Py_ssize_t planes, Py_ssize_t pin,
+                      Py_ssize_t pout, int num_threads):
+    """Scatter-add ``gy`` to ``gx[indices]`` plane by plane; returns the number of
+    indices outside ``[0, pin)`` (skipped)."""
+    cdef Py_ssize_t c, i
+    cdef int64_t t
+    cdef Py_ssize_t bad = 0
+    cdef floating *gp
+    cdef const floating *gyp
+    cdef const int64_t *ip
+    if planes == 0 or pin == 0:
+        return 0
+    with nogil, parallel(num_threads=num_threads):
+        for c in prange(planes, schedule="static"):
+            gp = &gx[0] + c * pin
+            memset(gp, 0, pin * sizeof(floating))
+            gyp = &gy[0] + c * pout
+            ip = &indices[0] + c * pout
+            for i in range(pout):
+                t = ip[i]
+                if 0 <= t < pin:
+                    gp[t] += gyp[i]
+                else:
+                    bad += 1
+    return bad
+
+
+# ---------------------------------------------------------------- mean forward
+
+cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, const Geom *g,
+                     const Py_ssize_t *tlo, const Py_ssize_t *thi, const int64_t *fd,
+                     const int64_t *fh, const int64_t *fw, int64_t divisor) noexcept nogil:
+    """``acc`` and ``div``: scratch rows of oW (acc unused when accum is floating:
+    the sum goes straight into the output row)."""
+    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.n[2], oW = g.o[2]
+    cdef int64_t f, last = -1
+    cdef floating *yr
+    cdef accum *ar
+    cdef const floating *xr
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            yr = yp + (od * g.o[1] + oh) * oW
+            if accum is floating:
+                ar = <accum *>yr
+            else:
+                ar = acc
+            for i in range(oW):
+                ar[i] = 0
+            for a in range(g.k[0]):
+                iz = od * g.s[0] - g.p[0] + a
+                if iz < 0 or iz >= g.n[0]:
+                    continue
+                for b in range(g.k[1]):
+                    ih = oh * g.s[1] - g.p[1] + b
+                    if ih < 0 or ih >= g.n[1]:
+                        continue
+                    xr = xp + (iz * g.n[1] + ih) * W
+                    for j in range(g.k[2]):
+                        _sum_tap(xr, ar, g.s[2], j - g.p[2], tlo[j], thi[j])
+            if divisor > 0:
+                for i in range(oW):
+                    yr[i] = <floating>(ar[i] / <accum>divisor)
+            else:
+                f = fd[od] * fh[oh]
+                if f != last:
+                    for i in range(oW):
+                        div[i] = <accum>(f * fw[i])
+                    last = f
+                for i in range(oW):
+                    yr[i] = <floating>(ar[i] / div[i])
+
+
+def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
+                     Py_ssize_t planes, tuple geo, const Py_ssize_t[::1] tap_lo not None,
+                     const Py_ssize_t[::1] tap_hi not None, const int64_t[::1] fd not None,
+                     const int64_t[::1] fh not None, const int64_t[::1] fw not None,
+                     int64_t divisor, bint wide, int num_threads):
+    """Mean pooling; ``wide``: accumulate float32 in double.  Returns 0, or -1 if
+    scratch memory could not be allocated."""
+    cdef Geom g = _geom(geo)
+    cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
+    cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
+    cdef Py_ssize_t c, oW = g.o[2]
+    cdef int failed = 0
+    cdef double *dbuf
+    cdef floating *fbuf
+    if planes == 0 or pout == 0:
+        return 0
+    wide = wide or floating is double
+    with nogil, parallel(num_threads=num_threads):
+        dbuf = <double *>malloc(2 * oW * sizeof(double))
+        fbuf = <floating *>dbuf
+        for c in prange(planes, schedule="static"):
+            if dbuf == NULL:
+                failed += 1
+            elif wide:
+                _avg_plane(&x[0] + c * pin, &y[0] + c * pout, dbuf, dbuf + oW, &g,
+                           &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
+            else:
+                _avg_plane(&x[0] + c * pin, &y[0] + c * pout, fbuf, fbuf + oW, &g,
+                           &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
+        free(dbuf)
+    return -1 if failed else 0
+
+
+# ---------------------------------------------------------------- mean backward
+
+cdef void _avg_grad_plane(const floating *gyp, floating *gp, floating *gbuf, const Geom *g,
+                          const Py_ssize_t *tlo, const Py_ssize_t *thi, const int64_t *fd,
+                          const int64_t *fh, const int64_t *fw,
+                          int64_t divisor) noexcept nogil:
+    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.n[2], oW = g.o[2]
+    cdef int64_t f
+    cdef const floating *gyr
+    cdef floating *gr
+    memset(gp, 0, g.n[0] * g.n[1] * W * sizeof(floating))
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            gyr = gyp + (od * g.o[1] + oh) * oW
+            if divisor > 0:
+                for i in range(oW):
+                    gbuf[i] = gyr[i] / <floating>divisor
+            else:
+                f = fd[od] * fh[oh]
+                for i in range(oW):
+                    gbuf[i] = gyr[i] / <floating>(f * fw[i])
+            for a in range(g.k[0]):
+                iz = od * g.s[0] - g.p[0] + a
+                if iz < 0 or iz >= g.n[0]:
+                    continue
+                for b in range(g.k[1]):
+                    ih = oh * g.s[1] - g.p[1] + b
+                    if ih < 0 or ih >= g.n[1]:
+                        continue
+                    gr = gp + (iz * g.n[1] + ih) * W
+                    for j in range(g.k[2]):
+                        _scatter_tap(gr, gbuf, g.s[2], j - g.p[2], tlo[j], thi[j])
+
+
+def avg_pool_backward(const floating[::1] gy not None, floating[::1] gx not None,
+                      Py_ssize_t planes, tuple geo, const Py_ssize_t[::1] tap_lo not None,
+                      const Py_ssize_t[::1] tap_hi not None, const int64_t[::1] fd not None,
+                      const int64_t[::1] fh not None, const int64_t[::1] fw not None,
+                      int64_t divisor, int num_threads):
+    """Gradient of mean pooling; returns 0, or -1 if scratch allocation failed."""
+    cdef Geom g = _geom(geo)
+    cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
+    cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
+    cdef Py_ssize_t c, oW = g.o[2]
+    cdef int failed = 0
+    cdef floating *buf
+    if planes == 0 or pin == 0:
+        return 0
+    with nogil, parallel(num_threads=num_threads):
+        buf = <floating *>malloc(oW * sizeof(floating) + 1)
+        for c in prange(planes, schedule="static"):
+            if buf == NULL:
+                failed += 1
+            else:
+                _avg_grad_plane(&gy[0] + c * pout, &gx[0] + c * pin, buf, &g, &tap_lo[0],
+                                &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
+        free(buf)
+    return -1 if failed else 0
