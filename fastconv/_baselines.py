@@ -169,8 +169,9 @@ def numpy_conv(x, w, stride=1, padding=0, dilation=1, groups=1):
     v_axes = [1] + list(range(2 + nd, 2 + 2 * nd))      # C, kernel axes of the windows
     w_axes = list(range(1, 2 + nd))                     # C, kernel axes of the weight
     if groups == 1:
-        y = np.tensordot(v, w, axes=(v_axes, w_axes))   # (N, *out, C_out)
-        return np.ascontiguousarray(np.moveaxis(y, -1, 1))
+        # weight first: (C_out, K) @ (K, N*out) is about twice as fast as windows first
+        y = np.tensordot(w, v, axes=(w_axes, v_axes))   # (C_out, N, *out)
+        return np.ascontiguousarray(np.moveaxis(y, 0, 1))
     if c_g == 1:
         # depthwise-like: one multiply-accumulate per kernel tap over all channels
         ch = np.arange(c_out) // o_g                     # input channel of each output channel
@@ -182,9 +183,9 @@ def numpy_conv(x, w, stride=1, padding=0, dilation=1, groups=1):
         return y
     y = np.empty((n, c_out) + out_sp, dtype=dtype)
     for g in range(groups):
-        yg = np.tensordot(v[:, g * c_g:(g + 1) * c_g], w[g * o_g:(g + 1) * o_g],
-                          axes=(v_axes, w_axes))
-        y[:, g * o_g:(g + 1) * o_g] = np.moveaxis(yg, -1, 1)
+        yg = np.tensordot(w[g * o_g:(g + 1) * o_g], v[:, g * c_g:(g + 1) * c_g],
+                          axes=(w_axes, v_axes))
+        y[:, g * o_g:(g + 1) * o_g] = np.moveaxis(yg, 0, 1)
     return y
 
 
@@ -196,13 +197,15 @@ def numpy_conv_weight_grad(x, w_shape, g, stride=1, padding=0, dilation=1, group
     c_out, c_g = w_shape[0], w_shape[1]
     o_g = c_out // groups
     sp = list(range(2, 2 + nd))
+    # windows first, (C*K, N*out) @ (N*out, C_out), is about twice as fast as grad first
     if groups == 1:
-        return np.tensordot(g, v, axes=([0] + sp, [0] + sp))   # (C_out, C_in, *k)
+        gw = np.tensordot(v, g, axes=([0] + sp, [0] + sp))      # (C_in, *k, C_out)
+        return np.ascontiguousarray(np.moveaxis(gw, -1, 0))
     gw = np.empty(w_shape, dtype=np.result_type(x, g))
     for gi in range(groups):
-        gw[gi * o_g:(gi + 1) * o_g] = np.tensordot(
-            g[:, gi * o_g:(gi + 1) * o_g], v[:, gi * c_g:(gi + 1) * c_g],
-            axes=([0] + sp, [0] + sp))
+        gw[gi * o_g:(gi + 1) * o_g] = np.moveaxis(np.tensordot(
+            v[:, gi * c_g:(gi + 1) * c_g], g[:, gi * o_g:(gi + 1) * o_g],
+            axes=([0] + sp, [0] + sp)), -1, 0)
     return gw
 
 

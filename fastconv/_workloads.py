@@ -25,7 +25,7 @@ from fastconv._shapes import conv_output_shape, pool_output_size
 
 __all__ = [
     "ConvWorkload", "PoolWorkload", "CONV_WORKLOADS", "POOL_WORKLOADS",
-    "conv_workload", "pool_workload", "QUICK_CONV", "QUICK_POOL",
+    "conv_workload", "pool_workload",
 ]
 
 
@@ -159,11 +159,6 @@ POOL_WORKLOADS = (
     PoolWorkload("avg3x3s1p1", "avg", 3, 1, 1),
     PoolWorkload("max2x2s2_fwdbwd", "max", 2, 2, 0, backward=True),
 )
-
-# Subsets for ``bench --quick`` (everything fits in a minute or two on 2 cores).
-QUICK_CONV = ("vgg3x3", "res3x3s2", "pw1x1", "stem7x7s2", "dil3x3d2", "dw3x3", "mnist5x5",
-              "eeg1d_k7", "vol3d")
-QUICK_POOL = ("max2x2s2", "max3x3s2p1", "avg2x2s2", "avg3x3s1p1", "max2x2s2_fwdbwd")
 
 _CONV_BY_NAME = {w.name: w for w in CONV_WORKLOADS}
 _POOL_BY_NAME = {w.name: w for w in POOL_WORKLOADS}
