@@ -25,8 +25,10 @@ PEERS = ("torch", "numpy", "scipy")
 BENCH_EPILOG = """\
 measurement:
   For every workload the systems run in turn, A B C A B C ... (the order rotates
-  each round), after one warm-up call each; the table shows the median time per
-  system and the ratio peer median / fastconv median (> 1: fastconv is faster).
+  each round), after one warm-up call each, with a pause (--pause) before each
+  call so that no system runs while another's worker threads still spin.  The
+  table shows the median time per system and the ratio peer median / fastconv
+  median (> 1: fastconv is faster).
   SciPy's per-(image, channel) loop is slow, so it runs on as many images as fit
   its time cap (often 1 image) and its time is scaled to the whole batch; such
   entries are marked '*'.  GFLOP/s is fastconv's (forward flops from the
@@ -225,6 +227,8 @@ def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, prog
         return result
     outs, first = {}, {}
     for s, fn in made.items():           # warm-up (and the check outputs)
+        if pause:
+            time.sleep(pause)
         first[s], outs[s] = _timed(fn)
     progress.step(1, label)
     if "scipy" in made and op == "conv":
@@ -260,7 +264,7 @@ def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, prog
 
 
 def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
-              scipy_samples=1, pause=0.0, progress=True):
+              scipy_samples=1, pause=0.15, progress=True):
     """Run the benchmark; returns the JSON-able result dict."""
     import fastconv
     from fastconv import _baselines as B
@@ -483,8 +487,10 @@ def build_parser():
     pb.add_argument("--scipy-cap", type=float, metavar="S", default=None,
                     help="seconds one SciPy conv call may take; it runs on as many images as "
                          "fit, scaled to the batch (default 1; 3 without --quick)")
-    pb.add_argument("--pause", type=float, default=0.0, metavar="MS",
-                    help="sleep between timed calls (lets other thread pools go idle)")
+    pb.add_argument("--pause", type=float, default=150.0, metavar="MS",
+                    help="sleep before every timed call, so that the previous system's idle "
+                         "worker threads (OpenBLAS spins ~0.1 s after a call) have gone to "
+                         "sleep and do not slow the next one down (default 150)")
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
     pb.set_defaults(func=cmd_bench)
     return p
