@@ -236,12 +236,12 @@ def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, prog
         if batch > 1:    # rebuild SciPy's runner on more images
             made.update(_runners(op, wl, ["scipy"], batch)[0])
         result["scaled"]["scipy"] = {"images": batch, "of": n, "factor": n / batch}
-    for s in outs:               # does every peer compute the same thing?
+    for s, theirs in outs.items():     # does every peer compute the same thing?
         if s != "fastconv":
             mine = outs["fastconv"]
             if s == "scipy" and op == "conv":
                 mine = mine[:1]  # SciPy's warm-up ran on the first image
-            result["check"][s] = _rel_err(mine, outs[s])
+            result["check"][s] = _rel_err(mine, theirs)
     outs.clear()
     samples = {s: [] for s in made}
     order = list(made)

@@ -25,14 +25,25 @@ as "skip".
 """
 
 import sys
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
-    "Unavailable", "SYSTEMS", "configure_threads", "peer_versions",
-    "numpy_conv", "numpy_conv_backward", "scipy_conv", "torch_conv",
-    "numpy_pool", "numpy_max_pool_fwd_bwd", "scipy_pool",
-    "conv_forward_runner", "conv_backward_runner", "pool_runner",
+    "SYSTEMS",
+    "Unavailable",
+    "configure_threads",
+    "conv_backward_runner",
+    "conv_forward_runner",
+    "numpy_conv",
+    "numpy_conv_backward",
+    "numpy_max_pool_fwd_bwd",
+    "numpy_pool",
+    "peer_versions",
+    "pool_runner",
+    "scipy_conv",
+    "scipy_pool",
+    "torch_conv",
 ]
 
 SYSTEMS = ("fastconv", "torch", "numpy", "scipy")
@@ -234,7 +245,7 @@ def numpy_conv_input_grad(g, w, x_shape, stride=1, padding=0, dilation=1, groups
 
 def numpy_conv_backward(g, x, w, stride=1, padding=0, dilation=1, groups=1):
     """(grad_input, grad_weight) of ``numpy_conv``."""
-    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    kw = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     return (numpy_conv_input_grad(g, w, x.shape, **kw),
             numpy_conv_weight_grad(x, w.shape, g, **kw))
 
@@ -287,7 +298,7 @@ def numpy_max_pool_fwd_bwd(x, g, kernel, stride, padding=0):
 def scipy_conv(x, w, stride=1, padding=0, dilation=1, groups=1):
     """Loop of ``scipy.signal.correlate(x[n, group], w[o], mode="valid")``."""
     signal = _scipy_signal()
-    nd, stride, padding, dilation = _params(w, stride, padding, dilation)
+    _nd, stride, padding, dilation = _params(w, stride, padding, dilation)
     kernel = w.shape[2:]
     xp = _pad_spatial(x, padding)
     if any(d > 1 for d in dilation):

@@ -24,8 +24,12 @@ import numpy as np
 from fastconv._shapes import conv_output_shape, pool_output_size
 
 __all__ = [
-    "ConvWorkload", "PoolWorkload", "CONV_WORKLOADS", "POOL_WORKLOADS",
-    "conv_workload", "pool_workload",
+    "CONV_WORKLOADS",
+    "POOL_WORKLOADS",
+    "ConvWorkload",
+    "PoolWorkload",
+    "conv_workload",
+    "pool_workload",
 ]
 
 
@@ -53,8 +57,8 @@ class ConvWorkload:
     @property
     def params(self):
         """Keyword arguments for ``fastconv.conv`` (and the peers)."""
-        return dict(stride=self.stride, padding=self.padding,
-                    dilation=self.dilation, groups=self.groups)
+        return {"stride": self.stride, "padding": self.padding,
+                    "dilation": self.dilation, "groups": self.groups}
 
     @property
     def out_shape(self):

@@ -10,7 +10,7 @@ class ConvBackward:
     """fastconv.conv_backward vs numpy / torch (aten.convolution_backward)."""
 
     params = ([w.name for w in CONV_WORKLOADS], ["fastconv", "numpy", "torch"])
-    param_names = ["workload", "system"]
+    param_names = ["workload", "system"]  # noqa: RUF012 (asv reads a list)
     timeout = 300
 
     def setup(self, name, system):

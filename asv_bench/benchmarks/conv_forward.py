@@ -10,7 +10,7 @@ class ConvForward:
     """fastconv.conv vs numpy / torch / scipy, float32, one call per sample."""
 
     params = ([w.name for w in CONV_WORKLOADS], list(SYSTEMS))
-    param_names = ["workload", "system"]
+    param_names = ["workload", "system"]  # noqa: RUF012 (asv reads a list)
     timeout = 300
 
     def setup(self, name, system):

@@ -10,7 +10,7 @@ class Pooling:
     """fastconv.max_pool / avg_pool (/ max_pool_backward) vs numpy / torch / scipy."""
 
     params = ([w.name for w in POOL_WORKLOADS], list(SYSTEMS))
-    param_names = ["workload", "system"]
+    param_names = ["workload", "system"]  # noqa: RUF012 (asv reads a list)
     timeout = 300
 
     def setup(self, name, system):
