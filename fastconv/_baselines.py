@@ -439,7 +439,7 @@ def pool_runner(system, wl, x, g=None):
     if system == "numpy":
         if wl.backward:
             numpy_max_pool_fwd_bwd(x[:1, :1], g[:1, :1], k, s, p)   # Unavailable if unsupported
-            return lambda: numpy_max_pool_fwd_bwd(x, g, k, s, p)
+            return lambda: numpy_max_pool_fwd_bwd(x, g, k, s, p)[1]   # grad_input, as the others
         return lambda: numpy_pool(x, wl.op, k, s, p)
     if system == "scipy":
         _scipy_ndimage()

@@ -127,8 +127,10 @@ class PoolWorkload:
 
     @property
     def bytes_moved(self):
-        """Minimum float32 traffic: read the input once, write the output once."""
-        return 4 * (prod(self.x_shape) + prod(self.out_shape))
+        """Minimum float32 traffic: read the input once, write the output once
+        (fwd+bwd: also read grad_output and write grad_input; indices not counted)."""
+        moved = prod(self.x_shape) + prod(self.out_shape)
+        return 4 * (2 * moved if self.backward else moved)
 
     def describe(self):
         k, s, p = self.kernel, self.stride, self.padding
