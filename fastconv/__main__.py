@@ -405,7 +405,8 @@ def write_plot(report, path):
     ax.set_ylabel("speedup of fastconv (peer time / fastconv time)")
     ax.set_title(f"fastconv {report['versions']['fastconv']}, {report['threads']} threads, "
                  f"{report['machine']['cpu'][:40]}", fontsize=9)
-    ax.legend()
+    if peers:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
