@@ -1,0 +1,31 @@
+"""Forward convolution on the workloads of shared/workloads.md."""
+
+from fastconv._baselines import SYSTEMS, conv_forward_runner
+from fastconv._workloads import CONV_WORKLOADS, conv_workload
+
+from . import SCIPY_CONV_WORKLOADS, pin_threads
+
+
+class ConvForward:
+    """fastconv.conv vs numpy / torch / scipy, float32, one call per sample."""
+
+    params = ([w.name for w in CONV_WORKLOADS], list(SYSTEMS))
+    param_names = ["workload", "system"]  # noqa: RUF012 (asv reads a list)
+    timeout = 300
+
+    def setup(self, name, system):
+        if system == "scipy" and name not in SCIPY_CONV_WORKLOADS:
+            raise NotImplementedError("SciPy conv too slow on this workload")
+        pin_threads(system)
+        wl = conv_workload(name)
+        x, w = wl.arrays()
+        self.run = conv_forward_runner(system, wl, x, w)   # NotImplementedError: skip
+        self.run()   # warm-up: plans, thread pools, page faults
+
+    def time_conv(self, name, system):
+        self.run()
+
+    def peakmem_conv(self, name, system):
+        self.run()
+
+    time_conv.sample_time = 0.05

@@ -1,0 +1,35 @@
+"""2-d max / average pooling on (8, 64, 112, 112), and max-pool forward + backward."""
+
+from fastconv._baselines import SYSTEMS, pool_runner
+from fastconv._workloads import POOL_WORKLOADS, pool_workload
+
+from . import pin_threads
+
+
+class Pooling:
+    """fastconv.max_pool / avg_pool (/ max_pool_backward) vs numpy / torch / scipy."""
+
+    params = ([w.name for w in POOL_WORKLOADS], list(SYSTEMS))
+    param_names = ["workload", "system"]  # noqa: RUF012 (asv reads a list)
+    timeout = 300
+
+    def setup(self, name, system):
+        import fastconv
+
+        wl = pool_workload(name)
+        needed = (("max_pool", "max_pool_backward") if wl.backward
+                  else ("max_pool",) if wl.op == "max" else ("avg_pool",))
+        if not all(hasattr(fastconv, n) for n in needed):
+            raise NotImplementedError(f"fastconv has no {'/'.join(needed)} yet")
+        pin_threads(system)
+        arrays = wl.arrays(grad=wl.backward)
+        self.run = pool_runner(system, wl, arrays[0], arrays[1] if wl.backward else None)
+        self.run()
+
+    def time_pool(self, name, system):
+        self.run()
+
+    def peakmem_pool(self, name, system):
+        self.run()
+
+    time_pool.sample_time = 0.05
