@@ -1,8 +1,9 @@
 """fastconv: fast, exact convolution and pooling for NumPy arrays on the CPU.
 
 Multichannel convolution in 1-3 spatial dimensions with PyTorch's vocabulary
-(stride, padding, dilation, groups), padding modes and true convolution, run by
-typed Cython + OpenMP kernels with SIMD microkernels.
+(stride, padding, dilation, groups), padding modes and true convolution, its
+gradients and the transposed convolution, and max/mean pooling, run by typed
+Cython + OpenMP kernels with SIMD microkernels.
 
 >>> import numpy as np, fastconv
 >>> x = np.ones((1, 2, 4, 4), dtype=np.float32)
@@ -16,6 +17,10 @@ from fastconv._isa import show_config
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv.conv import conv, conv1d, conv2d, conv3d
 from fastconv.grad import conv_backward, conv_bias_grad, conv_input_grad, conv_weight_grad
+from fastconv.pool import (
+    avg_pool, avg_pool1d, avg_pool1d_backward, avg_pool2d, avg_pool2d_backward, avg_pool3d,
+    avg_pool3d_backward, avg_pool_backward, max_pool, max_pool1d, max_pool1d_backward,
+    max_pool2d, max_pool2d_backward, max_pool3d, max_pool3d_backward, max_pool_backward)
 from fastconv.transpose import conv_transpose, conv_transpose1d, conv_transpose2d, conv_transpose3d
 
 __all__ = [
@@ -23,5 +28,9 @@ __all__ = [
     "conv", "conv1d", "conv2d", "conv3d",
     "conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward",
     "conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "max_pool", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool_backward", "max_pool1d_backward", "max_pool2d_backward", "max_pool3d_backward",
+    "avg_pool", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "avg_pool_backward", "avg_pool1d_backward", "avg_pool2d_backward", "avg_pool3d_backward",
     "get_num_threads", "set_num_threads", "show_config",
 ]

@@ -155,7 +155,7 @@ def kernel_weight(plan, weight, dtype):
     if plan.flip:
         weight = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * plan.nd]
     w = np.ascontiguousarray(weight, dtype=dtype)
-    return w.reshape(plan.groups, plan.out_channels // plan.groups, -1)
+    return w.reshape(plan.groups, plan.out_channels // plan.groups, plan.reduction_length)
 
 
 def _kernel_args(plan):

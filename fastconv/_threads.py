@@ -6,11 +6,12 @@ so ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` is honoured.
 
 GNU OpenMP is not fork-safe: a child forked after the parent ran a parallel
 region hangs when it starts one.  After a fork the child therefore runs the
-kernels on one thread (which never touches libgomp's thread pool) until it
-calls ``set_num_threads`` itself.
+kernels on one thread (which never touches libgomp's thread pool), for good:
+``set_num_threads`` warns there instead of risking the hang.
 """
 
 import os
+import warnings
 
 from fastconv import _conv_kernels
 
@@ -63,11 +64,13 @@ def set_num_threads(n):
     1
     >>> fastconv.set_num_threads(old)
     """
-    global _forked_child
     from fastconv._shapes import as_int
 
     n = as_int(n, "n")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    if _forked_child and n > 1:
+        warnings.warn("fastconv: this process was forked after OpenMP threads ran; GNU "
+                      "OpenMP would hang in it, so fastconv stays on one thread here",
+                      RuntimeWarning, stacklevel=2)
     _conv_kernels.omp_set_num_threads(n)
-    _forked_child = False
