@@ -41,6 +41,12 @@ cdef extern from "fc_kernels.h" nogil:
                            int accumulate) noexcept nogil
         void pad_image_f32(const float *x, const fc_geom *g, float padval,
                            float *dst) noexcept nogil
+        void dw_forward_f32(const float *pad, const fc_geom *g, const float *w,
+                            const float *bias, fc_idx M, float *y) noexcept nogil
+        void dw_input_grad_f32(const float *gy, const fc_geom *g, const float *w, fc_idx M,
+                               float *dpad, float *dx) noexcept nogil
+        void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
+                                double *acc) noexcept nogil
         void im2col_f32(const float *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
                         float padval, float *dst) noexcept nogil
         void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -56,6 +62,12 @@ cdef extern from "fc_kernels.h" nogil:
                            const double *bias, int accumulate) noexcept nogil
         void pad_image_f64(const double *x, const fc_geom *g, double padval,
                            double *dst) noexcept nogil
+        void dw_forward_f64(const double *pad, const fc_geom *g, const double *w,
+                            const double *bias, fc_idx M, double *y) noexcept nogil
+        void dw_input_grad_f64(const double *gy, const fc_geom *g, const double *w, fc_idx M,
+                               double *dpad, double *dx) noexcept nogil
+        void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
+                                fc_idx M, double *acc) noexcept nogil
         void im2col_f64(const double *x, const fc_geom *g, fc_idx p0, fc_idx npix,
                         fc_idx pnr, double padval, double *dst) noexcept nogil
         void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -208,6 +220,30 @@ cdef inline void _pad_image(const floating *x, const fc_geom *g, floating padval
         _isa.pad_image_f32(x, g, padval, dst)
     else:
         _isa.pad_image_f64(x, g, padval, dst)
+
+
+cdef inline void _dw_forward(const floating *pad, const fc_geom *g, const floating *w,
+                             const floating *bias, fc_idx M, floating *y) noexcept nogil:
+    if floating is float:
+        _isa.dw_forward_f32(pad, g, w, bias, M, y)
+    else:
+        _isa.dw_forward_f64(pad, g, w, bias, M, y)
+
+
+cdef inline void _dw_input_grad(const floating *gy, const fc_geom *g, const floating *w,
+                                fc_idx M, floating *dpad, floating *dx) noexcept nogil:
+    if floating is float:
+        _isa.dw_input_grad_f32(gy, g, w, M, dpad, dx)
+    else:
+        _isa.dw_input_grad_f64(gy, g, w, M, dpad, dx)
+
+
+cdef inline void _dw_weight_grad(const floating *gy, const floating *pad, const fc_geom *g,
+                                 fc_idx M, double *acc) noexcept nogil:
+    if floating is float:
+        _isa.dw_weight_grad_f32(gy, pad, g, M, acc)
+    else:
+        _isa.dw_weight_grad_f64(gy, pad, g, M, acc)
 
 
 cdef inline void _im2col(const floating *x, const fc_geom *g, fc_idx p0, fc_idx npix,
@@ -569,3 +605,109 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
         fc_free(apack)
     if failed:
         raise MemoryError("fastconv: could not allocate the weight-gradient workspace")
+
+
+# ---------------------------------------------------------------- depthwise (C_in/groups == 1)
+
+def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
+                      const floating[::1] bias not None, floating[::1] y not None, tuple geo,
+                      Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
+    """Groups of one input channel: pad each (n, g) plane, then direct row loops.
+    x: (N, G, *in), w: (G, Mg, taps), y: (N, G*Mg, *out)."""
+    cdef fc_geom geom = _geom(1, geo)
+    cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
+    cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
+    cdef const floating *xp = &x[0]
+    cdef const floating *wp = &w[0]
+    cdef floating *yp = &y[0]
+    cdef const floating *bp = &bias[0] if bias.shape[0] > 0 else NULL
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t it, g
+    cdef floating *pad
+    if N * G == 0 or Mg == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        pad = <floating *>fc_malloc(plane * sizeof(floating))
+        for it in prange(N * G, schedule="static"):
+            if pad == NULL:
+                failed_p[0] = 1
+                continue
+            g = it % G
+            _pad_image(xp + it * DHW, &geom, pv, pad)
+            _dw_forward(pad, &geom, wp + g * Mg * taps, bp + g * Mg if bp != NULL else NULL,
+                        Mg, yp + it * Mg * P)
+        fc_free(pad)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the depthwise workspace")
+
+
+def depthwise_input_grad(const floating[::1] gy not None, const floating[::1] w not None,
+                         floating[::1] dx not None, tuple geo,
+                         Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, int nthreads):
+    """Adjoint of depthwise_forward; dx zero-filled by the caller.  One (n, g)
+    plane per work item: no two threads add into the same place."""
+    cdef fc_geom geom = _geom(1, geo)
+    cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
+    cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
+    cdef const floating *gp = &gy[0]
+    cdef const floating *wp = &w[0]
+    cdef floating *dxp = &dx[0]
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t it, g
+    cdef floating *dpad
+    if N * G == 0 or Mg == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        dpad = <floating *>fc_malloc(plane * sizeof(floating))
+        for it in prange(N * G, schedule="static"):
+            if dpad == NULL:
+                failed_p[0] = 1
+                continue
+            g = it % G
+            memset(dpad, 0, plane * sizeof(floating))
+            _dw_input_grad(gp + it * Mg * P, &geom, wp + g * Mg * taps, Mg, dpad,
+                           dxp + it * DHW)
+        fc_free(dpad)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the depthwise workspace")
+
+
+def depthwise_weight_grad(const floating[::1] x not None, const floating[::1] gy not None,
+                          double[::1] acc not None, tuple geo, Py_ssize_t N, Py_ssize_t G,
+                          Py_ssize_t Mg, double padval, int nthreads):
+    """acc (G*Mg*taps, float64, zero-filled) += the weight gradient.  One group
+    per work item, images summed in order: the same bits for any thread count."""
+    cdef fc_geom geom = _geom(1, geo)
+    cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
+    cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
+    cdef const floating *xp = &x[0]
+    cdef const floating *gp = &gy[0]
+    cdef double *ap = &acc[0]
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t g, n
+    cdef floating *pad
+    if N * G == 0 or Mg == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        pad = <floating *>fc_malloc(plane * sizeof(floating))
+        for g in prange(G, schedule="static"):
+            if pad == NULL:
+                failed_p[0] = 1
+                continue
+            for n in range(N):
+                _pad_image(xp + (n * G + g) * DHW, &geom, pv, pad)
+                _dw_weight_grad(gp + (n * G + g) * Mg * P, pad, &geom, Mg, ap + g * Mg * taps)
+        fc_free(pad)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the depthwise workspace")

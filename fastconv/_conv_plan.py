@@ -16,6 +16,10 @@ from fastconv._shapes import MAX_EXTENT, conv_output_shape, int_tuple, padding_p
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_bool, as_real
 
+# Groups that read one input channel and write at most this many output
+# channels run the direct depthwise kernels; wider ones fill a GEMM block better.
+_DEPTHWISE_MAX_OUT = 2
+
 # Bound on the weight-gradient partial sums (elements); see run_weight_grad.
 _PARTIAL_BUDGET = 1 << 24
 _MAX_CHUNKS = 32
@@ -158,6 +162,10 @@ def kernel_weight(plan, weight, dtype):
     return w.reshape(plan.groups, plan.out_channels // plan.groups, plan.reduction_length)
 
 
+def _is_depthwise(cg, mg):
+    return cg == 1 and mg <= _DEPTHWISE_MAX_OUT
+
+
 def _kernel_args(plan):
     """(geo, N, G, C_in/G, C_out/G): the geometry tuple every driver takes."""
     in3, k3, out3, steps = plan.geometry()
@@ -170,6 +178,10 @@ def run_forward(plan, x, w, bias, y):
     """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype."""
     geo, n, g, cg, mg = _kernel_args(plan)
     b = bias if bias is not None else np.empty(0, dtype=y.dtype)
+    if _is_depthwise(cg, mg):
+        _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
+                                        plan.pad_value, get_num_threads())
+        return
     if all(s == 1 for s in plan.stride):
         run = _conv_kernels.conv_forward_rows
     else:
@@ -203,10 +215,15 @@ def _input_grad_as_forward(plan, gy, w, dtype):
 
 def run_input_grad(plan, gy, w, dtype):
     """d<conv(x, w), gy>/dx as a new (plan.x_shape) array."""
+    geo, n, g, cg, mg = _kernel_args(plan)
+    if _is_depthwise(cg, mg):
+        dx = np.zeros(plan.x_shape, dtype=dtype)
+        _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, mg,
+                                           get_num_threads())
+        return dx
     dx = _input_grad_as_forward(plan, gy, w, dtype)
     if dx is not None:
         return dx
-    geo, n, g, cg, mg = _kernel_args(plan)
     dx = np.zeros(plan.x_shape, dtype=dtype)
     _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,
                                   get_num_threads())
@@ -221,6 +238,11 @@ def run_weight_grad(plan, x, gy, dtype):
     in order: the same bits for any thread count.
     """
     geo, n, g, cg, mg = _kernel_args(plan)
+    if _is_depthwise(cg, mg):
+        acc = np.zeros(plan.out_channels * plan.reduction_length, dtype=np.float64)
+        _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,
+                                            plan.pad_value, get_num_threads())
+        return acc.astype(dtype).reshape(g, mg, -1)
     wsize = plan.out_channels * plan.reduction_length
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
