@@ -47,6 +47,8 @@ cdef extern from "fc_kernels.h" nogil:
                                float *dpad, float *dx) noexcept nogil
         void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
                                 double *acc) noexcept nogil
+        void scatter_virtual_f32(const float *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
+                                 fc_idx M, const fc_geom *g, float *y, fc_idx P) noexcept nogil
         void im2col_f32(const float *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
                         float padval, float *dst) noexcept nogil
         void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -68,6 +70,8 @@ cdef extern from "fc_kernels.h" nogil:
                                double *dpad, double *dx) noexcept nogil
         void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
                                 fc_idx M, double *acc) noexcept nogil
+        void scatter_virtual_f64(const double *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
+                                 fc_idx M, const fc_geom *g, double *y, fc_idx P) noexcept nogil
         void im2col_f64(const double *x, const fc_geom *g, fc_idx p0, fc_idx npix,
                         fc_idx pnr, double padval, double *dst) noexcept nogil
         void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -352,24 +356,13 @@ def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
 
 # ---------------------------------------------------------------- forward, stride 1
 
-cdef void _scatter_virtual(const floating *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
-                           fc_idx M, const fc_geom *g, floating *y, fc_idx P) noexcept nogil:
-    """Copy the valid pixels of virtual outputs [v0, v0+nv) (rows ext[2] wide,
-    planes ext[1] rows high) to y[m][od][oh][ow] (row stride P)."""
-    cdef fc_idx E2 = g.ext[2], E12 = g.ext[1] * g.ext[2]
-    cdef fc_idx OH = g.out[1], OW = g.out[2]
-    cdef fc_idx v = v0, end = v0 + nv, od, oh, ow, run, m
-    while v < end:
-        od = v // E12
-        oh = (v - od * E12) // E2
-        ow = v - od * E12 - oh * E2
-        run = min(E2 - ow, end - v)
-        if oh < OH and ow < OW:
-            run = min(run, OW - ow)
-            for m in range(M):
-                memcpy(y + m * P + (od * OH + oh) * OW + ow, ybuf + m * ldb + (v - v0),
-                       run * sizeof(floating))
-        v += run
+cdef inline void _scatter_virtual(const floating *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
+                                  fc_idx M, const fc_geom *g, floating *y,
+                                  fc_idx P) noexcept nogil:
+    if floating is float:
+        _isa.scatter_virtual_f32(ybuf, ldb, v0, nv, M, g, y, P)
+    else:
+        _isa.scatter_virtual_f64(ybuf, ldb, v0, nv, M, g, y, P)
 
 
 def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,

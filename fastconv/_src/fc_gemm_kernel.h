@@ -90,22 +90,41 @@ static void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff
 }
 #endif
 
-/* C[M x N] (= or +=) A @ B (+ bias).  koff == NULL: Bp packed; else rows in place. */
+/* C[M x N] (= or +=) A @ B (+ bias).  koff == NULL: Bp packed; else B[k][n] =
+ * Bp[koff[k] + n], rows scattered through a padded image.  Those rows are copied
+ * KC x NR at a time into a contiguous, aligned slice before the MR-row panels of
+ * A run over it: the copy's independent loads overlap their cache misses, which
+ * the FMA chains cannot, and the microkernel then streams L1-resident data. */
 static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc_idx K,
                                 fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
                                 int accumulate)
 {
+#if FC_HAVE_VECTORS
+    T slice[FC_KC * NR] __attribute__((aligned(64)));
+#else
+    T slice[FC_KC * NR];
+#endif
     fc_idx kc = 0;
     do {
         const fc_idx kl = K - kc < FC_KC ? K - kc : FC_KC;
         const int acc = accumulate || kc > 0;
         for (fc_idx nb = 0; nb < N; nb += NR) {
             const int nr = (int)(N - nb < NR ? N - nb : NR);
-            const T *B = koff ? Bp + nb : Bp + (nb / NR) * K * NR + kc * NR;
+            const T *B;
+            if (koff) {
+                for (fc_idx k = 0; k < kl; k++) {
+                    const T *src = Bp + koff[kc + k] + nb;
+                    T *dst = slice + k * NR;
+                    for (int j = 0; j < NR; j++) dst[j] = src[j];
+                }
+                B = slice;
+            } else {
+                B = Bp + (nb / NR) * K * NR + kc * NR;
+            }
             for (fc_idx mb = 0; mb < M; mb += MR) {
                 const int mr = (int)(M - mb < MR ? M - mb : MR);
-                FC_FN(ukernel_)(kl, Ap + (mb / MR) * K * MR + kc * MR, B,
-                                koff ? koff + kc : NULL, C + mb * ldc + nb, ldc, mr, nr,
+                FC_FN(ukernel_)(kl, Ap + (mb / MR) * K * MR + kc * MR, B, NULL,
+                                C + mb * ldc + nb, ldc, mr, nr,
                                 bias && !acc ? bias + mb : NULL, acc);
             }
         }

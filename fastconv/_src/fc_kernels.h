@@ -59,6 +59,8 @@ typedef struct {
     void (*pack_b_##SFX)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,     \
                          T *dst);                                                            \
     void (*pad_image_##SFX)(const T *x, const fc_geom *g, T padval, T *dst);                 \
+    void (*scatter_virtual_##SFX)(const T *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv, fc_idx M, \
+                                  const fc_geom *g, T *y, fc_idx P);                         \
     void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const T *w, const T *bias,      \
                              fc_idx M, T *y);                                                \
     void (*dw_input_grad_##SFX)(const T *gy, const fc_geom *g, const T *w, fc_idx M,         \

@@ -198,3 +198,28 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
         for (fc_idx l = ib; l < E2; l++) out[l] = m2[l] >= 0 ? row[m2[l]] : padval;
     }
 }
+
+/* Copy the valid pixels of virtual outputs [v0, v0 + nv) of gemm_rows (rows
+ * ext[2] wide, planes ext[1] rows high; ybuf row stride ldb) to y[m][od][oh][ow]
+ * (row stride P); the virtual columns past the real output are dropped. */
+static void FC_FN(scatter_virtual_)(const T *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv, fc_idx M,
+                                    const fc_geom *g, T *y, fc_idx P)
+{
+    const fc_idx E2 = g->ext[2], E12 = g->ext[1] * g->ext[2];
+    const fc_idx OH = g->out[1], OW = g->out[2];
+    fc_idx v = v0;
+    const fc_idx end = v0 + nv;
+    while (v < end) {
+        const fc_idx od = v / E12, oh = (v - od * E12) / E2, ow = v - od * E12 - oh * E2;
+        fc_idx run = E2 - ow < end - v ? E2 - ow : end - v;
+        if (oh < OH && ow < OW) {
+            const fc_idx n = run < OW - ow ? run : OW - ow;
+            for (fc_idx m = 0; m < M; m++) {
+                T *dst = y + m * P + (od * OH + oh) * OW + ow;
+                const T *src = ybuf + m * ldb + (v - v0);
+                for (fc_idx i = 0; i < n; i++) dst[i] = src[i];
+            }
+        }
+        v += run;
+    }
+}
