@@ -481,28 +481,40 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
     """dx[n, g] += col2im(w[g]^T @ gy[n, g]), the adjoint of conv_forward.
 
     gy: (N, G*Mg, P), w: (G, Mg, K), dx: (N, G*Cg, D, H, W), zero-filled by the
-    caller.  One work item per (n, g) so no two threads add into the same dx.
+    caller.  A work item is (n, g, block of input channels): its rows of
+    w^T @ gy and its col2im touch only its own dx planes, so no two threads add
+    into the same place, and a small batch still feeds every thread.  Each dx
+    element sums its terms in the same order however the channels are blocked.
     """
     cdef fc_geom geom = _geom(Cg, geo)
     in_shape, kshape, out_shape, steps = geo[:4]
-    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
+    cdef Py_ssize_t taps = kshape[0] * kshape[1] * kshape[2]
+    cdef Py_ssize_t K = Cg * taps
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
-    cdef Py_ssize_t tile = pixel_tile(K, P, 16, nr, sizeof(floating))
+    # channel blocks: enough work items for any thread count up to ~16
+    cdef Py_ssize_t nblk = min(Cg, max(1, (16 + N * G - 1) // max(N * G, 1)))
+    cdef Py_ssize_t cblk = (Cg + nblk - 1) // nblk if Cg > 0 else 1
+    nblk = (Cg + cblk - 1) // cblk if Cg > 0 else 0
+    cdef Py_ssize_t tile = pixel_tile(cblk * taps, P, 16, nr, sizeof(floating))
     cdef Py_ssize_t ntiles = (P + tile - 1) // tile
-    cdef Py_ssize_t items = N * G
-    cdef Py_ssize_t Kpad = _round_up(max(K, 1), mr)
-    cdef Py_ssize_t wstride = Kpad * Mg
+    cdef Py_ssize_t items = N * G * nblk
+    cdef Py_ssize_t bstride = _round_up(max(cblk * taps, 1), mr) * Mg
 
     dtype = np.float32 if floating is float else np.float64
-    wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
+    wpack_arr = np.empty(max(G * nblk * bstride, 1), dtype=dtype)
     cdef floating[::1] wpack = wpack_arr
-    cdef Py_ssize_t g
+    cdef Py_ssize_t g, blk, c0, cb
     for g in range(G):
-        # A[k][m] = w[g, m, k]: rows are taps, the reduction runs over out-channels
-        _pack_a(&w[0] + g * Mg * K, K, Mg, 1, K, mr, &wpack[0] + g * wstride)
+        for blk in range(nblk):
+            c0 = blk * cblk
+            cb = min(cblk, Cg - c0)
+            # A[k][m] = w[g, m, k] for this block's taps k: the reduction runs over
+            # the out-channels
+            _pack_a(&w[0] + g * Mg * K + c0 * taps, cb * taps, Mg, 1, K, mr,
+                    &wpack[0] + (g * nblk + blk) * bstride)
 
     cdef const floating *gp = &gy[0]
     cdef floating *dxp = &dx[0]
@@ -510,25 +522,31 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
     cdef int failed = 0
     cdef int *failed_p = &failed
     cdef Py_ssize_t it, n, t, p0, np_
+    cdef fc_geom gb
     cdef floating *gpack
     cdef floating *dcol
     if items == 0 or K == 0:
         return
     with nogil, parallel(num_threads=nthreads):
         gpack = <floating *>fc_malloc(Mg * tile * sizeof(floating))
-        dcol = <floating *>fc_malloc(K * tile * sizeof(floating))
+        dcol = <floating *>fc_malloc(cblk * taps * tile * sizeof(floating))
         for it in prange(items, schedule="static"):
             if gpack == NULL or dcol == NULL:
                 failed_p[0] = 1
                 continue
-            g = it % G
-            n = it // G
+            blk = it % nblk
+            g = (it // nblk) % G
+            n = it // (nblk * G)
+            c0 = blk * cblk
+            gb = geom
+            gb.C = min(cblk, Cg - c0)
             for t in range(ntiles):
                 p0 = t * tile
                 np_ = min(tile, P - p0)
                 _pack_b(gp + (n * G + g) * Mg * P + p0, Mg, np_, P, 1, nr, gpack)
-                _gemm(wp + g * wstride, gpack, Mg, K, np_, dcol, tile, <floating *>NULL, 0)
-                _col2im(dcol, tile, &geom, p0, np_, dxp + (n * G + g) * Cg * DHW)
+                _gemm(wp + (g * nblk + blk) * bstride, gpack, Mg, gb.C * taps, np_, dcol,
+                      tile, <floating *>NULL, 0)
+                _col2im(dcol, tile, &gb, p0, np_, dxp + ((n * G + g) * Cg + c0) * DHW)
         fc_free(gpack)
         fc_free(dcol)
     if failed:

@@ -186,11 +186,15 @@ def test_layouts_and_inputs_unmodified():
         np.testing.assert_array_equal(a, c)
 
 
-def test_thread_count_does_not_change_bits():
+@pytest.mark.parametrize("batch,opts", [
+    (5, dict(stride=1, padding=1)),
+    (1, dict(stride=2, padding=1, padding_mode="reflect")),   # col2im path, one image
+    (2, dict(stride=(2, 1), padding=2, dilation=2)),
+])
+def test_thread_count_does_not_change_bits(batch, opts):
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((5, 8, 23, 19)).astype(np.float32)
+    x = rng.standard_normal((batch, 8, 23, 19)).astype(np.float32)
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
-    opts = dict(stride=1, padding=1)
     g = rng.standard_normal(fastconv.conv(x, w, **opts).shape).astype(np.float32)
     old = get_num_threads()
     results = []
@@ -198,7 +202,7 @@ def test_thread_count_does_not_change_bits():
         for n in (1, 2, 3):
             set_num_threads(n)
             results.append(fastconv.conv_backward(g, x, w, **opts))
-            results.append((fastconv.conv_transpose(g, w, padding=1),))
+            results.append((fastconv.conv_transpose(g, w, padding=1, stride=opts["stride"]),))
     finally:
         set_num_threads(old)
     for a, b in zip(results[0::2][1:], results[0::2][:-1]):
