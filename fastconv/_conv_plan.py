@@ -6,6 +6,7 @@ before any C runs) and returns a ``ConvPlan``; ``run_*`` hand a plan and
 contiguous buffers to the Cython drivers.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,10 @@ from fastconv._validation import as_bool, as_real
 # Groups that read one input channel and write at most this many output
 # channels run the direct depthwise kernels; wider ones fill a GEMM block better.
 _DEPTHWISE_MAX_OUT = 2
+
+# Below this many multiply-adds a call runs on one thread: waking a team costs
+# more than it saves (and the bits do not depend on the thread count anyway).
+_SERIAL_BELOW = 1 << 17
 
 # Bound on the weight-gradient partial sums (elements); see run_weight_grad.
 _PARTIAL_BUDGET = 1 << 24
@@ -166,8 +171,20 @@ def _is_depthwise(cg, mg):
     return cg == 1 and mg <= _DEPTHWISE_MAX_OUT
 
 
+def _threads(plan):
+    """Team size for the kernels of this plan."""
+    work = plan.batch * plan.out_channels * plan.reduction_length * int(
+        np.prod(plan.out_spatial, dtype=np.int64))
+    return get_num_threads() if work >= _SERIAL_BELOW else 1
+
+
+@functools.lru_cache(maxsize=128)
 def _kernel_args(plan):
-    """(geo, N, G, C_in/G, C_out/G): the geometry tuple every driver takes."""
+    """(geo, N, G, C_in/G, C_out/G): the geometry tuple every driver takes.
+
+    Cached per plan: a training loop calls the same layers again and again, and
+    the index tables (read-only for the kernels) are the bulk of a small call's
+    Python overhead."""
     in3, k3, out3, steps = plan.geometry()
     geo = (in3, k3, out3, steps, tuple(plan.tables()), tuple(plan.padded_maps()))
     g = plan.groups
@@ -180,14 +197,14 @@ def run_forward(plan, x, w, bias, y):
     b = bias if bias is not None else np.empty(0, dtype=y.dtype)
     if _is_depthwise(cg, mg):
         _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
-                                        plan.pad_value, get_num_threads())
+                                        plan.pad_value, _threads(plan))
         return
     if all(s == 1 for s in plan.stride):
         run = _conv_kernels.conv_forward_rows
     else:
         run = _conv_kernels.conv_forward
     run(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, cg, mg, plan.pad_value,
-        get_num_threads())
+        _threads(plan))
 
 
 def _input_grad_as_forward(plan, gy, w, dtype):
@@ -219,14 +236,14 @@ def run_input_grad(plan, gy, w, dtype):
     if _is_depthwise(cg, mg):
         dx = np.zeros(plan.x_shape, dtype=dtype)
         _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, mg,
-                                           get_num_threads())
+                                           _threads(plan))
         return dx
     dx = _input_grad_as_forward(plan, gy, w, dtype)
     if dx is not None:
         return dx
     dx = np.zeros(plan.x_shape, dtype=dtype)
     _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,
-                                  get_num_threads())
+                                  _threads(plan))
     return dx
 
 
@@ -241,13 +258,13 @@ def run_weight_grad(plan, x, gy, dtype):
     if _is_depthwise(cg, mg):
         acc = np.zeros(plan.out_channels * plan.reduction_length, dtype=np.float64)
         _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,
-                                            plan.pad_value, get_num_threads())
+                                            plan.pad_value, _threads(plan))
         return acc.astype(dtype).reshape(g, mg, -1)
     wsize = plan.out_channels * plan.reduction_length
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
     _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
-                                   plan.pad_value, get_num_threads())
+                                   plan.pad_value, _threads(plan))
     total = partial[0].copy()
     for c in range(1, nchunks):
         total += partial[c]

@@ -1,3 +1,7 @@
+#ifndef FC_LANES
+#define FC_LANES 16
+#endif
+
 /* Direct kernels for convolutions whose groups read one input channel each
  * (depthwise, C_in/groups == 1), where a GEMM would have a single row of
  * reduction per tap and waste its register block.  One (image, group) plane
@@ -105,11 +109,20 @@ static void FC_FN(dw_weight_grad_)(const T *gy, const T *pad, const fc_geom *g, 
                                   + oh * g->stride[1] + kh * g->dilation[1]) * E2;
             for (fc_idx kw = 0; kw < KW; kw++) {
                 const T *src = row + kw * g->dilation[2];
-                T s = 0;
+                /* FC_LANES partial sums, added in a fixed order: a reduction the
+                 * compiler may vectorise without reassociating anything */
+                T part[FC_LANES] = {0};
+                fc_idx ow = 0;
                 if (sw == 1)
-                    for (fc_idx ow = 0; ow < OW; ow++) s += grow[ow] * src[ow];
+                    for (; ow + FC_LANES <= OW; ow += FC_LANES)
+                        for (int j = 0; j < FC_LANES; j++) part[j] += grow[ow + j] * src[ow + j];
                 else
-                    for (fc_idx ow = 0; ow < OW; ow++) s += grow[ow] * src[ow * sw];
+                    for (; ow + FC_LANES <= OW; ow += FC_LANES)
+                        for (int j = 0; j < FC_LANES; j++)
+                            part[j] += grow[ow + j] * src[(ow + j) * sw];
+                T s = 0;
+                for (; ow < OW; ow++) s += grow[ow] * src[ow * sw];
+                for (int j = 0; j < FC_LANES; j++) s += part[j];
                 acc[m * taps + (kd * KH + kh) * KW + kw] += (double)s;
             }
         }
