@@ -11,6 +11,66 @@
 
 /* y[m] (plane of out[0]*out[1]*out[2]) = sum over taps of w[m][tap] * shifted
  * rows of the padded plane, + bias[m]; m < M. */
+#if FC_HAVE_VECTORS
+typedef T FC_FN(dwvec_) __attribute__((vector_size(FC_VBYTES)));
+#endif
+
+/* One output row of one channel, stride 1 along it: out[ow] = b + sum over
+ * taps of w * row_tap[ow].  Accumulators stay in registers across all taps
+ * (four vectors at a time, then one, then scalars). */
+static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
+                                     const T *w, T b, T *out)
+{
+    const fc_idx OW = g->out[2];
+    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
+    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx dw = g->dilation[2];
+    fc_idx ow = 0;
+#define FC_DW_TAPS(BODY)                                                               \
+    for (fc_idx kd = 0; kd < KD; kd++)                                                 \
+    for (fc_idx kh = 0; kh < KH; kh++) {                                               \
+        const T *row = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1          \
+                              + oh * g->stride[1] + kh * g->dilation[1]) * E2 + ow;   \
+        const T *wr = w + (kd * KH + kh) * KW;                                         \
+        for (fc_idx kw = 0; kw < KW; kw++) {                                           \
+            const T wt = wr[kw];                                                       \
+            const T *src = row + kw * dw;                                              \
+            BODY                                                                       \
+        }                                                                              \
+    }
+#if FC_HAVE_VECTORS
+    typedef FC_FN(dwvec_) DV;
+    enum { DL = FC_VBYTES / sizeof(T) };
+    for (; ow + 4 * DL <= OW; ow += 4 * DL) {
+        DV acc[4];
+        for (int v = 0; v < 4; v++) acc[v] = (DV){0} + b;
+        FC_DW_TAPS(
+            for (int v = 0; v < 4; v++) {
+                DV u;
+                memcpy(&u, src + v * DL, sizeof(DV));
+                acc[v] += wt * u;
+            })
+        memcpy(out + ow, acc, sizeof(acc));
+    }
+    for (; ow + DL <= OW; ow += DL) {
+        DV acc = (DV){0} + b;
+        FC_DW_TAPS(
+            DV u;
+            memcpy(&u, src, sizeof(DV));
+            acc += wt * u;)
+        memcpy(out + ow, &acc, sizeof(DV));
+    }
+#endif
+    for (; ow < OW; ow++) {
+        T acc = b;
+        FC_DW_TAPS(acc += wt * src[0];)
+        out[ow] = acc;
+    }
+#undef FC_DW_TAPS
+}
+
+/* y[m] (plane of out[0]*out[1]*out[2]) = sum over taps of w[m][tap] * shifted
+ * rows of the padded plane, + bias[m]; m < M. */
 static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const T *bias,
                                fc_idx M, T *y)
 {
@@ -25,6 +85,10 @@ static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const
         for (fc_idx od = 0; od < OD; od++)
         for (fc_idx oh = 0; oh < OH; oh++) {
             T *acc = y + ((m * OD + od) * OH + oh) * OW;
+            if (sw == 1) {
+                FC_FN(dw_row_s1_)(pad, g, od, oh, wm, b, acc);
+                continue;
+            }
             for (fc_idx ow = 0; ow < OW; ow++) acc[ow] = b;
             for (fc_idx kd = 0; kd < KD; kd++)
             for (fc_idx kh = 0; kh < KH; kh++) {
@@ -33,10 +97,7 @@ static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const
                 for (fc_idx kw = 0; kw < KW; kw++) {
                     const T wt = wm[(kd * KH + kh) * KW + kw];
                     const T *src = row + kw * g->dilation[2];
-                    if (sw == 1)
-                        for (fc_idx ow = 0; ow < OW; ow++) acc[ow] += wt * src[ow];
-                    else
-                        for (fc_idx ow = 0; ow < OW; ow++) acc[ow] += wt * src[ow * sw];
+                    for (fc_idx ow = 0; ow < OW; ow++) acc[ow] += wt * src[ow * sw];
                 }
             }
         }
