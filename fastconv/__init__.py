@@ -12,15 +12,29 @@ Cython + OpenMP kernels with SIMD microkernels.
 (1, 3, 4, 4)
 """
 
-from fastconv._version import __version__
 from fastconv._isa import show_config
 from fastconv._threads import get_num_threads, set_num_threads
+from fastconv._version import __version__
 from fastconv.conv import conv, conv1d, conv2d, conv3d
 from fastconv.grad import conv_backward, conv_bias_grad, conv_input_grad, conv_weight_grad
 from fastconv.pool import (
-    avg_pool, avg_pool1d, avg_pool1d_backward, avg_pool2d, avg_pool2d_backward, avg_pool3d,
-    avg_pool3d_backward, avg_pool_backward, max_pool, max_pool1d, max_pool1d_backward,
-    max_pool2d, max_pool2d_backward, max_pool3d, max_pool3d_backward, max_pool_backward)
+    avg_pool,
+    avg_pool1d,
+    avg_pool1d_backward,
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool3d,
+    avg_pool3d_backward,
+    avg_pool_backward,
+    max_pool,
+    max_pool1d,
+    max_pool1d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool3d,
+    max_pool3d_backward,
+    max_pool_backward,
+)
 from fastconv.transpose import conv_transpose, conv_transpose1d, conv_transpose2d, conv_transpose3d
 
 __all__ = [

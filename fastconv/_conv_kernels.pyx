@@ -304,7 +304,7 @@ def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
     empty, y: (N, G*Mg, OD*OH*OW).
     """
     cdef fc_geom geom = _geom(Cg, geo)
-    in_shape, kshape, out_shape, steps = geo[:4]
+    in_shape, kshape, out_shape = geo[:3]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
@@ -487,7 +487,7 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
     element sums its terms in the same order however the channels are blocked.
     """
     cdef fc_geom geom = _geom(Cg, geo)
-    in_shape, kshape, out_shape, steps = geo[:4]
+    in_shape, kshape, out_shape = geo[:3]
     cdef Py_ssize_t taps = kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t K = Cg * taps
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
@@ -566,7 +566,7 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     in order.  The chunking depends on the shapes only, never on the thread count.
     """
     cdef fc_geom geom = _geom(Cg, geo)
-    in_shape, kshape, out_shape, steps = geo[:4]
+    in_shape, kshape, out_shape = geo[:3]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]

@@ -13,7 +13,7 @@ import numpy as np
 
 from fastconv import _conv_kernels
 from fastconv._padmaps import normalize_padding_mode, padded_map, window_table
-from fastconv._shapes import MAX_EXTENT, conv_output_shape, int_tuple, padding_pairs, as_int
+from fastconv._shapes import MAX_EXTENT, as_int, conv_output_shape, int_tuple, padding_pairs
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_bool, as_real
 

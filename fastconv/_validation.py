@@ -35,8 +35,9 @@ def result_dtype(*arrays):
     if dt == np.float32 or dt == np.float64:
         return np.dtype(dt)
     # e.g. longdouble
-    raise TypeError(f"unsupported dtype combination {[str(a.dtype) for a in arrays if a is not None]}"
-                    f" (result {dt}): fastconv computes in float32 or float64")
+    names = [str(a.dtype) for a in arrays if a is not None]
+    raise TypeError(f"unsupported dtype combination {names} (result {dt}): fastconv computes "
+                    "in float32 or float64")
 
 
 def as_kernel_input(arr, dtype):

@@ -2,10 +2,8 @@
 
 import numpy as np
 
-from fastconv._conv_plan import (
-    batched_shape, kernel_weight, make_plan, run_forward, spatial_rank)
-from fastconv._validation import (
-    as_array, as_kernel_input, check_out, direct_output, result_dtype)
+from fastconv._conv_plan import batched_shape, kernel_weight, make_plan, run_forward, spatial_rank
+from fastconv._validation import as_array, as_kernel_input, check_out, direct_output, result_dtype
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
@@ -119,7 +117,8 @@ def fixed_rank(func, nd, name):
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"{nd}-d form of :func:`fastconv.{func.__name__}`: the weight must have "
-                 f"{nd + 2} dimensions.\n\nSee :func:`fastconv.{func.__name__}` for the parameters.")
+                 f"{nd + 2} dimensions.\n\nSee :func:`fastconv.{func.__name__}` for the "
+                 "parameters.")
     return f
 
 

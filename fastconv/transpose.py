@@ -7,7 +7,12 @@ swapped, and runs on the same kernels.
 import numpy as np
 
 from fastconv._conv_plan import (
-    batched_shape, kernel_weight, make_plan, run_input_grad, spatial_rank)
+    batched_shape,
+    kernel_weight,
+    make_plan,
+    run_input_grad,
+    spatial_rank,
+)
 from fastconv._shapes import as_int, conv_transpose_output_size, int_tuple, padding_pairs
 from fastconv._validation import as_array, as_kernel_input, check_out, result_dtype
 from fastconv.conv import fixed_rank

@@ -161,7 +161,8 @@ def assert_conv_close(y, ref, bound, *, dtype=None):
         assert y.dtype == np.dtype(dtype), f"dtype {y.dtype} != expected {np.dtype(dtype)}"
     if y.size == 0:
         return
-    assert np.all(np.isfinite(y)), f"non-finite values in the result at {np.argwhere(~np.isfinite(y))[:5]}"
+    assert np.all(np.isfinite(y)), (
+        f"non-finite values in the result at {np.argwhere(~np.isfinite(y))[:5]}")
     err = np.abs(y.astype(REF_DTYPE) - ref.astype(REF_DTYPE))
     bound = np.broadcast_to(np.asarray(bound, dtype=REF_DTYPE), err.shape)
     bad = err > bound

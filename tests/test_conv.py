@@ -7,12 +7,19 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
+from reference import (
+    NP_PAD_MODE,
+    assert_conv_close,
+    conv_ref,
+    reduction_length,
+    resolve_padding,
+    tolerance,
+)
 
 import fastconv
-from reference import (NP_PAD_MODE, assert_conv_close, conv_ref, reduction_length,
-                       resolve_padding, tolerance)
 
 MODES = list(NP_PAD_MODE)  # every public mode name, aliases included
 LAYOUTS = ["c", "c", "c", "fortran", "negative", "strided", "bigendian", "readonly", "misaligned"]
@@ -151,7 +158,7 @@ N_CONFIGS = 220
 CONFIGS = [make_config(i) for i in range(N_CONFIGS)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def float_case(i):
     """(x, w, b, reference, bound) of configuration i, random normal data."""
     cfg = CONFIGS[i]
@@ -166,7 +173,7 @@ def float_case(i):
     return x, w, b, ref, bound
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def int_case(i):
     """(x, w, b, reference) of configuration i, small-integer data."""
     cfg = CONFIGS[i]

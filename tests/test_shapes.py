@@ -10,7 +10,6 @@ from numpy.testing import assert_array_equal
 
 from fastconv import _padmaps, _shapes
 
-
 # --------------------------------------------------------------------------- output sizes
 
 def brute_conv_output_size(n, k, s, d, lo, hi):

@@ -82,7 +82,7 @@ def test_show_config_reports_threads(capsys, restore_threads):
     fastconv.show_config()
     text = capsys.readouterr().out
     assert "threads:" in text and "isa:" in text
-    line = [l for l in text.splitlines() if "threads:" in l][0]
+    line = next(row for row in text.splitlines() if "threads:" in row)
     assert line.split()[-1] == "1"
 
 
