@@ -387,14 +387,13 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t V = ((out_shape[0] - 1) * E1 + out_shape[1] - 1) * E2 + out_shape[2]
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
-    # the last tile's vector loads run up to nr past the virtual grid: zero slack
-    cdef Py_ssize_t img = Cg * plane + nr
+    cdef Py_ssize_t img = Cg * plane
     cdef Py_ssize_t tile = pixel_tile(K, V, N * G, nr, sizeof(floating))
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
     cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
     cdef Py_ssize_t wstride = Mpad * K
     # images padded per pass: bounded workspace (~32 MiB) whatever the batch
-    cdef Py_ssize_t chunk = max(1, min(N, (32 << 20) // (G * img * sizeof(floating))))
+    cdef Py_ssize_t chunk = max(1, min(N, (32 << 20) // (G * max(img, 1) * sizeof(floating))))
 
     dtype = np.float32 if floating is float else np.float64
     wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
@@ -413,13 +412,12 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                     k += 1
     if N == 0 or Mg == 0:
         return
-    # Without padding the padded image is x itself: read it in place.  Only the
-    # last image needs a copy, for the slack its last tile's loads run into.
+    # Without padding the padded image is x itself: read it in place.
     cdef bint direct = all(lo == 0 for lo in steps[2]) and all(
         geom.ext[a] == in_shape[a] for a in range(3))
     if direct:
-        chunk = 1
-    pad_arr = np.empty(chunk * G * img, dtype=dtype)
+        chunk = N
+    pad_arr = np.empty(1 if direct else chunk * G * img, dtype=dtype)
     cdef floating[::1] pad = pad_arr
 
     cdef const floating *xp = &x[0]
@@ -434,10 +432,6 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t n0, nc, it, n, t, v0, nv
     cdef floating *ybuf
     cdef const floating *base
-    if direct:
-        memcpy(padp, xp + ((N - 1) * G + G - 1) * Cg * DHW, Cg * DHW * sizeof(floating))
-        memset(padp + Cg * DHW, 0, nr * sizeof(floating))
-        chunk = N
     for n0 in range(0, N, chunk):
         nc = min(chunk, N - n0)
         with nogil:
@@ -445,7 +439,6 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                 for it in prange(nc * G, schedule="static", num_threads=nthreads):
                     _pad_image(xp + ((n0 + it // G) * G + it % G) * Cg * DHW, &geom, pv,
                                padp + it * img)
-                    memset(padp + it * img + Cg * plane, 0, nr * sizeof(floating))
             with parallel(num_threads=nthreads):
                 ybuf = <floating *>fc_malloc(Mg * tile * sizeof(floating))
                 for it in prange(nc * G * ntiles, schedule="static"):
@@ -457,12 +450,10 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                     n = it // (ntiles * G)
                     v0 = t * tile
                     nv = min(tile, V - v0)
-                    if not direct:
-                        base = padp + (n * G + g) * img
-                    elif n0 + n == N - 1 and g == G - 1:
-                        base = padp
-                    else:
+                    if direct:
                         base = xp + ((n0 + n) * G + g) * Cg * DHW
+                    else:
+                        base = padp + (n * G + g) * img
                     _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg,
                                nv, ybuf, tile, bp + g * Mg if bp != NULL else NULL, 0)
                     _scatter_virtual(ybuf, tile, v0, nv, Mg, &geom,

@@ -112,10 +112,16 @@ static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc
             const int nr = (int)(N - nb < NR ? N - nb : NR);
             const T *B;
             if (koff) {
+                /* only the nr real columns are read: the rows may end right there */
                 for (fc_idx k = 0; k < kl; k++) {
                     const T *src = Bp + koff[kc + k] + nb;
                     T *dst = slice + k * NR;
-                    for (int j = 0; j < NR; j++) dst[j] = src[j];
+                    if (nr == NR) {
+                        for (int j = 0; j < NR; j++) dst[j] = src[j];
+                    } else {
+                        for (int j = 0; j < nr; j++) dst[j] = src[j];
+                        for (int j = nr; j < NR; j++) dst[j] = 0;
+                    }
                 }
                 B = slice;
             } else {
