@@ -180,6 +180,15 @@ cdef fc_geom _geom(Py_ssize_t C, tuple geo):
     return g
 
 
+cdef inline const floating *_cptr(const floating[::1] a) noexcept:
+    """Address of a buffer's first element, NULL for an empty one (no bounds trap)."""
+    return &a[0] if a.shape[0] > 0 else NULL
+
+
+cdef inline floating *_mptr(floating[::1] a) noexcept:
+    return &a[0] if a.shape[0] > 0 else NULL
+
+
 cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return (a + b - 1) // b * b
 
@@ -320,13 +329,13 @@ def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
     wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
     cdef floating[::1] wpack = wpack_arr
     cdef Py_ssize_t g
-    for g in range(G):
+    for g in range(G if Mg * K > 0 else 0):
         _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
 
-    cdef const floating *xp = &x[0]
-    cdef floating *yp = &y[0]
-    cdef const floating *bp = &bias[0] if bias.shape[0] > 0 else NULL
-    cdef const floating *wp = &wpack[0]
+    cdef const floating *xp = _cptr(x)
+    cdef floating *yp = _mptr(y)
+    cdef const floating *bp = _cptr(bias)
+    cdef const floating *wp = _cptr(wpack)
     cdef floating pv = <floating>padval
     cdef int failed = 0
     cdef int *failed_p = &failed
@@ -401,7 +410,7 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     koff_arr = np.empty(max(K, 1), dtype=np.intp)
     cdef Py_ssize_t[::1] koff = koff_arr
     cdef Py_ssize_t g, c, kd, kh, kw, k = 0
-    for g in range(G):
+    for g in range(G if Mg * K > 0 else 0):
         _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
     for c in range(Cg):
         for kd in range(kshape[0]):
@@ -420,11 +429,11 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     pad_arr = np.empty(1 if direct else chunk * G * img, dtype=dtype)
     cdef floating[::1] pad = pad_arr
 
-    cdef const floating *xp = &x[0]
-    cdef floating *yp = &y[0]
-    cdef floating *padp = &pad[0]
-    cdef const floating *bp = &bias[0] if bias.shape[0] > 0 else NULL
-    cdef const floating *wp = &wpack[0]
+    cdef const floating *xp = _cptr(x)
+    cdef floating *yp = _mptr(y)
+    cdef floating *padp = _mptr(pad)
+    cdef const floating *bp = _cptr(bias)
+    cdef const floating *wp = _cptr(wpack)
     cdef const fc_idx *ko = &koff[0]
     cdef floating pv = <floating>padval
     cdef int failed = 0
@@ -498,7 +507,7 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
     wpack_arr = np.empty(max(G * nblk * bstride, 1), dtype=dtype)
     cdef floating[::1] wpack = wpack_arr
     cdef Py_ssize_t g, blk, c0, cb
-    for g in range(G):
+    for g in range(G if Mg * K > 0 else 0):
         for blk in range(nblk):
             c0 = blk * cblk
             cb = min(cblk, Cg - c0)
@@ -507,9 +516,9 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
             _pack_a(&w[0] + g * Mg * K + c0 * taps, cb * taps, Mg, 1, K, mr,
                     &wpack[0] + (g * nblk + blk) * bstride)
 
-    cdef const floating *gp = &gy[0]
-    cdef floating *dxp = &dx[0]
-    cdef const floating *wp = &wpack[0]
+    cdef const floating *gp = _cptr(gy)
+    cdef floating *dxp = _mptr(dx)
+    cdef const floating *wp = _cptr(wpack)
     cdef int failed = 0
     cdef int *failed_p = &failed
     cdef Py_ssize_t it, n, t, p0, np_
@@ -569,9 +578,9 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     cdef Py_ssize_t nchunks = partial.shape[0]
     cdef Py_ssize_t wsize = partial.shape[1]
 
-    cdef const floating *xp = &x[0]
-    cdef const floating *gp = &gy[0]
-    cdef floating *pp = &partial[0, 0]
+    cdef const floating *xp = _cptr(x)
+    cdef const floating *gp = _cptr(gy)
+    cdef floating *pp = &partial[0, 0] if partial.shape[1] > 0 else NULL
     cdef floating pv = <floating>padval
     cdef int failed = 0
     cdef int *failed_p = &failed
@@ -621,10 +630,10 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
     cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
-    cdef const floating *xp = &x[0]
-    cdef const floating *wp = &w[0]
-    cdef floating *yp = &y[0]
-    cdef const floating *bp = &bias[0] if bias.shape[0] > 0 else NULL
+    cdef const floating *xp = _cptr(x)
+    cdef const floating *wp = _cptr(w)
+    cdef floating *yp = _mptr(y)
+    cdef const floating *bp = _cptr(bias)
     cdef floating pv = <floating>padval
     cdef int failed = 0
     cdef int *failed_p = &failed
@@ -657,9 +666,9 @@ def depthwise_input_grad(const floating[::1] gy not None, const floating[::1] w 
     cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
     cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
-    cdef const floating *gp = &gy[0]
-    cdef const floating *wp = &w[0]
-    cdef floating *dxp = &dx[0]
+    cdef const floating *gp = _cptr(gy)
+    cdef const floating *wp = _cptr(w)
+    cdef floating *dxp = _mptr(dx)
     cdef int failed = 0
     cdef int *failed_p = &failed
     cdef Py_ssize_t it, g
@@ -691,9 +700,9 @@ def depthwise_weight_grad(const floating[::1] x not None, const floating[::1] gy
     cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
     cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
-    cdef const floating *xp = &x[0]
-    cdef const floating *gp = &gy[0]
-    cdef double *ap = &acc[0]
+    cdef const floating *xp = _cptr(x)
+    cdef const floating *gp = _cptr(gy)
+    cdef double *ap = &acc[0] if acc.shape[0] > 0 else NULL
     cdef floating pv = <floating>padval
     cdef int failed = 0
     cdef int *failed_p = &failed
