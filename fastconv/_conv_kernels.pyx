@@ -30,6 +30,8 @@ cdef extern from "fc_kernels.h" nogil:
         fc_idx lo[3]
         fc_idx ext[3]
         const fc_idx *pmap[3]
+        fc_idx split[3]
+        fc_idx pext[3]
 
     ctypedef struct fc_isa:
         const char *name
@@ -173,6 +175,8 @@ cdef fc_geom _geom(Py_ssize_t C, tuple geo):
         g.dilation[a] = steps[1][a]
         g.lo[a] = steps[2][a]
         g.ext[a] = (out_shape[a] - 1) * steps[0][a] + steps[1][a] * (kshape[a] - 1) + 1
+        g.split[a] = 1
+        g.pext[a] = g.ext[a]
         arr = tabs[a]
         g.tab[a] = &arr[0]
         arr = pmaps[a]
@@ -302,69 +306,6 @@ cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
 
 # ---------------------------------------------------------------- forward
 
-def conv_forward(const floating[::1] x not None, const floating[::1] w not None,
-                 const floating[::1] bias not None, floating[::1] y not None,
-                 tuple geo,
-                 Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
-                 double padval, int nthreads):
-    """y[n, g*Mg + m, p] = sum_k w[g, m, k] * im2col(x[n, g])[k, p] (+ bias).
-
-    x: (N, G*Cg, D, H, W), w: (G, Mg, K) with K = Cg*KD*KH*KW, bias: (G*Mg,) or
-    empty, y: (N, G*Mg, OD*OH*OW).
-    """
-    cdef fc_geom geom = _geom(Cg, geo)
-    in_shape, kshape, out_shape = geo[:3]
-    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
-    cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
-    cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
-    cdef int mr, nr
-    _block(<floating *>NULL, &mr, &nr)
-    cdef Py_ssize_t tile = pixel_tile(K, P, N * G, nr, sizeof(floating))
-    cdef Py_ssize_t ntiles = (P + tile - 1) // tile
-    cdef Py_ssize_t items = N * G * ntiles
-    cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
-    cdef Py_ssize_t wstride = Mpad * K
-
-    dtype = np.float32 if floating is float else np.float64
-    wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
-    cdef floating[::1] wpack = wpack_arr
-    cdef Py_ssize_t g
-    for g in range(G if Mg * K > 0 else 0):
-        _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
-
-    cdef const floating *xp = _cptr(x)
-    cdef floating *yp = _mptr(y)
-    cdef const floating *bp = _cptr(bias)
-    cdef const floating *wp = _cptr(wpack)
-    cdef floating pv = <floating>padval
-    cdef int failed = 0
-    cdef int *failed_p = &failed
-    cdef Py_ssize_t it, n, t, p0, np_
-    cdef floating *col
-    if items == 0:
-        return
-    with nogil, parallel(num_threads=nthreads):
-        col = <floating *>fc_malloc(K * tile * sizeof(floating))
-        for it in prange(items, schedule="static"):
-            if col == NULL:
-                failed_p[0] = 1
-                continue
-            t = it % ntiles
-            g = (it // ntiles) % G
-            n = it // (ntiles * G)
-            p0 = t * tile
-            np_ = min(tile, P - p0)
-            _im2col(xp + (n * G + g) * Cg * DHW, &geom, p0, np_, nr, pv, col)
-            _gemm(wp + g * wstride, col, K, Mg, np_,
-                  yp + (n * G + g) * Mg * P + p0, P,
-                  bp + g * Mg if bp != NULL else NULL, 0)
-        fc_free(col)
-    if failed:
-        raise MemoryError("fastconv: could not allocate the im2col workspace")
-
-
-# ---------------------------------------------------------------- forward, stride 1
-
 cdef inline void _scatter_virtual(const floating *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
                                   fc_idx M, const fc_geom *g, floating *y,
                                   fc_idx P) noexcept nogil:
@@ -379,24 +320,35 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                       tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                       double padval, int nthreads):
-    """Stride-1 forward without im2col: pad each image once, then run the GEMM
-    on rows of the padded image read in place (B[k][v] = pad[koff[k] + v]).
+    """Forward without im2col: pad each image once, split into stride phases,
+    then run the GEMM on rows of the padded image read in place
+    (B[k][v] = pad[koff[k] + v]).
 
-    Output pixels are computed on a "virtual" grid as wide as the padded rows;
-    the columns past the real output width are discarded.  Same arguments as
-    conv_forward, with the padded-position maps instead of the window tables.
+    y[n, g*Mg + m, p] = sum_k w[g, m, k] * tap_k(x[n, g])[p] (+ bias), with
+    x: (N, G*Cg, D, H, W), w: (G, Mg, K), K = Cg*KD*KH*KW, bias: (G*Mg,) or empty,
+    y: (N, G*Mg, OD*OH*OW).  With the padded axes split into `stride` phases,
+    tap (kd, kh, kw) of output (od, oh, ow) is element (od + kd*dd//sd, ...) of
+    phase (kd*dd % sd, ...): a fixed offset from the output's own index.  So the
+    outputs are computed on a "virtual" grid as wide as a phase row, and the
+    columns past the real output width are discarded.
     """
     cdef fc_geom geom = _geom(Cg, geo)
     in_shape, kshape, out_shape, steps = geo[:4]
+    cdef int a
+    for a in range(3):
+        geom.split[a] = geom.stride[a]
+        geom.pext[a] = (geom.ext[a] + geom.stride[a] - 1) // geom.stride[a]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
-    cdef Py_ssize_t E1 = geom.ext[1], E2 = geom.ext[2]
-    cdef Py_ssize_t plane = geom.ext[0] * E1 * E2
-    cdef Py_ssize_t V = ((out_shape[0] - 1) * E1 + out_shape[1] - 1) * E2 + out_shape[2]
+    cdef Py_ssize_t Q1 = geom.pext[1], Q2 = geom.pext[2]
+    cdef Py_ssize_t pplane = geom.pext[0] * Q1 * Q2
+    cdef Py_ssize_t S0 = geom.split[0], S1 = geom.split[1], S2 = geom.split[2]
+    cdef Py_ssize_t cplane = S0 * S1 * S2 * pplane
+    cdef Py_ssize_t V = ((out_shape[0] - 1) * Q1 + out_shape[1] - 1) * Q2 + out_shape[2]
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
-    cdef Py_ssize_t img = Cg * plane
+    cdef Py_ssize_t img = Cg * cplane
     cdef Py_ssize_t tile = pixel_tile(K, V, N * G, nr, sizeof(floating))
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
     cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
@@ -409,20 +361,24 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef floating[::1] wpack = wpack_arr
     koff_arr = np.empty(max(K, 1), dtype=np.intp)
     cdef Py_ssize_t[::1] koff = koff_arr
-    cdef Py_ssize_t g, c, kd, kh, kw, k = 0
+    cdef Py_ssize_t g, c, kd, kh, kw, td, th, tw, k = 0
     for g in range(G if Mg * K > 0 else 0):
         _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
     for c in range(Cg):
         for kd in range(kshape[0]):
+            td = kd * geom.dilation[0]
             for kh in range(kshape[1]):
+                th = kh * geom.dilation[1]
                 for kw in range(kshape[2]):
-                    koff[k] = (c * plane + kd * geom.dilation[0] * E1 * E2
-                               + kh * geom.dilation[1] * E2 + kw * geom.dilation[2])
+                    tw = kw * geom.dilation[2]
+                    koff[k] = (c * cplane
+                               + (((td % S0) * S1 + th % S1) * S2 + tw % S2) * pplane
+                               + ((td // S0) * Q1 + th // S1) * Q2 + tw // S2)
                     k += 1
     if N == 0 or Mg == 0:
         return
-    # Without padding the padded image is x itself: read it in place.
-    cdef bint direct = all(lo == 0 for lo in steps[2]) and all(
+    # Stride 1 without padding: the padded image is x itself; read it in place.
+    cdef bint direct = all(s == 1 for s in steps[0]) and all(lo == 0 for lo in steps[2]) and all(
         geom.ext[a] == in_shape[a] for a in range(3))
     if direct:
         chunk = N

@@ -199,12 +199,8 @@ def run_forward(plan, x, w, bias, y):
         _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
                                         plan.pad_value, _threads(plan))
         return
-    if all(s == 1 for s in plan.stride):
-        run = _conv_kernels.conv_forward_rows
-    else:
-        run = _conv_kernels.conv_forward
-    run(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, cg, mg, plan.pad_value,
-        _threads(plan))
+    _conv_kernels.conv_forward_rows(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, cg, mg,
+                                    plan.pad_value, _threads(plan))
 
 
 def _input_grad_as_forward(plan, gy, w, dtype):

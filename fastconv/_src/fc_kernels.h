@@ -29,6 +29,11 @@ typedef struct {
      * pmap[a][i] = input index of padded position i, or -1 */
     fc_idx ext[3];
     const fc_idx *pmap[3];
+    /* pad_image splits each padded axis into split[a] phases (positions
+     * i = q*split + phase), each pext[a] = ceil(ext[a] / split[a]) long, laid
+     * out [c][phase0][phase1][phase2][q0][q1][q2]: with split = stride, every
+     * tap of a strided convolution reads a stride-1 row of one phase. */
+    fc_idx split[3], pext[3];
 } fc_geom;
 
 /* One instruction set's kernels.  gemm: see the layouts above.
@@ -42,7 +47,7 @@ typedef struct {
  * pack_a: A[m][k] = src[m * rs + k * cs] (M x K) into MR-row panels.
  * pack_b: B[k][n] = src[k * rs + n * cs] (K x N) into NR-column panels.
  * gemm_rows: like gemm with B[k][n] = base[koff[k] + n] read in place.
- * pad_image: the padded (C, ext...) image that gemm_rows and dw_* read.
+ * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
  * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h). */
 #define FC_DECLARE_KERNELS(T, SFX)                                                           \
     void (*gemm_##SFX)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,         \

@@ -171,41 +171,62 @@ static void FC_FN(pack_b_)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx c
     }
 }
 
-/* The padded image a stride-1 convolution reads in place (see gemm_rows):
- * dst[c][i][j][l] = x[c][pmap0[i]][pmap1[j]][pmap2[l]], padval where a map is -1,
- * of shape (C, ext[0], ext[1], ext[2]). */
+/* The padded image the row kernels read in place:
+ * dst[c][p0][p1][p2][q0][q1][q2] = x[c][pmap0[i0]][pmap1[i1]][pmap2[i2]] with
+ * padded position i = q*split + p (padval where a map is -1, or past ext).
+ * With split = 1 this is simply the (C, ext0, ext1, ext2) padded image. */
 static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
 {
     const fc_idx D = g->in[0], H = g->in[1], W = g->in[2];
-    const fc_idx E0 = g->ext[0], E1 = g->ext[1], E2 = g->ext[2];
     const fc_idx *m0 = g->pmap[0], *m1 = g->pmap[1], *m2 = g->pmap[2];
-    fc_idx ia, ib;
-    fc_interior(W, E2, 1, -g->lo[2], &ia, &ib);
+    const fc_idx S0 = g->split[0], S1 = g->split[1], S2 = g->split[2];
+    const fc_idx Q0 = g->pext[0], Q1 = g->pext[1], Q2 = g->pext[2];
     for (fc_idx c = 0; c < g->C; c++)
-    for (fc_idx i = 0; i < E0; i++)
-    for (fc_idx j = 0; j < E1; j++) {
-        T *out = dst + ((c * E0 + i) * E1 + j) * E2;
-        if (m0[i] < 0 || m1[j] < 0) {
-            for (fc_idx l = 0; l < E2; l++) out[l] = padval;
-            continue;
+    for (fc_idx p0 = 0; p0 < S0; p0++)
+    for (fc_idx p1 = 0; p1 < S1; p1++)
+    for (fc_idx p2 = 0; p2 < S2; p2++) {
+        /* along the last axis: positions q with p2 + q*S2 inside the padded
+         * extent, and among them the interior [ia, ib) that reads x directly */
+        const fc_idx qn = (g->ext[2] - p2 + S2 - 1) / S2;
+        fc_idx ia, ib;
+        fc_interior(W, qn, S2, p2 - g->lo[2], &ia, &ib);
+        for (fc_idx q0 = 0; q0 < Q0; q0++)
+        for (fc_idx q1 = 0; q1 < Q1; q1++) {
+            T *out = dst + (((((c * S0 + p0) * S1 + p1) * S2 + p2) * Q0 + q0) * Q1 + q1) * Q2;
+            const fc_idx i0 = q0 * S0 + p0, i1 = q1 * S1 + p1;
+            if (i0 >= g->ext[0] || i1 >= g->ext[1] || m0[i0] < 0 || m1[i1] < 0) {
+                for (fc_idx q = 0; q < Q2; q++) out[q] = padval;
+                continue;
+            }
+            const T *row = x + ((c * D + m0[i0]) * H + m1[i1]) * W;
+            for (fc_idx q = 0; q < ia; q++) {
+                const fc_idx j = m2[q * S2 + p2];
+                out[q] = j >= 0 ? row[j] : padval;
+            }
+            if (ib > ia) {
+                const T *src = row + m2[ia * S2 + p2];
+                if (S2 == 1)
+                    for (fc_idx q = ia; q < ib; q++) out[q] = src[q - ia];
+                else
+                    for (fc_idx q = ia; q < ib; q++) out[q] = src[(q - ia) * S2];
+            }
+            for (fc_idx q = ib; q < qn; q++) {
+                const fc_idx j = m2[q * S2 + p2];
+                out[q] = j >= 0 ? row[j] : padval;
+            }
+            for (fc_idx q = qn; q < Q2; q++) out[q] = padval;
         }
-        const T *row = x + ((c * D + m0[i]) * H + m1[j]) * W;
-        for (fc_idx l = 0; l < ia; l++) out[l] = m2[l] >= 0 ? row[m2[l]] : padval;
-        if (ib > ia) {
-            const T *src = row + m2[ia];
-            for (fc_idx l = ia; l < ib; l++) out[l] = src[l - ia];
-        }
-        for (fc_idx l = ib; l < E2; l++) out[l] = m2[l] >= 0 ? row[m2[l]] : padval;
     }
 }
 
 /* Copy the valid pixels of virtual outputs [v0, v0 + nv) of gemm_rows (rows
- * ext[2] wide, planes ext[1] rows high; ybuf row stride ldb) to y[m][od][oh][ow]
- * (row stride P); the virtual columns past the real output are dropped. */
+ * pext[2] wide, planes pext[1] rows high; ybuf row stride ldb) to
+ * y[m][od][oh][ow] (row stride P); the virtual columns past the real output
+ * are dropped. */
 static void FC_FN(scatter_virtual_)(const T *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv, fc_idx M,
                                     const fc_geom *g, T *y, fc_idx P)
 {
-    const fc_idx E2 = g->ext[2], E12 = g->ext[1] * g->ext[2];
+    const fc_idx E2 = g->pext[2], E12 = g->pext[1] * g->pext[2];
     const fc_idx OH = g->out[1], OW = g->out[2];
     fc_idx v = v0;
     const fc_idx end = v0 + nv;
