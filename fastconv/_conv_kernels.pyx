@@ -88,6 +88,7 @@ cdef extern from "fc_kernels.h" nogil:
     const fc_isa fc_isa_generic
     int fc_cpu_supports_avx512()
     int fc_cpu_supports_avx2()
+    enum: FC_DW_SLACK
     void *fc_malloc(size_t nbytes)
     void fc_free(void *p)
 
@@ -598,7 +599,9 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     if N * G == 0 or Mg == 0:
         return
     with nogil, parallel(num_threads=nthreads):
-        pad = <floating *>fc_malloc(plane * sizeof(floating))
+        pad = <floating *>fc_malloc((plane + FC_DW_SLACK) * sizeof(floating))
+        if pad != NULL:
+            memset(pad + plane, 0, FC_DW_SLACK * sizeof(floating))
         for it in prange(N * G, schedule="static"):
             if pad == NULL:
                 failed_p[0] = 1

@@ -2,6 +2,10 @@
 #define FC_LANES 16
 #endif
 
+#if FC_VBYTES / 4 > FC_DW_SLACK
+#error "FC_DW_SLACK must cover one vector"
+#endif
+
 /* Direct kernels for convolutions whose groups read one input channel each
  * (depthwise, C_in/groups == 1), where a GEMM would have a single row of
  * reduction per tap and waste its register block.  One (image, group) plane
@@ -59,6 +63,19 @@ static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, 
             memcpy(&u, src, sizeof(DV));
             acc += wt * u;)
         memcpy(out + ow, &acc, sizeof(DV));
+    }
+    if (ow < OW) {
+        /* the last partial vector: its loads run up to DL past the row, into the
+         * next row or the FC_DW_SLACK elements the caller adds to the plane */
+        DV acc = (DV){0} + b;
+        FC_DW_TAPS(
+            DV u;
+            memcpy(&u, src, sizeof(DV));
+            acc += wt * u;)
+        T tmp[DL];
+        memcpy(tmp, &acc, sizeof(DV));
+        for (fc_idx i = 0; ow + i < OW; i++) out[ow + i] = tmp[i];
+        ow = OW;
     }
 #endif
     for (; ow < OW; ow++) {

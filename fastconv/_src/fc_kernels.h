@@ -48,7 +48,9 @@ typedef struct {
  * pack_b: B[k][n] = src[k * rs + n * cs] (K x N) into NR-column panels.
  * gemm_rows: like gemm with B[k][n] = base[koff[k] + n] read in place.
  * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
- * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h). */
+ * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h);
+ *   dw_forward reads up to FC_DW_SLACK elements past the padded plane. */
+#define FC_DW_SLACK 64
 #define FC_DECLARE_KERNELS(T, SFX)                                                           \
     void (*gemm_##SFX)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,         \
                        fc_idx ldc, const T *bias, int accumulate);                           \
