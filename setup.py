@@ -164,6 +164,8 @@ def _extensions():
         exts.append(Extension(
             name,
             sources=[pyx] + extra_sources.get(name, []),
+            # headers hold most of the C (templates): a change must rebuild
+            depends=sorted(glob(os.path.join("fastconv", "_src", "*.h"))),
             include_dirs=[os.path.join("fastconv", "_src")],
             extra_compile_args=[],
             extra_link_args=[],

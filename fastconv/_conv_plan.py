@@ -228,14 +228,14 @@ def _input_grad_as_forward(plan, gy, w, dtype):
 
 def run_input_grad(plan, gy, w, dtype):
     """d<conv(x, w), gy>/dx as a new (plan.x_shape) array."""
+    dx = _input_grad_as_forward(plan, gy, w, dtype)
+    if dx is not None:
+        return dx
     geo, n, g, cg, mg = _kernel_args(plan)
     if _is_depthwise(cg, mg):
         dx = np.zeros(plan.x_shape, dtype=dtype)
         _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, mg,
                                            _threads(plan))
-        return dx
-    dx = _input_grad_as_forward(plan, gy, w, dtype)
-    if dx is not None:
         return dx
     dx = np.zeros(plan.x_shape, dtype=dtype)
     _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,

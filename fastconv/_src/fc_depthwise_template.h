@@ -166,6 +166,61 @@ static void FC_FN(dw_input_grad_)(const T *gy, const fc_geom *g, const T *w, fc_
     }
 }
 
+#if FC_HAVE_VECTORS
+/* dw_weight_grad for 3x3 taps (per kd) at stride 1 along rows: the nine
+ * partial sums stay in registers while each vector of gy is loaded once, over
+ * the whole plane; then each tap's lanes and its scalar row tails are added in
+ * a fixed order, and the plane's total goes into acc in double. */
+static void FC_FN(dw_weight_grad_3x3_)(const T *gy, const T *pad, const fc_geom *g, fc_idx M,
+                                       double *acc)
+{
+    typedef FC_FN(dwvec_) DV;
+    enum { DL = FC_VBYTES / sizeof(T) };
+    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx KD = g->k[0];
+    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx dh = g->dilation[1], dw = g->dilation[2];
+    const fc_idx taps = KD * 9;
+    const fc_idx body = OW / DL * DL;
+    for (fc_idx m = 0; m < M; m++)
+    for (fc_idx kd = 0; kd < KD; kd++) {
+        DV part[9];
+        T tail[9];
+        for (int t = 0; t < 9; t++) {
+            part[t] = (DV){0};
+            tail[t] = 0;
+        }
+        for (fc_idx od = 0; od < OD; od++)
+        for (fc_idx oh = 0; oh < OH; oh++) {
+            const T *grow = gy + ((m * OD + od) * OH + oh) * OW;
+            const T *base = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
+                                   + oh * g->stride[1]) * E2;
+            for (fc_idx ow = 0; ow < body; ow += DL) {
+                DV gv;
+                memcpy(&gv, grow + ow, sizeof(DV));
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) {
+                        DV rv;
+                        memcpy(&rv, base + kh * dh * E2 + kw * dw + ow, sizeof(DV));
+                        part[kh * 3 + kw] += gv * rv;
+                    }
+            }
+            for (int t = 0; t < 9; t++) {
+                const T *src = base + (t / 3) * dh * E2 + (t % 3) * dw;
+                for (fc_idx i = body; i < OW; i++) tail[t] += grow[i] * src[i];
+            }
+        }
+        for (int t = 0; t < 9; t++) {
+            T lanes[DL];
+            memcpy(lanes, &part[t], sizeof(DV));
+            double s = (double)tail[t];
+            for (int j = 0; j < DL; j++) s += (double)lanes[j];
+            acc[m * taps + kd * 9 + t] += s;
+        }
+    }
+}
+#endif
+
 /* acc[m][tap] += sum over the plane of gy[m] * the tap's shifted padded rows.
  * Each output row's dot product is summed in T, then added to a double
  * accumulator: float32 keeps its accuracy over long reductions. */
@@ -177,6 +232,12 @@ static void FC_FN(dw_weight_grad_)(const T *gy, const T *pad, const fc_geom *g, 
     const fc_idx E1 = g->ext[1], E2 = g->ext[2];
     const fc_idx sw = g->stride[2];
     const fc_idx taps = KD * KH * KW;
+#if FC_HAVE_VECTORS
+    if (KH == 3 && KW == 3 && sw == 1) {
+        FC_FN(dw_weight_grad_3x3_)(gy, pad, g, M, acc);
+        return;
+    }
+#endif
     for (fc_idx m = 0; m < M; m++)
     for (fc_idx od = 0; od < OD; od++)
     for (fc_idx oh = 0; oh < OH; oh++) {
