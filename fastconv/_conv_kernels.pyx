@@ -51,6 +51,10 @@ cdef extern from "fc_kernels.h" nogil:
                                 double *acc) noexcept nogil
         void scatter_virtual_f32(const float *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
                                  fc_idx M, const fc_geom *g, float *y, fc_idx P) noexcept nogil
+        void pack_b_rows_t_f32(const float *base, const fc_idx *koff, fc_idx K, fc_idx nv,
+                               int nr, float *dst) noexcept nogil
+        void pack_a_virtual_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0,
+                                fc_idx nv, fc_idx M, int mr, float *dst) noexcept nogil
         void im2col_f32(const float *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
                         float padval, float *dst) noexcept nogil
         void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -74,6 +78,10 @@ cdef extern from "fc_kernels.h" nogil:
                                 fc_idx M, double *acc) noexcept nogil
         void scatter_virtual_f64(const double *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
                                  fc_idx M, const fc_geom *g, double *y, fc_idx P) noexcept nogil
+        void pack_b_rows_t_f64(const double *base, const fc_idx *koff, fc_idx K, fc_idx nv,
+                               int nr, double *dst) noexcept nogil
+        void pack_a_virtual_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0,
+                                fc_idx nv, fc_idx M, int mr, double *dst) noexcept nogil
         void im2col_f64(const double *x, const fc_geom *g, fc_idx p0, fc_idx npix,
                         fc_idx pnr, double padval, double *dst) noexcept nogil
         void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -264,6 +272,22 @@ cdef inline void _dw_weight_grad(const floating *gy, const floating *pad, const 
         _isa.dw_weight_grad_f64(gy, pad, g, M, acc)
 
 
+cdef inline void _pack_b_rows_t(const floating *base, const fc_idx *koff, fc_idx K, fc_idx nv,
+                                int nr, floating *dst) noexcept nogil:
+    if floating is float:
+        _isa.pack_b_rows_t_f32(base, koff, K, nv, nr, dst)
+    else:
+        _isa.pack_b_rows_t_f64(base, koff, K, nv, nr, dst)
+
+
+cdef inline void _pack_a_virtual(const floating *gy, fc_idx P, const fc_geom *g, fc_idx v0,
+                                 fc_idx nv, fc_idx M, int mr, floating *dst) noexcept nogil:
+    if floating is float:
+        _isa.pack_a_virtual_f32(gy, P, g, v0, nv, M, mr, dst)
+    else:
+        _isa.pack_a_virtual_f64(gy, P, g, v0, nv, M, mr, dst)
+
+
 cdef inline void _im2col(const floating *x, const fc_geom *g, fc_idx p0, fc_idx npix,
                          fc_idx pnr, floating padval, floating *dst) noexcept nogil:
     if floating is float:
@@ -305,6 +329,52 @@ cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
         nr[0] = _isa.nr_f64
 
 
+cdef Py_ssize_t _split_phases(fc_geom *geom, Py_ssize_t[::1] koff):
+    """Set the stride-phase split of the padded image (split = stride) and fill
+    koff[k], the offset of tap k's row from the output's own virtual index.
+
+    With the padded axes split into `stride` phases, tap (c, kd, kh, kw) of output
+    (od, oh, ow) is element (od + kd*dd//sd, ...) of phase (kd*dd % sd, ...) of
+    channel c: a fixed offset from the output's index on the "virtual" grid as
+    wide as a phase row.  Returns the size of one channel of the split image."""
+    cdef int a
+    for a in range(3):
+        geom.split[a] = geom.stride[a]
+        geom.pext[a] = (geom.ext[a] + geom.stride[a] - 1) // geom.stride[a]
+    cdef Py_ssize_t Q1 = geom.pext[1], Q2 = geom.pext[2]
+    cdef Py_ssize_t pplane = geom.pext[0] * Q1 * Q2
+    cdef Py_ssize_t S0 = geom.split[0], S1 = geom.split[1], S2 = geom.split[2]
+    cdef Py_ssize_t cplane = S0 * S1 * S2 * pplane
+    cdef Py_ssize_t c, kd, kh, kw, td, th, tw, k = 0
+    for c in range(geom.C):
+        for kd in range(geom.k[0]):
+            td = kd * geom.dilation[0]
+            for kh in range(geom.k[1]):
+                th = kh * geom.dilation[1]
+                for kw in range(geom.k[2]):
+                    tw = kw * geom.dilation[2]
+                    koff[k] = (c * cplane
+                               + (((td % S0) * S1 + th % S1) * S2 + tw % S2) * pplane
+                               + ((td // S0) * Q1 + th // S1) * Q2 + tw // S2)
+                    k += 1
+    return cplane
+
+
+cdef inline Py_ssize_t _virtual_size(const fc_geom *geom) noexcept:
+    """Virtual outputs up to and including the last real one."""
+    return (((geom.out[0] - 1) * geom.pext[1] + geom.out[1] - 1) * geom.pext[2]
+            + geom.out[2])
+
+
+cdef bint _reads_x_in_place(const fc_geom *geom):
+    """Stride 1 without padding: the padded image is x itself."""
+    cdef int a
+    for a in range(3):
+        if geom.stride[a] != 1 or geom.lo[a] != 0 or geom.ext[a] != geom.in_[a]:
+            return False
+    return True
+
+
 # ---------------------------------------------------------------- forward
 
 cdef inline void _scatter_virtual(const floating *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
@@ -335,18 +405,13 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     """
     cdef fc_geom geom = _geom(Cg, geo)
     in_shape, kshape, out_shape, steps = geo[:4]
-    cdef int a
-    for a in range(3):
-        geom.split[a] = geom.stride[a]
-        geom.pext[a] = (geom.ext[a] + geom.stride[a] - 1) // geom.stride[a]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
-    cdef Py_ssize_t Q1 = geom.pext[1], Q2 = geom.pext[2]
-    cdef Py_ssize_t pplane = geom.pext[0] * Q1 * Q2
-    cdef Py_ssize_t S0 = geom.split[0], S1 = geom.split[1], S2 = geom.split[2]
-    cdef Py_ssize_t cplane = S0 * S1 * S2 * pplane
-    cdef Py_ssize_t V = ((out_shape[0] - 1) * Q1 + out_shape[1] - 1) * Q2 + out_shape[2]
+    koff_arr = np.empty(max(K, 1), dtype=np.intp)
+    cdef Py_ssize_t[::1] koff = koff_arr
+    cdef Py_ssize_t cplane = _split_phases(&geom, koff)
+    cdef Py_ssize_t V = _virtual_size(&geom)
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
     cdef Py_ssize_t img = Cg * cplane
@@ -360,27 +425,12 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     dtype = np.float32 if floating is float else np.float64
     wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
     cdef floating[::1] wpack = wpack_arr
-    koff_arr = np.empty(max(K, 1), dtype=np.intp)
-    cdef Py_ssize_t[::1] koff = koff_arr
-    cdef Py_ssize_t g, c, kd, kh, kw, td, th, tw, k = 0
+    cdef Py_ssize_t g
     for g in range(G if Mg * K > 0 else 0):
         _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
-    for c in range(Cg):
-        for kd in range(kshape[0]):
-            td = kd * geom.dilation[0]
-            for kh in range(kshape[1]):
-                th = kh * geom.dilation[1]
-                for kw in range(kshape[2]):
-                    tw = kw * geom.dilation[2]
-                    koff[k] = (c * cplane
-                               + (((td % S0) * S1 + th % S1) * S2 + tw % S2) * pplane
-                               + ((td // S0) * Q1 + th // S1) * Q2 + tw // S2)
-                    k += 1
     if N == 0 or Mg == 0:
         return
-    # Stride 1 without padding: the padded image is x itself; read it in place.
-    cdef bint direct = all(s == 1 for s in steps[0]) and all(lo == 0 for lo in steps[2]) and all(
-        geom.ext[a] == in_shape[a] for a in range(3))
+    cdef bint direct = _reads_x_in_place(&geom)
     if direct:
         chunk = N
     pad_arr = np.empty(1 if direct else chunk * G * img, dtype=dtype)
@@ -573,6 +623,89 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
         fc_free(apack)
     if failed:
         raise MemoryError("fastconv: could not allocate the weight-gradient workspace")
+
+
+def conv_weight_grad_rows(const floating[::1] x not None, const floating[::1] gy not None,
+                          floating[:, ::1] partial not None, tuple geo,
+                          Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
+                          double padval, int nthreads, Py_ssize_t budget):
+    """Weight gradient without im2col: partial[c] = sum over the c-th fixed chunk
+    of (n, virtual tile) of gy_virtual @ rows(pad(x))^T, like conv_weight_grad.
+
+    Pads (and phase-splits) the whole batch first, so it declines (returns False,
+    doing nothing) when that would take more than `budget` bytes; the caller
+    then uses conv_weight_grad.  B's panels come straight from the padded rows
+    through in-register transposes; gy is read onto the virtual grid with zeros
+    where it has no real output, so those columns add nothing.
+    """
+    cdef fc_geom geom = _geom(Cg, geo)
+    in_shape, kshape, out_shape = geo[:3]
+    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
+    cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
+    cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
+    koff_arr = np.empty(max(K, 1), dtype=np.intp)
+    cdef Py_ssize_t[::1] koff = koff_arr
+    cdef Py_ssize_t img = Cg * _split_phases(&geom, koff)
+    cdef Py_ssize_t V = _virtual_size(&geom)
+    cdef bint direct = _reads_x_in_place(&geom)
+    if not direct and N * G * img * <Py_ssize_t>sizeof(floating) > budget:
+        return False
+    cdef int mr, nr
+    _block(<floating *>NULL, &mr, &nr)
+    cdef Py_ssize_t tile = pixel_tile(K, V, N, nr, sizeof(floating))
+    cdef Py_ssize_t ntiles = (V + tile - 1) // tile
+    cdef Py_ssize_t items = N * ntiles
+    cdef Py_ssize_t nchunks = partial.shape[0]
+    cdef Py_ssize_t wsize = partial.shape[1]
+    if items == 0 or K == 0 or Mg == 0:
+        return True
+    dtype = np.float32 if floating is float else np.float64
+    pad_arr = np.empty(1 if direct else N * G * img, dtype=dtype)
+    cdef floating[::1] pad = pad_arr
+
+    cdef const floating *xp = _cptr(x)
+    cdef const floating *gp = _cptr(gy)
+    cdef floating *padp = _mptr(pad)
+    cdef floating *pp = &partial[0, 0]
+    cdef const fc_idx *ko = &koff[0]
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t c, it, n, t, g, v0, nv
+    cdef const floating *base
+    cdef floating *bpack
+    cdef floating *apack
+    with nogil:
+        if not direct:
+            for it in prange(N * G, schedule="static", num_threads=nthreads):
+                _pad_image(xp + it * Cg * DHW, &geom, pv, padp + it * img)
+        with parallel(num_threads=nthreads):
+            bpack = <floating *>fc_malloc(_round_up(K, nr) * tile * sizeof(floating))
+            apack = <floating *>fc_malloc(_round_up(Mg, mr) * tile * sizeof(floating))
+            for c in prange(nchunks, schedule="static"):
+                if bpack == NULL or apack == NULL:
+                    failed_p[0] = 1
+                    continue
+                for it in range(c * items // nchunks, (c + 1) * items // nchunks):
+                    t = it % ntiles
+                    n = it // ntiles
+                    v0 = t * tile
+                    nv = min(tile, V - v0)
+                    for g in range(G):
+                        if direct:
+                            base = xp + (n * G + g) * Cg * DHW
+                        else:
+                            base = padp + (n * G + g) * img
+                        _pack_b_rows_t(base + v0, ko, K, nv, nr, bpack)
+                        _pack_a_virtual(gp + (n * G + g) * Mg * P, P, &geom, v0, nv, Mg, mr,
+                                        apack)
+                        _gemm(apack, bpack, nv, Mg, K, pp + c * wsize + g * Mg * K, K,
+                              <floating *>NULL, 1)
+            fc_free(bpack)
+            fc_free(apack)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the weight-gradient workspace")
+    return True
 
 
 # ---------------------------------------------------------------- depthwise (C_in/groups == 1)

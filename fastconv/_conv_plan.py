@@ -25,6 +25,10 @@ _DEPTHWISE_MAX_OUT = 2
 # more than it saves (and the bits do not depend on the thread count anyway).
 _SERIAL_BELOW = 1 << 17
 
+# Bytes of padded images the weight gradient may hold (the whole batch at
+# once); above it, the im2col path runs with per-thread tiles only.
+_PAD_BUDGET = 64 << 20
+
 # Bound on the weight-gradient partial sums (elements); see run_weight_grad.
 _PARTIAL_BUDGET = 1 << 24
 _MAX_CHUNKS = 32
@@ -259,8 +263,9 @@ def run_weight_grad(plan, x, gy, dtype):
     wsize = plan.out_channels * plan.reduction_length
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
-    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
-                                   plan.pad_value, _threads(plan))
+    args = (x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg, plan.pad_value, _threads(plan))
+    if not _conv_kernels.conv_weight_grad_rows(*args, _PAD_BUDGET):
+        _conv_kernels.conv_weight_grad(*args)
     total = partial[0].copy()
     for c in range(1, nchunks):
         total += partial[c]

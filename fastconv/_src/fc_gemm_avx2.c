@@ -3,6 +3,8 @@
 #if (defined(__x86_64__) || defined(_M_X64)) && defined(__AVX2__) && defined(__FMA__)
 #define FC_ISA_NAME "avx2"
 #define FC_ISA_TABLE fc_isa_avx2
+#define FC_LANES_F32 8  /* FC_VBYTES / 4, as one token */
+#define FC_LANES_F64 4
 #define FC_VBYTES 32
 #define FC_MR_F32 6
 #define FC_NV_F32 2

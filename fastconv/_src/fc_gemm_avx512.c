@@ -4,6 +4,8 @@
 #if (defined(__x86_64__) || defined(_M_X64)) && defined(__AVX512F__)
 #define FC_ISA_NAME "avx512"
 #define FC_ISA_TABLE fc_isa_avx512
+#define FC_LANES_F32 16  /* FC_VBYTES / 4, as one token */
+#define FC_LANES_F64 8
 #define FC_VBYTES 64
 #define FC_MR_F32 8
 #define FC_NV_F32 3

@@ -2,6 +2,8 @@
  * (SSE2 on x86-64, NEON on arm64): 16-byte vectors, 6 rows x 2 vectors. */
 #define FC_ISA_NAME "generic"
 #define FC_ISA_TABLE fc_isa_generic
+#define FC_LANES_F32 4  /* FC_VBYTES / 4, as one token */
+#define FC_LANES_F64 2
 #define FC_VBYTES 16
 #define FC_MR_F32 6
 #define FC_NV_F32 2

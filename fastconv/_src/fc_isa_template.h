@@ -14,10 +14,15 @@
  */
 #include <string.h>
 #include "fc_kernels.h"
+#include "fc_transpose.h"
 
 #define FC_CAT_(a, b) a##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define FC_FN(name) FC_CAT(name, SFX)
+
+#if FC_LANES_F32 * 4 != FC_VBYTES || FC_LANES_F64 * 8 != FC_VBYTES
+#error "FC_LANES_F32/F64 must equal FC_VBYTES / sizeof"
+#endif
 
 /* Depth of one pass over K: the KC x NR slice of B stays in L1 while it is
  * used against every MR-row panel of A. */
@@ -34,6 +39,8 @@
 #endif
 
 #define T float
+#define IT int
+#define TLANES FC_LANES_F32
 #define SFX f32
 #define MR FC_MR_F32
 #define NV FC_NV_F32
@@ -41,11 +48,15 @@
 #include "fc_pack_template.h"
 #include "fc_depthwise_template.h"
 #undef T
+#undef IT
+#undef TLANES
 #undef SFX
 #undef MR
 #undef NV
 
 #define T double
+#define IT long long
+#define TLANES FC_LANES_F64
 #define SFX f64
 #define MR FC_MR_F64
 #define NV FC_NV_F64
@@ -53,6 +64,8 @@
 #include "fc_pack_template.h"
 #include "fc_depthwise_template.h"
 #undef T
+#undef IT
+#undef TLANES
 #undef SFX
 #undef MR
 #undef NV
@@ -61,9 +74,9 @@ const fc_isa FC_ISA_TABLE = {
     FC_ISA_NAME,
     FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
     gemm_f32, gemm_rows_f32, im2col_f32, col2im_f32, pack_a_f32, pack_b_f32,
-    pad_image_f32, scatter_virtual_f32,
+    pad_image_f32, scatter_virtual_f32, pack_b_rows_t_f32, pack_a_virtual_f32,
     dw_forward_f32, dw_input_grad_f32, dw_weight_grad_f32,
     gemm_f64, gemm_rows_f64, im2col_f64, col2im_f64, pack_a_f64, pack_b_f64,
-    pad_image_f64, scatter_virtual_f64,
+    pad_image_f64, scatter_virtual_f64, pack_b_rows_t_f64, pack_a_virtual_f64,
     dw_forward_f64, dw_input_grad_f64, dw_weight_grad_f64,
 };

@@ -47,6 +47,10 @@ typedef struct {
  * pack_a: A[m][k] = src[m * rs + k * cs] (M x K) into MR-row panels.
  * pack_b: B[k][n] = src[k * rs + n * cs] (K x N) into NR-column panels.
  * gemm_rows: like gemm with B[k][n] = base[koff[k] + n] read in place.
+ * pack_b_rows_t: B[p][k] = base[koff[k] + p] (nv x K) into NR-column panels: the
+ *   transposed rows of a padded image, for the weight gradient.
+ * pack_a_virtual: A[m][p] = gy[m][virtual pixel v0 + p] (M x nv, 0 where the
+ *   virtual grid has no real output) into MR-row panels.
  * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
  * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h);
  *   dw_forward reads up to FC_DW_SLACK elements past the padded plane. */
@@ -68,6 +72,10 @@ typedef struct {
     void (*pad_image_##SFX)(const T *x, const fc_geom *g, T padval, T *dst);                 \
     void (*scatter_virtual_##SFX)(const T *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv, fc_idx M, \
                                   const fc_geom *g, T *y, fc_idx P);                         \
+    void (*pack_b_rows_t_##SFX)(const T *base, const fc_idx *koff, fc_idx K, fc_idx nv,      \
+                                int nr, T *dst);                                             \
+    void (*pack_a_virtual_##SFX)(const T *gy, fc_idx P, const fc_geom *g, fc_idx v0,         \
+                                 fc_idx nv, fc_idx M, int mr, T *dst);                       \
     void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const T *w, const T *bias,      \
                              fc_idx M, T *y);                                                \
     void (*dw_input_grad_##SFX)(const T *gy, const fc_geom *g, const T *w, fc_idx M,         \

@@ -244,3 +244,70 @@ static void FC_FN(scatter_virtual_)(const T *ybuf, fc_idx ldb, fc_idx v0, fc_idx
         v += run;
     }
 }
+
+#if FC_HAVE_VECTORS
+typedef T FC_FN(tvec_) __attribute__((vector_size(FC_VBYTES)));
+typedef IT FC_FN(tivec_) __attribute__((vector_size(FC_VBYTES)));
+#endif
+
+/* B[p][k] = base[koff[k] + p] for p < nv, k < K, into panels of nr columns
+ * (dst[(k / nr) * nv * nr + p * nr + k % nr], columns past K zero): VL x VL
+ * blocks go through registers and are transposed there. */
+static void FC_FN(pack_b_rows_t_)(const T *base, const fc_idx *koff, fc_idx K, fc_idx nv,
+                                  int nr, T *dst)
+{
+    enum { TL = FC_VBYTES / sizeof(T) };
+    for (fc_idx kb = 0; kb < K; kb += nr) {
+        T *panel = dst + (kb / nr) * nv * nr;
+        for (fc_idx j0 = 0; j0 < nr; j0 += TL) {
+            fc_idx p = 0;
+#if FC_HAVE_VECTORS
+            if (kb + j0 + TL <= K) {
+                typedef FC_FN(tvec_) TV;
+                typedef FC_FN(tivec_) TIV;
+                const fc_idx *ko = koff + kb + j0;
+                for (; p + TL <= nv; p += TL) {
+                    TV r[TL];
+                    for (int i = 0; i < TL; i++) memcpy(&r[i], base + ko[i] + p, sizeof(TV));
+                    FC_TRANSPOSE(TV, TIV, TLANES, r);
+                    for (int i = 0; i < TL; i++)
+                        memcpy(panel + (p + i) * nr + j0, &r[i], sizeof(TV));
+                }
+            }
+#endif
+            for (; p < nv; p++)
+                for (fc_idx j = 0; j < TL; j++) {
+                    const fc_idx k = kb + j0 + j;
+                    panel[p * nr + j0 + j] = k < K ? base[koff[k] + p] : (T)0;
+                }
+        }
+    }
+}
+
+/* A[m][p] = gy[m * P + real index of virtual pixel v0 + p] (0 where the virtual
+ * grid of gemm_rows has no real output), m < M, p < nv, into panels of mr rows
+ * (dst[(m / mr) * nv * mr + p * mr + m % mr], rows past M zero). */
+static void FC_FN(pack_a_virtual_)(const T *gy, fc_idx P, const fc_geom *g, fc_idx v0,
+                                   fc_idx nv, fc_idx M, int mr, T *dst)
+{
+    const fc_idx E2 = g->pext[2], E12 = g->pext[1] * g->pext[2];
+    const fc_idx OH = g->out[1], OW = g->out[2];
+    for (fc_idx mb = 0; mb < M; mb += mr) {
+        T *panel = dst + (mb / mr) * nv * mr;
+        const fc_idx rows = M - mb < mr ? M - mb : mr;
+        fc_idx v = v0;
+        while (v < v0 + nv) {
+            const fc_idx od = v / E12, oh = (v - od * E12) / E2, ow = v - od * E12 - oh * E2;
+            const fc_idx run = E2 - ow < v0 + nv - v ? E2 - ow : v0 + nv - v;
+            const fc_idx real = oh < OH ? (ow < OW ? (run < OW - ow ? run : OW - ow) : 0) : 0;
+            T *out = panel + (v - v0) * mr;
+            const T *src = gy + (od * OH + oh) * OW + ow;
+            for (fc_idx i = 0; i < real; i++)
+                for (int m = 0; m < mr; m++)
+                    out[i * mr + m] = m < rows ? src[(mb + m) * P + i] : (T)0;
+            for (fc_idx i = real; i < run; i++)
+                for (int m = 0; m < mr; m++) out[i * mr + m] = 0;
+            v += run;
+        }
+    }
+}

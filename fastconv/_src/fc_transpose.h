@@ -1,0 +1,82 @@
+/* In-register transposes of VL x VL blocks for the packing routines, for
+ * VL = 2, 4, 8, 16 lanes, written with two-input vector shuffles: log2(VL)
+ * rounds, round b swapping the off-diagonal b x b blocks of every 2b x 2b
+ * block.  GCC lowers each shuffle to one or two instructions of the target
+ * (vpermt2ps on AVX-512, unpck/shuf/perm2f128 on AVX2 and SSE).
+ * Generated once by a short script (masks spelled out: shuffles need
+ * constants); FC_TRANSPOSE(V, IV, VL, r) transposes the array r[VL] of V.
+ * IV is the integer vector type of the same lane count and width. */
+#ifndef FASTCONV_TRANSPOSE_H
+#define FASTCONV_TRANSPOSE_H
+
+#define FC_TRANSPOSE_2(V, IV, r) do { \
+    for (int i_ = 0; i_ < 2; i_++) if (!(i_ & 1)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 1]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 2); \
+        r[i_ ^ 1] = FC_SHUF(V, IV, x_, y_, 1, 3); \
+    } \
+} while (0)
+
+#define FC_TRANSPOSE_4(V, IV, r) do { \
+    for (int i_ = 0; i_ < 4; i_++) if (!(i_ & 1)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 1]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 4, 2, 6); \
+        r[i_ ^ 1] = FC_SHUF(V, IV, x_, y_, 1, 5, 3, 7); \
+    } \
+    for (int i_ = 0; i_ < 4; i_++) if (!(i_ & 2)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 2]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 1, 4, 5); \
+        r[i_ ^ 2] = FC_SHUF(V, IV, x_, y_, 2, 3, 6, 7); \
+    } \
+} while (0)
+
+#define FC_TRANSPOSE_8(V, IV, r) do { \
+    for (int i_ = 0; i_ < 8; i_++) if (!(i_ & 1)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 1]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 8, 2, 10, 4, 12, 6, 14); \
+        r[i_ ^ 1] = FC_SHUF(V, IV, x_, y_, 1, 9, 3, 11, 5, 13, 7, 15); \
+    } \
+    for (int i_ = 0; i_ < 8; i_++) if (!(i_ & 2)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 2]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 1, 8, 9, 4, 5, 12, 13); \
+        r[i_ ^ 2] = FC_SHUF(V, IV, x_, y_, 2, 3, 10, 11, 6, 7, 14, 15); \
+    } \
+    for (int i_ = 0; i_ < 8; i_++) if (!(i_ & 4)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 4]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 1, 2, 3, 8, 9, 10, 11); \
+        r[i_ ^ 4] = FC_SHUF(V, IV, x_, y_, 4, 5, 6, 7, 12, 13, 14, 15); \
+    } \
+} while (0)
+
+#define FC_TRANSPOSE_16(V, IV, r) do { \
+    for (int i_ = 0; i_ < 16; i_++) if (!(i_ & 1)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 1]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30); \
+        r[i_ ^ 1] = FC_SHUF(V, IV, x_, y_, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    } \
+    for (int i_ = 0; i_ < 16; i_++) if (!(i_ & 2)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 2]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29); \
+        r[i_ ^ 2] = FC_SHUF(V, IV, x_, y_, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31); \
+    } \
+    for (int i_ = 0; i_ < 16; i_++) if (!(i_ & 4)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 4]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27); \
+        r[i_ ^ 4] = FC_SHUF(V, IV, x_, y_, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31); \
+    } \
+    for (int i_ = 0; i_ < 16; i_++) if (!(i_ & 8)) { \
+        V x_ = r[i_], y_ = r[i_ ^ 8]; \
+        r[i_] = FC_SHUF(V, IV, x_, y_, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); \
+        r[i_ ^ 8] = FC_SHUF(V, IV, x_, y_, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31); \
+    } \
+} while (0)
+
+#if defined(__clang__)
+#define FC_SHUF(V, IV, x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+#define FC_SHUF(V, IV, x, y, ...) __builtin_shuffle(x, y, (IV){__VA_ARGS__})
+#endif
+#define FC_TRANSPOSE_(VL, V, IV, r) FC_TRANSPOSE_##VL(V, IV, r)
+#define FC_TRANSPOSE(V, IV, VL, r) FC_TRANSPOSE_(VL, V, IV, r)
+
+#endif
