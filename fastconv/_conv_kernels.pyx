@@ -448,6 +448,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t n0, nc, it, n, t, v0, nv
     cdef floating *ybuf
     cdef const floating *base
+    # a virtual grid without extra columns (1x1 kernels): the GEMM writes y itself
+    cdef bint exact = geom.pext[1] == geom.out[1] and geom.pext[2] == geom.out[2]
     for n0 in range(0, N, chunk):
         nc = min(chunk, N - n0)
         with nogil:
@@ -470,10 +472,15 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                         base = xp + ((n0 + n) * G + g) * Cg * DHW
                     else:
                         base = padp + (n * G + g) * img
-                    _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg,
-                               nv, ybuf, tile, bp + g * Mg if bp != NULL else NULL, 0)
-                    _scatter_virtual(ybuf, tile, v0, nv, Mg, &geom,
-                                     yp + ((n0 + n) * G + g) * Mg * P, P)
+                    if exact:
+                        _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg, nv,
+                                   yp + ((n0 + n) * G + g) * Mg * P + v0, P,
+                                   bp + g * Mg if bp != NULL else NULL, 0)
+                    else:
+                        _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg,
+                                   nv, ybuf, tile, bp + g * Mg if bp != NULL else NULL, 0)
+                        _scatter_virtual(ybuf, tile, v0, nv, Mg, &geom,
+                                         yp + ((n0 + n) * G + g) * Mg * P, P)
                 fc_free(ybuf)
         if failed:
             raise MemoryError("fastconv: could not allocate the output workspace")

@@ -116,6 +116,14 @@ static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc
                 for (fc_idx k = 0; k < kl; k++) {
                     const T *src = Bp + koff[kc + k] + nb;
                     T *dst = slice + k * NR;
+#if defined(__GNUC__) || defined(__clang__)
+                    /* rows from many planes defeat the hardware prefetchers:
+                     * ask for this row's next block (the next tile's first one
+                     * at the end of a tile) while copying this one; a prefetch
+                     * past the end of the image is harmless */
+                    for (int j = 0; j < NR; j += 64 / (int)sizeof(T))
+                        __builtin_prefetch(src + NR + j);
+#endif
                     if (nr == NR) {
                         for (int j = 0; j < NR; j++) dst[j] = src[j];
                     } else {
