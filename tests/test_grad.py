@@ -62,7 +62,7 @@ CONFIGS = _configs(60, 1234)
 
 
 @pytest.mark.parametrize("x_shape,w_shape,opts", CONFIGS)
-def test_adjoint_identities(x_shape, w_shape, opts):
+def test_adjoint_identities(x_shape, w_shape, opts, isa):
     rng = np.random.default_rng(abs(hash((x_shape, w_shape))) % 2**32)
     x = rng.standard_normal(x_shape)
     w = rng.standard_normal(w_shape)
@@ -128,7 +128,7 @@ def test_reflect_padding_folds_gradient_back():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_exact_small_integers(dtype):
+def test_exact_small_integers(dtype, isa):
     rng = np.random.default_rng(3)
     x = rng.integers(-4, 5, (2, 4, 9, 8)).astype(dtype)
     w = rng.integers(-4, 5, (6, 2, 3, 3)).astype(dtype)
@@ -313,7 +313,7 @@ TORCH_CASES = [
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nd,opts", TORCH_CASES)
-def test_against_torch_autograd(nd, opts, dtype):
+def test_against_torch_autograd(nd, opts, dtype, isa):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     rng = np.random.default_rng(nd)
@@ -365,7 +365,8 @@ def test_padding_mode_gradients_against_torch(mode, torch_mode):
 @pytest.mark.parametrize("nd", [1, 2, 3])
 @pytest.mark.parametrize("stride,padding,output_padding,dilation,groups", [
     (1, 0, 0, 1, 1), (2, 1, 1, 1, 2), (3, 2, 2, 1, 1), (2, 0, 1, 2, 1), (1, 1, 1, 2, 2)])
-def test_conv_transpose_against_torch(nd, stride, padding, output_padding, dilation, groups):
+def test_conv_transpose_against_torch(nd, stride, padding, output_padding, dilation, groups,
+                                     isa):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     rng = np.random.default_rng(nd * 10 + stride)
