@@ -189,16 +189,16 @@ def _cases(ops, names):
     return out
 
 
-def _runners(op, wl, systems, scipy_batch=None):
+def _runners(op, wl, systems, scipy_batch=None, dtype=np.float32):
     """{system: callable} and {system: reason} for the systems that cannot run."""
     from fastconv import _baselines as B
 
     made, why = {}, {}
     if op == "pool":
-        arrays = wl.arrays(grad=wl.backward)
+        arrays = wl.arrays(dtype=dtype, grad=wl.backward)
         x, g = arrays[0], (arrays[1] if wl.backward else None)
     else:
-        x, w, g = wl.arrays(grad=True)
+        x, w, g = wl.arrays(dtype=dtype, grad=True)
     for s in systems:
         try:
             if op == "conv":
@@ -213,7 +213,8 @@ def _runners(op, wl, systems, scipy_batch=None):
     return made, why
 
 
-def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, burst, progress):
+def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, burst, progress,
+                  dtype=np.float32):
     """Time one workload: warm-up, then ``repeat`` alternating rounds."""
     n = wl.x_shape[0]
     label = f"{op} {wl.name}"
@@ -221,7 +222,7 @@ def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, burs
     scipy_batch = None
     if op == "conv" and "scipy" in systems:
         scipy_batch = 1
-    made, why = _runners(op, wl, systems, scipy_batch)
+    made, why = _runners(op, wl, systems, scipy_batch, dtype)
     result = {"op": op, "workload": wl.name, "shape": wl.describe(), "times_ms": {},
               "samples_ms": {}, "unavailable": why, "scaled": {}, "check": {}}
     if op == "pool":
@@ -240,7 +241,7 @@ def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, burs
     if "scipy" in made and op == "conv":
         batch = int(max(1, min(n, scipy_cap // max(first["scipy"], 1e-9))))
         if batch > 1:    # rebuild SciPy's runner on more images
-            made.update(_runners(op, wl, ["scipy"], batch)[0])
+            made.update(_runners(op, wl, ["scipy"], batch, dtype)[0])
         result["scaled"]["scipy"] = {"images": batch, "of": n, "factor": n / batch}
     for s, theirs in outs.items():     # does every peer compute the same thing?
         if s != "fastconv":
@@ -274,7 +275,7 @@ def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, burs
 
 
 def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
-              scipy_samples=1, pause=0.0, burst=3, progress=True):
+              scipy_samples=1, pause=0.0, burst=3, progress=True, dtype="float32"):
     """Run the benchmark; returns the JSON-able result dict."""
     import fastconv
     from fastconv import _baselines as B
@@ -290,7 +291,7 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
     try:
         for op, wl in cases:
             results.append(_measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples,
-                                         pause, burst, bar))
+                                         pause, burst, bar, np.dtype(dtype)))
     finally:
         bar.close()
     blas = None
@@ -303,7 +304,7 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
-        "threads": threads, "threads_set": threads_set,
+        "threads": threads, "threads_set": threads_set, "dtype": str(np.dtype(dtype)),
         "fastconv_config": _isa.config(),
         "versions": B.peer_versions(),
         "blas": blas,
@@ -337,7 +338,8 @@ def format_table(report):
         rows = [r for r in rows if "fastconv" in r["times_ms"]]
         title = {"conv": "convolution forward", "backward": "convolution backward "
                  "(input + weight gradient)", "pool": "pooling"}[op]
-        lines.append(f"{title}, float32, {report['threads']} threads, times in ms (median)")
+        lines.append(f"{title}, {report.get('dtype', 'float32')}, {report['threads']} threads, "
+                     "times in ms (median)")
         if rows:
             shown = [s for s in systems if any(s in r["times_ms"] for r in rows)]
             peers = [s for s in shown if s != "fastconv"]
@@ -454,7 +456,7 @@ def cmd_bench(args):
         ops, names, threads=args.threads, repeat=repeat, systems=systems,
         scipy_cap=args.scipy_cap if args.scipy_cap is not None else (1.0 if args.quick else 3.0),
         scipy_samples=1 if args.quick else 3, pause=args.pause / 1e3, burst=args.burst,
-        progress=not args.no_progress)
+        progress=not args.no_progress, dtype=args.dtype)
     report["settings"]["quick"] = bool(args.quick)
     report["argv"] = sys.argv[1:]
     print(format_table(report))
@@ -499,6 +501,8 @@ def build_parser():
     pb.add_argument("--scipy-cap", type=float, metavar="S", default=None,
                     help="seconds one SciPy conv call may take; it runs on as many images as "
                          "fit, scaled to the batch (default 1; 3 without --quick)")
+    pb.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                    help="element type of every workload (default float32)")
     pb.add_argument("--burst", type=int, default=3, metavar="B",
                     help="calls per turn; the fastest after the first counts (default 3)")
     pb.add_argument("--pause", type=float, default=0.0, metavar="MS",
