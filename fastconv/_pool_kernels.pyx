@@ -24,6 +24,23 @@ from libc.string cimport memset
 
 import numpy as np
 
+cdef extern from "fc_pool_simd.h" nogil:
+    int fc_pool_simd_levels()
+    void fc_pool_max_row_f32(int level, const float **rows, const int64_t *rbase, int nrows,
+                             float *y, int64_t *ind, Py_ssize_t W, Py_ssize_t oW, int k, int s,
+                             int p)
+    void fc_pool_avg_row_f32(int level, const float **rows, int nrows, float *y,
+                             const float *div, Py_ssize_t W, Py_ssize_t oW, int k, int s, int p)
+
+# rows of one window that the SIMD row kernels take at most (k_D * k_H)
+cdef enum:
+    MAX_ROWS = 64
+
+
+def simd_levels():
+    """2 if the AVX-512 and AVX2 row kernels were compiled in, else 0."""
+    return fc_pool_simd_levels()
+
 ctypedef fused accum:
     float
     double
@@ -253,12 +270,55 @@ cdef void _max_plane_k2s2(const floating *xp, floating *yp, int64_t *ip,
                 _max_k2s2_row(xp + base, xp + base + W, yp + o, oW)
 
 
+cdef inline int _window_rows(const float *xp, const Geom *g, Py_ssize_t od, Py_ssize_t oh,
+                             const float **rows, int64_t *rbase) noexcept nogil:
+    """The input rows of window (od, oh) inside the input, in window order."""
+    cdef Py_ssize_t a, b, iz, ih
+    cdef int nr = 0
+    for a in range(g.k[0]):
+        iz = od * g.s[0] - g.p[0] + a * g.d[0]
+        if iz < 0 or iz >= g.n[0]:
+            continue
+        for b in range(g.k[1]):
+            ih = oh * g.s[1] - g.p[1] + b * g.d[1]
+            if ih < 0 or ih >= g.n[1]:
+                continue
+            rbase[nr] = (iz * g.n[1] + ih) * g.n[2]
+            rows[nr] = xp + rbase[nr]
+            nr += 1
+    return nr
+
+
+cdef void _max_plane_simd(const float *xp, float *yp, int64_t *ip, const Geom *g,
+                          int level) noexcept nogil:
+    """float32 planes with unit dilation along W and stride 1 or 2 along W: one SIMD
+    row kernel call per output row (fc_pool_simd.h)."""
+    cdef const float *rows[MAX_ROWS]
+    cdef int64_t rbase[MAX_ROWS]
+    cdef Py_ssize_t od, oh, o, oW = g.o[2]
+    cdef int nr
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            nr = _window_rows(xp, g, od, oh, rows, rbase)
+            o = (od * g.o[1] + oh) * oW
+            fc_pool_max_row_f32(level, rows, rbase, nr, yp + o, ip + o if ip != NULL else NULL,
+                                g.n[2], oW, <int>g.k[2], <int>g.s[2], <int>g.p[2])
+
+
+cdef bint _simd_geometry(const Geom *g, int level) noexcept nogil:
+    """Whether the SIMD row kernels take this geometry (float32 callers only)."""
+    return (level > 0 and g.d[2] == 1 and (g.s[2] == 1 or g.s[2] == 2)
+            and g.k[0] * g.k[1] <= MAX_ROWS and g.k[2] <= 4096
+            and g.n[0] * g.n[1] * g.n[2] < (<Py_ssize_t>1 << 31))
+
+
 def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                      int64_t[::1] indices not None, bint with_indices, Py_ssize_t planes,
                      tuple geo, const Py_ssize_t[::1] tap_lo not None,
                      const Py_ssize_t[::1] tap_hi not None,
-                     const Py_ssize_t[::1] first_w not None, int num_threads):
-    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices."""
+                     const Py_ssize_t[::1] first_w not None, int num_threads, int level=0):
+    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices.
+    ``level``: SIMD row kernels to use for float32 (2 AVX-512, 1 AVX2, 0 none)."""
     cdef Geom g = _geom(geo)
     cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
     cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
@@ -266,12 +326,19 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     cdef int64_t *ip = &indices[0] if with_indices else NULL
     cdef bint k2s2 = (g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
                       and g.s[1] == 2 and g.s[2] == 2 and g.p[1] == 0 and g.p[2] == 0
-                      and g.p[0] == 0 and g.n[2] < (1 << 30))
+                      and g.p[0] == 0 and g.d[1] == 1 and g.d[2] == 1
+                      and 2 * g.o[1] <= g.n[1] and 2 * g.o[2] <= g.n[2]   # ceil_mode
+                      and g.n[2] < (1 << 30))
+    cdef bint simd = floating is float and _simd_geometry(&g, level)
     if planes == 0 or pout == 0:
         return
     with nogil, parallel(num_threads=num_threads):
         for c in prange(planes, schedule="static"):
-            if k2s2:
+            if simd:
+                if floating is float:
+                    _max_plane_simd(&x[0] + c * pin, &y[0] + c * pout,
+                                    ip + c * pout if ip != NULL else NULL, &g, level)
+            elif k2s2:
                 _max_plane_k2s2(&x[0] + c * pin, &y[0] + c * pout,
                                 ip + c * pout if ip != NULL else NULL, &g)
             else:
@@ -355,13 +422,40 @@ cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, c
                     yr[i] = <floating>(ar[i] / div[i])
 
 
+cdef void _avg_plane_simd(const float *xp, float *yp, float *div, const Geom *g,
+                          const int64_t *fd, const int64_t *fh, const int64_t *fw,
+                          int64_t divisor, int level) noexcept nogil:
+    """float32 sums in float32 (small windows), stride 1 or 2 along W: one SIMD row
+    kernel call per output row; ``div``: scratch row of oW divisors."""
+    cdef const float *rows[MAX_ROWS]
+    cdef int64_t rbase[MAX_ROWS]
+    cdef Py_ssize_t od, oh, i, oW = g.o[2]
+    cdef int64_t f, last = -1
+    cdef int nr
+    if divisor > 0:
+        for i in range(oW):
+            div[i] = <float>divisor
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            if divisor <= 0:
+                f = fd[od] * fh[oh]
+                if f != last:
+                    for i in range(oW):
+                        div[i] = <float>(f * fw[i])
+                    last = f
+            nr = _window_rows(xp, g, od, oh, rows, rbase)
+            fc_pool_avg_row_f32(level, rows, nr, yp + (od * g.o[1] + oh) * oW, div, g.n[2], oW,
+                                <int>g.k[2], <int>g.s[2], <int>g.p[2])
+
+
 def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                      Py_ssize_t planes, tuple geo, const Py_ssize_t[::1] tap_lo not None,
                      const Py_ssize_t[::1] tap_hi not None, const int64_t[::1] fd not None,
                      const int64_t[::1] fh not None, const int64_t[::1] fw not None,
-                     int64_t divisor, bint wide, int num_threads):
-    """Mean pooling; ``wide``: accumulate float32 in double.  Returns 0, or -1 if
-    scratch memory could not be allocated."""
+                     int64_t divisor, bint wide, int num_threads, int level=0):
+    """Mean pooling; ``wide``: accumulate float32 in double.  ``level``: SIMD row
+    kernels for float32 (2 AVX-512, 1 AVX2, 0 none).  Returns 0, or -1 if scratch
+    memory could not be allocated."""
     cdef Geom g = _geom(geo)
     cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
     cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
@@ -369,15 +463,21 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     cdef int failed = 0
     cdef double *dbuf
     cdef floating *fbuf
+    cdef bint simd
     if planes == 0 or pout == 0:
         return 0
     wide = wide or floating is double
+    simd = not wide and _simd_geometry(&g, level)
     with nogil, parallel(num_threads=num_threads):
         dbuf = <double *>malloc(2 * oW * sizeof(double))
         fbuf = <floating *>dbuf
         for c in prange(planes, schedule="static"):
             if dbuf == NULL:
                 failed += 1
+            elif simd:
+                if floating is float:
+                    _avg_plane_simd(&x[0] + c * pin, &y[0] + c * pout, <float *>dbuf, &g,
+                                    &fd[0], &fh[0], &fw[0], divisor, level)
             elif wide:
                 _avg_plane(&x[0] + c * pin, &y[0] + c * pout, dbuf, dbuf + oW, &g,
                            &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
