@@ -333,7 +333,7 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     if planes == 0 or pout == 0:
         return
     with nogil, parallel(num_threads=num_threads):
-        for c in prange(planes, schedule="static"):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
             if simd:
                 if floating is float:
                     _max_plane_simd(&x[0] + c * pin, &y[0] + c * pout,
@@ -351,9 +351,10 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
 
 def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indices not None,
                       floating[::1] gx not None, Py_ssize_t planes, Py_ssize_t pin,
-                      Py_ssize_t pout, int num_threads):
+                      Py_ssize_t pout, int num_threads, bint zeroed=False):
     """Scatter-add ``gy`` to ``gx[indices]`` plane by plane; returns the number of
-    indices outside ``[0, pin)`` (skipped)."""
+    indices outside ``[0, pin)`` (skipped).  ``zeroed``: gx is already all zeros
+    (np.zeros: fresh pages come zeroed from the OS, so this saves a pass)."""
     cdef Py_ssize_t c, i
     cdef int64_t t
     cdef Py_ssize_t bad = 0
@@ -363,9 +364,10 @@ def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indice
     if planes == 0 or pin == 0:
         return 0
     with nogil, parallel(num_threads=num_threads):
-        for c in prange(planes, schedule="static"):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
             gp = &gx[0] + c * pin
-            memset(gp, 0, pin * sizeof(floating))
+            if not zeroed:
+                memset(gp, 0, pin * sizeof(floating))
             gyp = &gy[0] + c * pout
             ip = &indices[0] + c * pout
             for i in range(pout):
@@ -471,7 +473,7 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     with nogil, parallel(num_threads=num_threads):
         dbuf = <double *>malloc(2 * oW * sizeof(double))
         fbuf = <floating *>dbuf
-        for c in prange(planes, schedule="static"):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
             if dbuf == NULL:
                 failed += 1
             elif simd:
@@ -538,7 +540,7 @@ def avg_pool_backward(const floating[::1] gy not None, floating[::1] gx not None
         return 0
     with nogil, parallel(num_threads=num_threads):
         buf = <floating *>malloc(oW * sizeof(floating) + 1)
-        for c in prange(planes, schedule="static"):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
             if buf == NULL:
                 failed += 1
             else:
