@@ -6,13 +6,19 @@ spatial axes are promoted to three (D, H, W) with leading size-1 axes.  The
 public layer (pool.py) has checked every argument and computed the per-axis
 window tables; the kernels trust them and never raise.
 
-One OpenMP loop over planes (static schedule) per call.  A plane is processed
-by one thread in a fixed order, so results are bit-identical for any number of
-threads.  Within a plane the work goes row by row: for each output row the
+One OpenMP loop over planes per call (dynamic schedule, so that a thread that
+the OS does not run at once holds no share back).  A plane is processed by one
+thread in a fixed order, so results are bit-identical for any number of threads
+and any schedule.  Within a plane the work goes row by row: for each output row the
 valid input rows are visited in order and, for each tap ``j`` of the window
 along W, one tight loop over the output columns folds that tap in.  Each output
 therefore sees its taps in row-major window order, exactly like PyTorch's
 scalar loops (same first-maximum / NaN rules, same float summation order).
+
+Float32 planes with unit dilation and stride 1 or 2 along W go instead, one
+output row per call, to the AVX-512 / AVX2 row kernels of fc_pool_simd.h
+(``level`` argument), which keep the window order per output and so give the
+same bits, with the window's running maximum / sum held in registers.
 """
 
 from cython cimport floating
