@@ -357,10 +357,9 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
 
 def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indices not None,
                       floating[::1] gx not None, Py_ssize_t planes, Py_ssize_t pin,
-                      Py_ssize_t pout, int num_threads, bint zeroed=False):
-    """Scatter-add ``gy`` to ``gx[indices]`` plane by plane; returns the number of
-    indices outside ``[0, pin)`` (skipped).  ``zeroed``: gx is already all zeros
-    (np.zeros: fresh pages come zeroed from the OS, so this saves a pass)."""
+                      Py_ssize_t pout, int num_threads):
+    """Zero each plane of ``gx``, then scatter-add ``gy`` to ``gx[indices]``; returns
+    the number of indices outside ``[0, pin)`` (skipped)."""
     cdef Py_ssize_t c, i
     cdef int64_t t
     cdef Py_ssize_t bad = 0
@@ -372,8 +371,7 @@ def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indice
     with nogil, parallel(num_threads=num_threads):
         for c in prange(planes, schedule="dynamic", chunksize=4):
             gp = &gx[0] + c * pin
-            if not zeroed:
-                memset(gp, 0, pin * sizeof(floating))
+            memset(gp, 0, pin * sizeof(floating))
             gyp = &gy[0] + c * pout
             ip = &indices[0] + c * pout
             for i in range(pout):
