@@ -335,7 +335,10 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                       and g.p[0] == 0 and g.d[1] == 1 and g.d[2] == 1
                       and 2 * g.o[1] <= g.n[1] and 2 * g.o[2] <= g.n[2]   # ceil_mode
                       and g.n[2] < (1 << 30))
-    cdef bint simd = floating is float and _simd_geometry(&g, level)
+    # value-only 2x2 stride-2 pooling: the plain k2s2 loop was measured ~10% faster
+    # than the SIMD row kernel (both bound by memory); with indices the latter wins
+    cdef bint simd = (floating is float and _simd_geometry(&g, level)
+                      and not (k2s2 and not with_indices))
     if planes == 0 or pout == 0:
         return
     with nogil, parallel(num_threads=num_threads):

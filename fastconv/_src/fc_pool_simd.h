@@ -101,7 +101,11 @@ static inline void fc_pool_vector_range(ptrdiff_t W, ptrdiff_t oW, int k, int s,
 {
     ptrdiff_t a = (p + s - 1) / s;                       /* first i with s*i - p >= 0 */
     /* last element touched by column i: s*i - p + k - 1 (+1 for the odd lane of s == 2) */
-    ptrdiff_t last = W - 1 - (k - 1) + p - (s == 2 ? 1 : 0);   /* need s*i <= last */
+    /* s == 1: column i reads i - p + j, j < k.  s == 2: tap j reads the pair of
+     * vectors at 2*i0 - p + (j & ~1) (even lanes for even j, odd lanes for odd j),
+     * whose last element, for the last column i of the vector, is
+     * 2*i - p + (j & ~1) + 1 */
+    ptrdiff_t last = s == 1 ? W - k + p : W - 2 + p - 2 * ((k - 1) / 2);   /* s*i <= last */
     ptrdiff_t b = last < 0 ? 0 : last / s + 1;
     if (a > oW)
         a = oW;
@@ -117,11 +121,14 @@ static inline void fc_pool_vector_range(ptrdiff_t W, ptrdiff_t oW, int k, int s,
 
 /* ------------------------------------------------------------ AVX-512 */
 
-FC_TARGET_AVX512 static inline __m512 fc_p512_tap(const float *src, int s, __m512i even)
+/* Tap j of 16 output columns whose first input column is src (stride 1 or 2). */
+FC_TARGET_AVX512 static inline __m512 fc_p512_tap(const float *src, int j, int s, __m512i even)
 {
     if (s == 1)
-        return _mm512_loadu_ps(src);
-    return _mm512_permutex2var_ps(_mm512_loadu_ps(src), even, _mm512_loadu_ps(src + 16));
+        return _mm512_loadu_ps(src + j);
+    src += j & ~1;
+    __m512i sel = (j & 1) ? _mm512_add_epi32(even, _mm512_set1_epi32(1)) : even;
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(src), sel, _mm512_loadu_ps(src + 16));
 }
 
 /* As fc_p512_tap, reading only the ``avail`` floats from src (the end of the row);
@@ -151,9 +158,13 @@ FC_TARGET_AVX512 static void fc_pool_max_row_avx512(const float *const *rows,
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                            28, 30);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (i = lo; i + 16 <= hi; i += 16) {
+    /* full vectors over [lo, hi); the last one may overlap the one before it
+     * (recomputing a few columns with the same bits) */
+    for (i = lo; i < hi && hi - lo >= 16; i += 16) {
+        if (i + 16 > hi)
+            i = hi - 16;
         ptrdiff_t c0 = s * i - p;
-        __m512 m = fc_p512_tap(rows[0] + c0, s, even);
+        __m512 m = fc_p512_tap(rows[0] + c0, 0, s, even);
         if (ind) {
             /* in-plane column offsets s*(i + lane) - p as int32 */
             __m512i col = _mm512_add_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32(s)),
@@ -161,7 +172,7 @@ FC_TARGET_AVX512 static void fc_pool_max_row_avx512(const float *const *rows,
             __m512i mi = _mm512_add_epi32(col, _mm512_set1_epi32((int32_t)rbase[0]));
             for (int r = 0; r < nrows; r++) {
                 for (int j = (r == 0); j < k; j++) {
-                    __m512 v = fc_p512_tap(rows[r] + c0 + j, s, even);
+                    __m512 v = fc_p512_tap(rows[r] + c0, j, s, even);
                     __mmask16 t = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) |
                                   _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
                     m = _mm512_mask_mov_ps(m, t, v);
@@ -177,7 +188,7 @@ FC_TARGET_AVX512 static void fc_pool_max_row_avx512(const float *const *rows,
         } else {
             for (int r = 0; r < nrows; r++) {
                 for (int j = (r == 0); j < k; j++) {
-                    __m512 v = fc_p512_tap(rows[r] + c0 + j, s, even);
+                    __m512 v = fc_p512_tap(rows[r] + c0, j, s, even);
                     __mmask16 t = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) |
                                   _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
                     m = _mm512_mask_mov_ps(m, t, v);
@@ -225,12 +236,16 @@ FC_TARGET_AVX512 static void fc_pool_avg_row_avx512(const float *const *rows, in
     fc_pool_avg_cols_scalar(rows, nrows, y, div, W, 0, lo, k, s, p);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                            28, 30);
-    for (i = lo; i + 16 <= hi; i += 16) {
+    /* full vectors over [lo, hi); the last one may overlap the one before it
+     * (recomputing a few columns with the same bits) */
+    for (i = lo; i < hi && hi - lo >= 16; i += 16) {
+        if (i + 16 > hi)
+            i = hi - 16;
         ptrdiff_t c0 = s * i - p;
         __m512 acc = _mm512_setzero_ps();
         for (int r = 0; r < nrows; r++)
             for (int j = 0; j < k; j++)
-                acc = _mm512_add_ps(acc, fc_p512_tap(rows[r] + c0 + j, s, even));
+                acc = _mm512_add_ps(acc, fc_p512_tap(rows[r] + c0, j, s, even));
         _mm512_storeu_ps(y + i, _mm512_div_ps(acc, _mm512_loadu_ps(div + i)));
     }
     /* right edge: taps past the row read as +0 (the sum is never -0: no-op) */
@@ -251,12 +266,36 @@ FC_TARGET_AVX512 static void fc_pool_avg_row_avx512(const float *const *rows, in
 
 /* ------------------------------------------------------------ AVX2 */
 
-FC_TARGET_AVX2 static inline __m256 fc_p256_tap(const float *src, int s)
+/* Tap j of 8 output columns whose first input column is src (stride 1 or 2). */
+FC_TARGET_AVX2 static inline __m256 fc_p256_tap(const float *src, int j, int s)
 {
     if (s == 1)
-        return _mm256_loadu_ps(src);
+        return _mm256_loadu_ps(src + j);
+    src += j & ~1;
     __m256 a = _mm256_loadu_ps(src), b = _mm256_loadu_ps(src + 8);
-    /* a0 a2 b0 b2 | a4 a6 b4 b6  ->  a0 a2 a4 a6 b0 b2 b4 b6 */
+    /* a0 a2 b0 b2 | a4 a6 b4 b6  ->  a0 a2 a4 a6 b0 b2 b4 b6 (odd: a1 a3 ...) */
+    __m256 e = (j & 1) ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+}
+
+/* Lanes l < n set (all ones), as an integer mask vector. */
+FC_TARGET_AVX2 static inline __m256i fc_p256_first(ptrdiff_t n)
+{
+    int32_t c = n < 0 ? 0 : n > 8 ? 8 : (int32_t)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* As fc_p256_tap, reading only the ``avail`` floats from src; the others read as
+ * ``fill`` (see fc_p512_tap_part). */
+FC_TARGET_AVX2 static inline __m256 fc_p256_tap_part(const float *src, int s, ptrdiff_t avail,
+                                                    __m256 fill)
+{
+    __m256i m0 = fc_p256_first(avail);
+    __m256 a = _mm256_blendv_ps(fill, _mm256_maskload_ps(src, m0), _mm256_castsi256_ps(m0));
+    if (s == 1)
+        return a;
+    __m256i m1 = fc_p256_first(avail - 8);
+    __m256 b = _mm256_blendv_ps(fill, _mm256_maskload_ps(src + 8, m1), _mm256_castsi256_ps(m1));
     __m256 e = _mm256_shuffle_ps(a, b, 0x88);
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
 }
@@ -269,16 +308,20 @@ FC_TARGET_AVX2 static void fc_pool_max_row_avx2(const float *const *rows, const 
     fc_pool_vector_range(W, oW, k, s, p, &lo, &hi);
     fc_pool_max_cols_scalar(rows, rbase, nrows, y, ind, W, 0, lo, k, s, p);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (i = lo; i + 8 <= hi; i += 8) {
+    /* full vectors over [lo, hi); the last one may overlap the one before it
+     * (recomputing a few columns with the same bits) */
+    for (i = lo; i < hi && hi - lo >= 8; i += 8) {
+        if (i + 8 > hi)
+            i = hi - 8;
         ptrdiff_t c0 = s * i - p;
-        __m256 m = fc_p256_tap(rows[0] + c0, s);
+        __m256 m = fc_p256_tap(rows[0] + c0, 0, s);
         if (ind) {
             __m256i col = _mm256_add_epi32(_mm256_mullo_epi32(lane, _mm256_set1_epi32(s)),
                                            _mm256_set1_epi32((int32_t)c0));
             __m256i mi = _mm256_add_epi32(col, _mm256_set1_epi32((int32_t)rbase[0]));
             for (int r = 0; r < nrows; r++) {
                 for (int j = (r == 0); j < k; j++) {
-                    __m256 v = fc_p256_tap(rows[r] + c0 + j, s);
+                    __m256 v = fc_p256_tap(rows[r] + c0, j, s);
                     __m256 t = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ),
                                             _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                     m = _mm256_blendv_ps(m, v, t);
@@ -295,7 +338,7 @@ FC_TARGET_AVX2 static void fc_pool_max_row_avx2(const float *const *rows, const 
         } else {
             for (int r = 0; r < nrows; r++) {
                 for (int j = (r == 0); j < k; j++) {
-                    __m256 v = fc_p256_tap(rows[r] + c0 + j, s);
+                    __m256 v = fc_p256_tap(rows[r] + c0, j, s);
                     __m256 t = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ),
                                             _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                     m = _mm256_blendv_ps(m, v, t);
@@ -304,7 +347,36 @@ FC_TARGET_AVX2 static void fc_pool_max_row_avx2(const float *const *rows, const 
             _mm256_storeu_ps(y + i, m);
         }
     }
-    fc_pool_max_cols_scalar(rows, rbase, nrows, y, ind, W, i, oW, k, s, p);
+    /* right edge: as in the AVX-512 kernel, taps past the row read as -inf */
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    for (; i < oW; i += 8) {
+        ptrdiff_t c0 = s * i - p;
+        __m256i keep = fc_p256_first(oW - i);
+        __m256 m = fc_p256_tap_part(rows[0] + c0, s, W - c0, ninf);
+        __m256i col = _mm256_add_epi32(_mm256_mullo_epi32(lane, _mm256_set1_epi32(s)),
+                                       _mm256_set1_epi32((int32_t)c0));
+        __m256i mi = _mm256_add_epi32(col, _mm256_set1_epi32((int32_t)rbase[0]));
+        for (int r = 0; r < nrows; r++) {
+            for (int j = (r == 0); j < k; j++) {
+                __m256 v = fc_p256_tap_part(rows[r] + c0 + j, s, W - c0 - j, ninf);
+                __m256 t = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ),
+                                        _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                m = _mm256_blendv_ps(m, v, t);
+                mi = _mm256_blendv_epi8(
+                    mi, _mm256_add_epi32(col, _mm256_set1_epi32((int32_t)(rbase[r] + j))),
+                    _mm256_castps_si256(t));
+            }
+        }
+        _mm256_maskstore_ps(y + i, keep, m);
+        if (ind) {
+            _mm256_maskstore_epi64((long long *)(ind + i),
+                                   _mm256_cvtepi32_epi64(_mm256_castsi256_si128(keep)),
+                                   _mm256_cvtepi32_epi64(_mm256_castsi256_si128(mi)));
+            _mm256_maskstore_epi64((long long *)(ind + i + 4),
+                                   _mm256_cvtepi32_epi64(_mm256_extracti128_si256(keep, 1)),
+                                   _mm256_cvtepi32_epi64(_mm256_extracti128_si256(mi, 1)));
+        }
+    }
 }
 
 FC_TARGET_AVX2 static void fc_pool_avg_row_avx2(const float *const *rows, int nrows, float *y,
@@ -314,15 +386,31 @@ FC_TARGET_AVX2 static void fc_pool_avg_row_avx2(const float *const *rows, int nr
     ptrdiff_t lo, hi, i;
     fc_pool_vector_range(W, oW, k, s, p, &lo, &hi);
     fc_pool_avg_cols_scalar(rows, nrows, y, div, W, 0, lo, k, s, p);
-    for (i = lo; i + 8 <= hi; i += 8) {
+    /* full vectors over [lo, hi); the last one may overlap the one before it
+     * (recomputing a few columns with the same bits) */
+    for (i = lo; i < hi && hi - lo >= 8; i += 8) {
+        if (i + 8 > hi)
+            i = hi - 8;
         ptrdiff_t c0 = s * i - p;
         __m256 acc = _mm256_setzero_ps();
         for (int r = 0; r < nrows; r++)
             for (int j = 0; j < k; j++)
-                acc = _mm256_add_ps(acc, fc_p256_tap(rows[r] + c0 + j, s));
+                acc = _mm256_add_ps(acc, fc_p256_tap(rows[r] + c0, j, s));
         _mm256_storeu_ps(y + i, _mm256_div_ps(acc, _mm256_loadu_ps(div + i)));
     }
-    fc_pool_avg_cols_scalar(rows, nrows, y, div, W, i, oW, k, s, p);
+    /* right edge: taps past the row read as +0 */
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i < oW; i += 8) {
+        ptrdiff_t c0 = s * i - p;
+        __m256i keep = fc_p256_first(oW - i);
+        __m256 acc = _mm256_setzero_ps();
+        for (int r = 0; r < nrows; r++)
+            for (int j = 0; j < k; j++)
+                acc = _mm256_add_ps(acc, fc_p256_tap_part(rows[r] + c0 + j, s, W - c0 - j, zero));
+        __m256 d = _mm256_blendv_ps(_mm256_set1_ps(1.0f), _mm256_maskload_ps(div + i, keep),
+                                    _mm256_castsi256_ps(keep));
+        _mm256_maskstore_ps(y + i, keep, _mm256_div_ps(acc, d));
+    }
 }
 
 #endif /* FC_POOL_HAVE_SIMD */
