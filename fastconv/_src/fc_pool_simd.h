@@ -18,8 +18,11 @@
  * exactly as PyTorch's scalar loops do (first maximum wins ties, a NaN is always
  * taken; sums start at +0 and add the taps in order), so every result and index
  * is bit-identical to the scalar path.  Columns whose whole window lies inside
- * the row (and whose vector loads stay inside it) run in vectors; the others
- * run the same scalar code.
+ * the row (and whose vector loads stay inside it) run in full vectors, the last
+ * of which may overlap the one before (same bits written twice); columns at the
+ * right edge run in masked vectors whose taps past the row read as no-ops
+ * (-inf for max, +0 for sums); the few columns whose window starts in the left
+ * padding run in scalar code (masked vectors were measured slower there).
  *
  * Index arithmetic of the vector paths is in 32 bits: callers use them only for
  * planes of fewer than 2**31 elements.
