@@ -6,23 +6,91 @@ spatial axes are promoted to three (D, H, W) with leading size-1 axes.  The
 public layer (pool.py) has checked every argument and computed the per-axis
 window tables; the kernels trust them and never raise.
 
-One OpenMP loop over planes (static schedule) per call.  A plane is processed
-by one thread in a fixed order, so results are bit-identical for any number of
-threads.  Within a plane the work goes row by row: for each output row the
+One OpenMP loop over planes per call (dynamic schedule, so that a thread that
+the OS does not run at once holds no share back).  A plane is processed by one
+thread in a fixed order, so results are bit-identical for any number of threads
+and any schedule.  Within a plane the work goes row by row: for each output row the
 valid input rows are visited in order and, for each tap ``j`` of the window
 along W, one tight loop over the output columns folds that tap in.  Each output
 therefore sees its taps in row-major window order, exactly like PyTorch's
 scalar loops (same first-maximum / NaN rules, same float summation order).
+
+Float32 planes with unit dilation and stride 1 or 2 along W go instead, one
+output row per call, to the AVX-512 / AVX2 row kernels of fc_pool_simd.h
+(``level`` argument), which keep the window order per output and so give the
+same bits, with the window's running maximum / sum held in registers.
 """
 
 from cython cimport floating
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int32_t, int64_t
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 import numpy as np
+
+cdef extern from "fc_pool_simd.h" nogil:
+    int fc_pool_simd_levels()
+    void fc_pool_max_row_f32(int level, const float **rows, const int64_t *rbase, int nrows,
+                             float *y, int64_t *ind, Py_ssize_t W, Py_ssize_t oW, int k, int s,
+                             int p)
+    void fc_pool_avg_row_f32(int level, const float **rows, int nrows, float *y,
+                             const float *div, Py_ssize_t W, Py_ssize_t oW, int k, int s, int p)
+
+# rows of one window that the SIMD row kernels take at most (k_D * k_H)
+cdef enum:
+    MAX_ROWS = 64
+
+
+def simd_levels():
+    """2 if the AVX-512 and AVX2 row kernels were compiled in, else 0."""
+    return fc_pool_simd_levels()
+
+
+# ---------------------------------------------------------------- team size
+# A pooling call is short (about a millisecond).  When the other threads of the
+# team do not get a CPU in time (a machine shared with other jobs), the caller's
+# thread does every plane (dynamic schedule) and then waits, at the end of the
+# parallel region, for threads that never ran or ran late: the call takes several
+# times as long as on one thread.  So after a call in which the other threads
+# processed under half of their share of the planes, the next SOLO_CALLS calls run
+# on one thread, and then the full team is tried again.  The result bits never
+# depend on the team size.
+
+cdef enum:
+    SOLO_CALLS = 7
+    MIN_PLANES_PER_THREAD = 16      # fewer planes: an idle helper says nothing
+
+cdef int _solo_left = 0
+
+
+cdef int _team_size(int num_threads, Py_ssize_t planes) noexcept nogil:
+    global _solo_left
+    if num_threads > 1 and _solo_left > 0 and planes >= MIN_PLANES_PER_THREAD * num_threads:
+        _solo_left -= 1
+        return 1
+    return num_threads
+
+
+cdef void _note_team(int team, Py_ssize_t planes, Py_ssize_t helped) noexcept nogil:
+    """``helped``: planes processed by threads other than the caller's."""
+    global _solo_left
+    if (team > 1 and planes >= MIN_PLANES_PER_THREAD * team
+            and 2 * team * helped < (team - 1) * planes):   # under half their share
+        _solo_left = SOLO_CALLS
+
+
+def solo_calls_left():
+    """Calls that will still run on one thread (see the team size notes); for tests."""
+    return _solo_left
+
+
+def set_solo_calls(int n):
+    """Make the next ``n`` calls (with enough planes) run on one thread; 0: the
+    next call uses the full team again.  For tests."""
+    global _solo_left
+    _solo_left = max(n, 0)
 
 ctypedef fused accum:
     float
@@ -253,12 +321,55 @@ cdef void _max_plane_k2s2(const floating *xp, floating *yp, int64_t *ip,
                 _max_k2s2_row(xp + base, xp + base + W, yp + o, oW)
 
 
+cdef inline int _window_rows(const float *xp, const Geom *g, Py_ssize_t od, Py_ssize_t oh,
+                             const float **rows, int64_t *rbase) noexcept nogil:
+    """The input rows of window (od, oh) inside the input, in window order."""
+    cdef Py_ssize_t a, b, iz, ih
+    cdef int nr = 0
+    for a in range(g.k[0]):
+        iz = od * g.s[0] - g.p[0] + a * g.d[0]
+        if iz < 0 or iz >= g.n[0]:
+            continue
+        for b in range(g.k[1]):
+            ih = oh * g.s[1] - g.p[1] + b * g.d[1]
+            if ih < 0 or ih >= g.n[1]:
+                continue
+            rbase[nr] = (iz * g.n[1] + ih) * g.n[2]
+            rows[nr] = xp + rbase[nr]
+            nr += 1
+    return nr
+
+
+cdef void _max_plane_simd(const float *xp, float *yp, int64_t *ip, const Geom *g,
+                          int level) noexcept nogil:
+    """float32 planes with unit dilation along W and stride 1 or 2 along W: one SIMD
+    row kernel call per output row (fc_pool_simd.h)."""
+    cdef const float *rows[MAX_ROWS]
+    cdef int64_t rbase[MAX_ROWS]
+    cdef Py_ssize_t od, oh, o, oW = g.o[2]
+    cdef int nr
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            nr = _window_rows(xp, g, od, oh, rows, rbase)
+            o = (od * g.o[1] + oh) * oW
+            fc_pool_max_row_f32(level, rows, rbase, nr, yp + o, ip + o if ip != NULL else NULL,
+                                g.n[2], oW, <int>g.k[2], <int>g.s[2], <int>g.p[2])
+
+
+cdef bint _simd_geometry(const Geom *g, int level) noexcept nogil:
+    """Whether the SIMD row kernels take this geometry (float32 callers only)."""
+    return (level > 0 and g.d[2] == 1 and (g.s[2] == 1 or g.s[2] == 2)
+            and g.k[0] * g.k[1] <= MAX_ROWS and g.k[2] <= 4096
+            and g.n[0] * g.n[1] * g.n[2] < (<Py_ssize_t>1 << 31))
+
+
 def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                      int64_t[::1] indices not None, bint with_indices, Py_ssize_t planes,
                      tuple geo, const Py_ssize_t[::1] tap_lo not None,
                      const Py_ssize_t[::1] tap_hi not None,
-                     const Py_ssize_t[::1] first_w not None, int num_threads):
-    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices."""
+                     const Py_ssize_t[::1] first_w not None, int num_threads, int level=0):
+    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices.
+    ``level``: SIMD row kernels to use for float32 (2 AVX-512, 1 AVX2, 0 none)."""
     cdef Geom g = _geom(geo)
     cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
     cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
@@ -266,18 +377,34 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     cdef int64_t *ip = &indices[0] if with_indices else NULL
     cdef bint k2s2 = (g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
                       and g.s[1] == 2 and g.s[2] == 2 and g.p[1] == 0 and g.p[2] == 0
-                      and g.p[0] == 0 and g.n[2] < (1 << 30))
+                      and g.p[0] == 0 and g.d[1] == 1 and g.d[2] == 1
+                      and 2 * g.o[1] <= g.n[1] and 2 * g.o[2] <= g.n[2]   # ceil_mode
+                      and g.n[2] < (1 << 30))
+    # value-only 2x2 stride-2 pooling: the plain k2s2 loop was measured ~10% faster
+    # than the SIMD row kernel (both bound by memory); with indices the latter wins
+    cdef bint simd = (floating is float and _simd_geometry(&g, level)
+                      and not (k2s2 and not with_indices))
     if planes == 0 or pout == 0:
         return
-    with nogil, parallel(num_threads=num_threads):
-        for c in prange(planes, schedule="static"):
-            if k2s2:
+    cdef int team
+    cdef Py_ssize_t helped = 0
+    team = _team_size(num_threads, planes)
+    with nogil, parallel(num_threads=team):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
+            if threadid() != 0:
+                helped += 1
+            if simd:
+                if floating is float:
+                    _max_plane_simd(&x[0] + c * pin, &y[0] + c * pout,
+                                    ip + c * pout if ip != NULL else NULL, &g, level)
+            elif k2s2:
                 _max_plane_k2s2(&x[0] + c * pin, &y[0] + c * pout,
                                 ip + c * pout if ip != NULL else NULL, &g)
             else:
                 _max_plane(&x[0] + c * pin, &y[0] + c * pout,
                            ip + c * pout if ip != NULL else NULL, &g,
                            &tap_lo[0], &tap_hi[0], &first_w[0])
+    _note_team(team, planes, helped)
 
 
 # ---------------------------------------------------------------- max backward
@@ -285,8 +412,8 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
 def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indices not None,
                       floating[::1] gx not None, Py_ssize_t planes, Py_ssize_t pin,
                       Py_ssize_t pout, int num_threads):
-    """Scatter-add ``gy`` to ``gx[indices]`` plane by plane; returns the number of
-    indices outside ``[0, pin)`` (skipped)."""
+    """Zero each plane of ``gx``, then scatter-add ``gy`` to ``gx[indices]``; returns
+    the number of indices outside ``[0, pin)`` (skipped)."""
     cdef Py_ssize_t c, i
     cdef int64_t t
     cdef Py_ssize_t bad = 0
@@ -295,8 +422,13 @@ def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indice
     cdef const int64_t *ip
     if planes == 0 or pin == 0:
         return 0
-    with nogil, parallel(num_threads=num_threads):
-        for c in prange(planes, schedule="static"):
+    cdef int team
+    cdef Py_ssize_t helped = 0
+    team = _team_size(num_threads, planes)
+    with nogil, parallel(num_threads=team):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
+            if threadid() != 0:
+                helped += 1
             gp = &gx[0] + c * pin
             memset(gp, 0, pin * sizeof(floating))
             gyp = &gy[0] + c * pout
@@ -307,6 +439,7 @@ def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indice
                     gp[t] += gyp[i]
                 else:
                     bad += 1
+    _note_team(team, planes, helped)
     return bad
 
 
@@ -355,13 +488,40 @@ cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, c
                     yr[i] = <floating>(ar[i] / div[i])
 
 
+cdef void _avg_plane_simd(const float *xp, float *yp, float *div, const Geom *g,
+                          const int64_t *fd, const int64_t *fh, const int64_t *fw,
+                          int64_t divisor, int level) noexcept nogil:
+    """float32 sums in float32 (small windows), stride 1 or 2 along W: one SIMD row
+    kernel call per output row; ``div``: scratch row of oW divisors."""
+    cdef const float *rows[MAX_ROWS]
+    cdef int64_t rbase[MAX_ROWS]
+    cdef Py_ssize_t od, oh, i, oW = g.o[2]
+    cdef int64_t f, last = -1
+    cdef int nr
+    if divisor > 0:
+        for i in range(oW):
+            div[i] = <float>divisor
+    for od in range(g.o[0]):
+        for oh in range(g.o[1]):
+            if divisor <= 0:
+                f = fd[od] * fh[oh]
+                if f != last:
+                    for i in range(oW):
+                        div[i] = <float>(f * fw[i])
+                    last = f
+            nr = _window_rows(xp, g, od, oh, rows, rbase)
+            fc_pool_avg_row_f32(level, rows, nr, yp + (od * g.o[1] + oh) * oW, div, g.n[2], oW,
+                                <int>g.k[2], <int>g.s[2], <int>g.p[2])
+
+
 def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                      Py_ssize_t planes, tuple geo, const Py_ssize_t[::1] tap_lo not None,
                      const Py_ssize_t[::1] tap_hi not None, const int64_t[::1] fd not None,
                      const int64_t[::1] fh not None, const int64_t[::1] fw not None,
-                     int64_t divisor, bint wide, int num_threads):
-    """Mean pooling; ``wide``: accumulate float32 in double.  Returns 0, or -1 if
-    scratch memory could not be allocated."""
+                     int64_t divisor, bint wide, int num_threads, int level=0):
+    """Mean pooling; ``wide``: accumulate float32 in double.  ``level``: SIMD row
+    kernels for float32 (2 AVX-512, 1 AVX2, 0 none).  Returns 0, or -1 if scratch
+    memory could not be allocated."""
     cdef Geom g = _geom(geo)
     cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
     cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
@@ -369,15 +529,26 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     cdef int failed = 0
     cdef double *dbuf
     cdef floating *fbuf
+    cdef bint simd
     if planes == 0 or pout == 0:
         return 0
     wide = wide or floating is double
-    with nogil, parallel(num_threads=num_threads):
+    simd = not wide and _simd_geometry(&g, level)
+    cdef int team
+    cdef Py_ssize_t helped = 0
+    team = _team_size(num_threads, planes)
+    with nogil, parallel(num_threads=team):
         dbuf = <double *>malloc(2 * oW * sizeof(double))
         fbuf = <floating *>dbuf
-        for c in prange(planes, schedule="static"):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
+            if threadid() != 0:
+                helped += 1
             if dbuf == NULL:
                 failed += 1
+            elif simd:
+                if floating is float:
+                    _avg_plane_simd(&x[0] + c * pin, &y[0] + c * pout, <float *>dbuf, &g,
+                                    &fd[0], &fh[0], &fw[0], divisor, level)
             elif wide:
                 _avg_plane(&x[0] + c * pin, &y[0] + c * pout, dbuf, dbuf + oW, &g,
                            &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
@@ -385,6 +556,7 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                 _avg_plane(&x[0] + c * pin, &y[0] + c * pout, fbuf, fbuf + oW, &g,
                            &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
         free(dbuf)
+    _note_team(team, planes, helped)
     return -1 if failed else 0
 
 
@@ -436,13 +608,19 @@ def avg_pool_backward(const floating[::1] gy not None, floating[::1] gx not None
     cdef floating *buf
     if planes == 0 or pin == 0:
         return 0
-    with nogil, parallel(num_threads=num_threads):
+    cdef int team
+    cdef Py_ssize_t helped = 0
+    team = _team_size(num_threads, planes)
+    with nogil, parallel(num_threads=team):
         buf = <floating *>malloc(oW * sizeof(floating) + 1)
-        for c in prange(planes, schedule="static"):
+        for c in prange(planes, schedule="dynamic", chunksize=4):
+            if threadid() != 0:
+                helped += 1
             if buf == NULL:
                 failed += 1
             else:
                 _avg_grad_plane(&gy[0] + c * pout, &gx[0] + c * pin, buf, &g, &tap_lo[0],
                                 &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
         free(buf)
+    _note_team(team, planes, helped)
     return -1 if failed else 0

@@ -6,7 +6,7 @@ NumPy arrays of shape (N, C, *spatial) or unbatched (C, *spatial).
 
 import numpy as np
 
-from fastconv import _pool_kernels
+from fastconv import _isa, _pool_kernels
 from fastconv._shapes import MAX_EXTENT, as_int, int_tuple, pool_output_size, pool_window_tables
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_array, as_bool, as_kernel_input, result_dtype
@@ -111,6 +111,15 @@ class _Pool:
                     f"padding (input size {self.in_spatial[a - 3 + self.nd]})")
 
 
+_SIMD_LEVEL = {"avx512": 2, "avx2": 1}
+
+
+def _simd_level():
+    """SIMD row kernels for float32: 2 AVX-512, 1 AVX2, 0 none (the Cython loops).
+    Follows the instruction set fastconv._isa chose (CPU check, FASTCONV_ISA)."""
+    return min(_SIMD_LEVEL.get(_isa.current_isa(), 0), _pool_kernels.simd_levels())
+
+
 def _intp(a):
     return np.ascontiguousarray(a, dtype=np.intp)
 
@@ -209,7 +218,8 @@ def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
         tw = tabs[2]
         _pool_kernels.max_pool_forward(
             xk.reshape(-1), y.reshape(-1), ind.reshape(-1), return_indices, plan.planes,
-            plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]), get_num_threads())
+            plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]), get_num_threads(),
+            _simd_level())
     return (y, ind) if return_indices else y
 
 
@@ -272,6 +282,8 @@ def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
         raise ValueError(f"grad_output of shape {grad_output.shape} does not match "
                          f"input_shape {input_shape!r} (same ndim and leading axes expected)")
     dtype = result_dtype(grad_output)
+    # empty: the kernel zeroes each plane just before its scatter, in parallel and in
+    # cache (measured faster than np.zeros, whose calloc zeroes recycled memory serially)
     gx = np.empty(input_shape, dtype=dtype)
     planes = shape[0] * shape[1]
     pin = int(np.prod(shape[2:], dtype=np.int64))
@@ -361,7 +373,7 @@ def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_incl
         wide = dtype == np.float32 and int(np.prod(plan.kernel)) > 16
         rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
                                             *_avg_args(plan, tabs, div), wide,
-                                            get_num_threads())
+                                            get_num_threads(), _simd_level())
         if rc:
             raise MemoryError("avg_pool: could not allocate scratch memory")
     return y

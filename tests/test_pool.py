@@ -5,6 +5,7 @@ import doctest
 import numpy as np
 import pytest
 
+import fastconv._isa
 import fastconv._shapes
 import fastconv.pool
 from fastconv._threads import get_num_threads, set_num_threads
@@ -447,3 +448,142 @@ def test_max_2x2_stride2_fast_path(dtype):
         np.testing.assert_array_equal(y, ref_v.astype(dtype))
         np.testing.assert_array_equal(i, ref_i)
         np.testing.assert_array_equal(max_pool(x, k, 2), y)
+
+
+def test_max_2x2_stride2_with_dilation_is_not_the_fast_path():
+    """Regression: the 2x2 stride-2 fast path once ignored dilation."""
+    rng = np.random.default_rng(51)
+    x = rng.standard_normal((2, 3, 13, 11)).astype(np.float32)
+    for d in ((2, 2), (1, 2), (2, 1)):
+        for dtype in (np.float32, np.float64):
+            ref_v, ref_i = max_pool_ref(x.astype(dtype), (2, 2), (2, 2), (0, 0), d, False)
+            y, i = max_pool2d(x.astype(dtype), 2, 2, 0, d, return_indices=True)
+            np.testing.assert_array_equal(y, ref_v.astype(dtype))
+            np.testing.assert_array_equal(i, ref_i)
+            np.testing.assert_array_equal(max_pool2d(x.astype(dtype), 2, 2, 0, d), y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_2x2_stride2_ceil_mode_overhang(dtype, isa):
+    """Regression: odd sizes with ceil_mode give windows that overhang the input;
+    the 2x2 stride-2 fast path once read past the plane for them."""
+    rng = np.random.default_rng(55)
+    for shape in ((2, 3, 7, 31), (1, 2, 8, 9), (1, 1, 5, 5)):
+        x = rng.standard_normal(shape).astype(dtype)
+        ref_v, ref_i = max_pool_ref(x, (2, 2), (2, 2), (0, 0), (1, 1), True)
+        y, i = max_pool2d(x, 2, 2, 0, 1, True, return_indices=True)
+        np.testing.assert_array_equal(y, ref_v.astype(dtype))
+        np.testing.assert_array_equal(i, ref_i)
+        np.testing.assert_array_equal(max_pool2d(x, 2, 2, 0, 1, True), y)
+
+
+def _simd_configs(rng, trials):
+    """Random 1-3 d configurations with rows wide enough for the SIMD row kernels'
+    full vectors, right-edge masked vectors and scalar left-edge columns."""
+    for trial in range(trials):
+        nd = 1 + trial % 3
+        spatial = tuple(int(v) for v in rng.integers(1, 9, size=nd - 1)) + (
+            int(rng.integers(1, 90)),)
+        k = tuple(int(v) for v in rng.integers(1, 6 if nd < 3 else 4, size=nd))
+        s = tuple(int(v) for v in rng.integers(1, 3, size=nd - 1)) + (
+            int(rng.choice([1, 2, 2, 3])),)
+        p = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k)
+        d = tuple(int(v) for v in rng.integers(1, 3, size=nd - 1)) + (
+            int(rng.choice([1, 1, 1, 2])),)
+        yield nd, spatial, k, s, p, d, bool(rng.integers(2))
+
+
+def test_simd_row_kernels_max_match_reference(isa):
+    """Every instruction set gives the reference's values and indices bit for bit
+    (ties: first maximum; NaN: the last one; -0.0 before +0.0 keeps -0.0)."""
+    rng = np.random.default_rng(52)
+    done = 0
+    for nd, spatial, k, s, p, d, ceil in _simd_configs(rng, 300):
+        x = rng.integers(-2, 3, size=(2, 2) + spatial).astype(np.float32)
+        x[x == 0] = rng.choice(np.array([0.0, -0.0], dtype=np.float32), size=int((x == 0).sum()))
+        x[rng.random(x.shape) < 0.05] = -np.inf
+        x[rng.random(x.shape) < 0.03] = np.nan
+        try:
+            y, ind = max_pool(x, k, s, p, d, ceil, return_indices=True)
+        except ValueError:
+            continue
+        _, ref_i = max_pool_ref(x, k, s, p, d, ceil)
+        np.testing.assert_array_equal(ind, ref_i)
+        # the value is the input element at the index, bit for bit (-0.0 stays -0.0)
+        flat = x.reshape(x.shape[:2] + (-1,))
+        ref_v = np.take_along_axis(flat, ref_i.reshape(ref_i.shape[:2] + (-1,)), -1)
+        assert y.tobytes() == ref_v.tobytes()
+        assert max_pool(x, k, s, p, d, ceil).tobytes() == y.tobytes()
+        done += 1
+    assert done > 200
+
+
+def test_simd_row_kernels_avg_bits_equal_scalar_path(isa):
+    """Float32 sums in every instruction set equal the scalar path's bits (same
+    summation order), for every count_include_pad / divisor_override."""
+    rng = np.random.default_rng(53)
+    done = 0
+    for nd, spatial, k, s, p, _, ceil in _simd_configs(rng, 300):
+        x = rng.standard_normal((2, 2) + spatial).astype(np.float32)
+        x[rng.random(x.shape) < 0.02] = np.nan
+        x[rng.random(x.shape) < 0.02] = -0.0
+        cip = bool(rng.integers(2))
+        div = [None, None, int(rng.integers(1, 10))][rng.integers(3)]
+        try:
+            y = avg_pool(x, k, s, p, ceil, cip, div)
+        except ValueError:
+            continue
+        before = fastconv._isa.current_isa()
+        fastconv._isa.select_isa("generic")
+        try:
+            ref = avg_pool(x, k, s, p, ceil, cip, div)
+        finally:
+            fastconv._isa.select_isa(before)
+        assert y.tobytes() == ref.tobytes()
+        done += 1
+    assert done > 200
+
+
+def test_simd_row_kernels_against_torch(isa):
+    """The workload shapes' kernels (and odd widths) against PyTorch, bit for bit."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(54)
+    for shape in ((2, 3, 40, 40), (1, 2, 17, 53)):
+        x = np.round(rng.standard_normal(shape) * 2).astype(np.float32)
+        x[rng.random(shape) < 0.02] = np.nan
+        tx = torch.from_numpy(x)
+        for k, s, p in ((2, 2, 0), (3, 2, 1), (3, 1, 1)):
+            ty, ti = F.max_pool2d(tx, k, s, p, return_indices=True)
+            y, i = max_pool2d(x, k, s, p, return_indices=True)
+            np.testing.assert_array_equal(y, ty.numpy())
+            np.testing.assert_array_equal(i, ti.numpy())
+            for cip in (True, False):
+                assert avg_pool2d(x, k, s, p, False, cip).tobytes() == \
+                    F.avg_pool2d(tx, k, s, p, False, cip).numpy().tobytes()
+
+
+def test_solo_calls_after_idle_helpers_give_the_same_bits(restore_threads):
+    """After a call whose helper threads did (almost) no work, pooling runs a few
+    calls on one thread (fastconv._pool_kernels team-size notes); bits unchanged."""
+    from fastconv import _pool_kernels
+    rng = np.random.default_rng(56)
+    x = rng.standard_normal((4, 16, 20, 30)).astype(np.float32)   # 64 planes
+    g = rng.standard_normal((4, 16, 10, 15)).astype(np.float32)
+    set_num_threads(2)
+
+    def run():
+        y, i = max_pool2d(x, 2, return_indices=True)
+        return [y, i, max_pool2d(x, 3, 2, 1), avg_pool2d(x, 3, 1, 1),
+                max_pool2d_backward(g, i, x.shape), avg_pool2d_backward(g, x.shape, 2)]
+
+    try:
+        _pool_kernels.set_solo_calls(0)
+        team = run()
+        _pool_kernels.set_solo_calls(100)
+        solo = run()
+        assert _pool_kernels.solo_calls_left() == 100 - 5     # one per kernel call
+    finally:
+        _pool_kernels.set_solo_calls(0)
+    for a, b in zip(team, solo):
+        assert a.tobytes() == b.tobytes()
