@@ -22,7 +22,7 @@ same bits, with the window's running maximum / sum held in registers.
 """
 
 from cython cimport floating
-from cython.parallel cimport parallel, prange, threadid
+from cython.parallel cimport parallel, prange
 from libc.stdint cimport int32_t, int64_t
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
@@ -46,51 +46,6 @@ cdef enum:
 def simd_levels():
     """2 if the AVX-512 and AVX2 row kernels were compiled in, else 0."""
     return fc_pool_simd_levels()
-
-
-# ---------------------------------------------------------------- team size
-# A pooling call is short (about a millisecond).  When the other threads of the
-# team do not get a CPU in time (a machine shared with other jobs), the caller's
-# thread does every plane (dynamic schedule) and then waits, at the end of the
-# parallel region, for threads that never ran or ran late: the call takes several
-# times as long as on one thread.  So after a call in which the other threads
-# processed under half of their share of the planes, the next SOLO_CALLS calls run
-# on one thread, and then the full team is tried again.  The result bits never
-# depend on the team size.
-
-cdef enum:
-    SOLO_CALLS = 7
-    MIN_PLANES_PER_THREAD = 16      # fewer planes: an idle helper says nothing
-
-cdef int _solo_left = 0
-
-
-cdef int _team_size(int num_threads, Py_ssize_t planes) noexcept nogil:
-    global _solo_left
-    if num_threads > 1 and _solo_left > 0 and planes >= MIN_PLANES_PER_THREAD * num_threads:
-        _solo_left -= 1
-        return 1
-    return num_threads
-
-
-cdef void _note_team(int team, Py_ssize_t planes, Py_ssize_t helped) noexcept nogil:
-    """``helped``: planes processed by threads other than the caller's."""
-    global _solo_left
-    if (team > 1 and planes >= MIN_PLANES_PER_THREAD * team
-            and 2 * team * helped < (team - 1) * planes):   # under half their share
-        _solo_left = SOLO_CALLS
-
-
-def solo_calls_left():
-    """Calls that will still run on one thread (see the team size notes); for tests."""
-    return _solo_left
-
-
-def set_solo_calls(int n):
-    """Make the next ``n`` calls (with enough planes) run on one thread; 0: the
-    next call uses the full team again.  For tests."""
-    global _solo_left
-    _solo_left = max(n, 0)
 
 ctypedef fused accum:
     float
@@ -386,13 +341,8 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                       and not (k2s2 and not with_indices))
     if planes == 0 or pout == 0:
         return
-    cdef int team
-    cdef Py_ssize_t helped = 0
-    team = _team_size(num_threads, planes)
-    with nogil, parallel(num_threads=team):
+    with nogil, parallel(num_threads=num_threads):
         for c in prange(planes, schedule="dynamic", chunksize=4):
-            if threadid() != 0:
-                helped += 1
             if simd:
                 if floating is float:
                     _max_plane_simd(&x[0] + c * pin, &y[0] + c * pout,
@@ -404,7 +354,6 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                 _max_plane(&x[0] + c * pin, &y[0] + c * pout,
                            ip + c * pout if ip != NULL else NULL, &g,
                            &tap_lo[0], &tap_hi[0], &first_w[0])
-    _note_team(team, planes, helped)
 
 
 # ---------------------------------------------------------------- max backward
@@ -422,13 +371,8 @@ def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indice
     cdef const int64_t *ip
     if planes == 0 or pin == 0:
         return 0
-    cdef int team
-    cdef Py_ssize_t helped = 0
-    team = _team_size(num_threads, planes)
-    with nogil, parallel(num_threads=team):
+    with nogil, parallel(num_threads=num_threads):
         for c in prange(planes, schedule="dynamic", chunksize=4):
-            if threadid() != 0:
-                helped += 1
             gp = &gx[0] + c * pin
             memset(gp, 0, pin * sizeof(floating))
             gyp = &gy[0] + c * pout
@@ -439,7 +383,6 @@ def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indice
                     gp[t] += gyp[i]
                 else:
                     bad += 1
-    _note_team(team, planes, helped)
     return bad
 
 
@@ -534,15 +477,10 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
         return 0
     wide = wide or floating is double
     simd = not wide and _simd_geometry(&g, level)
-    cdef int team
-    cdef Py_ssize_t helped = 0
-    team = _team_size(num_threads, planes)
-    with nogil, parallel(num_threads=team):
+    with nogil, parallel(num_threads=num_threads):
         dbuf = <double *>malloc(2 * oW * sizeof(double))
         fbuf = <floating *>dbuf
         for c in prange(planes, schedule="dynamic", chunksize=4):
-            if threadid() != 0:
-                helped += 1
             if dbuf == NULL:
                 failed += 1
             elif simd:
@@ -556,7 +494,6 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                 _avg_plane(&x[0] + c * pin, &y[0] + c * pout, fbuf, fbuf + oW, &g,
                            &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
         free(dbuf)
-    _note_team(team, planes, helped)
     return -1 if failed else 0
 
 
@@ -608,19 +545,13 @@ def avg_pool_backward(const floating[::1] gy not None, floating[::1] gx not None
     cdef floating *buf
     if planes == 0 or pin == 0:
         return 0
-    cdef int team
-    cdef Py_ssize_t helped = 0
-    team = _team_size(num_threads, planes)
-    with nogil, parallel(num_threads=team):
+    with nogil, parallel(num_threads=num_threads):
         buf = <floating *>malloc(oW * sizeof(floating) + 1)
         for c in prange(planes, schedule="dynamic", chunksize=4):
-            if threadid() != 0:
-                helped += 1
             if buf == NULL:
                 failed += 1
             else:
                 _avg_grad_plane(&gy[0] + c * pout, &gx[0] + c * pin, buf, &g, &tap_lo[0],
                                 &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
         free(buf)
-    _note_team(team, planes, helped)
     return -1 if failed else 0

@@ -561,29 +561,3 @@ def test_simd_row_kernels_against_torch(isa):
             for cip in (True, False):
                 assert avg_pool2d(x, k, s, p, False, cip).tobytes() == \
                     F.avg_pool2d(tx, k, s, p, False, cip).numpy().tobytes()
-
-
-def test_solo_calls_after_idle_helpers_give_the_same_bits(restore_threads):
-    """After a call whose helper threads did (almost) no work, pooling runs a few
-    calls on one thread (fastconv._pool_kernels team-size notes); bits unchanged."""
-    from fastconv import _pool_kernels
-    rng = np.random.default_rng(56)
-    x = rng.standard_normal((4, 16, 20, 30)).astype(np.float32)   # 64 planes
-    g = rng.standard_normal((4, 16, 10, 15)).astype(np.float32)
-    set_num_threads(2)
-
-    def run():
-        y, i = max_pool2d(x, 2, return_indices=True)
-        return [y, i, max_pool2d(x, 3, 2, 1), avg_pool2d(x, 3, 1, 1),
-                max_pool2d_backward(g, i, x.shape), avg_pool2d_backward(g, x.shape, 2)]
-
-    try:
-        _pool_kernels.set_solo_calls(0)
-        team = run()
-        _pool_kernels.set_solo_calls(100)
-        solo = run()
-        assert _pool_kernels.solo_calls_left() == 100 - 5     # one per kernel call
-    finally:
-        _pool_kernels.set_solo_calls(0)
-    for a, b in zip(team, solo):
-        assert a.tobytes() == b.tobytes()
