@@ -10,7 +10,7 @@ any number of threads.
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
 import numpy as np
 
@@ -404,7 +404,7 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     columns past the real output width are discarded.
     """
     cdef fc_geom geom = _geom(Cg, geo)
-    in_shape, kshape, out_shape, steps = geo[:4]
+    in_shape, kshape, out_shape = geo[:3]
     cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
     cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
     cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]

@@ -28,8 +28,6 @@ from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-import numpy as np
-
 cdef extern from "fc_pool_simd.h" nogil:
     int fc_pool_simd_levels()
     void fc_pool_max_row_f32(int level, const float **rows, const int64_t *rbase, int nrows,
@@ -46,6 +44,7 @@ cdef enum:
 def simd_levels():
     """2 if the AVX-512 and AVX2 row kernels were compiled in, else 0."""
     return fc_pool_simd_levels()
+
 
 ctypedef fused accum:
     float

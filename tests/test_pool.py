@@ -4,16 +4,26 @@ import doctest
 
 import numpy as np
 import pytest
+from pool_reference import avg_pool_ref, max_pool_backward_ref, max_pool_ref
 
 import fastconv._isa
 import fastconv._shapes
 import fastconv.pool
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv.pool import (
-    avg_pool, avg_pool1d, avg_pool2d, avg_pool2d_backward, avg_pool3d, avg_pool_backward,
-    max_pool, max_pool1d, max_pool1d_backward, max_pool2d, max_pool2d_backward, max_pool3d,
-    max_pool_backward)
-from pool_reference import avg_pool_ref, max_pool_backward_ref, max_pool_ref
+    avg_pool,
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool3d,
+    avg_pool_backward,
+    max_pool,
+    max_pool1d,
+    max_pool1d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool3d,
+    max_pool_backward,
+)
 
 EPS32 = 2.0 ** -24
 
@@ -498,7 +508,7 @@ def test_simd_row_kernels_max_match_reference(isa):
     (ties: first maximum; NaN: the last one; -0.0 before +0.0 keeps -0.0)."""
     rng = np.random.default_rng(52)
     done = 0
-    for nd, spatial, k, s, p, d, ceil in _simd_configs(rng, 300):
+    for _, spatial, k, s, p, d, ceil in _simd_configs(rng, 300):
         x = rng.integers(-2, 3, size=(2, 2) + spatial).astype(np.float32)
         x[x == 0] = rng.choice(np.array([0.0, -0.0], dtype=np.float32), size=int((x == 0).sum()))
         x[rng.random(x.shape) < 0.05] = -np.inf
@@ -523,7 +533,7 @@ def test_simd_row_kernels_avg_bits_equal_scalar_path(isa):
     summation order), for every count_include_pad / divisor_override."""
     rng = np.random.default_rng(53)
     done = 0
-    for nd, spatial, k, s, p, _, ceil in _simd_configs(rng, 300):
+    for _, spatial, k, s, p, _, ceil in _simd_configs(rng, 300):
         x = rng.standard_normal((2, 2) + spatial).astype(np.float32)
         x[rng.random(x.shape) < 0.02] = np.nan
         x[rng.random(x.shape) < 0.02] = -0.0
