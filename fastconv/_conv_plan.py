@@ -29,9 +29,11 @@ _SERIAL_BELOW = 1 << 17
 # once); above it, the im2col path runs with per-thread tiles only.
 _PAD_BUDGET = 64 << 20
 
-# Bound on the weight-gradient partial sums (elements); see run_weight_grad.
-_PARTIAL_BUDGET = 1 << 24
-_MAX_CHUNKS = 32
+# The weight gradient sums a fixed number of chunks (16, fewer for big weights:
+# at most 8 MiB of partial sums) in order: enough for 16 threads, and the same
+# split for any thread count. See run_weight_grad.
+_PARTIAL_BUDGET = 8 << 20     # bytes
+_MAX_CHUNKS = 16
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,7 @@ def run_weight_grad(plan, x, gy, dtype):
                                             plan.pad_value, _threads(plan))
         return acc.astype(dtype).reshape(g, mg, -1)
     wsize = plan.out_channels * plan.reduction_length
-    nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize, 1)))
+    nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize * dtype.itemsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
     args = (x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg, plan.pad_value, _threads(plan))
     if not _conv_kernels.conv_weight_grad_rows(*args, _PAD_BUDGET):
