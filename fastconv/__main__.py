@@ -25,13 +25,13 @@ PEERS = ("torch", "numpy", "scipy")
 BENCH_EPILOG = """\
 measurement:
   For every workload the systems run in turn, A B C A B C ... (the order rotates
-  each round), after one warm-up call each.  Each turn is a burst of --burst
-  back-to-back calls of which the fastest after the first counts: the first
-  call of a turn absorbs the wake-up of its thread team and the spinning of the
-  previous system's idle threads (OpenMP and OpenBLAS workers spin after a
-  call), which otherwise penalise whoever runs next.  The table shows the
-  median over rounds per system and the ratio peer median / fastconv median
-  (> 1: fastconv is faster).
+  each round), after one warm-up call each.  Each turn starts with a pause
+  (--pause) so that the previous system's worker threads, which spin for a while
+  after a call (OpenMP, OpenBLAS), have gone to sleep and do not compete; then
+  it makes --burst back-to-back calls, of which the fastest after the first
+  counts (the first calls after a pause pay to wake the threads and, on virtual
+  machines, the CPUs).  The table shows the median over rounds per system and
+  the ratio peer median / fastconv median (> 1: fastconv is faster).
   SciPy's per-(image, channel) loop is slow, so it runs on as many images as fit
   its time cap (often 1 image) and its time is scaled to the whole batch; such
   entries are marked '*'.  GFLOP/s is fastconv's (forward flops from the
@@ -275,7 +275,7 @@ def _measure_case(op, wl, systems, repeat, scipy_cap, scipy_samples, pause, burs
 
 
 def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
-              scipy_samples=1, pause=0.0, burst=3, progress=True, dtype="float32"):
+              scipy_samples=1, pause=0.3, burst=6, progress=True, dtype="float32"):
     """Run the benchmark; returns the JSON-able result dict."""
     import fastconv
     from fastconv import _baselines as B
@@ -503,11 +503,11 @@ def build_parser():
                          "fit, scaled to the batch (default 1; 3 without --quick)")
     pb.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                     help="element type of every workload (default float32)")
-    pb.add_argument("--burst", type=int, default=3, metavar="B",
-                    help="calls per turn; the fastest after the first counts (default 3)")
-    pb.add_argument("--pause", type=float, default=0.0, metavar="MS",
-                    help="sleep before every turn (default 0; the burst's first call already "
-                         "absorbs the previous system's spinning worker threads)")
+    pb.add_argument("--burst", type=int, default=6, metavar="B",
+                    help="calls per turn; the fastest after the first counts (default 6)")
+    pb.add_argument("--pause", type=float, default=300.0, metavar="MS",
+                    help="sleep before every turn, so that the previous system's spinning "
+                         "worker threads have gone to sleep (default 300)")
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
     pb.set_defaults(func=cmd_bench)
     return p
