@@ -105,9 +105,6 @@ cdef extern from "fc_kernels.h" nogil:
 
 cdef const fc_isa *_isa = &fc_isa_generic
 
-_TABLES = {"avx512": 0, "avx2": 1, "generic": 2}
-
-
 cdef const fc_isa *_table(str name):
     if name == "avx512":
         return &fc_isa_avx512
@@ -139,13 +136,6 @@ def set_isa(str name):
 def current_isa():
     """Name of the instruction set in use."""
     return (<bytes>_isa.name).decode()
-
-
-def register_block(str dtype):
-    """(MR, NR) register block of the current instruction set for a dtype."""
-    if dtype == "float32":
-        return _isa.mr_f32, _isa.nr_f32
-    return _isa.mr_f64, _isa.nr_f64
 
 
 # ---------------------------------------------------------------- threads

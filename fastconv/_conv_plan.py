@@ -13,7 +13,13 @@ import numpy as np
 
 from fastconv import _conv_kernels
 from fastconv._padmaps import normalize_padding_mode, padded_map, window_table
-from fastconv._shapes import MAX_EXTENT, as_int, conv_output_shape, int_tuple, padding_pairs
+from fastconv._shapes import (
+    MAX_EXTENT,
+    as_int,
+    conv_output_shape,
+    int_tuple,
+    padding_pairs,
+)
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_bool, as_real
 
@@ -109,18 +115,6 @@ def spatial_rank(weight_ndim, name="weight"):
             f"{name} must have 3, 4 or 5 dimensions (C_out, C_in/groups, *kernel) for 1-3 "
             f"spatial axes, got {weight_ndim} dimensions")
     return nd
-
-
-def batched_shape(shape, nd, name):
-    """(shape with a batch axis, unbatched?) for an input of spatial rank nd."""
-    shape = tuple(shape)
-    if len(shape) == nd + 2:
-        return shape, False
-    if len(shape) == nd + 1:
-        return (1,) + shape, True
-    raise ValueError(
-        f"{name} must have {nd + 2} dimensions (N, C, *spatial) or {nd + 1} (C, *spatial) "
-        f"for a {nd}-d convolution, got shape {shape}")
 
 
 def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mode,

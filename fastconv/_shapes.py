@@ -15,6 +15,7 @@ import numpy as np
 
 __all__ = [
     "as_int",
+    "batched_shape",
     "int_tuple",
     "padding_pairs",
     "conv_output_size",
@@ -50,6 +51,24 @@ def as_int(value, name):
     except TypeError:
         raise TypeError(
             f"{name} must be an integer, got {value!r} ({type(value).__name__})") from None
+
+
+def batched_shape(shape, nd, name, what="convolution"):
+    """(shape with a batch axis, True if it had none) for spatial rank ``nd``.
+
+    Examples
+    --------
+    >>> batched_shape((3, 8, 8), 2, "x")
+    ((1, 3, 8, 8), True)
+    """
+    shape = tuple(shape)
+    if len(shape) == nd + 2:
+        return shape, False
+    if len(shape) == nd + 1:
+        return (1,) + shape, True
+    raise ValueError(
+        f"{name} must have {nd + 2} dimensions (N, C, *spatial) or {nd + 1} (C, *spatial) "
+        f"for a {nd}-d {what}, got shape {shape}")
 
 
 def int_tuple(value, ndim, name, minimum=None):

@@ -14,14 +14,13 @@ For ``y = conv(x, w) + b`` and an upstream gradient ``g = dL/dy``:
 import numpy as np
 
 from fastconv._conv_plan import (
-    batched_shape,
     kernel_weight,
     make_plan,
     run_input_grad,
     run_weight_grad,
     spatial_rank,
 )
-from fastconv._shapes import as_int
+from fastconv._shapes import as_int, batched_shape
 from fastconv._validation import as_array, as_kernel_input, result_dtype
 
 __all__ = ["conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward"]

@@ -7,7 +7,14 @@ NumPy arrays of shape (N, C, *spatial) or unbatched (C, *spatial).
 import numpy as np
 
 from fastconv import _isa, _pool_kernels
-from fastconv._shapes import MAX_EXTENT, as_int, int_tuple, pool_output_size, pool_window_tables
+from fastconv._shapes import (
+    MAX_EXTENT,
+    as_int,
+    batched_shape,
+    int_tuple,
+    pool_output_size,
+    pool_window_tables,
+)
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_array, as_bool, as_kernel_input, result_dtype
 
@@ -40,23 +47,13 @@ def _rank(kernel_size, ndim, nd, name):
     return nd
 
 
-def _batched(shape, nd, name):
-    shape = tuple(shape)
-    if len(shape) == nd + 2:
-        return shape, False
-    if len(shape) == nd + 1:
-        return (1,) + shape, True
-    raise ValueError(f"{name} must have {nd + 2} dimensions (N, C, *spatial) or {nd + 1} "
-                     f"(C, *spatial) for {nd}-d pooling, got shape {shape}")
-
-
 class _Pool:
     """Validated geometry of one pooling, promoted to three spatial axes."""
 
     def __init__(self, shape, nd, kernel_size, stride, padding, dilation, ceil_mode,
                  name="x"):
         self.nd = nd
-        self.shape, self.unbatched = _batched(shape, nd, name)
+        self.shape, self.unbatched = batched_shape(shape, nd, name, "pooling")
         self.in_spatial = self.shape[2:]
         k = int_tuple(kernel_size, nd, "kernel_size", minimum=1)
         s = k if stride is None else int_tuple(stride, nd, "stride", minimum=1)
@@ -274,7 +271,7 @@ def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
         nd = as_int(spatial_ndim, "spatial_ndim")
         if not 1 <= nd <= 3:
             raise ValueError(f"spatial_ndim must be 1, 2 or 3, got {spatial_ndim!r}")
-    shape, unbatched = _batched(input_shape, nd, "input_shape")
+    shape, unbatched = batched_shape(input_shape, nd, "input_shape", "pooling")
     if grad_output.shape != indices.shape:
         raise ValueError(f"grad_output and indices must have the same shape, got "
                          f"{grad_output.shape} and {indices.shape}")

@@ -7,13 +7,18 @@ swapped, and runs on the same kernels.
 import numpy as np
 
 from fastconv._conv_plan import (
-    batched_shape,
     kernel_weight,
     make_plan,
     run_input_grad,
     spatial_rank,
 )
-from fastconv._shapes import as_int, conv_transpose_output_size, int_tuple, padding_pairs
+from fastconv._shapes import (
+    as_int,
+    batched_shape,
+    conv_transpose_output_size,
+    int_tuple,
+    padding_pairs,
+)
 from fastconv._validation import as_array, as_kernel_input, check_out, result_dtype
 from fastconv.conv import fixed_rank
 
