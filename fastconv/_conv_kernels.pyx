@@ -409,8 +409,12 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
     cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
     cdef Py_ssize_t wstride = Mpad * K
-    # images padded per pass: bounded workspace (~32 MiB) whatever the batch
-    cdef Py_ssize_t chunk = max(1, min(N, (32 << 20) // (G * max(img, 1) * sizeof(floating))))
+    # Images padded per pass: about 1 MiB of padded image per thread, so that each
+    # thread's tiles read the images it padded itself from its L2 (static schedules
+    # give thread t the t-th share of both loops); bounded workspace whatever the
+    # batch.  The pass size only orders the work: no output depends on it.
+    cdef Py_ssize_t chunk = max(1, min(N, nthreads * max(
+        1, (1 << 20) // (G * max(img, 1) * <Py_ssize_t>sizeof(floating)))))
 
     dtype = np.float32 if floating is float else np.float64
     wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
