@@ -197,14 +197,14 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 
 def pixel_tile(Py_ssize_t K, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t nr,
-               Py_ssize_t itemsize):
+               Py_ssize_t itemsize, Py_ssize_t budget_bytes=256 * 1024):
     """Output pixels per work item: a multiple of nr whose K x tile block of
-    im2col fits in ~256 KiB (L2), shrunk until there are >= 16 work items.
+    im2col fits in budget_bytes (L2), shrunk until there are >= 16 work items.
 
     Depends only on the problem and the instruction set, never on the thread
     count, so the reduction order (and the bits of the result) never change.
     """
-    cdef Py_ssize_t budget = (256 * 1024) // (max(K, 1) * itemsize)
+    cdef Py_ssize_t budget = budget_bytes // (max(K, 1) * itemsize)
     cdef Py_ssize_t tile = max(nr, budget // nr * nr)
     tile = min(tile, _round_up(max(P, 1), nr))
     while tile > nr and items_outside * ((P + tile - 1) // tile) < 16:
@@ -653,7 +653,8 @@ def conv_weight_grad_rows(const floating[::1] x not None, const floating[::1] gy
         return False
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
-    cdef Py_ssize_t tile = pixel_tile(K, V, N, nr, sizeof(floating))
+    # longer pixel runs per GEMM call: the reduction runs over them here
+    cdef Py_ssize_t tile = pixel_tile(K, V, N, nr, sizeof(floating), 1 << 20)
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
     cdef Py_ssize_t items = N * ntiles
     cdef Py_ssize_t nchunks = partial.shape[0]
