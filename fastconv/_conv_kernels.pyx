@@ -1,4 +1,3 @@
-# cython: freethreading_compatible = True
 """Typed Cython drivers of the convolution kernels.
 
 Each driver takes C-contiguous buffers (flattened), trusts its arguments (the

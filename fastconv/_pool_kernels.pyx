@@ -1,4 +1,3 @@
-# cython: freethreading_compatible = True
 """Typed Cython kernels of max and mean pooling, forward and backward.
 
 Every array is a flat C-contiguous buffer of ``planes`` (n, c) planes; the
