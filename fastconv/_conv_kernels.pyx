@@ -54,8 +54,6 @@ cdef extern from "fc_kernels.h" nogil:
                                int nr, float *dst) noexcept nogil
         void pack_a_virtual_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0,
                                 fc_idx nv, fc_idx M, int mr, float *dst) noexcept nogil
-        void im2col_f32(const float *x, const fc_geom *g, fc_idx p0, fc_idx npix, fc_idx pnr,
-                        float padval, float *dst) noexcept nogil
         void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
                         fc_idx npix, float *dx) noexcept nogil
         void pack_a_f32(const float *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
@@ -81,8 +79,6 @@ cdef extern from "fc_kernels.h" nogil:
                                int nr, double *dst) noexcept nogil
         void pack_a_virtual_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0,
                                 fc_idx nv, fc_idx M, int mr, double *dst) noexcept nogil
-        void im2col_f64(const double *x, const fc_geom *g, fc_idx p0, fc_idx npix,
-                        fc_idx pnr, double padval, double *dst) noexcept nogil
         void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
                         fc_idx npix, double *dx) noexcept nogil
         void pack_a_f64(const double *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
@@ -198,7 +194,7 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 def pixel_tile(Py_ssize_t K, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t nr,
                Py_ssize_t itemsize, Py_ssize_t budget_bytes=256 * 1024):
     """Output pixels per work item: a multiple of nr whose K x tile block of
-    im2col fits in budget_bytes (L2), shrunk until there are >= 16 work items.
+    operand fits in budget_bytes (L2), shrunk until there are >= 16 work items.
 
     Depends only on the problem and the instruction set, never on the thread
     count, so the reduction order (and the bits of the result) never change.
@@ -275,14 +271,6 @@ cdef inline void _pack_a_virtual(const floating *gy, fc_idx P, const fc_geom *g,
         _isa.pack_a_virtual_f32(gy, P, g, v0, nv, M, mr, dst)
     else:
         _isa.pack_a_virtual_f64(gy, P, g, v0, nv, M, mr, dst)
-
-
-cdef inline void _im2col(const floating *x, const fc_geom *g, fc_idx p0, fc_idx npix,
-                         fc_idx pnr, floating padval, floating *dst) noexcept nogil:
-    if floating is float:
-        _isa.im2col_f32(x, g, p0, npix, pnr, padval, dst)
-    else:
-        _isa.im2col_f64(x, g, p0, npix, pnr, padval, dst)
 
 
 cdef inline void _col2im(const floating *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -563,80 +551,20 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
 # ---------------------------------------------------------------- weight gradient
 
 def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not None,
-                     floating[:, ::1] partial not None,
-                     tuple geo,
+                     floating[:, ::1] partial not None, tuple geo,
                      Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                      double padval, int nthreads):
-    """partial[c] = sum over the c-th fixed chunk of (n, tile) of gy @ im2col(x)^T.
+    """partial[c] = sum over the c-th fixed chunk of (n, virtual tile) of
+    gy_virtual @ rows(pad(x))^T: the weight gradient, without im2col.
 
-    partial: (nchunks, G*Mg*K), zero-filled by the caller, who sums the chunks
-    in order.  The chunking depends on the shapes only, never on the thread count.
-    """
-    cdef fc_geom geom = _geom(Cg, geo)
-    in_shape, kshape, out_shape = geo[:3]
-    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
-    cdef Py_ssize_t P = out_shape[0] * out_shape[1] * out_shape[2]
-    cdef Py_ssize_t DHW = in_shape[0] * in_shape[1] * in_shape[2]
-    cdef int mr, nr
-    _block(<floating *>NULL, &mr, &nr)
-    cdef Py_ssize_t tile = pixel_tile(K, P, N, nr, sizeof(floating))
-    cdef Py_ssize_t ntiles = (P + tile - 1) // tile
-    cdef Py_ssize_t items = N * ntiles
-    cdef Py_ssize_t nchunks = partial.shape[0]
-    cdef Py_ssize_t wsize = partial.shape[1]
-
-    cdef const floating *xp = _cptr(x)
-    cdef const floating *gp = _cptr(gy)
-    cdef floating *pp = &partial[0, 0] if partial.shape[1] > 0 else NULL
-    cdef floating pv = <floating>padval
-    cdef int failed = 0
-    cdef int *failed_p = &failed
-    cdef Py_ssize_t c, it, n, t, g, p0, np_
-    cdef floating *col
-    cdef floating *bpack
-    cdef floating *apack
-    if items == 0 or K == 0 or Mg == 0:
-        return
-    with nogil, parallel(num_threads=nthreads):
-        col = <floating *>fc_malloc(K * tile * sizeof(floating))
-        bpack = <floating *>fc_malloc(_round_up(K, nr) * tile * sizeof(floating))
-        apack = <floating *>fc_malloc(_round_up(Mg, mr) * tile * sizeof(floating))
-        for c in prange(nchunks, schedule="static"):
-            if col == NULL or bpack == NULL or apack == NULL:
-                failed_p[0] = 1
-                continue
-            for it in range(c * items // nchunks, (c + 1) * items // nchunks):
-                t = it % ntiles
-                n = it // ntiles
-                p0 = t * tile
-                np_ = min(tile, P - p0)
-                for g in range(G):
-                    # plain layout col[k][p] (one panel as wide as the tile)
-                    _im2col(xp + (n * G + g) * Cg * DHW, &geom, p0, np_, tile, pv, col)
-                    # B[p][k] = col[k][p]; A[m][p] = gy[n, g*Mg + m, p0 + p]
-                    _pack_b(col, np_, K, 1, tile, nr, bpack)
-                    _pack_a(gp + (n * G + g) * Mg * P + p0, Mg, np_, P, 1, mr, apack)
-                    _gemm(apack, bpack, np_, Mg, K, pp + c * wsize + g * Mg * K, K,
-                          <floating *>NULL, 1)
-        fc_free(col)
-        fc_free(bpack)
-        fc_free(apack)
-    if failed:
-        raise MemoryError("fastconv: could not allocate the weight-gradient workspace")
-
-
-def conv_weight_grad_rows(const floating[::1] x not None, const floating[::1] gy not None,
-                          floating[:, ::1] partial not None, tuple geo,
-                          Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
-                          double padval, int nthreads, Py_ssize_t budget):
-    """Weight gradient without im2col: partial[c] = sum over the c-th fixed chunk
-    of (n, virtual tile) of gy_virtual @ rows(pad(x))^T, like conv_weight_grad.
-
-    Pads (and phase-splits) the whole batch first, so it declines (returns False,
-    doing nothing) when that would take more than `budget` bytes; the caller
-    then uses conv_weight_grad.  B's panels come straight from the padded rows
-    through in-register transposes; gy is read onto the virtual grid with zeros
-    where it has no real output, so those columns add nothing.
+    partial: (nchunks, G*Mg*K), zero-filled by the caller, who sums the chunks in
+    order; the chunking depends on the shapes only, never on the thread count.
+    Chunks cover consecutive (image, tile) items and a thread runs consecutive
+    chunks, so each thread pads (and phase-splits) an image into its own buffer
+    once, when its work reaches it.  B's
+    panels come straight from the padded rows through in-register transposes; gy
+    is read onto the same virtual grid, with zeros where it has no real output,
+    so those columns add nothing.
     """
     cdef fc_geom geom = _geom(Cg, geo)
     in_shape, kshape, out_shape = geo[:3]
@@ -648,8 +576,6 @@ def conv_weight_grad_rows(const floating[::1] x not None, const floating[::1] gy
     cdef Py_ssize_t img = Cg * _split_phases(&geom, koff)
     cdef Py_ssize_t V = _virtual_size(&geom)
     cdef bint direct = _reads_x_in_place(&geom)
-    if not direct and N * G * img * <Py_ssize_t>sizeof(floating) > budget:
-        return False
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
     # longer pixel runs per GEMM call: the reduction runs over them here
@@ -659,14 +585,10 @@ def conv_weight_grad_rows(const floating[::1] x not None, const floating[::1] gy
     cdef Py_ssize_t nchunks = partial.shape[0]
     cdef Py_ssize_t wsize = partial.shape[1]
     if items == 0 or K == 0 or Mg == 0:
-        return True
-    dtype = np.float32 if floating is float else np.float64
-    pad_arr = np.empty(1 if direct else N * G * img, dtype=dtype)
-    cdef floating[::1] pad = pad_arr
+        return
 
     cdef const floating *xp = _cptr(x)
     cdef const floating *gp = _cptr(gy)
-    cdef floating *padp = _mptr(pad)
     cdef floating *pp = &partial[0, 0]
     cdef const fc_idx *ko = &koff[0]
     cdef floating pv = <floating>padval
@@ -676,37 +598,47 @@ def conv_weight_grad_rows(const floating[::1] x not None, const floating[::1] gy
     cdef const floating *base
     cdef floating *bpack
     cdef floating *apack
-    with nogil:
-        if not direct:
-            for it in prange(N * G, schedule="static", num_threads=nthreads):
-                _pad_image(xp + it * Cg * DHW, &geom, pv, padp + it * img)
-        with parallel(num_threads=nthreads):
-            bpack = <floating *>fc_malloc(_round_up(K, nr) * tile * sizeof(floating))
-            apack = <floating *>fc_malloc(_round_up(Mg, mr) * tile * sizeof(floating))
-            for c in prange(nchunks, schedule="static"):
-                if bpack == NULL or apack == NULL:
-                    failed_p[0] = 1
-                    continue
-                for it in range(c * items // nchunks, (c + 1) * items // nchunks):
-                    t = it % ntiles
-                    n = it // ntiles
-                    v0 = t * tile
-                    nv = min(tile, V - v0)
+    cdef floating *pad
+    cdef Py_ssize_t *padded
+    with nogil, parallel(num_threads=nthreads):
+        bpack = <floating *>fc_malloc(_round_up(K, nr) * tile * sizeof(floating))
+        apack = <floating *>fc_malloc(_round_up(Mg, mr) * tile * sizeof(floating))
+        pad = NULL if direct else <floating *>fc_malloc(G * img * sizeof(floating))
+        # the image now in this thread's pad; in memory, as it lives across the
+        # thread's (consecutive, static-schedule) chunks, so each is padded once
+        padded = <Py_ssize_t *>fc_malloc(sizeof(Py_ssize_t))
+        if padded != NULL:
+            padded[0] = -1
+        for c in prange(nchunks, schedule="static"):
+            if (bpack == NULL or apack == NULL or padded == NULL
+                    or (pad == NULL and not direct)):
+                failed_p[0] = 1
+                continue
+            for it in range(c * items // nchunks, (c + 1) * items // nchunks):
+                t = it % ntiles
+                n = it // ntiles
+                v0 = t * tile
+                nv = min(tile, V - v0)
+                if not direct and n != padded[0]:
                     for g in range(G):
-                        if direct:
-                            base = xp + (n * G + g) * Cg * DHW
-                        else:
-                            base = padp + (n * G + g) * img
-                        _pack_b_rows_t(base + v0, ko, K, nv, nr, bpack)
-                        _pack_a_virtual(gp + (n * G + g) * Mg * P, P, &geom, v0, nv, Mg, mr,
-                                        apack)
-                        _gemm(apack, bpack, nv, Mg, K, pp + c * wsize + g * Mg * K, K,
-                              <floating *>NULL, 1)
-            fc_free(bpack)
-            fc_free(apack)
+                        _pad_image(xp + (n * G + g) * Cg * DHW, &geom, pv, pad + g * img)
+                    padded[0] = n
+                for g in range(G):
+                    if direct:
+                        base = xp + (n * G + g) * Cg * DHW
+                    else:
+                        base = pad + g * img
+                    _pack_b_rows_t(base + v0, ko, K, nv, nr, bpack)
+                    _pack_a_virtual(gp + (n * G + g) * Mg * P, P, &geom, v0, nv, Mg, mr,
+                                    apack)
+                    _gemm(apack, bpack, nv, Mg, K, pp + c * wsize + g * Mg * K, K,
+                          <floating *>NULL, 1)
+        fc_free(bpack)
+        fc_free(apack)
+        fc_free(pad)
+        fc_free(padded)
     if failed:
         raise MemoryError("fastconv: could not allocate the weight-gradient workspace")
-    return True
 
 
 # ---------------------------------------------------------------- depthwise (C_in/groups == 1)

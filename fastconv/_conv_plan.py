@@ -31,10 +31,6 @@ _DEPTHWISE_MAX_OUT = 2
 # more than it saves (and the bits do not depend on the thread count anyway).
 _SERIAL_BELOW = 1 << 17
 
-# Bytes of padded images the weight gradient may hold (the whole batch at
-# once); above it, the im2col path runs with per-thread tiles only.
-_PAD_BUDGET = 64 << 20
-
 # The weight gradient sums a fixed number of chunks (16, fewer for big weights:
 # at most 8 MiB of partial sums) in order: enough for 16 threads, and the same
 # split for any thread count. See run_weight_grad.
@@ -259,9 +255,8 @@ def run_weight_grad(plan, x, gy, dtype):
     wsize = plan.out_channels * plan.reduction_length
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize * dtype.itemsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
-    args = (x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg, plan.pad_value, _threads(plan))
-    if not _conv_kernels.conv_weight_grad_rows(*args, _PAD_BUDGET):
-        _conv_kernels.conv_weight_grad(*args)
+    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
+                                   plan.pad_value, _threads(plan))
     total = partial[0].copy()
     for c in range(1, nchunks):
         total += partial[c]

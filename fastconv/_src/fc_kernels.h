@@ -37,13 +37,9 @@ typedef struct {
 } fc_geom;
 
 /* One instruction set's kernels.  gemm: see the layouts above.
- * im2col: output pixels [p0, p0 + np) into dst, laid out as panels of pnr
- *   pixels: dst[(p / pnr) * (K * pnr) + k * pnr + p % pnr], K = C * prod(k);
- *   pixels of the last panel past np are zero-filled; pnr >= np gives a plain
- *   [K][pnr] matrix.
- * col2im: the adjoint of im2col with a plain layout: dx[input index] +=
- *   col[k][p] (row stride ldcol) for every tap that reads a real input element;
- *   taps that read constant padding are dropped.  Serial, fixed order.
+ * col2im: dx[input index] += col[k][p] (row stride ldcol, k = tap, p = output
+ *   pixel) for every tap that reads a real input element; taps that read
+ *   constant padding are dropped.  Serial, fixed order.
  * pack_a: A[m][k] = src[m * rs + k * cs] (M x K) into MR-row panels.
  * pack_b: B[k][n] = src[k * rs + n * cs] (K x N) into NR-column panels.
  * gemm_rows: like gemm with B[k][n] = base[koff[k] + n] read in place.
@@ -61,8 +57,6 @@ typedef struct {
     void (*gemm_rows_##SFX)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,        \
                             fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,             \
                             int accumulate);                                                 \
-    void (*im2col_##SFX)(const T *x, const fc_geom *g, fc_idx p0, fc_idx np, fc_idx pnr,     \
-                         T padval, T *dst);                                                  \
     void (*col2im_##SFX)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,            \
                          fc_idx np, T *dx);                                                  \
     void (*pack_a_##SFX)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,     \

@@ -1,5 +1,5 @@
-/* im2col, col2im and panel packing for one element type (T, SFX defined by
- * the includer, fc_gemm_template.h).  Compiled once per instruction set: the
+/* Padding, col2im, scatter and panel packing for one element type (T, SFX
+ * defined by the includer, fc_isa_template.h).  Compiled once per instruction set: the
  * short row copies below vectorise to that set's width, which libc's memcpy
  * cannot beat on runs of a few dozen elements (its call overhead dominated). */
 
@@ -21,72 +21,10 @@ static void fc_interior(fc_idx n, fc_idx out, fc_idx s, fc_idx off, fc_idx *a, f
 }
 #endif
 
-static void FC_FN(im2col_)(const T *x, const fc_geom *g, fc_idx p0, fc_idx np, fc_idx pnr,
-                       T padval, T *dst)
-{
-    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
-    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx D = g->in[0], H = g->in[1], W = g->in[2];
-    const fc_idx K = g->C * KD * KH * KW;
-    const fc_idx panel = K * pnr;
-    fc_idx k = 0;
-    for (fc_idx c = 0; c < g->C; c++)
-    for (fc_idx kd = 0; kd < KD; kd++)
-    for (fc_idx kh = 0; kh < KH; kh++)
-    for (fc_idx kw = 0; kw < KW; kw++, k++) {
-        const fc_idx *td = g->tab[0] + kd * OD;
-        const fc_idx *th = g->tab[1] + kh * OH;
-        const fc_idx *tw = g->tab[2] + kw * OW;
-        const fc_idx sw = g->stride[2];
-        fc_idx ia, ib;
-        fc_interior(W, OW, sw, kw * g->dilation[2] - g->lo[2], &ia, &ib);
-        fc_idx p = p0, q = 0;           /* q: pixel index inside the tile */
-        fc_idx ow = p % OW, oh = (p / OW) % OH, od = p / (OW * OH);
-        while (q < np) {
-            /* one run: same output row, same destination panel */
-            fc_idx run = OW - ow;
-            if (run > np - q) run = np - q;
-            fc_idx room = pnr - q % pnr;
-            if (run > room) run = room;
-            T *out = dst + (q / pnr) * panel + k * pnr + q % pnr;
-            const fc_idx sd = td[od], sh = th[oh];
-            if (sd < 0 || sh < 0) {
-                for (fc_idx i = 0; i < run; i++) out[i] = padval;
-            } else {
-                const T *row = x + ((c * D + sd) * H + sh) * W;
-                const fc_idx *t = tw + ow;
-                /* [a, b): the part of the run that reads the row directly */
-                fc_idx a = ia - ow, b = ib - ow;
-                if (a < 0) a = 0;
-                if (a > run) a = run;
-                if (b > run) b = run;
-                if (b < a) b = a;
-                for (fc_idx i = 0; i < a; i++) out[i] = t[i] >= 0 ? row[t[i]] : padval;
-                if (b > a) {
-                    const T *src = row + t[a];
-                    if (sw == 1)
-                        for (fc_idx i = a; i < b; i++) out[i] = src[i - a];
-                    else
-                        for (fc_idx i = a; i < b; i++) out[i] = src[(i - a) * sw];
-                }
-                for (fc_idx i = b; i < run; i++) out[i] = t[i] >= 0 ? row[t[i]] : padval;
-            }
-            q += run;
-            p += run;
-            ow += run;
-            if (ow == OW) {
-                ow = 0;
-                if (++oh == OH) { oh = 0; od++; }
-            }
-        }
-        /* zero the unused columns of the last panel */
-        if (np % pnr) {
-            T *out = dst + (np / pnr) * panel + k * pnr;
-            for (fc_idx i = np % pnr; i < pnr; i++) out[i] = 0;
-        }
-    }
-}
-
+/* dx[input index] += col[k][p] for output pixels [p0, p0 + np) (col row stride
+ * ldcol, K = C * prod(k) rows), for every tap that reads a real input element;
+ * taps on constant padding are dropped, taps on reflected/wrapped/... padding
+ * fold back onto the element they copy (the index tables).  Serial, fixed order. */
 static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, fc_idx np,
                        T *dx)
 {
