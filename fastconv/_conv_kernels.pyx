@@ -39,7 +39,7 @@ cdef extern from "fc_kernels.h" nogil:
                       float *C, fc_idx ldc, const float *bias, int accumulate) noexcept nogil
         void gemm_rows_f32(const float *Ap, const float *base, const fc_idx *koff, fc_idx K,
                            fc_idx M, fc_idx N, float *C, fc_idx ldc, const float *bias,
-                           int accumulate) noexcept nogil
+                           const fc_geom *vg, fc_idx v0) noexcept nogil
         void pad_image_f32(const float *x, const fc_geom *g, float padval,
                            float *dst) noexcept nogil
         void dw_forward_f32(const float *pad, const fc_geom *g, const float *w,
@@ -48,8 +48,6 @@ cdef extern from "fc_kernels.h" nogil:
                                float *dpad, float *dx) noexcept nogil
         void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
                                 double *acc) noexcept nogil
-        void scatter_virtual_f32(const float *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
-                                 fc_idx M, const fc_geom *g, float *y, fc_idx P) noexcept nogil
         void pack_b_rows_t_f32(const float *base, const fc_idx *koff, fc_idx K, fc_idx nv,
                                int nr, float *dst) noexcept nogil
         void pack_a_virtual_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0,
@@ -64,7 +62,7 @@ cdef extern from "fc_kernels.h" nogil:
                       double *C, fc_idx ldc, const double *bias, int accumulate) noexcept nogil
         void gemm_rows_f64(const double *Ap, const double *base, const fc_idx *koff,
                            fc_idx K, fc_idx M, fc_idx N, double *C, fc_idx ldc,
-                           const double *bias, int accumulate) noexcept nogil
+                           const double *bias, const fc_geom *vg, fc_idx v0) noexcept nogil
         void pad_image_f64(const double *x, const fc_geom *g, double padval,
                            double *dst) noexcept nogil
         void dw_forward_f64(const double *pad, const fc_geom *g, const double *w,
@@ -73,8 +71,6 @@ cdef extern from "fc_kernels.h" nogil:
                                double *dpad, double *dx) noexcept nogil
         void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
                                 fc_idx M, double *acc) noexcept nogil
-        void scatter_virtual_f64(const double *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
-                                 fc_idx M, const fc_geom *g, double *y, fc_idx P) noexcept nogil
         void pack_b_rows_t_f64(const double *base, const fc_idx *koff, fc_idx K, fc_idx nv,
                                int nr, double *dst) noexcept nogil
         void pack_a_virtual_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0,
@@ -218,11 +214,12 @@ cdef inline void _gemm(const floating *Ap, const floating *Bp, fc_idx K, fc_idx 
 
 cdef inline void _gemm_rows(const floating *Ap, const floating *base, const fc_idx *koff,
                             fc_idx K, fc_idx M, fc_idx N, floating *C, fc_idx ldc,
-                            const floating *bias, int accumulate) noexcept nogil:
+                            const floating *bias, const fc_geom *vg,
+                            fc_idx v0) noexcept nogil:
     if floating is float:
-        _isa.gemm_rows_f32(Ap, base, koff, K, M, N, C, ldc, bias, accumulate)
+        _isa.gemm_rows_f32(Ap, base, koff, K, M, N, C, ldc, bias, vg, v0)
     else:
-        _isa.gemm_rows_f64(Ap, base, koff, K, M, N, C, ldc, bias, accumulate)
+        _isa.gemm_rows_f64(Ap, base, koff, K, M, N, C, ldc, bias, vg, v0)
 
 
 cdef inline void _pad_image(const floating *x, const fc_geom *g, floating padval,
@@ -354,15 +351,6 @@ cdef bint _reads_x_in_place(const fc_geom *geom):
 
 # ---------------------------------------------------------------- forward
 
-cdef inline void _scatter_virtual(const floating *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv,
-                                  fc_idx M, const fc_geom *g, floating *y,
-                                  fc_idx P) noexcept nogil:
-    if floating is float:
-        _isa.scatter_virtual_f32(ybuf, ldb, v0, nv, M, g, y, P)
-    else:
-        _isa.scatter_virtual_f64(ybuf, ldb, v0, nv, M, g, y, P)
-
-
 def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None,
                       tuple geo,
@@ -424,13 +412,13 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef const floating *wp = _cptr(wpack)
     cdef const fc_idx *ko = &koff[0]
     cdef floating pv = <floating>padval
-    cdef int failed = 0
-    cdef int *failed_p = &failed
     cdef Py_ssize_t n0, nc, it, n, t, v0, nv
-    cdef floating *ybuf
     cdef const floating *base
-    # a virtual grid without extra columns (1x1 kernels): the GEMM writes y itself
-    cdef bint exact = geom.pext[1] == geom.out[1] and geom.pext[2] == geom.out[2]
+    # a virtual grid without extra columns (1x1 kernels) is the output plane itself;
+    # otherwise the GEMM places each column at its real output (and drops the rest)
+    cdef const fc_geom *vg = NULL
+    if not (geom.pext[1] == geom.out[1] and geom.pext[2] == geom.out[2]):
+        vg = &geom
     for n0 in range(0, N, chunk):
         nc = min(chunk, N - n0)
         with nogil:
@@ -438,33 +426,19 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                 for it in prange(nc * G, schedule="static", num_threads=nthreads):
                     _pad_image(xp + ((n0 + it // G) * G + it % G) * Cg * DHW, &geom, pv,
                                padp + it * img)
-            with parallel(num_threads=nthreads):
-                ybuf = <floating *>fc_malloc(Mg * tile * sizeof(floating))
-                for it in prange(nc * G * ntiles, schedule="static"):
-                    if ybuf == NULL:
-                        failed_p[0] = 1
-                        continue
-                    t = it % ntiles
-                    g = (it // ntiles) % G
-                    n = it // (ntiles * G)
-                    v0 = t * tile
-                    nv = min(tile, V - v0)
-                    if direct:
-                        base = xp + ((n0 + n) * G + g) * Cg * DHW
-                    else:
-                        base = padp + (n * G + g) * img
-                    if exact:
-                        _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg, nv,
-                                   yp + ((n0 + n) * G + g) * Mg * P + v0, P,
-                                   bp + g * Mg if bp != NULL else NULL, 0)
-                    else:
-                        _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg,
-                                   nv, ybuf, tile, bp + g * Mg if bp != NULL else NULL, 0)
-                        _scatter_virtual(ybuf, tile, v0, nv, Mg, &geom,
-                                         yp + ((n0 + n) * G + g) * Mg * P, P)
-                fc_free(ybuf)
-        if failed:
-            raise MemoryError("fastconv: could not allocate the output workspace")
+            for it in prange(nc * G * ntiles, schedule="static", num_threads=nthreads):
+                t = it % ntiles
+                g = (it // ntiles) % G
+                n = it // (ntiles * G)
+                v0 = t * tile
+                nv = min(tile, V - v0)
+                if direct:
+                    base = xp + ((n0 + n) * G + g) * Cg * DHW
+                else:
+                    base = padp + (n * G + g) * img
+                _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg, nv,
+                           yp + ((n0 + n) * G + g) * Mg * P + (0 if vg != NULL else v0), P,
+                           bp + g * Mg if bp != NULL else NULL, vg, v0)
 
 
 # ---------------------------------------------------------------- input gradient

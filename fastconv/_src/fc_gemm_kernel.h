@@ -5,7 +5,8 @@
  *   gemm:      B packed in NR-column panels, [N/NR][K][NR];
  *   gemm_rows: B[k][n] = base[koff[k] + n] — rows read in place, e.g. the
  *              shifted rows of a padded image (a stride-1 convolution needs
- *              no im2col copy at all: "indirect" GEMM).
+ *              no im2col copy at all: "indirect" GEMM); C may be an output
+ *              plane that the columns (virtual grid positions) are placed in.
  * Each element of C is reduced over K in increasing k in chunks of FC_KC, by
  * the same code whatever the caller's split of the work between threads.
  */
@@ -13,9 +14,109 @@
 #define VL ((int)(FC_VBYTES / sizeof(T)))
 #define NR (NV * VL)
 
+/* Where the columns of one NR block of C go when C is an output plane read
+ * through a virtual grid (gemm_rows with vg): vector v's lanes fall into
+ * nseg[v] runs; run s holds the lanes of mask[v][s] and lane j of it goes to
+ * C[off[v][s] + j].  A vector of VL lanes meets at most VL runs (one per
+ * virtual row, at least one lane each). */
+typedef struct {
+    int nseg[NV];
+    unsigned mask[NV][VL];
+    fc_idx off[NV][VL];
+} FC_FN(vsegs_);
+
+/* Runs of the nr columns starting at virtual position vb (see fc_geom: the
+ * virtual grid is [od][pext1][pext2]; a position is real where oh < out[1] and
+ * ow < out[2]).  Incremental, no division per lane. */
+static void FC_FN(vsegs_make_)(const fc_geom *g, fc_idx vb, int nr, FC_FN(vsegs_) *s)
+{
+    const fc_idx E2 = g->pext[2], E1 = g->pext[1], OH = g->out[1], OW = g->out[2];
+    const fc_idx E12 = E1 * E2;
+    fc_idx od = vb / E12, oh = (vb - od * E12) / E2, ow = vb - od * E12 - oh * E2;
+    for (int v = 0; v < NV; v++) {
+        int n = 0;
+        for (int j = 0; j < VL; j++) {
+            const int col = v * VL + j;
+            if (col < nr && oh < OH && ow < OW) {
+                const fc_idx off = (od * OH + oh) * OW + ow - j;
+                if (n > 0 && s->off[v][n - 1] == off) {
+                    s->mask[v][n - 1] |= 1u << j;
+                } else {
+                    s->off[v][n] = off;
+                    s->mask[v][n] = 1u << j;
+                    n++;
+                }
+            }
+            if (++ow == E2) {
+                ow = 0;
+                if (++oh == E1) {
+                    oh = 0;
+                    od++;
+                }
+            }
+        }
+        s->nseg[v] = n;
+    }
+}
+
 #if FC_HAVE_VECTORS
 typedef T FC_FN(vec_) __attribute__((vector_size(FC_VBYTES)));
 #define V FC_FN(vec_)
+
+#if FC_VBYTES == 32 && defined(__AVX2__)
+/* AVX2 masks are vectors: all ones in the lanes of the bit mask. */
+static inline __m256i FC_FN(lanemask_)(unsigned mask)
+{
+    if (sizeof(T) == 4) {
+        const __m256i bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)mask), bits), bits);
+    }
+    const __m256i bits = _mm256_setr_epi64x(1, 2, 4, 8);
+    return _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(mask), bits), bits);
+}
+#endif
+
+/* Masked load (lanes outside mask read as 0) and store of one vector; lanes
+ * outside the mask are never touched, so p may point before or past the array
+ * there. */
+static inline V FC_FN(mload_)(const T *p, unsigned mask)
+{
+#if FC_VBYTES == 64 && defined(__AVX512F__)
+    if (sizeof(T) == 4)
+        return (V)_mm512_maskz_loadu_ps((__mmask16)mask, (const float *)p);
+    return (V)_mm512_maskz_loadu_pd((__mmask8)mask, (const double *)p);
+#elif FC_VBYTES == 32 && defined(__AVX2__)
+    if (sizeof(T) == 4)
+        return (V)_mm256_maskload_ps((const float *)p, FC_FN(lanemask_)(mask));
+    return (V)_mm256_maskload_pd((const double *)p, FC_FN(lanemask_)(mask));
+#else
+    T t[VL];
+    for (int j = 0; j < VL; j++) t[j] = (mask >> j) & 1u ? p[j] : (T)0;
+    V r;
+    memcpy(&r, t, sizeof(V));
+    return r;
+#endif
+}
+
+static inline void FC_FN(mstore_)(T *p, unsigned mask, V x)
+{
+#if FC_VBYTES == 64 && defined(__AVX512F__)
+    if (sizeof(T) == 4)
+        _mm512_mask_storeu_ps((float *)p, (__mmask16)mask, (__m512)x);
+    else
+        _mm512_mask_storeu_pd((double *)p, (__mmask8)mask, (__m512d)x);
+#elif FC_VBYTES == 32 && defined(__AVX2__)
+    if (sizeof(T) == 4)
+        _mm256_maskstore_ps((float *)p, FC_FN(lanemask_)(mask), (__m256)x);
+    else
+        _mm256_maskstore_pd((double *)p, FC_FN(lanemask_)(mask), (__m256d)x);
+#else
+    T t[VL];
+    memcpy(t, &x, sizeof(V));
+    for (int j = 0; j < VL; j++)
+        if ((mask >> j) & 1u) p[j] = t[j];
+#endif
+}
 
 /* One MR x NR block of C: k-loop over rows of B given by ROW(k). */
 #define FC_KLOOP(ROW)                                                              \
@@ -29,9 +130,11 @@ typedef T FC_FN(vec_) __attribute__((vector_size(FC_VBYTES)));
         }                                                                          \
     }
 
+/* seg == NULL: C holds the nr columns contiguously; else C is a plane whose
+ * columns are placed by seg. */
 static inline void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff,
                                    T *C, fc_idx ldc, int mr, int nr, const T *bias,
-                                   int accumulate)
+                                   int accumulate, const FC_FN(vsegs_) *seg)
 {
     V c[MR][NV];
     FC_UNROLL for (int m = 0; m < MR; m++)
@@ -40,6 +143,24 @@ static inline void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_id
         FC_KLOOP(B + koff[k])
     } else {
         FC_KLOOP(B + k * NR)
+    }
+    if (seg) {
+        /* constant indices into c after unrolling: the accumulators stay in
+         * registers */
+        FC_UNROLL for (int m = 0; m < MR; m++) {
+            if (m >= mr) break;
+            T *row = C + m * ldc;
+            const T bm = bias ? bias[m] : (T)0;
+            FC_UNROLL for (int v = 0; v < NV; v++) {
+                for (int s = 0; s < seg->nseg[v]; s++) {
+                    T *p = row + seg->off[v][s];
+                    const unsigned mk = seg->mask[v][s];
+                    const V r = accumulate ? FC_FN(mload_)(p, mk) + c[m][v] : c[m][v] + bm;
+                    FC_FN(mstore_)(p, mk, r);
+                }
+            }
+        }
+        return;
     }
     if (mr == MR && nr == NR) {
         FC_UNROLL for (int m = 0; m < MR; m++) {
@@ -74,13 +195,28 @@ static inline void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_id
 #else  /* no vector extensions (MSVC): plain loops, same layouts and order */
 
 static void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff,
-                            T *C, fc_idx ldc, int mr, int nr, const T *bias, int accumulate)
+                            T *C, fc_idx ldc, int mr, int nr, const T *bias, int accumulate,
+                            const FC_FN(vsegs_) *seg)
 {
     T c[MR][NR] = {{0}};
     for (fc_idx k = 0; k < K; k++) {
         const T *brow = koff ? B + koff[k] : B + k * NR;
         for (int m = 0; m < MR; m++)
             for (int j = 0; j < NR; j++) c[m][j] += A[k * MR + m] * brow[j];
+    }
+    if (seg) {
+        for (int m = 0; m < mr; m++) {
+            T *row = C + m * ldc;
+            const T bm = bias ? bias[m] : (T)0;
+            for (int v = 0; v < NV; v++)
+                for (int s = 0; s < seg->nseg[v]; s++)
+                    for (int j = 0; j < VL; j++)
+                        if ((seg->mask[v][s] >> j) & 1u) {
+                            T *p = row + seg->off[v][s] + j;
+                            *p = accumulate ? *p + c[m][v * VL + j] : c[m][v * VL + j] + bm;
+                        }
+        }
+        return;
     }
     for (int m = 0; m < mr; m++) {
         T *row = C + m * ldc;
@@ -91,14 +227,18 @@ static void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff
 #endif
 
 /* C[M x N] (= or +=) A @ B (+ bias).  koff == NULL: Bp packed; else B[k][n] =
- * Bp[koff[k] + n], rows scattered through a padded image.  Those rows are copied
+ * Bp[koff[k] + n], rows scattered through a padded image.  vg == NULL: column n
+ * of C is C[n]; else C is an output plane and column n is virtual position
+ * v0 + n of vg's grid, stored only where that is a real output (so no ybuf and
+ * no second pass to drop the virtual columns).  Those rows are copied
  * KC x NR at a time into a contiguous, aligned slice before the MR-row panels of
  * A run over it: the copy's independent loads overlap their cache misses, which
  * the FMA chains cannot, and the microkernel then streams L1-resident data. */
 static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc_idx K,
                                 fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                                int accumulate)
+                                int accumulate, const fc_geom *vg, fc_idx v0)
 {
+    FC_FN(vsegs_) seg;
 #if FC_HAVE_VECTORS
     T slice[FC_KC * NR] __attribute__((aligned(64)));
 #else
@@ -111,6 +251,7 @@ static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc
         for (fc_idx nb = 0; nb < N; nb += NR) {
             const int nr = (int)(N - nb < NR ? N - nb : NR);
             const T *B;
+            if (vg) FC_FN(vsegs_make_)(vg, v0 + nb, nr, &seg);
             if (koff) {
                 /* only the nr real columns are read: the rows may end right there */
                 for (fc_idx k = 0; k < kl; k++) {
@@ -138,8 +279,8 @@ static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc
             for (fc_idx mb = 0; mb < M; mb += MR) {
                 const int mr = (int)(M - mb < MR ? M - mb : MR);
                 FC_FN(ukernel_)(kl, Ap + (mb / MR) * K * MR + kc * MR, B, NULL,
-                                C + mb * ldc + nb, ldc, mr, nr,
-                                bias && !acc ? bias + mb : NULL, acc);
+                                C + mb * ldc + (vg ? 0 : nb), ldc, mr, nr,
+                                bias && !acc ? bias + mb : NULL, acc, vg ? &seg : NULL);
             }
         }
         kc += FC_KC;
@@ -149,14 +290,14 @@ static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc
 static void FC_FN(gemm_)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,
                          fc_idx ldc, const T *bias, int accumulate)
 {
-    FC_FN(gemm_driver_)(Ap, Bp, NULL, K, M, N, C, ldc, bias, accumulate);
+    FC_FN(gemm_driver_)(Ap, Bp, NULL, K, M, N, C, ldc, bias, accumulate, NULL, 0);
 }
 
 static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,
                               fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                              int accumulate)
+                              const fc_geom *vg, fc_idx v0)
 {
-    FC_FN(gemm_driver_)(Ap, base, koff, K, M, N, C, ldc, bias, accumulate);
+    FC_FN(gemm_driver_)(Ap, base, koff, K, M, N, C, ldc, bias, 0, vg, v0);
 }
 
 #undef VL

@@ -13,6 +13,9 @@
  * (objdump -d) after changing a block size.
  */
 #include <string.h>
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>  /* masked loads and stores of the output tiles */
+#endif
 #include "fc_kernels.h"
 #include "fc_transpose.h"
 
@@ -74,9 +77,9 @@ const fc_isa FC_ISA_TABLE = {
     FC_ISA_NAME,
     FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
     gemm_f32, gemm_rows_f32, col2im_f32, pack_a_f32, pack_b_f32,
-    pad_image_f32, scatter_virtual_f32, pack_b_rows_t_f32, pack_a_virtual_f32,
+    pad_image_f32, pack_b_rows_t_f32, pack_a_virtual_f32,
     dw_forward_f32, dw_input_grad_f32, dw_weight_grad_f32,
     gemm_f64, gemm_rows_f64, col2im_f64, pack_a_f64, pack_b_f64,
-    pad_image_f64, scatter_virtual_f64, pack_b_rows_t_f64, pack_a_virtual_f64,
+    pad_image_f64, pack_b_rows_t_f64, pack_a_virtual_f64,
     dw_forward_f64, dw_input_grad_f64, dw_weight_grad_f64,
 };

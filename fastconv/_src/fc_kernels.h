@@ -42,7 +42,10 @@ typedef struct {
  *   constant padding are dropped.  Serial, fixed order.
  * pack_a: A[m][k] = src[m * rs + k * cs] (M x K) into MR-row panels.
  * pack_b: B[k][n] = src[k * rs + n * cs] (K x N) into NR-column panels.
- * gemm_rows: like gemm with B[k][n] = base[koff[k] + n] read in place.
+ * gemm_rows: C = A @ B (+ bias) with B[k][n] = base[koff[k] + n] read in place;
+ *   vg == NULL: C[m][n] at C[m * ldc + n]; else column n is position v0 + n of
+ *   the virtual output grid of vg (pad_image's phase rows, see fc_geom) and goes
+ *   to C[m * ldc + real output index] where that position is a real output.
  * pack_b_rows_t: B[p][k] = base[koff[k] + p] (nv x K) into NR-column panels: the
  *   transposed rows of a padded image, for the weight gradient.
  * pack_a_virtual: A[m][p] = gy[m][virtual pixel v0 + p] (M x nv, 0 where the
@@ -56,7 +59,7 @@ typedef struct {
                        fc_idx ldc, const T *bias, int accumulate);                           \
     void (*gemm_rows_##SFX)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,        \
                             fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,             \
-                            int accumulate);                                                 \
+                            const fc_geom *vg, fc_idx v0);                                   \
     void (*col2im_##SFX)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,            \
                          fc_idx np, T *dx);                                                  \
     void (*pack_a_##SFX)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,     \
@@ -64,8 +67,6 @@ typedef struct {
     void (*pack_b_##SFX)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,     \
                          T *dst);                                                            \
     void (*pad_image_##SFX)(const T *x, const fc_geom *g, T padval, T *dst);                 \
-    void (*scatter_virtual_##SFX)(const T *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv, fc_idx M, \
-                                  const fc_geom *g, T *y, fc_idx P);                         \
     void (*pack_b_rows_t_##SFX)(const T *base, const fc_idx *koff, fc_idx K, fc_idx nv,      \
                                 int nr, T *dst);                                             \
     void (*pack_a_virtual_##SFX)(const T *gy, fc_idx P, const fc_geom *g, fc_idx v0,         \

@@ -1,4 +1,4 @@
-/* Padding, col2im, scatter and panel packing for one element type (T, SFX
+/* Padding, col2im and panel packing for one element type (T, SFX
  * defined by the includer, fc_isa_template.h).  Compiled once per instruction set: the
  * short row copies below vectorise to that set's width, which libc's memcpy
  * cannot beat on runs of a few dozen elements (its call overhead dominated). */
@@ -154,32 +154,6 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
             }
             for (fc_idx q = qn; q < Q2; q++) out[q] = padval;
         }
-    }
-}
-
-/* Copy the valid pixels of virtual outputs [v0, v0 + nv) of gemm_rows (rows
- * pext[2] wide, planes pext[1] rows high; ybuf row stride ldb) to
- * y[m][od][oh][ow] (row stride P); the virtual columns past the real output
- * are dropped. */
-static void FC_FN(scatter_virtual_)(const T *ybuf, fc_idx ldb, fc_idx v0, fc_idx nv, fc_idx M,
-                                    const fc_geom *g, T *y, fc_idx P)
-{
-    const fc_idx E2 = g->pext[2], E12 = g->pext[1] * g->pext[2];
-    const fc_idx OH = g->out[1], OW = g->out[2];
-    fc_idx v = v0;
-    const fc_idx end = v0 + nv;
-    while (v < end) {
-        const fc_idx od = v / E12, oh = (v - od * E12) / E2, ow = v - od * E12 - oh * E2;
-        fc_idx run = E2 - ow < end - v ? E2 - ow : end - v;
-        if (oh < OH && ow < OW) {
-            const fc_idx n = run < OW - ow ? run : OW - ow;
-            for (fc_idx m = 0; m < M; m++) {
-                T *dst = y + m * P + (od * OH + oh) * OW + ow;
-                const T *src = ybuf + m * ldb + (v - v0);
-                for (fc_idx i = 0; i < n; i++) dst[i] = src[i];
-            }
-        }
-        v += run;
     }
 }
 
