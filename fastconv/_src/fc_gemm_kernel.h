@@ -7,8 +7,9 @@
  *              shifted rows of a padded image (a stride-1 convolution needs
  *              no im2col copy at all: "indirect" GEMM); C may be an output
  *              plane that the columns (virtual grid positions) are placed in.
- * Each element of C is reduced over K in increasing k in chunks of FC_KC, by
- * the same code whatever the caller's split of the work between threads.
+ * Each element of C is reduced over K in increasing k, in blocks (at most FC_KC
+ * deep) that depend on K alone, by the same code whatever the caller's split
+ * of the work between threads.
  */
 
 #define VL ((int)(FC_VBYTES / sizeof(T)))
@@ -27,7 +28,7 @@ typedef struct {
 
 /* Runs of the nr columns starting at virtual position vb (see fc_geom: the
  * virtual grid is [od][pext1][pext2]; a position is real where oh < out[1] and
- * ow < out[2]).  Incremental, no division per lane. */
+ * ow < out[2]).  One step per virtual row a vector meets, not per lane. */
 static void FC_FN(vsegs_make_)(const fc_geom *g, fc_idx vb, int nr, FC_FN(vsegs_) *s)
 {
     const fc_idx E2 = g->pext[2], E1 = g->pext[1], OH = g->out[1], OW = g->out[2];
@@ -35,19 +36,20 @@ static void FC_FN(vsegs_make_)(const fc_geom *g, fc_idx vb, int nr, FC_FN(vsegs_
     fc_idx od = vb / E12, oh = (vb - od * E12) / E2, ow = vb - od * E12 - oh * E2;
     for (int v = 0; v < NV; v++) {
         int n = 0;
-        for (int j = 0; j < VL; j++) {
-            const int col = v * VL + j;
-            if (col < nr && oh < OH && ow < OW) {
-                const fc_idx off = (od * OH + oh) * OW + ow - j;
-                if (n > 0 && s->off[v][n - 1] == off) {
-                    s->mask[v][n - 1] |= 1u << j;
-                } else {
-                    s->off[v][n] = off;
-                    s->mask[v][n] = 1u << j;
-                    n++;
-                }
+        const int lanes = nr - v * VL < VL ? nr - v * VL : VL;
+        for (int j = 0; j < VL;) {
+            const int run = (int)(E2 - ow < VL - j ? E2 - ow : VL - j);
+            fc_idx real = oh < OH && ow < OW ? OW - ow : 0;
+            if (real > run) real = run;
+            if (real > lanes - j) real = lanes - j;
+            if (real > 0) {
+                s->off[v][n] = (od * OH + oh) * OW + ow - j;
+                s->mask[v][n] = (unsigned)(((1ull << real) - 1) << j);
+                n++;
             }
-            if (++ow == E2) {
+            j += run;
+            ow += run;
+            if (ow == E2) {
                 ow = 0;
                 if (++oh == E1) {
                     oh = 0;
@@ -130,11 +132,14 @@ static inline void FC_FN(mstore_)(T *p, unsigned mask, V x)
         }                                                                          \
     }
 
-/* seg == NULL: C holds the nr columns contiguously; else C is a plane whose
- * columns are placed by seg. */
+/* C block = A @ B over K (+ prev or + bias), B packed NR wide (koff == NULL)
+ * or rows B + koff[k].  The MR x NR result r = prev + A@B where prev holds
+ * partial sums of earlier K blocks (row stride ldp; full NR columns unless it
+ * is out itself), else r = A@B + bias.  r goes to out (row stride ldo): the
+ * first nr columns, or placed by seg on an output plane. */
 static inline void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff,
-                                   T *C, fc_idx ldc, int mr, int nr, const T *bias,
-                                   int accumulate, const FC_FN(vsegs_) *seg)
+                                   const T *prev, fc_idx ldp, T *out, fc_idx ldo,
+                                   int mr, int nr, const T *bias, const FC_FN(vsegs_) *seg)
 {
     V c[MR][NV];
     FC_UNROLL for (int m = 0; m < MR; m++)
@@ -144,49 +149,45 @@ static inline void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_id
     } else {
         FC_KLOOP(B + k * NR)
     }
-    if (seg) {
-        /* constant indices into c after unrolling: the accumulators stay in
-         * registers */
-        FC_UNROLL for (int m = 0; m < MR; m++) {
-            if (m >= mr) break;
-            T *row = C + m * ldc;
-            const T bm = bias ? bias[m] : (T)0;
-            FC_UNROLL for (int v = 0; v < NV; v++) {
-                for (int s = 0; s < seg->nseg[v]; s++) {
-                    T *p = row + seg->off[v][s];
-                    const unsigned mk = seg->mask[v][s];
-                    const V r = accumulate ? FC_FN(mload_)(p, mk) + c[m][v] : c[m][v] + bm;
-                    FC_FN(mstore_)(p, mk, r);
-                }
-            }
-        }
-        return;
-    }
-    if (mr == MR && nr == NR) {
-        FC_UNROLL for (int m = 0; m < MR; m++) {
-            T *row = C + m * ldc;
-            const T bm = bias ? bias[m] : (T)0;
-            FC_UNROLL for (int v = 0; v < NV; v++) {
-                V r = c[m][v] + bm;
-                if (accumulate) {
+    const int partial_prev = prev == out && nr < NR;
+    /* constant indices into c after unrolling: the accumulators stay in
+     * registers */
+    FC_UNROLL for (int m = 0; m < MR; m++) {
+        if (m >= mr) break;
+        V r[NV];
+        if (prev) {
+            const T *prow = prev + m * ldp;
+            if (partial_prev) {
+                T tmp[NR] = {0};
+                for (int j = 0; j < nr; j++) tmp[j] = prow[j];
+                FC_UNROLL for (int v = 0; v < NV; v++) {
                     V old;
-                    memcpy(&old, row + v * VL, sizeof(V));
-                    r = old + c[m][v];
+                    memcpy(&old, tmp + v * VL, sizeof(V));
+                    r[v] = old + c[m][v];
                 }
-                memcpy(row + v * VL, &r, sizeof(V));
+            } else {
+                FC_UNROLL for (int v = 0; v < NV; v++) {
+                    V old;
+                    memcpy(&old, prow + v * VL, sizeof(V));
+                    r[v] = old + c[m][v];
+                }
             }
+        } else {
+            const T bm = bias ? bias[m] : (T)0;
+            FC_UNROLL for (int v = 0; v < NV; v++) r[v] = c[m][v] + bm;
         }
-        return;
-    }
-    for (int m = 0; m < mr; m++) {
-        T tmp[NR];
-        memcpy(tmp, c[m], sizeof(tmp));
-        T *row = C + m * ldc;
-        const T bm = bias ? bias[m] : (T)0;
-        if (accumulate)
-            for (int j = 0; j < nr; j++) row[j] += tmp[j];
-        else
-            for (int j = 0; j < nr; j++) row[j] = tmp[j] + bm;
+        T *row = out + m * ldo;
+        if (seg) {
+            FC_UNROLL for (int v = 0; v < NV; v++)
+                for (int s = 0; s < seg->nseg[v]; s++)
+                    FC_FN(mstore_)(row + seg->off[v][s], seg->mask[v][s], r[v]);
+        } else if (nr == NR) {
+            FC_UNROLL for (int v = 0; v < NV; v++) memcpy(row + v * VL, &r[v], sizeof(V));
+        } else {
+            T tmp[NR];
+            memcpy(tmp, r, sizeof(tmp));
+            for (int j = 0; j < nr; j++) row[j] = tmp[j];
+        }
     }
 }
 #undef FC_KLOOP
@@ -195,8 +196,8 @@ static inline void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_id
 #else  /* no vector extensions (MSVC): plain loops, same layouts and order */
 
 static void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff,
-                            T *C, fc_idx ldc, int mr, int nr, const T *bias, int accumulate,
-                            const FC_FN(vsegs_) *seg)
+                            const T *prev, fc_idx ldp, T *out, fc_idx ldo,
+                            int mr, int nr, const T *bias, const FC_FN(vsegs_) *seg)
 {
     T c[MR][NR] = {{0}};
     for (fc_idx k = 0; k < K; k++) {
@@ -204,64 +205,96 @@ static void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff
         for (int m = 0; m < MR; m++)
             for (int j = 0; j < NR; j++) c[m][j] += A[k * MR + m] * brow[j];
     }
-    if (seg) {
-        for (int m = 0; m < mr; m++) {
-            T *row = C + m * ldc;
-            const T bm = bias ? bias[m] : (T)0;
+    const int ncols = prev == out && nr < NR ? nr : NR;
+    for (int m = 0; m < mr; m++) {
+        T r[NR];
+        const T bm = bias ? bias[m] : (T)0;
+        for (int j = 0; j < NR; j++)
+            r[j] = prev ? (j < ncols ? prev[m * ldp + j] : (T)0) + c[m][j] : c[m][j] + bm;
+        T *row = out + m * ldo;
+        if (seg) {
             for (int v = 0; v < NV; v++)
                 for (int s = 0; s < seg->nseg[v]; s++)
                     for (int j = 0; j < VL; j++)
-                        if ((seg->mask[v][s] >> j) & 1u) {
-                            T *p = row + seg->off[v][s] + j;
-                            *p = accumulate ? *p + c[m][v * VL + j] : c[m][v * VL + j] + bm;
-                        }
+                        if ((seg->mask[v][s] >> j) & 1u) row[seg->off[v][s] + j] = r[v * VL + j];
+        } else {
+            for (int j = 0; j < nr; j++) row[j] = r[j];
         }
-        return;
-    }
-    for (int m = 0; m < mr; m++) {
-        T *row = C + m * ldc;
-        const T bm = bias ? bias[m] : (T)0;
-        for (int j = 0; j < nr; j++) row[j] = accumulate ? row[j] + c[m][j] : c[m][j] + bm;
     }
 }
 #endif
 
-/* C[M x N] (= or +=) A @ B (+ bias).  koff == NULL: Bp packed; else B[k][n] =
- * Bp[koff[k] + n], rows scattered through a padded image.  vg == NULL: column n
- * of C is C[n]; else C is an output plane and column n is virtual position
- * v0 + n of vg's grid, stored only where that is a real output (so no ybuf and
- * no second pass to drop the virtual columns).  Those rows are copied
- * KC x NR at a time into a contiguous, aligned slice before the MR-row panels of
- * A run over it: the copy's independent loads overlap their cache misses, which
- * the FMA chains cannot, and the microkernel then streams L1-resident data. */
-static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc_idx K,
-                                fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                                int accumulate, const fc_geom *vg, fc_idx v0)
+/* Rows of C per pass of gemm_rows: their partial sums over the K blocks stay
+ * in an L1-sized buffer. */
+#define FC_MB 128
+
+/* C[M x N] (= or +=) A @ B (+ bias), B packed in NR-column panels. */
+static void FC_FN(gemm_)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,
+                         fc_idx ldc, const T *bias, int accumulate)
 {
-    FC_FN(vsegs_) seg;
-#if FC_HAVE_VECTORS
-    T slice[FC_KC * NR] __attribute__((aligned(64)));
-#else
-    T slice[FC_KC * NR];
-#endif
     fc_idx kc = 0;
     do {
         const fc_idx kl = K - kc < FC_KC ? K - kc : FC_KC;
         const int acc = accumulate || kc > 0;
         for (fc_idx nb = 0; nb < N; nb += NR) {
             const int nr = (int)(N - nb < NR ? N - nb : NR);
-            const T *B;
-            if (vg) FC_FN(vsegs_make_)(vg, v0 + nb, nr, &seg);
-            if (koff) {
+            const T *B = Bp + (nb / NR) * K * NR + kc * NR;
+            for (fc_idx mb = 0; mb < M; mb += MR) {
+                const int mr = (int)(M - mb < MR ? M - mb : MR);
+                T *cm = C + mb * ldc + nb;
+                FC_FN(ukernel_)(kl, Ap + (mb / MR) * K * MR + kc * MR, B, NULL,
+                                acc ? cm : NULL, ldc, cm, ldc, mr, nr,
+                                bias && !acc ? bias + mb : NULL, NULL);
+            }
+        }
+        kc += FC_KC;
+    } while (kc < K);
+}
+
+/* C[M x N] = A @ B (+ bias) with B[k][n] = base[koff[k] + n], rows scattered
+ * through a padded image.  vg == NULL: column n of C is C[n]; else C is an
+ * output plane and column n is virtual position v0 + n of vg's grid, stored
+ * only where that is a real output (no second pass to drop the virtual
+ * columns).
+ *
+ * For each NR-column block, the rows are copied KC x NR at a time into a
+ * contiguous, aligned slice before the MR-row panels of A run over it: the
+ * copy's independent loads overlap their cache misses, which the FMA chains
+ * cannot, and the microkernel then streams L1-resident data.  The partial sums
+ * of the K blocks stay in cbuf; only the last block writes C.  Every element is
+ * reduced over K in increasing k in blocks that depend on K alone, whatever
+ * the tiling. */
+static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,
+                              fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
+                              const fc_geom *vg, fc_idx v0)
+{
+    FC_FN(vsegs_) seg;
+#if FC_HAVE_VECTORS
+    T slice[FC_KC * NR] __attribute__((aligned(64)));
+    T cbuf[FC_MB * NR] __attribute__((aligned(64)));
+#else
+    T slice[FC_KC * NR];
+    T cbuf[FC_MB * NR];
+#endif
+    /* K blocks of equal depth (<= FC_KC): no short last block whose result
+     * costs as much to store as to compute */
+    const fc_idx nkb = (K + FC_KC - 1) / FC_KC, kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_KC;
+    for (fc_idx nb = 0; nb < N; nb += NR) {
+        const int nr = (int)(N - nb < NR ? N - nb : NR);
+        if (vg) FC_FN(vsegs_make_)(vg, v0 + nb, nr, &seg);
+        for (fc_idx mb0 = 0; mb0 < M; mb0 += FC_MB) {
+            const fc_idx mend = M - mb0 < FC_MB ? M : mb0 + FC_MB;
+            for (fc_idx kc = 0; kc == 0 || kc < K; kc += kcb) {  /* K == 0: the bias */
+                const fc_idx kl = K - kc < kcb ? K - kc : kcb;
+                const int first = kc == 0, last = kc + kl >= K;
                 /* only the nr real columns are read: the rows may end right there */
                 for (fc_idx k = 0; k < kl; k++) {
-                    const T *src = Bp + koff[kc + k] + nb;
+                    const T *src = base + koff[kc + k] + nb;
                     T *dst = slice + k * NR;
 #if defined(__GNUC__) || defined(__clang__)
                     /* rows from many planes defeat the hardware prefetchers:
-                     * ask for this row's next block (the next tile's first one
-                     * at the end of a tile) while copying this one; a prefetch
-                     * past the end of the image is harmless */
+                     * ask for this row's next block while copying this one; a
+                     * prefetch past the end of the image is harmless */
                     for (int j = 0; j < NR; j += 64 / (int)sizeof(T))
                         __builtin_prefetch(src + NR + j);
 #endif
@@ -272,32 +305,22 @@ static void FC_FN(gemm_driver_)(const T *Ap, const T *Bp, const fc_idx *koff, fc
                         for (int j = nr; j < NR; j++) dst[j] = 0;
                     }
                 }
-                B = slice;
-            } else {
-                B = Bp + (nb / NR) * K * NR + kc * NR;
-            }
-            for (fc_idx mb = 0; mb < M; mb += MR) {
-                const int mr = (int)(M - mb < MR ? M - mb : MR);
-                FC_FN(ukernel_)(kl, Ap + (mb / MR) * K * MR + kc * MR, B, NULL,
-                                C + mb * ldc + (vg ? 0 : nb), ldc, mr, nr,
-                                bias && !acc ? bias + mb : NULL, acc, vg ? &seg : NULL);
+                for (fc_idx mb = mb0; mb < mend; mb += MR) {
+                    const int mr = (int)(mend - mb < MR ? mend - mb : MR);
+                    T *cb = cbuf + (mb - mb0) * NR;
+                    const T *A = Ap + (mb / MR) * K * MR + kc * MR;
+                    const T *bm = first && bias ? bias + mb : NULL;
+                    if (last)
+                        FC_FN(ukernel_)(kl, A, slice, NULL, first ? NULL : cb, NR,
+                                        C + mb * ldc + (vg ? 0 : nb), ldc, mr, nr, bm,
+                                        vg ? &seg : NULL);
+                    else
+                        FC_FN(ukernel_)(kl, A, slice, NULL, first ? NULL : cb, NR,
+                                        cb, NR, mr, NR, bm, NULL);
+                }
             }
         }
-        kc += FC_KC;
-    } while (kc < K);
-}
-
-static void FC_FN(gemm_)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,
-                         fc_idx ldc, const T *bias, int accumulate)
-{
-    FC_FN(gemm_driver_)(Ap, Bp, NULL, K, M, N, C, ldc, bias, accumulate, NULL, 0);
-}
-
-static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,
-                              fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                              const fc_geom *vg, fc_idx v0)
-{
-    FC_FN(gemm_driver_)(Ap, base, koff, K, M, N, C, ldc, bias, 0, vg, v0);
+    }
 }
 
 #undef VL
