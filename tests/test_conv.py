@@ -290,6 +290,32 @@ def test_larger_float32_problem_within_tolerance(rng):
                       tolerance(x, w, b, dtype=np.float32, padding=1), dtype=np.float32)
 
 
+@oracle
+@pytest.mark.parametrize("wshape", [(133, 70, 1, 1), (9, 70, 3, 2)])
+def test_large_unpadded_image_within_tolerance(rng, wshape):
+    """An image over 1 MiB read in place (the B rows are packed whole first);
+    more than 128 output channels (several row passes) and several K blocks."""
+    x = rng.standard_normal((1, 70, 61, 64)).astype(np.float32)
+    w = rng.standard_normal(wshape).astype(np.float32)
+    b = rng.standard_normal(wshape[0]).astype(np.float32)
+    y = fastconv.conv2d(x, w, b)
+    assert_conv_close(y, conv_ref(x, w, b), tolerance(x, w, b, dtype=np.float32),
+                      dtype=np.float32)
+
+
+@oracle
+def test_many_output_channels_padded_within_tolerance(rng):
+    """Over 128 output channels written through the virtual grid (several row
+    passes, masked stores at the row ends) with several K blocks."""
+    x = rng.standard_normal((2, 20, 13, 21)).astype(np.float32)
+    w = rng.standard_normal((133, 20, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(133).astype(np.float32)
+    y = fastconv.conv2d(x, w, b, padding=(1, 2), stride=(1, 2))
+    params = dict(padding=(1, 2), stride=(1, 2))
+    assert_conv_close(y, conv_ref(x, w, b, **params),
+                      tolerance(x, w, b, dtype=np.float32, **params), dtype=np.float32)
+
+
 def test_cancellation_needs_the_absolute_bound(rng):
     """Results near zero from large cancelling terms are judged by S, not by |ref|."""
     x = np.full((1, 1, 64), 1e4, np.float32) + rng.standard_normal((1, 1, 64)).astype(np.float32)

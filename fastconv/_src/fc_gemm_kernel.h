@@ -224,9 +224,9 @@ static void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff
 }
 #endif
 
-/* Rows of C per pass of gemm_rows: their partial sums over the K blocks stay
- * in an L1-sized buffer. */
-#define FC_MB 128
+/* Rows of C per pass of gemm_rows, a whole number of MR-row panels: their
+ * partial sums over the K blocks stay in an L1-sized buffer. */
+#define FC_MB (128 / MR * MR)
 
 /* C[M x N] (= or +=) A @ B (+ bias), B packed in NR-column panels. */
 static void FC_FN(gemm_)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,
@@ -260,15 +260,40 @@ static void FC_FN(gemm_)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N,
  * For each NR-column block, the rows are copied KC x NR at a time into a
  * contiguous, aligned slice before the MR-row panels of A run over it: the
  * copy's independent loads overlap their cache misses, which the FMA chains
- * cannot, and the microkernel then streams L1-resident data.  The partial sums
- * of the K blocks stay in cbuf; only the last block writes C.  Every element is
+ * cannot, and the microkernel then streams L1-resident data.  With work, all
+ * of B is packed into NR-column panels first instead, each row read whole:
+ * rows streamed from memory (far-apart planes of an unpadded input) come in
+ * much faster as long sequential runs.  The partial sums of the K blocks stay
+ * in cbuf; only the last block writes C.  Every element is
  * reduced over K in increasing k in blocks that depend on K alone, whatever
  * the tiling. */
 static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,
                               fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                              const fc_geom *vg, fc_idx v0)
+                              const fc_geom *vg, fc_idx v0, T *work)
 {
     FC_FN(vsegs_) seg;
+    if (work) {
+        /* whole rows at a time, in NR-column panels: long sequential reads */
+        const fc_idx np = (N + NR - 1) / NR;
+        for (fc_idx k = 0; k < K; k++) {
+            const T *src = base + koff[k];
+#if defined(__GNUC__) || defined(__clang__)
+            if (k + 4 < K)
+                for (fc_idx j = 0; j < N; j += 64 / (fc_idx)sizeof(T))
+                    __builtin_prefetch(base + koff[k + 4] + j);
+#endif
+            for (fc_idx p = 0; p < np; p++) {
+                T *dst = work + p * K * NR + k * NR;
+                const fc_idx n0 = p * NR;
+                if (n0 + NR <= N) {
+                    for (int j = 0; j < NR; j++) dst[j] = src[n0 + j];
+                } else {
+                    for (int j = 0; j < N - n0; j++) dst[j] = src[n0 + j];
+                    for (int j = (int)(N - n0); j < NR; j++) dst[j] = 0;
+                }
+            }
+        }
+    }
 #if FC_HAVE_VECTORS
     T slice[FC_KC * NR] __attribute__((aligned(64)));
     T cbuf[FC_MB * NR] __attribute__((aligned(64)));
@@ -287,22 +312,33 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
             for (fc_idx kc = 0; kc == 0 || kc < K; kc += kcb) {  /* K == 0: the bias */
                 const fc_idx kl = K - kc < kcb ? K - kc : kcb;
                 const int first = kc == 0, last = kc + kl >= K;
-                /* only the nr real columns are read: the rows may end right there */
-                for (fc_idx k = 0; k < kl; k++) {
-                    const T *src = base + koff[kc + k] + nb;
-                    T *dst = slice + k * NR;
-#if defined(__GNUC__) || defined(__clang__)
-                    /* rows from many planes defeat the hardware prefetchers:
-                     * ask for this row's next block while copying this one; a
-                     * prefetch past the end of the image is harmless */
-                    for (int j = 0; j < NR; j += 64 / (int)sizeof(T))
-                        __builtin_prefetch(src + NR + j);
-#endif
-                    if (nr == NR) {
-                        for (int j = 0; j < NR; j++) dst[j] = src[j];
-                    } else {
-                        for (int j = 0; j < nr; j++) dst[j] = src[j];
-                        for (int j = nr; j < NR; j++) dst[j] = 0;
+                const T *B = slice;
+                if (work) {
+                    B = work + (nb / NR) * K * NR + kc * NR;
+                } else {
+                    /* rows from many planes defeat the hardware prefetchers: while
+                     * copying this block, ask for the block copied next (the next
+                     * K block, else the first one of the next pass or column block)
+                     * so that its misses overlap this block's arithmetic */
+                    const fc_idx *pk = last ? koff : koff + kc + kl;
+                    const fc_idx pcol = last && mend >= M ? nb + NR : nb;
+                    const fc_idx pn = last ? (K < kcb ? K : kcb) : (K - kc - kl < kcb ? K - kc - kl : kcb);
+                    /* only the nr real columns are read: the rows may end right there */
+                    for (fc_idx k = 0; k < kl; k++) {
+                        const T *src = base + koff[kc + k] + nb;
+                        T *dst = slice + k * NR;
+    #if defined(__GNUC__) || defined(__clang__)
+                        /* a prefetch past the end of the image is harmless */
+                        if (k < pn)
+                            for (int j = 0; j < NR; j += 64 / (int)sizeof(T))
+                                __builtin_prefetch(base + pk[k] + pcol + j);
+    #endif
+                        if (nr == NR) {
+                            for (int j = 0; j < NR; j++) dst[j] = src[j];
+                        } else {
+                            for (int j = 0; j < nr; j++) dst[j] = src[j];
+                            for (int j = nr; j < NR; j++) dst[j] = 0;
+                        }
                     }
                 }
                 for (fc_idx mb = mb0; mb < mend; mb += MR) {
@@ -311,11 +347,11 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
                     const T *A = Ap + (mb / MR) * K * MR + kc * MR;
                     const T *bm = first && bias ? bias + mb : NULL;
                     if (last)
-                        FC_FN(ukernel_)(kl, A, slice, NULL, first ? NULL : cb, NR,
+                        FC_FN(ukernel_)(kl, A, B, NULL, first ? NULL : cb, NR,
                                         C + mb * ldc + (vg ? 0 : nb), ldc, mr, nr, bm,
                                         vg ? &seg : NULL);
                     else
-                        FC_FN(ukernel_)(kl, A, slice, NULL, first ? NULL : cb, NR,
+                        FC_FN(ukernel_)(kl, A, B, NULL, first ? NULL : cb, NR,
                                         cb, NR, mr, NR, bm, NULL);
                 }
             }
@@ -325,3 +361,4 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
 
 #undef VL
 #undef NR
+#undef FC_MB

@@ -46,6 +46,8 @@ typedef struct {
  *   vg == NULL: C[m][n] at C[m * ldc + n]; else column n is position v0 + n of
  *   the virtual output grid of vg (pad_image's phase rows, see fc_geom) and goes
  *   to C[m * ldc + real output index] where that position is a real output.
+ *   work: NULL, or room for K x N rounded up to NR: B is packed there whole
+ *   rows at a time first (for rows streamed from memory).
  * pack_b_rows_t: B[p][k] = base[koff[k] + p] (nv x K) into NR-column panels: the
  *   transposed rows of a padded image, for the weight gradient.
  * pack_a_virtual: A[m][p] = gy[m][virtual pixel v0 + p] (M x nv, 0 where the
@@ -59,7 +61,7 @@ typedef struct {
                        fc_idx ldc, const T *bias, int accumulate);                           \
     void (*gemm_rows_##SFX)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,        \
                             fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,             \
-                            const fc_geom *vg, fc_idx v0);                                   \
+                            const fc_geom *vg, fc_idx v0, T *work);                          \
     void (*col2im_##SFX)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,            \
                          fc_idx np, T *dx);                                                  \
     void (*pack_a_##SFX)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,     \
