@@ -32,6 +32,20 @@ __all__ = [
 MAX_EXTENT = 2**40
 
 
+def show(value):
+    """``repr(value)`` for an error message, short even for an array.
+
+    >>> show(np.zeros((64, 3, 7, 7)))
+    'an array of shape (64, 3, 7, 7)'
+    >>> show((1, 2))
+    '(1, 2)'
+    """
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return f"an array of shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def as_int(value, name):
     """Return ``value`` as a Python int, refusing bools, floats and strings.
 
@@ -45,12 +59,12 @@ def as_int(value, name):
     TypeError: stride must be an integer, got 1.5 (float)
     """
     if isinstance(value, bool) or value is None:
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be an integer, got {show(value)} ({type(value).__name__})")
     try:
         return operator.index(value)
     except TypeError:
         raise TypeError(
-            f"{name} must be an integer, got {value!r} ({type(value).__name__})") from None
+            f"{name} must be an integer, got {show(value)} ({type(value).__name__})") from None
 
 
 def batched_shape(shape, nd, name, what="convolution"):

@@ -20,7 +20,7 @@ from fastconv._conv_plan import (
     run_weight_grad,
     spatial_rank,
 )
-from fastconv._shapes import as_int, batched_shape
+from fastconv._shapes import as_int, batched_shape, show
 from fastconv._validation import as_array, as_kernel_input, result_dtype
 
 __all__ = ["conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward"]
@@ -28,11 +28,12 @@ __all__ = ["conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backwa
 
 def _shape_arg(value, name):
     """A shape given by the caller: a sequence of non-negative ints."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"{name} must be a tuple of integers, got {value!r}")
+    if (isinstance(value, (str, bytes)) or not hasattr(value, "__len__")
+            or (isinstance(value, np.ndarray) and value.ndim != 1)):
+        raise TypeError(f"{name} must be a tuple of integers, got {show(value)}")
     shape = tuple(as_int(v, name) for v in value)
     if any(v < 0 for v in shape):
-        raise ValueError(f"{name} must not contain negative sizes, got {value!r}")
+        raise ValueError(f"{name} must not contain negative sizes, got {show(value)}")
     return shape
 
 

@@ -233,6 +233,9 @@ BAD = [
     ("input_grad", dict(input_shape=(2, 3, 8)), ValueError, "input_shape"),
     ("input_grad", dict(input_shape="abc"), TypeError, "input_shape"),
     ("input_grad", dict(input_shape=(2, 3, -8, 8)), ValueError, "input_shape"),
+    # an array where the shape belongs (arguments swapped): named briefly, not dumped
+    ("input_grad", dict(input_shape=np.zeros((2, 3, 8, 8))), TypeError,
+     r"^input_shape must be a tuple of integers, got an array of shape \(2, 3, 8, 8\)$"),
     ("input_grad", dict(input_shape=(2, 5, 8, 8)), ValueError, "channels"),
     ("input_grad", dict(grad_output=np.zeros((2, 4, 5, 6))), ValueError, "grad_output"),
     ("input_grad", dict(stride=0), ValueError, "stride"),
