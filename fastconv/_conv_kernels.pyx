@@ -9,7 +9,7 @@ any number of threads.
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -35,6 +35,7 @@ cdef extern from "fc_kernels.h" nogil:
     ctypedef struct fc_isa:
         const char *name
         int mr_f32, nr_f32, mr_f64, nr_f64
+        int vl_f32, vl_f64
         void gemm_f32(const float *Ap, const float *Bp, fc_idx K, fc_idx M, fc_idx N,
                       float *C, fc_idx ldc, const float *bias, int accumulate) noexcept nogil
         void gemm_rows_f32(const float *Ap, const float *base, const fc_idx *koff, fc_idx K,
@@ -48,10 +49,10 @@ cdef extern from "fc_kernels.h" nogil:
                                float *dpad, float *dx) noexcept nogil
         void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
                                 double *acc) noexcept nogil
-        void pack_b_rows_t_f32(const float *base, const fc_idx *koff, fc_idx K, fc_idx nv,
-                               int nr, float *dst) noexcept nogil
-        void pack_a_virtual_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0,
-                                fc_idx nv, fc_idx M, int mr, float *dst) noexcept nogil
+        void pack_gy_t_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
+                             fc_idx M, fc_idx Mpad, float *dst) noexcept nogil
+        void wgrad_t_f32(const float *gyT, fc_idx Mpad, fc_idx nv, const float *base,
+                           const fc_idx *koff, fc_idx K, float *accT) noexcept nogil
         void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
                         fc_idx npix, float *dx) noexcept nogil
         void pack_a_f32(const float *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
@@ -72,10 +73,10 @@ cdef extern from "fc_kernels.h" nogil:
                                double *dpad, double *dx) noexcept nogil
         void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
                                 fc_idx M, double *acc) noexcept nogil
-        void pack_b_rows_t_f64(const double *base, const fc_idx *koff, fc_idx K, fc_idx nv,
-                               int nr, double *dst) noexcept nogil
-        void pack_a_virtual_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0,
-                                fc_idx nv, fc_idx M, int mr, double *dst) noexcept nogil
+        void pack_gy_t_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
+                             fc_idx M, fc_idx Mpad, double *dst) noexcept nogil
+        void wgrad_t_f64(const double *gyT, fc_idx Mpad, fc_idx nv, const double *base,
+                           const fc_idx *koff, fc_idx K, double *accT) noexcept nogil
         void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
                         fc_idx npix, double *dx) noexcept nogil
         void pack_a_f64(const double *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
@@ -255,20 +256,20 @@ cdef inline void _dw_weight_grad(const floating *gy, const floating *pad, const 
         _isa.dw_weight_grad_f64(gy, pad, g, M, acc)
 
 
-cdef inline void _pack_b_rows_t(const floating *base, const fc_idx *koff, fc_idx K, fc_idx nv,
-                                int nr, floating *dst) noexcept nogil:
+cdef inline void _pack_gy_t(const floating *gy, fc_idx P, const fc_geom *g, fc_idx v0,
+                            fc_idx nv, fc_idx M, fc_idx Mpad, floating *dst) noexcept nogil:
     if floating is float:
-        _isa.pack_b_rows_t_f32(base, koff, K, nv, nr, dst)
+        _isa.pack_gy_t_f32(gy, P, g, v0, nv, M, Mpad, dst)
     else:
-        _isa.pack_b_rows_t_f64(base, koff, K, nv, nr, dst)
+        _isa.pack_gy_t_f64(gy, P, g, v0, nv, M, Mpad, dst)
 
 
-cdef inline void _pack_a_virtual(const floating *gy, fc_idx P, const fc_geom *g, fc_idx v0,
-                                 fc_idx nv, fc_idx M, int mr, floating *dst) noexcept nogil:
+cdef inline void _wgrad_t(const floating *gyT, fc_idx Mpad, fc_idx nv, const floating *base,
+                          const fc_idx *koff, fc_idx K, floating *accT) noexcept nogil:
     if floating is float:
-        _isa.pack_a_virtual_f32(gy, P, g, v0, nv, M, mr, dst)
+        _isa.wgrad_t_f32(gyT, Mpad, nv, base, koff, K, accT)
     else:
-        _isa.pack_a_virtual_f64(gy, P, g, v0, nv, M, mr, dst)
+        _isa.wgrad_t_f64(gyT, Mpad, nv, base, koff, K, accT)
 
 
 cdef inline void _col2im(const floating *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
@@ -535,21 +536,28 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
 
 # ---------------------------------------------------------------- weight gradient
 
+def weight_grad_rows(Py_ssize_t Mg, Py_ssize_t itemsize):
+    """Row length of conv_weight_grad's transposed partials: Mg rounded up to the
+    SIMD lanes of the chosen instruction set."""
+    cdef Py_ssize_t vl = _isa.vl_f32 if itemsize == 4 else _isa.vl_f64
+    return _round_up(max(Mg, 1), vl)
+
+
 def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not None,
                      floating[:, ::1] partial not None, tuple geo,
                      Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                      double padval, int nthreads):
     """partial[c] = sum over the c-th fixed chunk of (n, virtual tile) of
-    gy_virtual @ rows(pad(x))^T: the weight gradient, without im2col.
+    rows(pad(x)) @ gy_virtual^T: the weight gradient, transposed, without im2col.
 
-    partial: (nchunks, G*Mg*K), zero-filled by the caller, who sums the chunks in
-    order; the chunking depends on the shapes only, never on the thread count.
-    Chunks cover consecutive (image, tile) items and a thread runs consecutive
-    chunks, so each thread pads (and phase-splits) an image into its own buffer
-    once, when its work reaches it.  B's
-    panels come straight from the padded rows through in-register transposes; gy
-    is read onto the same virtual grid, with zeros where it has no real output,
-    so those columns add nothing.
+    partial: (nchunks, G*K*Mpad), Mpad = weight_grad_rows(Mg, itemsize), laid out
+    [g][k][m] and zero-filled by the caller, who sums the chunks in order and
+    transposes; the chunking depends on the shapes only, never on the thread
+    count.  Chunks cover consecutive (image, tile) items and a thread runs
+    consecutive chunks, so each thread pads (and phase-splits) an image into its
+    own buffer once, when its work reaches it.  The image values are broadcast
+    straight from the padded rows; only gy is transposed, onto the same virtual
+    grid, with zeros where it has no real output, so those positions add nothing.
     """
     cdef fc_geom geom = _geom(Cg, geo)
     in_shape, kshape, out_shape = geo[:3]
@@ -579,15 +587,22 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     cdef floating pv = <floating>padval
     cdef int failed = 0
     cdef int *failed_p = &failed
-    cdef Py_ssize_t c, it, n, t, g, v0, nv
+    cdef Py_ssize_t Mpad = weight_grad_rows(Mg, sizeof(floating))
+    # x read in place, an image too big for the cache: its rows are far-apart planes
+    # streamed from memory, faster copied whole into one buffer first (as in
+    # conv_forward_rows; measured pw1x1 1.2x)
+    cdef bint copy_rows = direct and Cg * DHW * <Py_ssize_t>sizeof(floating) >= (1 << 20)
+    cdef Py_ssize_t[::1] seq_rows = np.arange(max(K, 1), dtype=np.intp) * tile
+    cdef const fc_idx *seq = &seq_rows[0]
+    cdef Py_ssize_t c, it, n, t, g, v0, nv, k
     cdef const floating *base
-    cdef floating *bpack
-    cdef floating *apack
+    cdef floating *gyt
+    cdef floating *rows
     cdef floating *pad
     cdef Py_ssize_t *padded
     with nogil, parallel(num_threads=nthreads):
-        bpack = <floating *>fc_malloc(_round_up(K, nr) * tile * sizeof(floating))
-        apack = <floating *>fc_malloc(_round_up(Mg, mr) * tile * sizeof(floating))
+        gyt = <floating *>fc_malloc(tile * Mpad * sizeof(floating))
+        rows = <floating *>fc_malloc(K * tile * sizeof(floating)) if copy_rows else NULL
         pad = NULL if direct else <floating *>fc_malloc(G * img * sizeof(floating))
         # the image now in this thread's pad; in memory, as it lives across the
         # thread's (consecutive, static-schedule) chunks, so each is padded once
@@ -595,8 +610,8 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
         if padded != NULL:
             padded[0] = -1
         for c in prange(nchunks, schedule="static"):
-            if (bpack == NULL or apack == NULL or padded == NULL
-                    or (pad == NULL and not direct)):
+            if (gyt == NULL or padded == NULL or (pad == NULL and not direct)
+                    or (rows == NULL and copy_rows)):
                 failed_p[0] = 1
                 continue
             for it in range(c * items // nchunks, (c + 1) * items // nchunks):
@@ -613,13 +628,16 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
                         base = xp + (n * G + g) * Cg * DHW
                     else:
                         base = pad + g * img
-                    _pack_b_rows_t(base + v0, ko, K, nv, nr, bpack)
-                    _pack_a_virtual(gp + (n * G + g) * Mg * P, P, &geom, v0, nv, Mg, mr,
-                                    apack)
-                    _gemm(apack, bpack, nv, Mg, K, pp + c * wsize + g * Mg * K, K,
-                          <floating *>NULL, 1)
-        fc_free(bpack)
-        fc_free(apack)
+                    _pack_gy_t(gp + (n * G + g) * Mg * P, P, &geom, v0, nv, Mg, Mpad, gyt)
+                    if copy_rows:
+                        for k in range(K):
+                            memcpy(rows + k * tile, base + v0 + ko[k], nv * sizeof(floating))
+                        _wgrad_t(gyt, Mpad, nv, rows, seq, K, pp + c * wsize + g * K * Mpad)
+                    else:
+                        _wgrad_t(gyt, Mpad, nv, base + v0, ko, K,
+                                 pp + c * wsize + g * K * Mpad)
+        fc_free(gyt)
+        fc_free(rows)
         fc_free(pad)
         fc_free(padded)
     if failed:

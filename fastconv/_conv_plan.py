@@ -252,7 +252,9 @@ def run_weight_grad(plan, x, gy, dtype):
         _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,
                                             plan.pad_value, _threads(plan))
         return acc.astype(dtype).reshape(g, mg, -1)
-    wsize = plan.out_channels * plan.reduction_length
+    k = plan.reduction_length
+    rows = _conv_kernels.weight_grad_rows(mg, dtype.itemsize)
+    wsize = g * k * rows
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize * dtype.itemsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
     _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
@@ -260,4 +262,5 @@ def run_weight_grad(plan, x, gy, dtype):
     total = partial[0].copy()
     for c in range(1, nchunks):
         total += partial[c]
-    return total.reshape(g, mg, -1)
+    # the kernel's partials are [g][k][m], m padded to `rows`
+    return np.ascontiguousarray(total.reshape(g, k, rows)[:, :, :mg].transpose(0, 2, 1))

@@ -144,6 +144,21 @@ def test_exact_small_integers(dtype, isa):
     assert gx.dtype == gw.dtype == gb.dtype == dtype
 
 
+@pytest.mark.parametrize("kernel", [(1, 1), (3, 2)])
+def test_weight_grad_of_large_unpadded_image_is_exact(kernel, isa):
+    """An image over 1 MiB read in place (its rows copied whole first), small
+    integers: exact, against an integer einsum."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 3, (1, 70, 61, 64))
+    oh, ow = 61 - kernel[0] + 1, 64 - kernel[1] + 1
+    g = rng.integers(-2, 3, (1, 9, oh, ow))
+    windows = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
+    ref = np.einsum("nmij,ncijab->mcab", g, windows)
+    gw = fastconv.conv_weight_grad(x.astype(np.float32), g.astype(np.float32),
+                                   (9, 70) + kernel)
+    np.testing.assert_array_equal(gw, ref.astype(np.float32))
+
+
 def test_empty_batch_gives_zero_gradients():
     x = np.empty((0, 3, 5, 5), dtype=np.float32)
     w = np.ones((4, 3, 3, 3), dtype=np.float32)

@@ -11,6 +11,12 @@
 #define FC_NV_F32 3
 #define FC_MR_F64 8
 #define FC_NV_F64 3
+/* weight gradient block: up to 4 vectors of m by 6..12 rows of k (24 accumulators) */
+#define FC_WG_NVMAX 4
+#define FC_WG_MRK4 6
+#define FC_WG_MRK3 8
+#define FC_WG_MRK2 12
+#define FC_WG_MRK1 12
 #include "fc_isa_template.h"
 #else
 #include "fc_kernels.h"

@@ -9,4 +9,8 @@
 #define FC_NV_F32 2
 #define FC_MR_F64 6
 #define FC_NV_F64 2
+/* weight gradient block: 2 vectors of m by 6 rows of k, or 1 by 12 (of 16 registers) */
+#define FC_WG_NVMAX 2
+#define FC_WG_MRK2 6
+#define FC_WG_MRK1 12
 #include "fc_isa_template.h"

@@ -50,6 +50,7 @@
 #include "fc_gemm_kernel.h"
 #include "fc_pack_template.h"
 #include "fc_depthwise_template.h"
+#include "fc_wgrad_template.h"
 #undef T
 #undef IT
 #undef TLANES
@@ -66,6 +67,7 @@
 #include "fc_gemm_kernel.h"
 #include "fc_pack_template.h"
 #include "fc_depthwise_template.h"
+#include "fc_wgrad_template.h"
 #undef T
 #undef IT
 #undef TLANES
@@ -76,10 +78,13 @@
 const fc_isa FC_ISA_TABLE = {
     FC_ISA_NAME,
     FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
+    FC_VBYTES / 4, FC_VBYTES / 8,
     gemm_f32, gemm_rows_f32, col2im_f32, pack_a_f32, pack_b_f32,
-    pad_image_f32, pack_b_rows_t_f32, pack_a_virtual_f32,
+    pad_image_f32,
+    pack_gy_t_f32, wgrad_t_f32,
     dw_forward_f32, dw_input_grad_f32, dw_weight_grad_f32,
     gemm_f64, gemm_rows_f64, col2im_f64, pack_a_f64, pack_b_f64,
-    pad_image_f64, pack_b_rows_t_f64, pack_a_virtual_f64,
+    pad_image_f64,
+    pack_gy_t_f64, wgrad_t_f64,
     dw_forward_f64, dw_input_grad_f64, dw_weight_grad_f64,
 };

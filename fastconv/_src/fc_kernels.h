@@ -48,10 +48,9 @@ typedef struct {
  *   to C[m * ldc + real output index] where that position is a real output.
  *   work: NULL, or room for K x N rounded up to NR: B is packed there whole
  *   rows at a time first (for rows streamed from memory).
- * pack_b_rows_t: B[p][k] = base[koff[k] + p] (nv x K) into NR-column panels: the
- *   transposed rows of a padded image, for the weight gradient.
- * pack_a_virtual: A[m][p] = gy[m][virtual pixel v0 + p] (M x nv, 0 where the
- *   virtual grid has no real output) into MR-row panels.
+ * pack_gy_t, wgrad_t: the weight gradient as accT[k][m] += B[k][p] gyT[p][m]
+ *   with B[k][p] = base[koff[k] + p] broadcast from the image rows
+ *   (fc_wgrad_template.h); Mpad is a multiple of the lane count.
  * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
  * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h);
  *   dw_forward reads up to FC_DW_SLACK elements past the padded plane. */
@@ -69,10 +68,10 @@ typedef struct {
     void (*pack_b_##SFX)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,     \
                          T *dst);                                                            \
     void (*pad_image_##SFX)(const T *x, const fc_geom *g, T padval, T *dst);                 \
-    void (*pack_b_rows_t_##SFX)(const T *base, const fc_idx *koff, fc_idx K, fc_idx nv,      \
-                                int nr, T *dst);                                             \
-    void (*pack_a_virtual_##SFX)(const T *gy, fc_idx P, const fc_geom *g, fc_idx v0,         \
-                                 fc_idx nv, fc_idx M, int mr, T *dst);                       \
+    void (*pack_gy_t_##SFX)(const T *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,  \
+                            fc_idx M, fc_idx Mpad, T *dst);                                  \
+    void (*wgrad_t_##SFX)(const T *gyT, fc_idx Mpad, fc_idx nv, const T *base,               \
+                          const fc_idx *koff, fc_idx K, T *accT);                            \
     void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const T *w, const T *bias,      \
                              fc_idx M, T *y);                                                \
     void (*dw_input_grad_##SFX)(const T *gy, const fc_geom *g, const T *w, fc_idx M,         \
@@ -83,6 +82,7 @@ typedef struct {
 typedef struct {
     const char *name;
     int mr_f32, nr_f32, mr_f64, nr_f64;
+    int vl_f32, vl_f64;       /* SIMD lanes */
     FC_DECLARE_KERNELS(float, f32)
     FC_DECLARE_KERNELS(double, f64)
 } fc_isa;
