@@ -435,22 +435,23 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                     _pad_image(xp + ((n0 + it // G) * G + it % G) * Cg * DHW, &geom, pv,
                                padp + it * img)
             with parallel(num_threads=nthreads):
-              # NULL (not wanted, or no memory): gemm_rows copies slices instead
-              work = <floating *>fc_malloc(K * _round_up(tile, nr) * sizeof(floating)) if use_work else NULL
-              for it in prange(nc * G * ntiles, schedule="static"):
-                t = it % ntiles
-                g = (it // ntiles) % G
-                n = it // (ntiles * G)
-                v0 = t * tile
-                nv = min(tile, V - v0)
-                if direct:
-                    base = xp + ((n0 + n) * G + g) * Cg * DHW
-                else:
-                    base = padp + (n * G + g) * img
-                _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg, nv,
-                           yp + ((n0 + n) * G + g) * Mg * P + (0 if vg != NULL else v0), P,
-                           bp + g * Mg if bp != NULL else NULL, vg, v0, work)
-              fc_free(work)
+                # NULL (not wanted, or no memory): gemm_rows copies slices instead
+                work = (<floating *>fc_malloc(K * _round_up(tile, nr) * sizeof(floating))
+                        if use_work else NULL)
+                for it in prange(nc * G * ntiles, schedule="static"):
+                    t = it % ntiles
+                    g = (it // ntiles) % G
+                    n = it // (ntiles * G)
+                    v0 = t * tile
+                    nv = min(tile, V - v0)
+                    if direct:
+                        base = xp + ((n0 + n) * G + g) * Cg * DHW
+                    else:
+                        base = padp + (n * G + g) * img
+                    _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg, nv,
+                               yp + ((n0 + n) * G + g) * Mg * P + (0 if vg != NULL else v0),
+                               P, bp + g * Mg if bp != NULL else NULL, vg, v0, work)
+                fc_free(work)
 
 
 # ---------------------------------------------------------------- input gradient
