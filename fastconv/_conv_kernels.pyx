@@ -50,9 +50,9 @@ cdef extern from "fc_kernels.h" nogil:
         void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
                                 double *acc) noexcept nogil
         void pack_gy_t_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
-                             fc_idx M, fc_idx Mpad, float *dst) noexcept nogil
+                           fc_idx M, fc_idx Mpad, float *dst) noexcept nogil
         void wgrad_t_f32(const float *gyT, fc_idx Mpad, fc_idx nv, const float *base,
-                           const fc_idx *koff, fc_idx K, float *accT) noexcept nogil
+                         const fc_idx *koff, fc_idx K, float *accT) noexcept nogil
         void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
                         fc_idx npix, float *dx) noexcept nogil
         void pack_a_f32(const float *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
@@ -74,9 +74,9 @@ cdef extern from "fc_kernels.h" nogil:
         void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
                                 fc_idx M, double *acc) noexcept nogil
         void pack_gy_t_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
-                             fc_idx M, fc_idx Mpad, double *dst) noexcept nogil
+                           fc_idx M, fc_idx Mpad, double *dst) noexcept nogil
         void wgrad_t_f64(const double *gyT, fc_idx Mpad, fc_idx nv, const double *base,
-                           const fc_idx *koff, fc_idx K, double *accT) noexcept nogil
+                         const fc_idx *koff, fc_idx K, double *accT) noexcept nogil
         void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
                         fc_idx npix, double *dx) noexcept nogil
         void pack_a_f64(const double *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
