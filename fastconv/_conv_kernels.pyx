@@ -337,9 +337,10 @@ cdef Py_ssize_t _split_phases(fc_geom *geom, Py_ssize_t[::1] koff):
 
 
 cdef inline Py_ssize_t _virtual_size(const fc_geom *geom) noexcept:
-    """Virtual outputs up to and including the last real one."""
-    return (((geom.out[0] - 1) * geom.pext[1] + geom.out[1] - 1) * geom.pext[2]
-            + geom.out[2])
+    """Virtual outputs of one output plane (od) up to and including its last real
+    one.  Planes start pext[1] * pext[2] apart; tiles never span two, so the
+    virtual rows past the output height are never computed."""
+    return (geom.out[1] - 1) * geom.pext[2] + geom.out[2]
 
 
 cdef bint _reads_x_in_place(const fc_geom *geom):
@@ -382,7 +383,9 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
     cdef Py_ssize_t img = Cg * cplane
-    cdef Py_ssize_t tile = pixel_tile(K, V, N * G, nr, sizeof(floating))
+    cdef Py_ssize_t OD = out_shape[0]
+    cdef Py_ssize_t E12 = geom.pext[1] * geom.pext[2]
+    cdef Py_ssize_t tile = pixel_tile(K, V, N * G * OD, nr, sizeof(floating))
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
     cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
     cdef Py_ssize_t wstride = Mpad * K
@@ -414,7 +417,7 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef const floating *wp = _cptr(wpack)
     cdef const fc_idx *ko = &koff[0]
     cdef floating pv = <floating>padval
-    cdef Py_ssize_t n0, nc, it, n, t, v0, nv
+    cdef Py_ssize_t n0, nc, it, n, t, od, v0, nv
     cdef const floating *base
     # a virtual grid without extra columns (1x1 kernels) is the output plane itself;
     # otherwise the GEMM places each column at its real output (and drops the rest)
@@ -438,12 +441,13 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                 # NULL (not wanted, or no memory): gemm_rows copies slices instead
                 work = (<floating *>fc_malloc(K * _round_up(tile, nr) * sizeof(floating))
                         if use_work else NULL)
-                for it in prange(nc * G * ntiles, schedule="static"):
+                for it in prange(nc * G * OD * ntiles, schedule="static"):
                     t = it % ntiles
-                    g = (it // ntiles) % G
-                    n = it // (ntiles * G)
-                    v0 = t * tile
-                    nv = min(tile, V - v0)
+                    od = (it // ntiles) % OD
+                    g = (it // (ntiles * OD)) % G
+                    n = it // (ntiles * OD * G)
+                    nv = min(tile, V - t * tile)
+                    v0 = od * E12 + t * tile
                     if direct:
                         base = xp + ((n0 + n) * G + g) * Cg * DHW
                     else:
@@ -573,9 +577,11 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
     # longer pixel runs per GEMM call: the reduction runs over them here
-    cdef Py_ssize_t tile = pixel_tile(K, V, N, nr, sizeof(floating), 1 << 20)
+    cdef Py_ssize_t OD = out_shape[0]
+    cdef Py_ssize_t E12 = geom.pext[1] * geom.pext[2]
+    cdef Py_ssize_t tile = pixel_tile(K, V, N * OD, nr, sizeof(floating), 1 << 20)
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
-    cdef Py_ssize_t items = N * ntiles
+    cdef Py_ssize_t items = N * OD * ntiles
     cdef Py_ssize_t nchunks = partial.shape[0]
     cdef Py_ssize_t wsize = partial.shape[1]
     if items == 0 or K == 0 or Mg == 0:
@@ -617,9 +623,9 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
                 continue
             for it in range(c * items // nchunks, (c + 1) * items // nchunks):
                 t = it % ntiles
-                n = it // ntiles
-                v0 = t * tile
-                nv = min(tile, V - v0)
+                n = it // (ntiles * OD)
+                nv = min(tile, V - t * tile)
+                v0 = (it // ntiles) % OD * E12 + t * tile
                 if not direct and n != padded[0]:
                     for g in range(G):
                         _pad_image(xp + (n * G + g) * Cg * DHW, &geom, pv, pad + g * img)
