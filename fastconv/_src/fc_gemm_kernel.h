@@ -260,7 +260,8 @@ static void FC_FN(gemm_)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N,
  * For each NR-column block, the rows are copied KC x NR at a time into a
  * contiguous, aligned slice before the MR-row panels of A run over it: the
  * copy's independent loads overlap their cache misses, which the FMA chains
- * cannot, and the microkernel then streams L1-resident data.  With work, all
+ * cannot, and the microkernel then streams L1-resident data (for at most four
+ * panels of A the microkernel reads the rows in place instead).  With work, all
  * of B is packed into NR-column panels first instead, each row read whole:
  * rows streamed from memory (far-apart planes of an unpadded input) come in
  * much faster as long sequential runs.  The partial sums of the K blocks stay
@@ -313,8 +314,14 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
                 const fc_idx kl = K - kc < kcb ? K - kc : kcb;
                 const int first = kc == 0, last = kc + kl >= K;
                 const T *B = slice;
+                const fc_idx *kofs = NULL;
                 if (work) {
                     B = work + (nb / NR) * K * NR + kc * NR;
+                } else if (M <= 4 * MR && nr == NR) {
+                    /* a slice copied for at most four panels of A costs more
+                     * than it saves (vol3d: 0.94x the time without it) */
+                    B = base + nb;
+                    kofs = koff + kc;
                 } else {
                     /* rows from many planes defeat the hardware prefetchers: while
                      * copying this block, ask for the block copied next (the next
@@ -347,11 +354,11 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
                     const T *A = Ap + (mb / MR) * K * MR + kc * MR;
                     const T *bm = first && bias ? bias + mb : NULL;
                     if (last)
-                        FC_FN(ukernel_)(kl, A, B, NULL, first ? NULL : cb, NR,
+                        FC_FN(ukernel_)(kl, A, B, kofs, first ? NULL : cb, NR,
                                         C + mb * ldc + (vg ? 0 : nb), ldc, mr, nr, bm,
                                         vg ? &seg : NULL);
                     else
-                        FC_FN(ukernel_)(kl, A, B, NULL, first ? NULL : cb, NR,
+                        FC_FN(ukernel_)(kl, A, B, kofs, first ? NULL : cb, NR,
                                         cb, NR, mr, NR, bm, NULL);
                 }
             }
