@@ -159,6 +159,28 @@ def test_weight_grad_of_large_unpadded_image_is_exact(kernel, isa):
     np.testing.assert_array_equal(gw, ref.astype(np.float32))
 
 
+@pytest.mark.parametrize("stride", [(2, 2), (1, 2), (2, 3)])
+def test_strided_input_grad_of_wide_rows_is_exact(stride, isa):
+    """Strided input gradients (GEMM + col2im; stride 2 along W takes vector
+    adds) on rows long enough for them, small integers, against an explicit
+    scatter-add of every term."""
+    rng = np.random.default_rng(6)
+    x_shape, w = (2, 3, 9, 75), rng.integers(-3, 4, (5, 3, 3, 4))
+    g = rng.integers(-3, 4, fastconv.conv(np.zeros(x_shape), w, stride=stride,
+                                          padding=1).shape)
+    ref = np.zeros((2, 3, 9 + 2, 75 + 2), dtype=np.int64)  # padded by 1 on each side
+    for kh in range(3):
+        for kw in range(4):
+            # output (oh, ow) tap (kh, kw) reads padded position (oh*sh + kh, ow*sw + kw)
+            contrib = np.einsum("nmij,mc->ncij", g, w[:, :, kh, kw])
+            rows = np.arange(g.shape[2]) * stride[0] + kh
+            cols = np.arange(g.shape[3]) * stride[1] + kw
+            np.add.at(ref, (slice(None), slice(None), rows[:, None], cols[None, :]), contrib)
+    gx = fastconv.conv_input_grad(g.astype(np.float32), w.astype(np.float32), x_shape,
+                                  stride=stride, padding=1)
+    np.testing.assert_array_equal(gx, ref[:, :, 1:-1, 1:-1].astype(np.float32))
+
+
 def test_empty_batch_gives_zero_gradients():
     x = np.empty((0, 3, 5, 5), dtype=np.float32)
     w = np.ones((4, 3, 3, 3), dtype=np.float32)

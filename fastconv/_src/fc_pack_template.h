@@ -25,6 +25,11 @@ static void fc_interior(fc_idx n, fc_idx out, fc_idx s, fc_idx off, fc_idx *a, f
  * ldcol, K = C * prod(k) rows), for every tap that reads a real input element;
  * taps on constant padding are dropped, taps on reflected/wrapped/... padding
  * fold back onto the element they copy (the index tables).  Serial, fixed order. */
+#if FC_HAVE_VECTORS
+typedef T FC_FN(tvec_) __attribute__((vector_size(FC_VBYTES)));
+typedef IT FC_FN(tivec_) __attribute__((vector_size(FC_VBYTES)));
+#endif
+
 static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, fc_idx np,
                        T *dx)
 {
@@ -62,10 +67,32 @@ static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx 
                     if (t[i] >= 0) row[t[i]] += s[i];
                 if (b > a) {
                     T *dst = row + t[a];
-                    if (sw == 1)
-                        for (fc_idx i = a; i < b; i++) dst[i - a] += s[i];
-                    else
-                        for (fc_idx i = a; i < b; i++) dst[(i - a) * sw] += s[i];
+                    fc_idx i = a;
+                    if (sw == 1) {
+                        for (; i < b; i++) dst[i - a] += s[i];
+                    }
+#if FC_HAVE_VECTORS
+                    else if (sw == 2) {
+                        /* VL terms spread over the even lanes of two vectors
+                         * (zeros between), while both vectors stay in the row */
+                        typedef FC_FN(tvec_) TV;
+                        typedef FC_FN(tivec_) TIV;
+                        enum { TL = FC_VBYTES / sizeof(T) };
+                        const TV zero = {0};
+                        for (; i + TL <= b && 2 * (i - a) + 2 * TL <= W - t[a]; i += TL) {
+                            TV v, lo, hi;
+                            memcpy(&v, s + i, sizeof(TV));
+                            T *d = dst + 2 * (i - a);
+                            memcpy(&lo, d, sizeof(TV));
+                            memcpy(&hi, d + TL, sizeof(TV));
+                            lo += FC_SPREAD_LO(TV, TIV, TLANES, v, zero);
+                            hi += FC_SPREAD_HI(TV, TIV, TLANES, v, zero);
+                            memcpy(d, &lo, sizeof(TV));
+                            memcpy(d + TL, &hi, sizeof(TV));
+                        }
+                    }
+#endif
+                    for (; i < b; i++) dst[(i - a) * sw] += s[i];
                 }
                 for (fc_idx i = b; i < run; i++)
                     if (t[i] >= 0) row[t[i]] += s[i];

@@ -77,6 +77,23 @@
 #define FC_SHUF(V, IV, x, y, ...) __builtin_shuffle(x, y, (IV){__VA_ARGS__})
 #endif
 #define FC_TRANSPOSE_(VL, V, IV, r) FC_TRANSPOSE_##VL(V, IV, r)
+
+/* FC_SPREAD_LO/HI(V, IV, VL, x, z): the first / second half of x's lanes in the
+ * even lanes, z's in the odd ones (z = 0: a stride-2 row segment of x). */
+#define FC_SPREAD_LO_2(V, IV, x, z) FC_SHUF(V, IV, x, z, 0, 2)
+#define FC_SPREAD_HI_2(V, IV, x, z) FC_SHUF(V, IV, x, z, 1, 3)
+#define FC_SPREAD_LO_4(V, IV, x, z) FC_SHUF(V, IV, x, z, 0, 4, 1, 5)
+#define FC_SPREAD_HI_4(V, IV, x, z) FC_SHUF(V, IV, x, z, 2, 6, 3, 7)
+#define FC_SPREAD_LO_8(V, IV, x, z) FC_SHUF(V, IV, x, z, 0, 8, 1, 9, 2, 10, 3, 11)
+#define FC_SPREAD_HI_8(V, IV, x, z) FC_SHUF(V, IV, x, z, 4, 12, 5, 13, 6, 14, 7, 15)
+#define FC_SPREAD_LO_16(V, IV, x, z) \
+    FC_SHUF(V, IV, x, z, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define FC_SPREAD_HI_16(V, IV, x, z) \
+    FC_SHUF(V, IV, x, z, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+#define FC_SPREAD_LO_(VL, V, IV, x, z) FC_SPREAD_LO_##VL(V, IV, x, z)
+#define FC_SPREAD_HI_(VL, V, IV, x, z) FC_SPREAD_HI_##VL(V, IV, x, z)
+#define FC_SPREAD_LO(V, IV, VL, x, z) FC_SPREAD_LO_(VL, V, IV, x, z)
+#define FC_SPREAD_HI(V, IV, VL, x, z) FC_SPREAD_HI_(VL, V, IV, x, z)
 #define FC_TRANSPOSE(V, IV, VL, r) FC_TRANSPOSE_(VL, V, IV, r)
 
 #endif

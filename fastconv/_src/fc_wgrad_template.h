@@ -19,11 +19,6 @@
 #define FC_WG_PC 64  /* positions per pass: FC_WG_PC x Mpad of gyT stays in L1 */
 #endif
 
-#if FC_HAVE_VECTORS
-typedef T FC_FN(tvec_) __attribute__((vector_size(FC_VBYTES)));
-typedef IT FC_FN(tivec_) __attribute__((vector_size(FC_VBYTES)));
-#endif
-
 /* gyT[p][m] = gy[m][real index of virtual position v0 + p], 0 where that
  * position is not a real output or m >= M; p < nv, m < Mpad. */
 static void FC_FN(pack_gy_t_)(const T *gy, fc_idx P, const fc_geom *g, fc_idx v0,
