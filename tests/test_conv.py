@@ -316,6 +316,20 @@ def test_many_output_channels_padded_within_tolerance(rng):
                       tolerance(x, w, b, dtype=np.float32, **params), dtype=np.float32)
 
 
+@oracle
+@pytest.mark.parametrize("stride,mode", [((2, 2), "zeros"), ((1, 2), "reflect"),
+                                         ((2, 2), "circular"), ((3, 2), "zeros")])
+def test_strided_wide_rows_exact(stride, mode):
+    """Stride-2 phases of rows long enough for the vector deinterleave, small
+    integers: exact."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(-4, 5, (2, 3, 7, 83)).astype(np.float32)
+    w = rng.integers(-4, 5, (4, 3, 3, 5)).astype(np.float32)
+    y = fastconv.conv2d(x, w, stride=stride, padding=(1, 2), padding_mode=mode)
+    ref = conv_ref(x, w, stride=stride, padding=(1, 2), padding_mode=mode)
+    assert_array_equal(y, ref.astype(np.float32))
+
+
 def test_cancellation_needs_the_absolute_bound(rng):
     """Results near zero from large cancelling terms are judged by S, not by |ref|."""
     x = np.full((1, 1, 64), 1e4, np.float32) + rng.standard_normal((1, 1, 64)).astype(np.float32)

@@ -170,10 +170,28 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
             }
             if (ib > ia) {
                 const T *src = row + m2[ia * S2 + p2];
-                if (S2 == 1)
-                    for (fc_idx q = ia; q < ib; q++) out[q] = src[q - ia];
-                else
-                    for (fc_idx q = ia; q < ib; q++) out[q] = src[(q - ia) * S2];
+                fc_idx q = ia;
+                if (S2 == 1) {
+                    for (; q < ib; q++) out[q] = src[q - ia];
+                }
+#if FC_HAVE_VECTORS
+                else if (S2 == 2) {
+                    /* one phase of a stride-2 row: the even lanes of two vectors,
+                     * as long as both lie inside the row */
+                    typedef FC_FN(tvec_) TV;
+                    typedef FC_FN(tivec_) TIV;
+                    enum { TL = FC_VBYTES / sizeof(T) };
+                    const fc_idx avail = W - m2[ia * S2 + p2];
+                    for (; q + TL <= ib && 2 * (q - ia) + 2 * TL <= avail; q += TL) {
+                        TV a, b;
+                        memcpy(&a, src + 2 * (q - ia), sizeof(TV));
+                        memcpy(&b, src + 2 * (q - ia) + TL, sizeof(TV));
+                        const TV e = FC_EVENS(TV, TIV, TLANES, a, b);
+                        memcpy(out + q, &e, sizeof(TV));
+                    }
+                }
+#endif
+                for (; q < ib; q++) out[q] = src[(q - ia) * S2];
             }
             for (fc_idx q = ib; q < qn; q++) {
                 const fc_idx j = m2[q * S2 + p2];

@@ -90,6 +90,15 @@
     FC_SHUF(V, IV, x, z, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define FC_SPREAD_HI_16(V, IV, x, z) \
     FC_SHUF(V, IV, x, z, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+/* FC_EVENS(V, IV, VL, x, y): the even lanes of x then those of y (the
+ * stride-2 elements of the 2*VL elements x, y). */
+#define FC_EVENS_2(V, IV, x, y) FC_SHUF(V, IV, x, y, 0, 2)
+#define FC_EVENS_4(V, IV, x, y) FC_SHUF(V, IV, x, y, 0, 2, 4, 6)
+#define FC_EVENS_8(V, IV, x, y) FC_SHUF(V, IV, x, y, 0, 2, 4, 6, 8, 10, 12, 14)
+#define FC_EVENS_16(V, IV, x, y) \
+    FC_SHUF(V, IV, x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define FC_EVENS_(VL, V, IV, x, y) FC_EVENS_##VL(V, IV, x, y)
+#define FC_EVENS(V, IV, VL, x, y) FC_EVENS_(VL, V, IV, x, y)
 #define FC_SPREAD_LO_(VL, V, IV, x, z) FC_SPREAD_LO_##VL(V, IV, x, z)
 #define FC_SPREAD_HI_(VL, V, IV, x, z) FC_SPREAD_HI_##VL(V, IV, x, z)
 #define FC_SPREAD_LO(V, IV, VL, x, z) FC_SPREAD_LO_(VL, V, IV, x, z)
