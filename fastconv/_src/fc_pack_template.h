@@ -182,12 +182,17 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
                     typedef FC_FN(tivec_) TIV;
                     enum { TL = FC_VBYTES / sizeof(T) };
                     const fc_idx avail = W - m2[ia * S2 + p2];
-                    for (; q + TL <= ib && 2 * (q - ia) + 2 * TL <= avail; q += TL) {
+                    for (fc_idx q0 = ia; q0 < ib; q0 += TL) {
+                        /* the last vector may overlap the one before (same
+                         * values written twice) rather than leave a scalar tail */
+                        const fc_idx qv = q0 + TL <= ib ? q0 : ib - TL;
+                        if (qv < ia || 2 * (qv - ia) + 2 * TL > avail) break;
                         TV a, b;
-                        memcpy(&a, src + 2 * (q - ia), sizeof(TV));
-                        memcpy(&b, src + 2 * (q - ia) + TL, sizeof(TV));
+                        memcpy(&a, src + 2 * (qv - ia), sizeof(TV));
+                        memcpy(&b, src + 2 * (qv - ia) + TL, sizeof(TV));
                         const TV e = FC_EVENS(TV, TIV, TLANES, a, b);
-                        memcpy(out + q, &e, sizeof(TV));
+                        memcpy(out + qv, &e, sizeof(TV));
+                        q = qv + TL;
                     }
                 }
 #endif
