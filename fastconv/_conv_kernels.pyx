@@ -306,6 +306,21 @@ cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
         nr[0] = _isa.nr_f64
 
 
+cdef bint _pads_are_constant(const fc_geom *geom, int a):
+    """Every padded position of axis a reads the constant (zeros/constant modes)."""
+    cdef Py_ssize_t i
+    for i in range(geom.ext[a]):
+        if (i < geom.lo[a] or i >= geom.lo[a] + geom.in_[a]) and geom.pmap[a][i] >= 0:
+            return False
+    return True
+
+
+cdef inline Py_ssize_t _row_slack(const fc_geom *geom) noexcept:
+    """Padding values a buffer of split images needs after its end: the right
+    padding of its last row when rows share it (see _split_phases)."""
+    return geom.ext[2] - geom.pext[2] if geom.split[2] == 1 else 0
+
+
 cdef Py_ssize_t _split_phases(fc_geom *geom, Py_ssize_t[::1] koff):
     """Set the stride-phase split of the padded image (split = stride) and fill
     koff[k], the offset of tap k's row from the output's own virtual index.
@@ -318,6 +333,14 @@ cdef Py_ssize_t _split_phases(fc_geom *geom, Py_ssize_t[::1] koff):
     for a in range(3):
         geom.split[a] = geom.stride[a]
         geom.pext[a] = (geom.ext[a] + geom.stride[a] - 1) // geom.stride[a]
+    # Rows that end in constant padding no wider than the padding they start with
+    # can share it: row r's right padding is read from row r+1's left padding, so
+    # the rows (and the virtual grid) are that much narrower.  The buffer then
+    # needs _row_slack(geom) padding values after its last image.
+    cdef Py_ssize_t hi2 = geom.ext[2] - geom.lo[2] - geom.in_[2]
+    if (geom.stride[2] == 1 and 0 < hi2 <= geom.lo[2]
+            and geom.out[2] <= geom.ext[2] - hi2 and _pads_are_constant(geom, 2)):
+        geom.pext[2] = geom.ext[2] - hi2
     cdef Py_ssize_t Q1 = geom.pext[1], Q2 = geom.pext[2]
     cdef Py_ssize_t pplane = geom.pext[0] * Q1 * Q2
     cdef Py_ssize_t S0 = geom.split[0], S1 = geom.split[1], S2 = geom.split[2]
@@ -408,7 +431,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef bint direct = _reads_x_in_place(&geom)
     if direct:
         chunk = N
-    pad_arr = np.empty(1 if direct else chunk * G * img, dtype=dtype)
+    cdef Py_ssize_t slack = _row_slack(&geom)
+    pad_arr = np.empty(1 if direct else chunk * G * img + slack, dtype=dtype)
     cdef floating[::1] pad = pad_arr
 
     cdef const floating *xp = _cptr(x)
@@ -433,6 +457,9 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
         vg = &geom
     for n0 in range(0, N, chunk):
         nc = min(chunk, N - n0)
+        if not direct:
+            # the right padding of this pass's last row
+            pad_arr[nc * G * img:nc * G * img + slack] = padval
         with nogil:
             if not direct:
                 for it in prange(nc * G, schedule="static", num_threads=nthreads):
@@ -596,13 +623,14 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     cdef int failed = 0
     cdef int *failed_p = &failed
     cdef Py_ssize_t Mpad = weight_grad_rows(Mg, sizeof(floating))
+    cdef Py_ssize_t slack = _row_slack(&geom)
     # x read in place, an image too big for the cache: its rows are far-apart planes
     # streamed from memory, faster copied whole into one buffer first (as in
     # conv_forward_rows; pw1x1: 0.87x the time)
     cdef bint copy_rows = direct and Cg * DHW * <Py_ssize_t>sizeof(floating) >= (1 << 20)
     cdef Py_ssize_t[::1] seq_rows = np.arange(max(K, 1), dtype=np.intp) * tile
     cdef const fc_idx *seq = &seq_rows[0]
-    cdef Py_ssize_t c, it, n, t, g, v0, nv, k
+    cdef Py_ssize_t c, it, n, t, g, v0, nv, k, j
     cdef const floating *base
     cdef floating *gyt
     cdef floating *rows
@@ -611,7 +639,10 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     with nogil, parallel(num_threads=nthreads):
         gyt = <floating *>fc_malloc(tile * Mpad * sizeof(floating))
         rows = <floating *>fc_malloc(K * tile * sizeof(floating)) if copy_rows else NULL
-        pad = NULL if direct else <floating *>fc_malloc(G * img * sizeof(floating))
+        pad = NULL if direct else <floating *>fc_malloc((G * img + slack) * sizeof(floating))
+        if pad != NULL:
+            for j in range(slack):
+                pad[G * img + j] = pv
         # the image now in this thread's pad; in memory, as it lives across the
         # thread's (consecutive, static-schedule) chunks, so each is padded once
         padded = <Py_ssize_t *>fc_malloc(sizeof(Py_ssize_t))

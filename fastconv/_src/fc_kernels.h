@@ -32,7 +32,10 @@ typedef struct {
     /* pad_image splits each padded axis into split[a] phases (positions
      * i = q*split + phase), each pext[a] = ceil(ext[a] / split[a]) long, laid
      * out [c][phase0][phase1][phase2][q0][q1][q2]: with split = stride, every
-     * tap of a strided convolution reads a stride-1 row of one phase. */
+     * tap of a strided convolution reads a stride-1 row of one phase.  Rows may
+     * be shorter (pext[2] < ext[2], split[2] == 1) when their right padding is
+     * constant and no wider than their left padding: it is then read from the
+     * start of the next row (or from slack after the buffer). */
     fc_idx split[3], pext[3];
 } fc_geom;
 

@@ -152,7 +152,10 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
     for (fc_idx p2 = 0; p2 < S2; p2++) {
         /* along the last axis: positions q with p2 + q*S2 inside the padded
          * extent, and among them the interior [ia, ib) that reads x directly */
-        const fc_idx qn = (g->ext[2] - p2 + S2 - 1) / S2;
+        fc_idx qn = (g->ext[2] - p2 + S2 - 1) / S2;
+        /* rows narrower than the extent share their right padding with the next
+         * row's left padding (see _split_phases): not written here */
+        if (qn > Q2) qn = Q2;
         fc_idx ia, ib;
         fc_interior(W, qn, S2, p2 - g->lo[2], &ia, &ib);
         for (fc_idx q0 = 0; q0 < Q0; q0++)
