@@ -7,6 +7,7 @@ contiguous buffers to the Cython drivers.
 """
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +73,7 @@ class ConvPlan:
     @property
     def reduction_length(self):
         """K: the number of products summed into one output element."""
-        return self.in_channels // self.groups * int(np.prod(self.kernel))
+        return self.in_channels // self.groups * math.prod(self.kernel)
 
     def tables(self):
         """Index tables of the three (rank-promoted) axes for the kernels."""
@@ -145,10 +146,10 @@ def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mo
     if mode != "constant" and pad_value != 0.0:
         raise ValueError(f"pad_value={pad_value!r} is only used with padding_mode='constant', "
                          f"got padding_mode={padding_mode!r}")
-    if not np.isfinite(pad_value):
+    if not math.isfinite(pad_value):
         raise ValueError(f"pad_value must be finite, got {pad_value!r}")
     flip = as_bool(flip, "flip")
-    total = batch * cout * int(np.prod(out_spatial, dtype=object))
+    total = batch * cout * math.prod(out_spatial)
     if total > MAX_EXTENT:
         raise ValueError(f"the output would have {total} elements, more than fastconv handles")
     return ConvPlan(nd, batch, cin, cout, groups, in_spatial, kernel, stride, dilation, pads,
@@ -169,8 +170,7 @@ def _is_depthwise(cg, mg):
 
 def _threads(plan):
     """Team size for the kernels of this plan."""
-    work = plan.batch * plan.out_channels * plan.reduction_length * int(
-        np.prod(plan.out_spatial, dtype=np.int64))
+    work = plan.batch * plan.out_channels * plan.reduction_length * math.prod(plan.out_spatial)
     return get_num_threads() if work >= _SERIAL_BELOW else 1
 
 

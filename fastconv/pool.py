@@ -4,6 +4,8 @@ PyTorch semantics (``torch.nn.functional.max_pool2d``, ``avg_pool2d``, ...) on
 NumPy arrays of shape (N, C, *spatial) or unbatched (C, *spatial).
 """
 
+import math
+
 import numpy as np
 
 from fastconv import _isa, _pool_kernels
@@ -283,8 +285,8 @@ def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
     # cache (measured faster than np.zeros, whose calloc zeroes recycled memory serially)
     gx = np.empty(input_shape, dtype=dtype)
     planes = shape[0] * shape[1]
-    pin = int(np.prod(shape[2:], dtype=np.int64))
-    pout = int(np.prod(grad_output.shape[-nd:], dtype=np.int64))
+    pin = math.prod(shape[2:])
+    pout = math.prod(grad_output.shape[-nd:])
     if gx.size == 0:
         return gx
     if grad_output.size == 0:
@@ -367,7 +369,7 @@ def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_incl
     y = np.empty(plan.out_shape, dtype=dtype)
     if y.size:
         xk = as_kernel_input(x, dtype)
-        wide = dtype == np.float32 and int(np.prod(plan.kernel)) > 16
+        wide = dtype == np.float32 and math.prod(plan.kernel) > 16
         rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
                                             *_avg_args(plan, tabs, div), wide,
                                             get_num_threads(), _simd_level())
