@@ -329,17 +329,18 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
                      * so that its misses overlap this block's arithmetic */
                     const fc_idx *pk = last ? koff : koff + kc + kl;
                     const fc_idx pcol = last && mend >= M ? nb + NR : nb;
-                    const fc_idx pn = last ? (K < kcb ? K : kcb) : (K - kc - kl < kcb ? K - kc - kl : kcb);
+                    const fc_idx left = last ? K : K - kc - kl;   /* rows of that block */
+                    const fc_idx pn = left < kcb ? left : kcb;
                     /* only the nr real columns are read: the rows may end right there */
                     for (fc_idx k = 0; k < kl; k++) {
                         const T *src = base + koff[kc + k] + nb;
                         T *dst = slice + k * NR;
-    #if defined(__GNUC__) || defined(__clang__)
+#if defined(__GNUC__) || defined(__clang__)
                         /* a prefetch past the end of the image is harmless */
                         if (k < pn)
                             for (int j = 0; j < NR; j += 64 / (int)sizeof(T))
                                 __builtin_prefetch(base + pk[k] + pcol + j);
-    #endif
+#endif
                         if (nr == NR) {
                             for (int j = 0; j < NR; j++) dst[j] = src[j];
                         } else {

@@ -1,14 +1,16 @@
-/* Weight gradient without transposing the image: for one element type (T, SFX,
- * VL defined by the includer, fc_isa_template.h).
+/* Weight gradient without transposing the image, for one element type (T, IT,
+ * SFX, TLANES defined by the includer, fc_isa_template.h; register blocks
+ * FC_WG_NVMAX and FC_WG_MRK* by the instruction set's file).
  *
  * dW[m][k] = sum_p gy[m][p] * B[k][p], B[k][p] = base[koff[k] + p] (the
  * shifted rows of a padded image, p a position on the virtual grid).  Both
  * operands have p contiguous, so a GEMM that vectorises along k (or m) needs
  * one of them transposed, and transposing the image block (K x tile) costs as
- * much as a sixth of the arithmetic at 64 output channels.  Here only gy is: gyT[p][m] (small, M x tile), and
- * the image values are broadcast straight from its rows,
+ * much as a sixth of the arithmetic at 64 output channels.  Here only gy is,
+ * gyT[p][m] (small: M x tile), and the image values are broadcast straight
+ * from its rows,
  *     accT[k][m..m+VL) += B[k][p] * gyT[p][m..m+VL),
- * a register block of WG_MRK rows of k by NVM vectors of m.
+ * a register block of FC_WG_MRK<NVM> rows of k by NVM vectors of m.
  *
  * Each element of accT sums its terms in increasing p, in runs of FC_WG_PC,
  * whatever the caller's split of the work between threads. */
