@@ -36,11 +36,15 @@ cdef extern from "fc_kernels.h" nogil:
         const char *name
         int mr_f32, nr_f32, mr_f64, nr_f64
         int vl_f32, vl_f64
+        int bm_f32, bm_f64
         void gemm_f32(const float *Ap, const float *Bp, fc_idx K, fc_idx M, fc_idx N,
                       float *C, fc_idx ldc, const float *bias, int accumulate) noexcept nogil
         void gemm_rows_f32(const float *Ap, const float *base, const fc_idx *koff, fc_idx K,
                            fc_idx M, fc_idx N, float *C, fc_idx ldc, const float *bias,
                            const fc_geom *vg, fc_idx v0, float *work) noexcept nogil
+        void gemm_bcast_f32(const float *Wp, const float *base, const fc_idx *koff, fc_idx K,
+                            fc_idx M, fc_idx N, float *C, fc_idx ldc, const float *bias,
+                            const fc_geom *vg, fc_idx v0) noexcept nogil
         void pad_image_f32(const float *x, const fc_geom *g, float padval,
                            float *dst) noexcept nogil
         void dw_forward_f32(const float *pad, const fc_geom *g, const float *w,
@@ -65,6 +69,9 @@ cdef extern from "fc_kernels.h" nogil:
                            fc_idx K, fc_idx M, fc_idx N, double *C, fc_idx ldc,
                            const double *bias, const fc_geom *vg, fc_idx v0,
                            double *work) noexcept nogil
+        void gemm_bcast_f64(const double *Wp, const double *base, const fc_idx *koff, fc_idx K,
+                            fc_idx M, fc_idx N, double *C, fc_idx ldc, const double *bias,
+                            const fc_geom *vg, fc_idx v0) noexcept nogil
         void pad_image_f64(const double *x, const fc_geom *g, double padval,
                            double *dst) noexcept nogil
         void dw_forward_f64(const double *pad, const fc_geom *g, const double *w,
@@ -186,6 +193,15 @@ cdef inline floating *_mptr(floating[::1] a) noexcept:
     return &a[0] if a.shape[0] > 0 else NULL
 
 
+def _empty_aligned(Py_ssize_t n, dtype):
+    """np.empty(n, dtype) starting on a 64-byte boundary: vectors loaded from it
+    never straddle two cache lines (NumPy only promises 16 bytes)."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.empty(n + 64 // itemsize, dtype=dtype)
+    skip = (-raw.ctypes.data % 64) // itemsize
+    return raw[skip:skip + n]
+
+
 cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return (a + b - 1) // b * b
 
@@ -223,6 +239,15 @@ cdef inline void _gemm_rows(const floating *Ap, const floating *base, const fc_i
         _isa.gemm_rows_f32(Ap, base, koff, K, M, N, C, ldc, bias, vg, v0, work)
     else:
         _isa.gemm_rows_f64(Ap, base, koff, K, M, N, C, ldc, bias, vg, v0, work)
+
+
+cdef inline void _gemm_bcast(const floating *Wp, const floating *base, const fc_idx *koff,
+                             fc_idx K, fc_idx M, fc_idx N, floating *C, fc_idx ldc,
+                             const floating *bias, const fc_geom *vg, fc_idx v0) noexcept nogil:
+    if floating is float:
+        _isa.gemm_bcast_f32(Wp, base, koff, K, M, N, C, ldc, bias, vg, v0)
+    else:
+        _isa.gemm_bcast_f64(Wp, base, koff, K, M, N, C, ldc, bias, vg, v0)
 
 
 cdef inline void _pad_image(const floating *x, const fc_geom *g, floating padval,
@@ -378,6 +403,33 @@ cdef bint _reads_x_in_place(const fc_geom *geom):
 
 # ---------------------------------------------------------------- forward
 
+# Which forward GEMM runs: "auto" (the policy below), or "rows" / "bcast"
+# forced, for the tests to run both on every instruction set.
+cdef str _forward_kernel = "auto"
+
+
+def set_forward_kernel(str name):
+    """Force the forward GEMM ("rows", "bcast") or restore the policy ("auto")."""
+    global _forward_kernel
+    if name not in ("auto", "rows", "bcast"):
+        raise ValueError(f"forward kernel must be 'auto', 'rows' or 'bcast', got {name!r}")
+    _forward_kernel = name
+
+
+cdef bint _use_bcast(const fc_geom *geom, Py_ssize_t Mg, bint single):
+    """gemm_bcast for padded or strided images with 33..64 output channels per
+    group, float32 on AVX-512: there it is 0.92-0.95x the time of gemm_rows
+    (vgg3x3, dil3x3d2, eeg1d_k7; stem7x7s2 0.76-0.86x).  Measured slower:
+    128 channels (res3x3s2 1.04x: each block of 32 re-reads the image),
+    32 (vol3d 1.01x), 8 (mnist5x5 2.6x: the stores dominate), float64 (1.03x),
+    AVX2 (1.2-1.4x: 16 registers leave room for 6 positions only), and an
+    unpadded image read in place (pw1x1 2.4x: far-apart planes)."""
+    if _forward_kernel != "auto":
+        return _forward_kernel == "bcast"
+    return (single and _isa == &fc_isa_avx512 and 32 < Mg <= 64
+            and not _reads_x_in_place(geom))
+
+
 def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None,
                       tuple geo,
@@ -411,7 +463,9 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t E12 = geom.pext[1] * geom.pext[2]
     cdef Py_ssize_t tile = pixel_tile(K, V, N * G * OD, nr, sizeof(floating))
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
-    cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), mr)
+    cdef int bm = _isa.bm_f32 if floating is float else _isa.bm_f64
+    cdef bint bcast = _use_bcast(&geom, Mg, floating is float)
+    cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), bm if bcast else mr)
     cdef Py_ssize_t wstride = Mpad * K
     # Images padded per pass: about 1 MiB of padded image per thread, so that each
     # thread's tiles read the images it padded itself from its L2 (static schedules
@@ -421,11 +475,14 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
         1, (1 << 20) // (G * max(img, 1) * <Py_ssize_t>sizeof(floating)))))
 
     dtype = np.float32 if floating is float else np.float64
-    wpack_arr = np.empty(max(G * wstride, 1), dtype=dtype)
+    wpack_arr = _empty_aligned(max(G * wstride, 1), dtype)
     cdef floating[::1] wpack = wpack_arr
     cdef Py_ssize_t g
     for g in range(G if Mg * K > 0 else 0):
-        _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
+        if bcast:
+            _pack_b(&w[0] + g * Mg * K, K, Mg, 1, K, bm, &wpack[0] + g * wstride)
+        else:
+            _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
     if N == 0 or Mg == 0:
         return
     cdef bint direct = _reads_x_in_place(&geom)
@@ -480,9 +537,16 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                         base = xp + ((n0 + n) * G + g) * Cg * DHW
                     else:
                         base = padp + (n * G + g) * img
-                    _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg, nv,
-                               yp + ((n0 + n) * G + g) * Mg * P + (0 if vg != NULL else v0),
-                               P, bp + g * Mg if bp != NULL else NULL, vg, v0, work)
+                    if bcast:
+                        _gemm_bcast(wp + g * wstride, base + v0, ko, K, Mg, nv,
+                                    yp + ((n0 + n) * G + g) * Mg * P
+                                    + (0 if vg != NULL else v0),
+                                    P, bp + g * Mg if bp != NULL else NULL, vg, v0)
+                    else:
+                        _gemm_rows(wp + g * wstride, base + v0, ko, K, Mg, nv,
+                                   yp + ((n0 + n) * G + g) * Mg * P
+                                   + (0 if vg != NULL else v0),
+                                   P, bp + g * Mg if bp != NULL else NULL, vg, v0, work)
                 fc_free(work)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _isa
+from fastconv import _conv_kernels, _isa
 
 AVAILABLE_ISAS = _isa.available_isas()
 
@@ -31,6 +31,17 @@ def isa(request):
         yield request.param
     finally:
         _isa.select_isa(before)
+
+
+@pytest.fixture(params=["rows", "bcast"])
+def forward_kernel(request):
+    """Run the test with each forward GEMM forced: the policy picks one per
+    problem and instruction set, so each must be right on every one."""
+    _conv_kernels.set_forward_kernel(request.param)
+    try:
+        yield request.param
+    finally:
+        _conv_kernels.set_forward_kernel("auto")
 
 
 @pytest.fixture

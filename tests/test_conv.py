@@ -24,7 +24,8 @@ import fastconv
 MODES = list(NP_PAD_MODE)  # every public mode name, aliases included
 LAYOUTS = ["c", "c", "c", "fortran", "negative", "strided", "bigendian", "readonly", "misaligned"]
 FIXED_RANK = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
-oracle = pytest.mark.usefixtures("isa")   # run under every instruction set
+# run under every instruction set, with each forward GEMM
+oracle = pytest.mark.usefixtures("isa", "forward_kernel")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -328,6 +329,27 @@ def test_strided_wide_rows_exact(stride, mode):
     y = fastconv.conv2d(x, w, stride=stride, padding=(1, 2), padding_mode=mode)
     ref = conv_ref(x, w, stride=stride, padding=(1, 2), padding_mode=mode)
     assert_array_equal(y, ref.astype(np.float32))
+
+
+@oracle
+@pytest.mark.parametrize("xshape, wshape, kw", [
+    ((1, 3, 2, 5), (33, 3, 3, 3), dict(padding=1)),            # fewer positions than a block
+    ((2, 30, 9, 13), (70, 30, 3, 3), dict(padding=1)),         # 3 channel blocks, 2 K blocks
+    ((1, 4, 3, 40), (5, 4, 1, 1), dict(stride=(1, 2))),        # strided 1x1: no virtual columns
+    ((2, 7, 50), (40, 7, 5), dict(padding=2, dilation=3)),     # 1-d, the last block overlaps
+    ((1, 3, 4, 5, 6), (36, 3, 3, 3, 3), dict(padding=1)),      # 3-d, one plane per tile
+    ((1, 4, 11, 12), (64, 2, 3, 3), dict(padding=(2, 1), groups=2, stride=2)),
+], ids=["tiny", "blocks", "1x1-strided", "1d", "3d", "grouped-strided"])
+def test_forward_blocks_exact(xshape, wshape, kw, dtype):
+    """Small integers through every block edge of both forward GEMMs (partial
+    channel blocks, K blocks, positions fewer than a block or overlapping the
+    previous one, grids with and without virtual columns): exact."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(-4, 5, xshape).astype(dtype)
+    w = rng.integers(-4, 5, wshape).astype(dtype)
+    b = rng.integers(-4, 5, wshape[0]).astype(dtype)
+    y = fastconv.conv(x, w, b, **kw)
+    assert_array_equal(y, conv_ref(x, w, b, **kw).astype(dtype))
 
 
 def test_cancellation_needs_the_absolute_bound(rng):

@@ -28,7 +28,7 @@ def _bits(a):
     return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
-@pytest.mark.usefixtures("isa")
+@pytest.mark.usefixtures("isa", "forward_kernel")
 @pytest.mark.parametrize("case", range(len(THREAD_CASES)))
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_bit_identical_for_any_thread_count(case, dt, restore_threads):

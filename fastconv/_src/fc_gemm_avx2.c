@@ -14,6 +14,11 @@
 #define FC_WG_NVMAX 2
 #define FC_WG_MRK2 6
 #define FC_WG_MRK1 12
+/* gemm_bcast block: 6 positions x 2 vectors of channels (f32), 6 x 2 (f64) */
+#define FC_BC_RW_F32 6
+#define FC_BC_NV_F32 2
+#define FC_BC_RW_F64 6
+#define FC_BC_NV_F64 2
 #include "fc_isa_template.h"
 #else
 #include "fc_kernels.h"

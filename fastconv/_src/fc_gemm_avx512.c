@@ -17,6 +17,11 @@
 #define FC_WG_MRK3 8
 #define FC_WG_MRK2 12
 #define FC_WG_MRK1 12
+/* gemm_bcast block: 12 positions x 2 vectors of channels (f32), 12 x 2 (f64) */
+#define FC_BC_RW_F32 12
+#define FC_BC_NV_F32 2
+#define FC_BC_RW_F64 12
+#define FC_BC_NV_F64 2
 #include "fc_isa_template.h"
 #else
 #include "fc_kernels.h"

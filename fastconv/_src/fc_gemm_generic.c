@@ -13,4 +13,9 @@
 #define FC_WG_NVMAX 2
 #define FC_WG_MRK2 6
 #define FC_WG_MRK1 12
+/* gemm_bcast block: 6 positions x 2 vectors of channels (f32), 4 x 2 (f64) */
+#define FC_BC_RW_F32 6
+#define FC_BC_NV_F32 2
+#define FC_BC_RW_F64 4
+#define FC_BC_NV_F64 2
 #include "fc_isa_template.h"

@@ -5,7 +5,10 @@
  *   FC_ISA_NAME   table name string, FC_ISA_TABLE  the fc_isa object to define,
  *   FC_VBYTES     vector width in bytes (64 AVX-512, 32 AVX2, 16 SSE2/NEON),
  *   FC_MR_F32, FC_NV_F32, FC_MR_F64, FC_NV_F64
- *                 register block: MR rows x NV vectors of C held in registers.
+ *                 register block: MR rows x NV vectors of C held in registers;
+ *   FC_BC_RW_F32, FC_BC_NV_F32, FC_BC_RW_F64, FC_BC_NV_F64
+ *                 gemm_bcast's block: RW positions x NV vectors of channels
+ *                 (RW <= NV * lanes of the GEMM block, for its vsegs).
  * It is compiled with that instruction set's flags (setup.py), so GCC's vector
  * extensions become real SIMD registers of that width.  The accumulators
  * (MR * NV vectors) plus NV loads of B and one broadcast of A must fit in the
@@ -47,8 +50,11 @@
 #define SFX f32
 #define MR FC_MR_F32
 #define NV FC_NV_F32
+#define BRW FC_BC_RW_F32
+#define BNV FC_BC_NV_F32
 #include "fc_gemm_kernel.h"
 #include "fc_pack_template.h"
+#include "fc_bcast_template.h"
 #include "fc_depthwise_template.h"
 #include "fc_wgrad_template.h"
 #undef T
@@ -57,6 +63,8 @@
 #undef SFX
 #undef MR
 #undef NV
+#undef BRW
+#undef BNV
 
 #define T double
 #define IT long long
@@ -64,8 +72,11 @@
 #define SFX f64
 #define MR FC_MR_F64
 #define NV FC_NV_F64
+#define BRW FC_BC_RW_F64
+#define BNV FC_BC_NV_F64
 #include "fc_gemm_kernel.h"
 #include "fc_pack_template.h"
+#include "fc_bcast_template.h"
 #include "fc_depthwise_template.h"
 #include "fc_wgrad_template.h"
 #undef T
@@ -74,16 +85,19 @@
 #undef SFX
 #undef MR
 #undef NV
+#undef BRW
+#undef BNV
 
 const fc_isa FC_ISA_TABLE = {
     FC_ISA_NAME,
     FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
     FC_VBYTES / 4, FC_VBYTES / 8,
-    gemm_f32, gemm_rows_f32, col2im_f32, pack_a_f32, pack_b_f32,
+    FC_BC_NV_F32 * (FC_VBYTES / 4), FC_BC_NV_F64 * (FC_VBYTES / 8),
+    gemm_f32, gemm_rows_f32, gemm_bcast_f32, col2im_f32, pack_a_f32, pack_b_f32,
     pad_image_f32,
     pack_gy_t_f32, wgrad_t_f32,
     dw_forward_f32, dw_input_grad_f32, dw_weight_grad_f32,
-    gemm_f64, gemm_rows_f64, col2im_f64, pack_a_f64, pack_b_f64,
+    gemm_f64, gemm_rows_f64, gemm_bcast_f64, col2im_f64, pack_a_f64, pack_b_f64,
     pad_image_f64,
     pack_gy_t_f64, wgrad_t_f64,
     dw_forward_f64, dw_input_grad_f64, dw_weight_grad_f64,

@@ -51,6 +51,9 @@ typedef struct {
  *   to C[m * ldc + real output index] where that position is a real output.
  *   work: NULL, or room for K x N rounded up to NR: B is packed there whole
  *   rows at a time first (for rows streamed from memory).
+ * gemm_bcast: the same C as gemm_rows (work == NULL) from weights packed
+ *   [M/bm][K][bm] (pack_b of w with nr = bm), the image values broadcast
+ *   (fc_bcast_template.h).
  * pack_gy_t, wgrad_t: the weight gradient as accT[k][m] += B[k][p] gyT[p][m]
  *   with B[k][p] = base[koff[k] + p] broadcast from the image rows
  *   (fc_wgrad_template.h); Mpad is a multiple of the lane count.
@@ -64,6 +67,9 @@ typedef struct {
     void (*gemm_rows_##SFX)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,        \
                             fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,             \
                             const fc_geom *vg, fc_idx v0, T *work);                          \
+    void (*gemm_bcast_##SFX)(const T *Wp, const T *base, const fc_idx *koff, fc_idx K,       \
+                             fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,            \
+                             const fc_geom *vg, fc_idx v0);                                  \
     void (*col2im_##SFX)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,            \
                          fc_idx np, T *dx);                                                  \
     void (*pack_a_##SFX)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,     \
@@ -86,6 +92,7 @@ typedef struct {
     const char *name;
     int mr_f32, nr_f32, mr_f64, nr_f64;
     int vl_f32, vl_f64;       /* SIMD lanes */
+    int bm_f32, bm_f64;       /* channels per block of gemm_bcast's packed weights */
     FC_DECLARE_KERNELS(float, f32)
     FC_DECLARE_KERNELS(double, f64)
 } fc_isa;
