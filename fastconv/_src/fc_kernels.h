@@ -59,7 +59,9 @@ typedef struct {
  *   (fc_wgrad_template.h); Mpad is a multiple of the lane count.
  * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
  * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h);
- *   dw_forward reads up to FC_DW_SLACK elements past the padded plane. */
+ *   dw_forward reads up to FC_DW_SLACK elements past the padded plane, and asks
+ *   for [pf, pf + pfbytes) (the next plane it will read) in shares spread over
+ *   its rows, so that memory latency overlaps its arithmetic. */
 #define FC_DW_SLACK 64
 #define FC_DECLARE_KERNELS(T, SFX)                                                           \
     void (*gemm_##SFX)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,         \
@@ -82,7 +84,7 @@ typedef struct {
     void (*wgrad_t_##SFX)(const T *gyT, fc_idx Mpad, fc_idx nv, const T *base,               \
                           const fc_idx *koff, fc_idx K, T *accT);                            \
     void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const T *w, const T *bias,      \
-                             fc_idx M, T *y);                                                \
+                             fc_idx M, T *y, const void *pf, fc_idx pfbytes);                \
     void (*dw_input_grad_##SFX)(const T *gy, const fc_geom *g, const T *w, fc_idx M,         \
                                 T *dpad, T *dx);                                             \
     void (*dw_weight_grad_##SFX)(const T *gy, const T *pad, const fc_geom *g, fc_idx M,      \
