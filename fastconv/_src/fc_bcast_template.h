@@ -118,11 +118,14 @@ static inline void FC_FN(bc_block_)(fc_idx kl, const T *W, const T *x, const fc_
 
 static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, fc_idx K,
                                fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                               const fc_geom *vg, fc_idx v0)
+                               const fc_geom *vg, fc_idx v0, const void *pf,
+                               fc_idx pfbytes)
 {
     typedef FC_FN(tvec_) TV;
     T part[FC_BC_NB * BRW * BM] __attribute__((aligned(64)));
     const fc_idx nkb = (K + FC_BC_KC - 1) / FC_BC_KC, kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_BC_KC;
+    fc_pfshare pfs;
+    fc_pf_init(&pfs, pf, pfbytes, ((M + BM - 1) / BM) * ((N + BRW - 1) / BRW) * nkb);
     for (fc_idx mb = 0; mb < M; mb += BM) {
         const int mr = (int)(M - mb < BM ? M - mb : BM);
         const T *W = Wp + (mb / BM) * K * BM;
@@ -139,6 +142,7 @@ static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, f
                     const int rw = (int)(N - n0 < BRW ? N - n0 : BRW);
                     T *pb = part + i * BRW * BM;
                     TV c[BRW][BNV];
+                    fc_pf_step(&pfs);
                     FC_FN(bc_block_)(kl, W + kc * BM, base + n0, koff + kc, rw,
                                      first ? NULL : pb, c);
                     if (last)
@@ -162,8 +166,11 @@ static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, f
 
 static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, fc_idx K,
                                fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                               const fc_geom *vg, fc_idx v0)
+                               const fc_geom *vg, fc_idx v0, const void *pf,
+                               fc_idx pfbytes)
 {
+    (void)pf;
+    (void)pfbytes;
     const int BMS = BNV * (int)(FC_VBYTES / sizeof(T));
     const fc_idx E2 = vg ? vg->pext[2] : 1, E12 = vg ? vg->pext[1] * vg->pext[2] : 1;
     for (fc_idx m = 0; m < M; m++) {

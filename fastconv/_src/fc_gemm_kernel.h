@@ -277,7 +277,8 @@ static void FC_FN(gemm_)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N,
  * the tiling. */
 static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,
                               fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,
-                              const fc_geom *vg, fc_idx v0, T *work)
+                              const fc_geom *vg, fc_idx v0, T *work, const void *pf,
+                              fc_idx pfbytes)
 {
     FC_FN(vsegs_) seg;
     if (work) {
@@ -312,6 +313,8 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
     /* K blocks of equal depth (<= FC_KC): no short last block whose result
      * costs as much to store as to compute */
     const fc_idx nkb = (K + FC_KC - 1) / FC_KC, kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_KC;
+    fc_pfshare pfs;
+    fc_pf_init(&pfs, pf, pfbytes, ((N + NR - 1) / NR) * nkb * ((M + MR - 1) / MR));
     for (fc_idx nb = 0; nb < N; nb += NR) {
         const int nr = (int)(N - nb < NR ? N - nb : NR);
         if (vg) FC_FN(vsegs_make_)(vg, v0 + nb, nr, &seg);
@@ -358,6 +361,7 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
                 }
                 for (fc_idx mb = mb0; mb < mend; mb += MR) {
                     const int mr = (int)(mend - mb < MR ? mend - mb : MR);
+                    fc_pf_step(&pfs);
                     T *cb = cbuf + (mb - mb0) * NR;
                     const T *A = Ap + (mb / MR) * K * MR + kc * MR;
                     const T *bm = first && bias ? bias + mb : NULL;

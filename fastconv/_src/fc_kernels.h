@@ -51,6 +51,9 @@ typedef struct {
  *   to C[m * ldc + real output index] where that position is a real output.
  *   work: NULL, or room for K x N rounded up to NR: B is packed there whole
  *   rows at a time first (for rows streamed from memory).
+ *   Both ask for [pf, pf + pfbytes) (pf may be NULL), a share per microkernel
+ *   call: the caller's next image, whose memory latency then overlaps the
+ *   arithmetic.
  * gemm_bcast: the same C as gemm_rows (work == NULL) from weights packed
  *   [M/bm][K][bm] (pack_b of w with nr = bm), the image values broadcast
  *   (fc_bcast_template.h).
@@ -68,10 +71,11 @@ typedef struct {
                        fc_idx ldc, const T *bias, int accumulate);                           \
     void (*gemm_rows_##SFX)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,        \
                             fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,             \
-                            const fc_geom *vg, fc_idx v0, T *work);                          \
+                            const fc_geom *vg, fc_idx v0, T *work, const void *pf,           \
+                            fc_idx pfbytes);                                                 \
     void (*gemm_bcast_##SFX)(const T *Wp, const T *base, const fc_idx *koff, fc_idx K,       \
                              fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,            \
-                             const fc_geom *vg, fc_idx v0);                                  \
+                             const fc_geom *vg, fc_idx v0, const void *pf, fc_idx pfbytes);  \
     void (*col2im_##SFX)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,            \
                          fc_idx np, T *dx);                                                  \
     void (*pack_a_##SFX)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,     \
@@ -110,6 +114,33 @@ int fc_cpu_supports_avx512(void);
 int fc_cpu_supports_avx2(void);
 
 
+
+/* Prefetch state spread over a kernel's `steps` microkernel calls: FC_PF_STEP
+ * asks for the lines of [pf, pf + bytes) due by the end of the next call. */
+typedef struct {
+    const char *p;
+    fc_idx lines, steps, step, done;
+} fc_pfshare;
+
+static inline void fc_pf_init(fc_pfshare *s, const void *pf, fc_idx bytes, fc_idx steps)
+{
+    s->p = (const char *)pf;
+    s->lines = pf && steps > 0 ? (bytes + 63) / 64 : 0;
+    s->steps = steps;
+    s->step = 0;
+    s->done = 0;
+}
+
+static inline void fc_pf_step(fc_pfshare *s)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (!s->lines) return;
+    const fc_idx upto = s->step < s->steps ? s->lines * ++s->step / s->steps : s->lines;
+    for (; s->done < upto; s->done++) __builtin_prefetch(s->p + s->done * 64, 0, 2);
+#else
+    (void)s;
+#endif
+}
 
 /* Aligned scratch memory (NULL on failure); free with fc_free. */
 void *fc_malloc(size_t bytes);
