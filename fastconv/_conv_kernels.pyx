@@ -424,18 +424,40 @@ def set_forward_kernel(str name):
     _forward_kernel = name
 
 
-cdef bint _use_bcast(const fc_geom *geom, Py_ssize_t Mg, bint single):
-    """gemm_bcast for padded or strided images with 33..64 output channels per
-    group, float32 on AVX-512: there it is 0.92-0.95x the time of gemm_rows
-    (vgg3x3, dil3x3d2, eeg1d_k7; stem7x7s2 0.76-0.86x).  Measured slower:
-    128 channels (res3x3s2 1.04x: each block of 32 re-reads the image),
-    32 (vol3d 1.01x), 8 (mnist5x5 2.6x: the stores dominate), float64 (1.03x),
-    AVX2 (1.2-1.4x: 16 registers leave room for 6 positions only), and an
-    unpadded image read in place (pw1x1 2.4x: far-apart planes)."""
+cdef bint _in_threes(const Py_ssize_t[::1] koff, Py_ssize_t K):
+    """Every three taps 3j, 3j+1, 3j+2 read rows 1 or 2 apart (gemm_bcast then
+    broadcasts each image value once for all three: bc_threes in C)."""
+    if K == 0 or K % 3:
+        return False
+    cdef Py_ssize_t d = koff[1] - koff[0], k
+    if d != 1 and d != 2:
+        return False
+    for k in range(0, K, 3):
+        if koff[k + 1] - koff[k] != d or koff[k + 2] - koff[k + 1] != d:
+            return False
+    return True
+
+
+cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t K,
+                     Py_ssize_t Mg, int bm, bint single):
+    """gemm_bcast on AVX-512 for a padded or strided image whose channel blocks
+    are at most 1/8 padding, where its taps come in threes (3x3 rows at stride 1
+    along them): 0.86-0.93x the time of gemm_rows for 32-256 float32 output
+    channels, 0.82-0.91x for 16-256 float64 ones; or, one tap at a time, for
+    57-64 float32 channels (vgg3x3 0.93-0.95x before the threes, eeg1d_k7
+    0.93-0.99x, stem7x7s2 0.76-0.86x).  Measured slower: a quarter of a block
+    of padding (24 or 48 channels: 1.11-1.13x), one tap at a time with 32
+    channels (1.01-1.09x), 128 (res3x3s2 1.04x) or float64 (1.02-1.04x);
+    AVX2 (1.03x with the threes, 1.2-1.4x without: 16 registers); an unpadded
+    image read in place (pw1x1 2.4x: every tap a far-away plane)."""
     if _forward_kernel != "auto":
         return _forward_kernel == "bcast"
-    return (single and _isa == &fc_isa_avx512 and 32 < Mg <= 64
-            and not _reads_x_in_place(geom))
+    if _isa != &fc_isa_avx512 or _reads_x_in_place(geom) or Mg <= 0:
+        return False
+    cdef Py_ssize_t padded = _round_up(Mg, bm)
+    if 8 * (padded - Mg) > padded:
+        return False
+    return _in_threes(koff, K) or (single and 56 < Mg <= 64)
 
 
 def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,
@@ -472,7 +494,7 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t tile = pixel_tile(K, V, N * G * OD, nr, sizeof(floating))
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
     cdef int bm = _isa.bm_f32 if floating is float else _isa.bm_f64
-    cdef bint bcast = _use_bcast(&geom, Mg, floating is float)
+    cdef bint bcast = _use_bcast(&geom, koff, K, Mg, bm, floating is float)
     cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), bm if bcast else mr)
     cdef Py_ssize_t wstride = Mpad * K
     # Images padded per pass: about 1 MiB of padded image per thread, so that each

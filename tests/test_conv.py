@@ -339,11 +339,14 @@ def test_strided_wide_rows_exact(stride, mode):
     ((2, 7, 50), (40, 7, 5), dict(padding=2, dilation=3)),     # 1-d, the last block overlaps
     ((1, 3, 4, 5, 6), (36, 3, 3, 3, 3), dict(padding=1)),      # 3-d, one plane per tile
     ((1, 4, 11, 12), (64, 2, 3, 3), dict(padding=(2, 1), groups=2, stride=2)),
-], ids=["tiny", "blocks", "1x1-strided", "1d", "3d", "grouped-strided"])
+    ((1, 5, 9, 30), (40, 5, 3, 3), dict(padding=2, dilation=2)),  # taps in threes 2 apart
+    ((1, 3, 5, 40), (32, 3, 2, 6), dict(padding=(1, 3))),         # two threes per row
+], ids=["tiny", "blocks", "1x1-strided", "1d", "3d", "grouped-strided", "dilated", "kw6"])
 def test_forward_blocks_exact(xshape, wshape, kw, dtype):
     """Small integers through every block edge of both forward GEMMs (partial
     channel blocks, K blocks, positions fewer than a block or overlapping the
-    previous one, grids with and without virtual columns): exact."""
+    previous one, grids with and without virtual columns, taps one at a time
+    or in threes): exact."""
     rng = np.random.default_rng(11)
     x = rng.integers(-4, 5, xshape).astype(dtype)
     w = rng.integers(-4, 5, wshape).astype(dtype)
