@@ -36,6 +36,8 @@ measurement:
   its time cap (often 1 image) and its time is scaled to the whole batch; such
   entries are marked '*'.  GFLOP/s is fastconv's (forward flops from the
   shapes; backward = 2x forward); for pooling GB/s = (input + output bytes) / time.
+  "% of peak" divides it by the FMA peak of the same threads, measured in the
+  same run by back-to-back vector FMAs of the chosen instruction set.
 
 environment:
   This machine may set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which OpenBLAS
@@ -294,6 +296,10 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
                                          pause, burst, bar, np.dtype(dtype)))
     finally:
         bar.close()
+    # the FMA peak of the same threads, measured now (the best of 3: noise only
+    # lowers it), for the "% of peak" of the convolution tables
+    from fastconv import _conv_kernels
+    peak = max(_conv_kernels.fma_peak_gflops(threads) for _ in range(3))
     blas = None
     try:
         from threadpoolctl import threadpool_info
@@ -306,6 +312,7 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
         "machine": machine_info(),
         "threads": threads, "threads_set": threads_set, "dtype": str(np.dtype(dtype)),
         "fastconv_config": _isa.config(),
+        "fma_peak_gflops": {"float32": peak, "float64": peak / 2},
         "versions": B.peer_versions(),
         "blas": blas,
         "settings": {"repeat": repeat, "systems": systems, "scipy_cap_s": scipy_cap,
@@ -344,8 +351,11 @@ def format_table(report):
             shown = [s for s in systems if any(s in r["times_ms"] for r in rows)]
             peers = [s for s in shown if s != "fastconv"]
             rate = "GB/s" if op == "pool" else "GFLOP/s"
+            peak = (report.get("fma_peak_gflops") or {}).get(report.get("dtype", "float32"))
+            with_peak = op != "pool" and bool(peak)
             head = (["workload"] + list(shown)
-                    + [f"vs {p}" for p in peers] + [f"fastconv {rate}"])
+                    + [f"vs {p}" for p in peers] + [f"fastconv {rate}"]
+                    + (["% of peak"] if with_peak else []))
             table = [head]
             for r in rows:
                 t = r["times_ms"]
@@ -360,6 +370,8 @@ def format_table(report):
                     cells.append(f"{t[p] / t['fastconv']:.2f}x" if p in t else "-")
                 amount = r.get("gbytes") if op == "pool" else r["gflop"]
                 cells.append(f"{amount / (t['fastconv'] / 1e3):.1f}")
+                if with_peak:
+                    cells.append(f"{100 * amount / (t['fastconv'] / 1e3) / peak:.0f}")
                 bad = [s for s, e in r["check"].items() if not e <= 1e-3]   # NaN: mismatch
                 if bad:
                     cells[0] += "!"
@@ -385,6 +397,11 @@ def format_table(report):
                      "(see JSON 'check').")
     lines.append("vs X = X's median time / fastconv's median time, same run, alternating "
                  "calls (> 1: fastconv faster).")
+    peaks = report.get("fma_peak_gflops")
+    if peaks and any(r["op"] != "pool" for r in report["results"]):
+        lines.append(f"% of peak: of {peaks['float32']:.0f} GFLOP/s float32 "
+                     f"({peaks['float64']:.0f} float64), the FMA peak of "
+                     f"{report['threads']} thread(s) measured in this run.")
     return "\n".join(lines)
 
 

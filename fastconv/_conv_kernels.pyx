@@ -95,6 +95,7 @@ cdef extern from "fc_kernels.h" nogil:
                         double *dst) noexcept nogil
         void pack_b_f64(const double *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
                         double *dst) noexcept nogil
+        double fma_burn(long iters) noexcept nogil
 
     const fc_isa fc_isa_avx512
     const fc_isa fc_isa_avx2
@@ -117,6 +118,23 @@ cdef const fc_isa *_table(str name):
     if name == "avx2":
         return &fc_isa_avx2
     return &fc_isa_generic
+
+
+def fma_peak_gflops(int nthreads, long iters=40_000_000):
+    """FMA throughput (float32 GFLOP/s) of nthreads threads running the current
+    instruction set's widest FMAs back to back (no memory traffic): the peak
+    that the benchmark's "fraction of peak" refers to, measured in its run."""
+    cdef double[::1] sink = np.zeros(max(nthreads, 1))
+    cdef Py_ssize_t t
+    import time
+    start = time.perf_counter()
+    with nogil:
+        for t in prange(nthreads, schedule="static", num_threads=nthreads):
+            sink[t] = _isa.fma_burn(iters)
+    elapsed = time.perf_counter() - start
+    if not np.all(np.isfinite(np.asarray(sink))):
+        raise RuntimeError("fma_burn returned a non-finite value")
+    return nthreads * iters * 12.0 * _isa.vl_f32 * 2 / elapsed / 1e9
 
 
 def available_isas():

@@ -50,6 +50,21 @@ def test_bench_quick_table_and_json(tmp_path):
     assert all(t > 0 for t in res["times_ms"].values())
     assert len(res["samples_ms"]["fastconv"]) == 2
     assert res["check"]["numpy"] < 1e-4     # the peer computed the same thing
+    peak = report["fma_peak_gflops"]
+    assert 0 < peak["float32"] < 1e5 and peak["float64"] == peak["float32"] / 2
+    assert "% of peak" in r.stdout
+    # fastconv's rate never exceeds the peak measured in the same run
+    gflops = res["gflop"] / (res["times_ms"]["fastconv"] / 1e3)
+    assert gflops < peak["float32"] * 1.05
+
+
+def test_fma_peak_is_plausible_on_every_isa(isa):
+    """The peak (12 chains x lanes x 2 flops per round) runs on every
+    instruction set and lands in a physical range: a folded loop would report
+    absurd rates."""
+    from fastconv import _conv_kernels
+    g = _conv_kernels.fma_peak_gflops(1, 2_000_000)
+    assert 0.5 < g < 1e4
 
 
 def test_bench_rejects_unknown_workload():

@@ -88,6 +88,32 @@
 #undef BRW
 #undef BNV
 
+/* iters rounds of 12 independent float32 vector FMA chains (12 fit the 16
+ * registers of AVX2 and cover the FMA latency of two ports): the FMA throughput
+ * of one core with this instruction set (fc_isa.fma_burn), for the benchmark's
+ * "fraction of peak".  Chains long enough to cover the FMA latency; nothing
+ * folds them (no fast-math), and the result is returned so that nothing is
+ * dropped. */
+static double fc_fma_burn(long iters)
+{
+#if FC_HAVE_VECTORS
+    typedef float PV __attribute__((vector_size(FC_VBYTES)));
+    PV c[12], a = (PV){0} + 0.999999f, b = (PV){0} + 1e-7f;
+#else
+    float c[12], a = 0.999999f, b = 1e-7f;
+#endif
+    for (int j = 0; j < 12; j++) c[j] = a * (float)j;
+    for (long i = 0; i < iters; i++)
+        FC_UNROLL for (int j = 0; j < 12; j++) c[j] = c[j] * a + b;
+    double sum = 0;
+    for (int j = 0; j < 12; j++) {
+        float t[FC_VBYTES / 4];
+        memcpy(t, &c[j], sizeof(c[j]));
+        for (size_t l = 0; l < sizeof(c[j]) / sizeof(float); l++) sum += t[l];
+    }
+    return sum;
+}
+
 const fc_isa FC_ISA_TABLE = {
     FC_ISA_NAME,
     FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
@@ -101,4 +127,5 @@ const fc_isa FC_ISA_TABLE = {
     pad_image_f64,
     pack_gy_t_f64, wgrad_t_f64,
     dw_forward_f64, dw_input_grad_f64, dw_weight_grad_f64,
+    fc_fma_burn,
 };

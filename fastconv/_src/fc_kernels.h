@@ -101,6 +101,9 @@ typedef struct {
     int bm_f32, bm_f64;       /* channels per block of gemm_bcast's packed weights */
     FC_DECLARE_KERNELS(float, f32)
     FC_DECLARE_KERNELS(double, f64)
+    /* iters rounds of 12 float32 vector FMAs (vl_f32 lanes each); returns a
+     * value to keep them alive.  The benchmark's measure of the FMA peak. */
+    double (*fma_burn)(long iters);
 } fc_isa;
 
 /* Instruction-set tables; a table whose instruction set was not compiled in
