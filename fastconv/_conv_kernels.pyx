@@ -106,6 +106,7 @@ cdef extern from "fc_kernels.h" nogil:
     void *fc_malloc(size_t nbytes)
     void fc_free(void *p)
     void fc_prefetch(const void *p, size_t nbytes)
+    int fc_koff_threes(const fc_idx *koff, fc_idx K)
 
 
 # ---------------------------------------------------------------- instruction sets
@@ -442,20 +443,6 @@ def set_forward_kernel(str name):
     _forward_kernel = name
 
 
-cdef bint _in_threes(const Py_ssize_t[::1] koff, Py_ssize_t K):
-    """Every three taps 3j, 3j+1, 3j+2 read rows 1 or 2 apart (gemm_bcast then
-    broadcasts each image value once for all three: bc_threes in C)."""
-    if K == 0 or K % 3:
-        return False
-    cdef Py_ssize_t d = koff[1] - koff[0], k
-    if d != 1 and d != 2:
-        return False
-    for k in range(0, K, 3):
-        if koff[k + 1] - koff[k] != d or koff[k + 2] - koff[k + 1] != d:
-            return False
-    return True
-
-
 cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t K,
                      Py_ssize_t Mg, int bm, bint single):
     """gemm_bcast on AVX-512 for a padded or strided image whose channel blocks
@@ -475,7 +462,7 @@ cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t
     cdef Py_ssize_t padded = _round_up(Mg, bm)
     if 8 * (padded - Mg) > padded:
         return False
-    return _in_threes(koff, K) or (single and 56 < Mg <= 64)
+    return fc_koff_threes(&koff[0], K) != 0 or (single and 56 < Mg <= 64)
 
 
 def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,
@@ -568,8 +555,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t pfs = (Cg * DHW + OD * ntiles - 1) // (OD * ntiles)
     if own:
         # each thread pads the images it computes into its own buffer, right
-        # before computing them: one parallel region, no barrier between the
-        # images (waiting at those was ~5% of a 2-thread vgg3x3 call)
+        # before computing them: one parallel region, no barrier between passes
+        # of images (vgg3x3, vol3d: 0.96-0.98x the time at two threads)
         for t in range(nthreads):
             pad_arr[t * ibuf + img:(t + 1) * ibuf] = padval
         with nogil, parallel(num_threads=nthreads):

@@ -130,17 +130,6 @@ static inline void FC_FN(bc_block_)(fc_idx kl, const T *W, const T *x, const fc_
     }
 }
 
-/* D in 1, 2 if every three taps 3j, 3j + 1, 3j + 2 read rows D apart, else 0. */
-static int FC_FN(bc_threes_)(const fc_idx *koff, fc_idx K)
-{
-    if (K == 0 || K % 3) return 0;
-    const fc_idx d = koff[1] - koff[0];
-    if (d != 1 && d != 2) return 0;
-    for (fc_idx k = 0; k < K; k += 3)
-        if (koff[k + 1] - koff[k] != d || koff[k + 2] - koff[k + 1] != d) return 0;
-    return (int)d;
-}
-
 /* Positions per pass: their partial sums (FC_BC_NP x BM) stay in L1 while a
  * block of FC_BC_KC taps of the weights (FC_BC_KC x BM) is used on all of
  * them. */
@@ -160,7 +149,7 @@ static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, f
     T part[FC_BC_NB * BRW * BM] __attribute__((aligned(64)));
     /* taps in threes D apart (3x3 rows at stride 1 along them): K blocks of
      * whole threes */
-    const int tri = FC_FN(bc_threes_)(koff, K);
+    const int tri = fc_koff_threes(koff, K);
     const fc_idx nkb = (K + FC_BC_KC - 1) / FC_BC_KC;
     fc_idx kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_BC_KC;
     if (tri) kcb = (kcb + 2) / 3 * 3;

@@ -92,9 +92,8 @@ static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, 
 static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const T *bias,
                                fc_idx M, T *y, const void *pf, fc_idx pfbytes)
 {
-    const fc_idx rows_total = M * g->out[0] * g->out[1];
-    const fc_idx pf_lines = pf ? (pfbytes + 63) / 64 : 0;
-    fc_idx pf_row = 0, pf_done = 0;
+    fc_pfshare pfs;
+    fc_pf_init(&pfs, pf, pfbytes, M * g->out[0] * g->out[1]);
     const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
     const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
     const fc_idx E1 = g->ext[1], E2 = g->ext[2];
@@ -106,13 +105,7 @@ static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const
         for (fc_idx od = 0; od < OD; od++)
         for (fc_idx oh = 0; oh < OH; oh++) {
             T *acc = y + ((m * OD + od) * OH + oh) * OW;
-#if defined(__GNUC__) || defined(__clang__)
-            if (pf_lines) {
-                const fc_idx upto = pf_lines * ++pf_row / rows_total;
-                for (; pf_done < upto; pf_done++)
-                    __builtin_prefetch((const char *)pf + pf_done * 64, 0, 2);
-            }
-#endif
+            fc_pf_step(&pfs);
             if (sw == 1) {
                 FC_FN(dw_row_s1_)(pad, g, od, oh, wm, b, acc);
                 continue;

@@ -145,6 +145,19 @@ static inline void fc_pf_step(fc_pfshare *s)
 #endif
 }
 
+/* D in 1, 2 if every three taps 3j, 3j + 1, 3j + 2 read rows D apart (the kw
+ * taps of 3x3 rows at stride 1 along them), else 0: gemm_bcast then broadcasts
+ * each image value once for all three; the forward's policy asks the same. */
+static inline int fc_koff_threes(const fc_idx *koff, fc_idx K)
+{
+    if (K == 0 || K % 3) return 0;
+    const fc_idx d = koff[1] - koff[0];
+    if (d != 1 && d != 2) return 0;
+    for (fc_idx k = 0; k < K; k += 3)
+        if (koff[k + 1] - koff[k] != d || koff[k + 2] - koff[k + 1] != d) return 0;
+    return (int)d;
+}
+
 /* Aligned scratch memory (NULL on failure); free with fc_free. */
 void *fc_malloc(size_t bytes);
 void fc_free(void *p);
