@@ -355,6 +355,23 @@ def test_forward_blocks_exact(xshape, wshape, kw, dtype):
     assert_array_equal(y, conv_ref(x, w, b, **kw).astype(dtype))
 
 
+@pytest.mark.usefixtures("isa")
+@pytest.mark.parametrize("width", [1, 7, 8, 15, 16, 17, 33, 56, 63, 64, 100, 127, 128, 129,
+                                   200, 257])
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(padding=(0, 3), dilation=(1, 2))],
+                         ids=["same", "dilated"])
+def test_depthwise_row_widths_exact(width, kw, dtype):
+    """The depthwise kernel computes up to 8 vectors of a row at once, the last
+    one partial: every number of vectors and of lanes in the last, one chunk or
+    several, against the reference on small integers (exact)."""
+    rng = np.random.default_rng(width)
+    x = rng.integers(-4, 5, (2, 3, 4, width)).astype(dtype)
+    w = rng.integers(-4, 5, (6, 1, 3, 3)).astype(dtype)
+    b = rng.integers(-4, 5, 6).astype(dtype)
+    y = fastconv.conv2d(x, w, b, groups=3, **kw)
+    assert_array_equal(y, conv_ref(x, w, b, groups=3, **kw).astype(dtype))
+
+
 def test_cancellation_needs_the_absolute_bound(rng):
     """Results near zero from large cancelling terms are judged by S, not by |ref|."""
     x = np.full((1, 1, 64), 1e4, np.float32) + rng.standard_normal((1, 1, 64)).astype(np.float32)

@@ -19,17 +19,8 @@
 typedef T FC_FN(dwvec_) __attribute__((vector_size(FC_VBYTES)));
 #endif
 
-/* One output row of one channel, stride 1 along it: out[ow] = b + sum over
- * taps of w * row_tap[ow].  Accumulators stay in registers across all taps
- * (four vectors at a time, then one, then scalars). */
-static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
-                                     const T *w, T b, T *out)
-{
-    const fc_idx OW = g->out[2];
-    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
-    const fc_idx dw = g->dilation[2];
-    fc_idx ow = 0;
+/* The taps of one output row (od, oh) at column ow: BODY runs once per tap
+ * with wt its weight and src the padded row it reads, shifted to ow. */
 #define FC_DW_TAPS(BODY)                                                               \
     for (fc_idx kd = 0; kd < KD; kd++)                                                 \
     for (fc_idx kh = 0; kh < KH; kh++) {                                               \
@@ -42,49 +33,79 @@ static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, 
             BODY                                                                       \
         }                                                                              \
     }
+
 #if FC_HAVE_VECTORS
+/* Most vectors of one row computed together: independent accumulators, so that
+ * the FMA latency is covered (one vector at a time is a chain of taps: dw3x3
+ * ran at ~10 % of the FMA peak). */
+#define FC_DW_NVMAX 8
+
+/* nv vectors of one output row from column ow, the last one holding `last`
+ * real lanes.  Inlined with a constant nv, the accumulators stay in registers.
+ * A partial last vector's loads run up to a vector past the row, into the next
+ * row or the FC_DW_SLACK elements the caller adds to the plane; its store is
+ * masked. */
+static inline __attribute__((always_inline)) void FC_FN(dw_chunk_s1_)(
+    const T *pad, const fc_geom *g, fc_idx od, fc_idx oh, fc_idx ow, const T *w, T b,
+    T *out, const int nv, const int last)
+{
     typedef FC_FN(dwvec_) DV;
     enum { DL = FC_VBYTES / sizeof(T) };
-    for (; ow + 4 * DL <= OW; ow += 4 * DL) {
-        DV acc[4];
-        for (int v = 0; v < 4; v++) acc[v] = (DV){0} + b;
-        FC_DW_TAPS(
-            for (int v = 0; v < 4; v++) {
-                DV u;
-                memcpy(&u, src + v * DL, sizeof(DV));
-                acc[v] += wt * u;
-            })
-        memcpy(out + ow, acc, sizeof(acc));
-    }
-    for (; ow + DL <= OW; ow += DL) {
-        DV acc = (DV){0} + b;
-        FC_DW_TAPS(
+    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
+    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx dw = g->dilation[2];
+    DV acc[FC_DW_NVMAX];
+    FC_UNROLL for (int v = 0; v < nv; v++) acc[v] = (DV){0} + b;
+    FC_DW_TAPS(
+        FC_UNROLL for (int v = 0; v < nv; v++) {
             DV u;
-            memcpy(&u, src, sizeof(DV));
-            acc += wt * u;)
-        memcpy(out + ow, &acc, sizeof(DV));
-    }
-    if (ow < OW) {
-        /* the last partial vector: its loads run up to DL past the row, into the
-         * next row or the FC_DW_SLACK elements the caller adds to the plane */
-        DV acc = (DV){0} + b;
-        FC_DW_TAPS(
-            DV u;
-            memcpy(&u, src, sizeof(DV));
-            acc += wt * u;)
-        T tmp[DL];
-        memcpy(tmp, &acc, sizeof(DV));
-        for (fc_idx i = 0; ow + i < OW; i++) out[ow + i] = tmp[i];
-        ow = OW;
-    }
+            memcpy(&u, src + v * DL, sizeof(DV));
+            acc[v] += wt * u;
+        })
+    FC_UNROLL for (int v = 0; v < nv - 1; v++) memcpy(out + ow + v * DL, &acc[v], sizeof(DV));
+    if (last == DL)
+        memcpy(out + ow + (nv - 1) * DL, &acc[nv - 1], sizeof(DV));
+    else
+        FC_FN(mstore_)(out + ow + (nv - 1) * DL, (1u << last) - 1u, acc[nv - 1]);
+}
 #endif
+
+/* One output row of one channel, stride 1 along it: out[ow] = b + sum over
+ * taps of w * row_tap[ow], each output's taps added in the same order. */
+static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
+                                     const T *w, T b, T *out)
+{
+    const fc_idx OW = g->out[2];
+    fc_idx ow = 0;
+#if FC_HAVE_VECTORS
+    enum { DL = FC_VBYTES / sizeof(T) };
+    for (; ow < OW; ow += FC_DW_NVMAX * DL) {
+        const fc_idx left = OW - ow;
+        const int nv = left >= FC_DW_NVMAX * DL ? FC_DW_NVMAX : (int)((left + DL - 1) / DL);
+        const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
+        switch (nv) {
+        case 1: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 1, last); break;
+        case 2: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 2, last); break;
+        case 3: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 3, last); break;
+        case 4: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 4, last); break;
+        case 5: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 5, last); break;
+        case 6: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 6, last); break;
+        case 7: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 7, last); break;
+        default: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 8, last); break;
+        }
+    }
+#else
+    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
+    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx dw = g->dilation[2];
     for (; ow < OW; ow++) {
         T acc = b;
         FC_DW_TAPS(acc += wt * src[0];)
         out[ow] = acc;
     }
-#undef FC_DW_TAPS
+#endif
 }
+#undef FC_DW_TAPS
 
 /* y[m] (plane of out[0]*out[1]*out[2]) = sum over taps of w[m][tap] * shifted
  * rows of the padded plane, + bias[m]; m < M.  Meanwhile [pf, pf + pfbytes) is
