@@ -70,6 +70,92 @@ static inline __attribute__((always_inline)) void FC_FN(dw_chunk_s1_)(
 }
 #endif
 
+#if FC_HAVE_VECTORS
+/* Vectors of two rows at once: with 16 registers (AVX2, SSE2) fewer. */
+#define FC_DW2_NVMAX (FC_VBYTES == 64 ? 6 : 4)
+
+/* nv vectors from column ow of output rows oh and oh + 1 when the row step
+ * equals the dilation along H (stride 1, dilation 1: a 3x3 layer): the KH + 1
+ * padded rows they read are each loaded once for both, which halves the loads
+ * of a 3x3 kernel per FMA (the loads, not the FMAs, bound one row at a time).
+ * Each output still adds its taps in increasing (kd, kh, kw): the same bits
+ * as dw_chunk_s1_. */
+static inline __attribute__((always_inline)) void FC_FN(dw_chunk2_s1_)(
+    const T *pad, const fc_geom *g, fc_idx od, fc_idx oh, fc_idx ow, const T *w, T b,
+    T *out0, T *out1, const int nv, const int last)
+{
+    typedef FC_FN(dwvec_) DV;
+    enum { DL = FC_VBYTES / sizeof(T) };
+    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
+    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
+    const fc_idx dw = g->dilation[2], dh = g->dilation[1];
+    DV a0[FC_DW2_NVMAX], a1[FC_DW2_NVMAX];
+    FC_UNROLL for (int v = 0; v < nv; v++) a0[v] = a1[v] = (DV){0} + b;
+    for (fc_idx kd = 0; kd < KD; kd++) {
+        const T *rows = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
+                               + oh * g->stride[1]) * E2 + ow;
+        const T *wd = w + kd * KH * KW;
+        /* padded row r serves tap kh = r of row oh and kh = r - 1 of row oh + 1 */
+        for (fc_idx r = 0; r <= KH; r++) {
+            const T *row = rows + r * dh * E2;
+            const T *w0 = wd + r * KW, *w1 = wd + (r - 1) * KW;
+            for (fc_idx kw = 0; kw < KW; kw++) {
+                const T *src = row + kw * dw;
+                DV u[FC_DW2_NVMAX];
+                FC_UNROLL for (int v = 0; v < nv; v++) {
+                    memcpy(&u[v], src + v * DL, sizeof(DV));
+                    FC_IN_REG(u[v]);  /* one load for both rows */
+                }
+                if (r < KH) {
+                    const T t0 = w0[kw];
+                    FC_UNROLL for (int v = 0; v < nv; v++) a0[v] += t0 * u[v];
+                }
+                if (r > 0) {
+                    const T t1 = w1[kw];
+                    FC_UNROLL for (int v = 0; v < nv; v++) a1[v] += t1 * u[v];
+                }
+            }
+        }
+    }
+    FC_UNROLL for (int v = 0; v < nv - 1; v++) {
+        memcpy(out0 + ow + v * DL, &a0[v], sizeof(DV));
+        memcpy(out1 + ow + v * DL, &a1[v], sizeof(DV));
+    }
+    if (last == DL) {
+        memcpy(out0 + ow + (nv - 1) * DL, &a0[nv - 1], sizeof(DV));
+        memcpy(out1 + ow + (nv - 1) * DL, &a1[nv - 1], sizeof(DV));
+    } else {
+        FC_FN(mstore_)(out0 + ow + (nv - 1) * DL, (1u << last) - 1u, a0[nv - 1]);
+        FC_FN(mstore_)(out1 + ow + (nv - 1) * DL, (1u << last) - 1u, a1[nv - 1]);
+    }
+}
+
+/* Output rows oh and oh + 1 (see dw_chunk2_s1_). */
+static inline void FC_FN(dw_row2_s1_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
+                                      const T *w, T b, T *out0, T *out1)
+{
+    enum { DL = FC_VBYTES / sizeof(T) };
+    const fc_idx OW = g->out[2];
+    for (fc_idx ow = 0; ow < OW; ow += FC_DW2_NVMAX * DL) {
+        const fc_idx left = OW - ow;
+        const int nv = left >= FC_DW2_NVMAX * DL ? FC_DW2_NVMAX : (int)((left + DL - 1) / DL);
+        const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
+        switch (nv) {
+        case 1: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 1, last); break;
+        case 2: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 2, last); break;
+        case 3: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 3, last); break;
+#if FC_DW2_NVMAX > 4
+        case 4: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 4, last); break;
+        case 5: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 5, last); break;
+#endif
+        default:
+            FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, FC_DW2_NVMAX, last);
+            break;
+        }
+    }
+}
+#endif
+
 /* One output row of one channel, stride 1 along it: out[ow] = b + sum over
  * taps of w * row_tap[ow], each output's taps added in the same order. */
 static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
@@ -127,6 +213,14 @@ static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const
         for (fc_idx oh = 0; oh < OH; oh++) {
             T *acc = y + ((m * OD + od) * OH + oh) * OW;
             fc_pf_step(&pfs);
+#if FC_HAVE_VECTORS
+            if (sw == 1 && g->stride[1] == g->dilation[1] && oh + 1 < OH) {
+                fc_pf_step(&pfs);
+                FC_FN(dw_row2_s1_)(pad, g, od, oh, wm, b, acc, acc + OW);
+                oh++;
+                continue;
+            }
+#endif
             if (sw == 1) {
                 FC_FN(dw_row_s1_)(pad, g, od, oh, wm, b, acc);
                 continue;

@@ -44,6 +44,19 @@
 #define FC_HAVE_VECTORS 0
 #endif
 
+/* FC_IN_REG(v): v is in a vector register from here on.  GCC folds a load into
+ * every FMA that uses it when it can, which loads a value shared by several
+ * FMAs once per FMA; an empty asm that "changes" v keeps the one load. */
+#if FC_HAVE_VECTORS && (defined(__x86_64__) || defined(__i386__)) && defined(__AVX512F__)
+#define FC_IN_REG(v) __asm__("" : "+v"(v))
+#elif FC_HAVE_VECTORS && (defined(__x86_64__) || defined(__i386__))
+#define FC_IN_REG(v) __asm__("" : "+x"(v))
+#elif FC_HAVE_VECTORS && defined(__aarch64__)
+#define FC_IN_REG(v) __asm__("" : "+w"(v))
+#else
+#define FC_IN_REG(v) ((void)0)
+#endif
+
 #define T float
 #define IT int
 #define TLANES FC_LANES_F32
