@@ -35,13 +35,17 @@ def isa(request):
 
 @pytest.fixture(params=["rows", "bcast"])
 def forward_kernel(request):
-    """Run the test with each forward GEMM forced: the policy picks one per
-    problem and instruction set, so each must be right on every one."""
+    """Run the test with each forward GEMM forced, and with each depthwise
+    forward (row kernels with "rows", the virtual grid with "bcast"): the
+    policies pick one per problem and instruction set, so each must be right
+    on every one."""
     _conv_kernels.set_forward_kernel(request.param)
+    _conv_kernels.set_depthwise_kernel("rows" if request.param == "rows" else "vgrid")
     try:
         yield request.param
     finally:
         _conv_kernels.set_forward_kernel("auto")
+        _conv_kernels.set_depthwise_kernel("auto")
 
 
 @pytest.fixture

@@ -355,19 +355,24 @@ def test_forward_blocks_exact(xshape, wshape, kw, dtype):
     assert_array_equal(y, conv_ref(x, w, b, **kw).astype(dtype))
 
 
-@pytest.mark.usefixtures("isa")
+@pytest.mark.usefixtures("isa", "forward_kernel")
 @pytest.mark.parametrize("width", [1, 7, 8, 15, 16, 17, 33, 56, 63, 64, 100, 127, 128, 129,
                                    200, 257])
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(padding=(0, 3), dilation=(1, 2)),
                                 dict(padding=2, dilation=2),
-                                dict(padding=(2, 1), stride=(2, 1), dilation=(2, 1))],
-                         ids=["same", "dilated-w", "dilated", "row-step-2"])
+                                dict(padding=(2, 1), stride=(2, 1), dilation=(2, 1)),
+                                dict(padding=1, stride=2), dict(padding=(1, 4), stride=3),
+                                dict(padding=(2, 3), stride=(1, 2), dilation=(1, 3))],
+                         ids=["same", "dilated-w", "dilated", "row-step-2", "stride-2",
+                              "stride-3", "stride-2-dilated"])
 def test_depthwise_row_widths_exact(width, kw, dtype):
-    """The depthwise kernel computes up to 8 vectors of a row at once, the last
-    one partial, and two rows at once where the row step equals the dilation
-    along H: every number of vectors and of lanes in the last, one chunk or
-    several, an odd row left over, against the reference on small integers
-    (exact)."""
+    """The depthwise row kernels compute up to 8 vectors of a row at once, the
+    last one partial, and two rows at once where the row step equals the
+    dilation along H, from column phases of the padded plane when strided; the
+    virtual-grid kernel runs over whole planes, storing only real outputs.
+    Every number of vectors and of lanes in the last, one chunk or several, an
+    odd row left over, strides 1-3 along the row, against the reference on small
+    integers (exact)."""
     rng = np.random.default_rng(width)
     x = rng.integers(-4, 5, (2, 3, 7, width)).astype(dtype)
     w = rng.integers(-4, 5, (6, 1, 3, 3)).astype(dtype)

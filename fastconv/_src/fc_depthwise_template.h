@@ -19,17 +19,24 @@
 typedef T FC_FN(dwvec_) __attribute__((vector_size(FC_VBYTES)));
 #endif
 
+/* The forward reads a padded plane split into split[2] column phases
+ * (pad_image, split = the stride along W): padded column ow*s + kw*dw is
+ * element ow + (kw*dw)/s of phase (kw*dw)%s, so every tap reads a contiguous
+ * run of its row for consecutive outputs, whatever the stride.  Rows are
+ * Q2 = pext[2] long; g->tapcol[kw] is tap kw's offset from the output column
+ * (phase offset included). */
+
 /* The taps of one output row (od, oh) at column ow: BODY runs once per tap
  * with wt its weight and src the padded row it reads, shifted to ow. */
 #define FC_DW_TAPS(BODY)                                                               \
     for (fc_idx kd = 0; kd < KD; kd++)                                                 \
     for (fc_idx kh = 0; kh < KH; kh++) {                                               \
         const T *row = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1          \
-                              + oh * g->stride[1] + kh * g->dilation[1]) * E2 + ow;   \
+                              + oh * g->stride[1] + kh * g->dilation[1]) * Q2 + ow;   \
         const T *wr = w + (kd * KH + kh) * KW;                                         \
         for (fc_idx kw = 0; kw < KW; kw++) {                                           \
             const T wt = wr[kw];                                                       \
-            const T *src = row + kw * dw;                                              \
+            const T *src = row + tc[kw];                                               \
             BODY                                                                       \
         }                                                                              \
     }
@@ -45,15 +52,15 @@ typedef T FC_FN(dwvec_) __attribute__((vector_size(FC_VBYTES)));
  * A partial last vector's loads run up to a vector past the row, into the next
  * row or the FC_DW_SLACK elements the caller adds to the plane; its store is
  * masked. */
-static inline __attribute__((always_inline)) void FC_FN(dw_chunk_s1_)(
+static inline __attribute__((always_inline)) void FC_FN(dw_chunk_)(
     const T *pad, const fc_geom *g, fc_idx od, fc_idx oh, fc_idx ow, const T *w, T b,
     T *out, const int nv, const int last)
 {
     typedef FC_FN(dwvec_) DV;
     enum { DL = FC_VBYTES / sizeof(T) };
     const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
-    const fc_idx dw = g->dilation[2];
+    const fc_idx E1 = g->ext[1], Q2 = g->pext[2];
+    const fc_idx *tc = g->tapcol;
     DV acc[FC_DW_NVMAX];
     FC_UNROLL for (int v = 0; v < nv; v++) acc[v] = (DV){0} + b;
     FC_DW_TAPS(
@@ -79,28 +86,29 @@ static inline __attribute__((always_inline)) void FC_FN(dw_chunk_s1_)(
  * padded rows they read are each loaded once for both, which halves the loads
  * of a 3x3 kernel per FMA (the loads, not the FMAs, bound one row at a time).
  * Each output still adds its taps in increasing (kd, kh, kw): the same bits
- * as dw_chunk_s1_. */
-static inline __attribute__((always_inline)) void FC_FN(dw_chunk2_s1_)(
+ * as dw_chunk_. */
+static inline __attribute__((always_inline)) void FC_FN(dw_chunk2_)(
     const T *pad, const fc_geom *g, fc_idx od, fc_idx oh, fc_idx ow, const T *w, T b,
     T *out0, T *out1, const int nv, const int last)
 {
     typedef FC_FN(dwvec_) DV;
     enum { DL = FC_VBYTES / sizeof(T) };
     const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
-    const fc_idx dw = g->dilation[2], dh = g->dilation[1];
+    const fc_idx E1 = g->ext[1], Q2 = g->pext[2];
+    const fc_idx dh = g->dilation[1];
+    const fc_idx *tc = g->tapcol;
     DV a0[FC_DW2_NVMAX], a1[FC_DW2_NVMAX];
     FC_UNROLL for (int v = 0; v < nv; v++) a0[v] = a1[v] = (DV){0} + b;
     for (fc_idx kd = 0; kd < KD; kd++) {
         const T *rows = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
-                               + oh * g->stride[1]) * E2 + ow;
+                               + oh * g->stride[1]) * Q2 + ow;
         const T *wd = w + kd * KH * KW;
         /* padded row r serves tap kh = r of row oh and kh = r - 1 of row oh + 1 */
         for (fc_idx r = 0; r <= KH; r++) {
-            const T *row = rows + r * dh * E2;
+            const T *row = rows + r * dh * Q2;
             const T *w0 = wd + r * KW, *w1 = wd + (r - 1) * KW;
             for (fc_idx kw = 0; kw < KW; kw++) {
-                const T *src = row + kw * dw;
+                const T *src = row + tc[kw];
                 DV u[FC_DW2_NVMAX];
                 FC_UNROLL for (int v = 0; v < nv; v++) {
                     memcpy(&u[v], src + v * DL, sizeof(DV));
@@ -130,8 +138,8 @@ static inline __attribute__((always_inline)) void FC_FN(dw_chunk2_s1_)(
     }
 }
 
-/* Output rows oh and oh + 1 (see dw_chunk2_s1_). */
-static inline void FC_FN(dw_row2_s1_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
+/* Output rows oh and oh + 1 (see dw_chunk2_). */
+static inline void FC_FN(dw_row2_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
                                       const T *w, T b, T *out0, T *out1)
 {
     enum { DL = FC_VBYTES / sizeof(T) };
@@ -141,24 +149,24 @@ static inline void FC_FN(dw_row2_s1_)(const T *pad, const fc_geom *g, fc_idx od,
         const int nv = left >= FC_DW2_NVMAX * DL ? FC_DW2_NVMAX : (int)((left + DL - 1) / DL);
         const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
         switch (nv) {
-        case 1: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 1, last); break;
-        case 2: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 2, last); break;
-        case 3: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 3, last); break;
+        case 1: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 1, last); break;
+        case 2: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 2, last); break;
+        case 3: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 3, last); break;
 #if FC_DW2_NVMAX > 4
-        case 4: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 4, last); break;
-        case 5: FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, 5, last); break;
+        case 4: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 4, last); break;
+        case 5: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 5, last); break;
 #endif
         default:
-            FC_FN(dw_chunk2_s1_)(pad, g, od, oh, ow, w, b, out0, out1, FC_DW2_NVMAX, last);
+            FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, FC_DW2_NVMAX, last);
             break;
         }
     }
 }
 #endif
 
-/* One output row of one channel, stride 1 along it: out[ow] = b + sum over
- * taps of w * row_tap[ow], each output's taps added in the same order. */
-static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
+/* One output row of one channel: out[ow] = b + sum over taps of w *
+ * row_tap[ow], each output's taps added in the same order. */
+static inline void FC_FN(dw_row_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
                                      const T *w, T b, T *out)
 {
     const fc_idx OW = g->out[2];
@@ -170,20 +178,20 @@ static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, 
         const int nv = left >= FC_DW_NVMAX * DL ? FC_DW_NVMAX : (int)((left + DL - 1) / DL);
         const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
         switch (nv) {
-        case 1: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 1, last); break;
-        case 2: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 2, last); break;
-        case 3: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 3, last); break;
-        case 4: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 4, last); break;
-        case 5: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 5, last); break;
-        case 6: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 6, last); break;
-        case 7: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 7, last); break;
-        default: FC_FN(dw_chunk_s1_)(pad, g, od, oh, ow, w, b, out, 8, last); break;
+        case 1: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 1, last); break;
+        case 2: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 2, last); break;
+        case 3: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 3, last); break;
+        case 4: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 4, last); break;
+        case 5: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 5, last); break;
+        case 6: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 6, last); break;
+        case 7: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 7, last); break;
+        default: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 8, last); break;
         }
     }
 #else
     const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
-    const fc_idx dw = g->dilation[2];
+    const fc_idx E1 = g->ext[1], Q2 = g->pext[2];
+    const fc_idx *tc = g->tapcol;
     for (; ow < OW; ow++) {
         T acc = b;
         FC_DW_TAPS(acc += wt * src[0];)
@@ -194,18 +202,16 @@ static inline void FC_FN(dw_row_s1_)(const T *pad, const fc_geom *g, fc_idx od, 
 #undef FC_DW_TAPS
 
 /* y[m] (plane of out[0]*out[1]*out[2]) = sum over taps of w[m][tap] * shifted
- * rows of the padded plane, + bias[m]; m < M.  Meanwhile [pf, pf + pfbytes) is
- * asked for, a share per output row (see fc_kernels.h). */
+ * rows of the padded plane (split into column phases, see above), + bias[m];
+ * m < M.  Meanwhile [pf, pf + pfbytes) is asked for, a share per output row
+ * (see fc_kernels.h). */
 static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const T *bias,
                                fc_idx M, T *y, const void *pf, fc_idx pfbytes)
 {
     fc_pfshare pfs;
     fc_pf_init(&pfs, pf, pfbytes, M * g->out[0] * g->out[1]);
     const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
-    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], E2 = g->ext[2];
-    const fc_idx sw = g->stride[2];
-    const fc_idx taps = KD * KH * KW;
+    const fc_idx taps = g->k[0] * g->k[1] * g->k[2];
     for (fc_idx m = 0; m < M; m++) {
         const T *wm = w + m * taps;
         const T b = bias ? bias[m] : (T)0;
@@ -214,30 +220,123 @@ static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const
             T *acc = y + ((m * OD + od) * OH + oh) * OW;
             fc_pf_step(&pfs);
 #if FC_HAVE_VECTORS
-            if (sw == 1 && g->stride[1] == g->dilation[1] && oh + 1 < OH) {
+            if (g->stride[1] == g->dilation[1] && oh + 1 < OH) {
                 fc_pf_step(&pfs);
-                FC_FN(dw_row2_s1_)(pad, g, od, oh, wm, b, acc, acc + OW);
+                FC_FN(dw_row2_)(pad, g, od, oh, wm, b, acc, acc + OW);
                 oh++;
                 continue;
             }
 #endif
-            if (sw == 1) {
-                FC_FN(dw_row_s1_)(pad, g, od, oh, wm, b, acc);
-                continue;
+            FC_FN(dw_row_)(pad, g, od, oh, wm, b, acc);
+        }
+    }
+}
+
+/* The same forward for narrow rows, on the virtual grid of the GEMMs: with
+ * every padded axis split into stride phases (_split_phases), tap t of output
+ * (od, oh, ow) is pad[koff[t] + od*E12 + oh*Q2 + ow], a fixed offset from the
+ * output's virtual position, so a whole output plane is one run of virtual
+ * positions, computed FC_DW_NVMAX vectors at a time (independent accumulators)
+ * and stored where they are real outputs.  A row of one partial vector (14x14
+ * planes) otherwise makes each vector a chain of dependent FMAs.  The taps are
+ * added in increasing t, as in dw_forward.  Reads up to a vector past the last
+ * position a tap reads: the caller's FC_DW_SLACK. */
+#if FC_HAVE_VECTORS
+static inline __attribute__((always_inline)) void FC_FN(dwv_chunk_)(
+    const T *base, const fc_idx *koff, fc_idx taps, const T *w, T b, fc_idx p0,
+    fc_idx Q2, fc_idx OW, T *yp, const int nv, const int last)
+{
+    typedef FC_FN(dwvec_) DV;
+    enum { DL = FC_VBYTES / sizeof(T) };
+    DV acc[FC_DW_NVMAX];
+    FC_UNROLL for (int v = 0; v < nv; v++) acc[v] = (DV){0} + b;
+    for (fc_idx t = 0; t < taps; t++) {
+        const T wt = w[t];
+        const T *src = base + koff[t] + p0;
+        FC_UNROLL for (int v = 0; v < nv; v++) {
+            DV u;
+            memcpy(&u, src + v * DL, sizeof(DV));
+            acc[v] += wt * u;
+        }
+    }
+    /* lanes of virtual columns past the output width are not stored */
+    fc_idx oh = p0 / Q2, ow = p0 - oh * Q2;
+    FC_UNROLL for (int v = 0; v < nv; v++) {
+        const int lanes = v == nv - 1 ? last : DL;
+        for (int j = 0; j < lanes;) {
+            const int run = (int)(Q2 - ow < lanes - j ? Q2 - ow : lanes - j);
+            const fc_idx real = ow < OW ? (OW - ow < run ? OW - ow : run) : 0;
+            if (real == DL)
+                memcpy(yp + oh * OW + ow, &acc[v], sizeof(DV));
+            else if (real > 0)
+                FC_FN(mstore_)(yp + oh * OW + ow - j, ((1u << real) - 1u) << j, acc[v]);
+            j += run;
+            ow += run;
+            if (ow == Q2) {
+                ow = 0;
+                oh++;
             }
-            for (fc_idx ow = 0; ow < OW; ow++) acc[ow] = b;
-            for (fc_idx kd = 0; kd < KD; kd++)
-            for (fc_idx kh = 0; kh < KH; kh++) {
-                const T *row = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
-                                      + oh * g->stride[1] + kh * g->dilation[1]) * E2;
-                for (fc_idx kw = 0; kw < KW; kw++) {
-                    const T wt = wm[(kd * KH + kh) * KW + kw];
-                    const T *src = row + kw * g->dilation[2];
-                    for (fc_idx ow = 0; ow < OW; ow++) acc[ow] += wt * src[ow * sw];
+        }
+    }
+}
+#endif
+
+static void FC_FN(dw_forward_vgrid_)(const T *pad, const fc_geom *g, const fc_idx *koff,
+                                     const T *w, const T *bias, fc_idx M, T *y,
+                                     const void *pf, fc_idx pfbytes)
+{
+    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx Q2 = g->pext[2], E12 = g->pext[1] * g->pext[2];
+    const fc_idx taps = g->k[0] * g->k[1] * g->k[2];
+    const fc_idx V = (OH - 1) * Q2 + OW;   /* virtual positions of one od plane */
+#if FC_HAVE_VECTORS
+    enum { DL = FC_VBYTES / sizeof(T) };
+    const fc_idx step = FC_DW_NVMAX * DL;
+    fc_pfshare pfs;
+    fc_pf_init(&pfs, pf, pfbytes, M * OD * ((V + step - 1) / step));
+    for (fc_idx m = 0; m < M; m++) {
+        const T *wm = w + m * taps;
+        const T b = bias ? bias[m] : (T)0;
+        for (fc_idx od = 0; od < OD; od++) {
+            const T *base = pad + od * E12;
+            T *yp = y + (m * OD + od) * OH * OW;
+            for (fc_idx p0 = 0; p0 < V; p0 += step) {
+                const fc_idx left = V - p0;
+                const int nv = left >= step ? FC_DW_NVMAX : (int)((left + DL - 1) / DL);
+                const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
+                fc_pf_step(&pfs);
+                switch (nv) {
+                case 1: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 1, last); break;
+                case 2: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 2, last); break;
+                case 3: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 3, last); break;
+                case 4: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 4, last); break;
+                case 5: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 5, last); break;
+                case 6: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 6, last); break;
+                case 7: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 7, last); break;
+                default:
+                    FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 8, last);
+                    break;
                 }
             }
         }
     }
+#else
+    (void)pf;
+    (void)pfbytes;
+    for (fc_idx m = 0; m < M; m++) {
+        const T *wm = w + m * taps;
+        const T b = bias ? bias[m] : (T)0;
+        for (fc_idx od = 0; od < OD; od++)
+        for (fc_idx oh = 0; oh < OH; oh++)
+        for (fc_idx ow = 0; ow < OW; ow++) {
+            const T *src = pad + od * E12 + oh * Q2 + ow;
+            T acc = b;
+            for (fc_idx t = 0; t < taps; t++) acc += wm[t] * src[koff[t]];
+            y[((m * OD + od) * OH + oh) * OW + ow] = acc;
+        }
+    }
+    (void)V;
+#endif
 }
 
 /* The adjoint: dpad (zero-filled by the caller, the padded plane's shape) +=

@@ -37,6 +37,10 @@ typedef struct {
      * constant and no wider than their left padding: it is then read from the
      * start of the next row (or from slack after the buffer). */
     fc_idx split[3], pext[3];
+    /* depthwise forward only (else NULL): tapcol[kw], the offset of tap kw of a
+     * row from the output column in a plane split into column phases
+     * (fc_depthwise_template.h) */
+    const fc_idx *tapcol;
 } fc_geom;
 
 /* One instruction set's kernels.  gemm: see the layouts above.
@@ -62,6 +66,8 @@ typedef struct {
  *   (fc_wgrad_template.h); Mpad is a multiple of the lane count.
  * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
  * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h);
+ *   dw_forward_vgrid: the same on the phase-split virtual grid of gemm_rows
+ *   (tap t at pad[koff[t] + virtual position]), for narrow rows.
  *   dw_forward reads up to FC_DW_SLACK elements past the padded plane, and asks
  *   for [pf, pf + pfbytes) (the next plane it will read) in shares spread over
  *   its rows, so that memory latency overlaps its arithmetic. */
@@ -89,6 +95,9 @@ typedef struct {
                           const fc_idx *koff, fc_idx K, T *accT);                            \
     void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const T *w, const T *bias,      \
                              fc_idx M, T *y, const void *pf, fc_idx pfbytes);                \
+    void (*dw_forward_vgrid_##SFX)(const T *pad, const fc_geom *g, const fc_idx *koff,       \
+                                   const T *w, const T *bias, fc_idx M, T *y,                \
+                                   const void *pf, fc_idx pfbytes);                          \
     void (*dw_input_grad_##SFX)(const T *gy, const fc_geom *g, const T *w, fc_idx M,         \
                                 T *dpad, T *dx);                                             \
     void (*dw_weight_grad_##SFX)(const T *gy, const T *pad, const fc_geom *g, fc_idx M,      \
