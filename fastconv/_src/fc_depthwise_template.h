@@ -140,7 +140,7 @@ static inline __attribute__((always_inline)) void FC_FN(dw_chunk2_)(
 
 /* Output rows oh and oh + 1 (see dw_chunk2_). */
 static inline void FC_FN(dw_row2_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
-                                      const T *w, T b, T *out0, T *out1)
+                                   const T *w, T b, T *out0, T *out1)
 {
     enum { DL = FC_VBYTES / sizeof(T) };
     const fc_idx OW = g->out[2];
@@ -167,7 +167,7 @@ static inline void FC_FN(dw_row2_)(const T *pad, const fc_geom *g, fc_idx od, fc
 /* One output row of one channel: out[ow] = b + sum over taps of w *
  * row_tap[ow], each output's taps added in the same order. */
 static inline void FC_FN(dw_row_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
-                                     const T *w, T b, T *out)
+                                  const T *w, T b, T *out)
 {
     const fc_idx OW = g->out[2];
     fc_idx ow = 0;
