@@ -447,6 +447,25 @@ cdef bint _reads_x_in_place(const fc_geom *geom):
 
 # ---------------------------------------------------------------- forward
 
+def _kernel_name(str name, str what, tuple forced):
+    """name if it is "auto" or one of the forced kernels, else ValueError."""
+    if name != "auto" and name not in forced:
+        choices = ", ".join(repr(c) for c in ("auto",) + forced)
+        raise ValueError(f"{what} kernel must be one of {choices}, got {name!r}")
+    return name
+
+
+# Which forward GEMM runs: "auto" (the policy below), or "rows" / "bcast"
+# forced, for the tests to run both on every instruction set.
+cdef str _forward_kernel = "auto"
+
+
+def set_forward_kernel(str name):
+    """Force the forward GEMM ("rows", "bcast") or restore the policy ("auto")."""
+    global _forward_kernel
+    _forward_kernel = _kernel_name(name, "forward", ("rows", "bcast"))
+
+
 # Depthwise output rows at least this many vectors wide run the row kernels
 # (two rows at once share their loads); narrower ones one run over the virtual
 # grid of the whole plane (independent vectors across rows).  Measured, one
@@ -461,21 +480,7 @@ cdef str _depthwise_kernel = "auto"
 def set_depthwise_kernel(str name):
     """Force the depthwise forward ("rows", "vgrid") or restore the policy ("auto")."""
     global _depthwise_kernel
-    if name not in ("auto", "rows", "vgrid"):
-        raise ValueError(f"depthwise kernel must be 'auto', 'rows' or 'vgrid', got {name!r}")
-    _depthwise_kernel = name
-
-# Which forward GEMM runs: "auto" (the policy below), or "rows" / "bcast"
-# forced, for the tests to run both on every instruction set.
-cdef str _forward_kernel = "auto"
-
-
-def set_forward_kernel(str name):
-    """Force the forward GEMM ("rows", "bcast") or restore the policy ("auto")."""
-    global _forward_kernel
-    if name not in ("auto", "rows", "bcast"):
-        raise ValueError(f"forward kernel must be 'auto', 'rows' or 'bcast', got {name!r}")
-    _forward_kernel = name
+    _depthwise_kernel = _kernel_name(name, "depthwise", ("rows", "vgrid"))
 
 
 cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t K,
@@ -572,7 +577,7 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef const floating *wp = _cptr(wpack)
     cdef const fc_idx *ko = &koff[0]
     cdef floating pv = <floating>padval
-    cdef Py_ssize_t n0, nc, it, n, t, od, v0, nv
+    cdef Py_ssize_t n0, nc, it, n, t, od
     cdef const floating *base
     # a virtual grid without extra columns (1x1 kernels) is the output plane itself;
     # otherwise the GEMM places each column at its real output (and drops the rest)

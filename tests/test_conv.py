@@ -20,6 +20,7 @@ from reference import (
 )
 
 import fastconv
+from fastconv import _conv_kernels
 
 MODES = list(NP_PAD_MODE)  # every public mode name, aliases included
 LAYOUTS = ["c", "c", "c", "fortran", "negative", "strided", "bigendian", "readonly", "misaligned"]
@@ -379,6 +380,16 @@ def test_depthwise_row_widths_exact(width, kw, dtype):
     b = rng.integers(-4, 5, 6).astype(dtype)
     y = fastconv.conv2d(x, w, b, groups=3, **kw)
     assert_array_equal(y, conv_ref(x, w, b, groups=3, **kw).astype(dtype))
+
+
+@pytest.mark.parametrize("setter, kinds", [
+    (_conv_kernels.set_forward_kernel, "'auto', 'rows', 'bcast'"),
+    (_conv_kernels.set_depthwise_kernel, "'auto', 'rows', 'vgrid'"),
+])
+def test_kernel_switches_reject_unknown_names(setter, kinds):
+    with pytest.raises(ValueError, match=f"one of {kinds}, got 'tiles'"):
+        setter("tiles")
+    setter("auto")
 
 
 def test_cancellation_needs_the_absolute_bound(rng):
