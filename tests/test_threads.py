@@ -20,6 +20,7 @@ THREAD_CASES = [
     ((3, 5, 200), (7, 5, 9), dict(padding=4, dilation=2, padding_mode="reflect")),
     ((1, 4, 9, 17, 13), (6, 4, 3, 3, 3), dict(padding=(1, 2, 0))),
     ((4, 32, 14, 14), (32, 1, 3, 3), dict(padding=1, groups=32)),    # depthwise
+    ((2, 6, 11, 80), (12, 1, 3, 3), dict(padding=1, stride=2, groups=6)),  # x2, strided
     ((1, 300, 20, 20), (40, 300, 1, 1), {}),                           # 1x1, long K
 ]
 
