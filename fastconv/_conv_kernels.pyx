@@ -31,7 +31,6 @@ cdef extern from "fc_kernels.h" nogil:
         const fc_idx *pmap[3]
         fc_idx split[3]
         fc_idx pext[3]
-        const fc_idx *tapcol
 
     ctypedef struct fc_isa:
         const char *name
@@ -50,9 +49,9 @@ cdef extern from "fc_kernels.h" nogil:
                             fc_idx pfbytes) noexcept nogil
         void pad_image_f32(const float *x, const fc_geom *g, float padval,
                            float *dst) noexcept nogil
-        void dw_forward_f32(const float *pad, const fc_geom *g, const float *w,
-                            const float *bias, fc_idx M, float *y, const void *pf,
-                            fc_idx pfbytes) noexcept nogil
+        void dw_forward_f32(const float *pad, const fc_geom *g, const fc_idx *koff,
+                            const float *w, const float *bias, fc_idx M, float *y,
+                            const void *pf, fc_idx pfbytes) noexcept nogil
         void dw_forward_vgrid_f32(const float *pad, const fc_geom *g, const fc_idx *koff,
                                   const float *w, const float *bias, fc_idx M, float *y,
                                   const void *pf, fc_idx pfbytes) noexcept nogil
@@ -82,9 +81,9 @@ cdef extern from "fc_kernels.h" nogil:
                             fc_idx pfbytes) noexcept nogil
         void pad_image_f64(const double *x, const fc_geom *g, double padval,
                            double *dst) noexcept nogil
-        void dw_forward_f64(const double *pad, const fc_geom *g, const double *w,
-                            const double *bias, fc_idx M, double *y, const void *pf,
-                            fc_idx pfbytes) noexcept nogil
+        void dw_forward_f64(const double *pad, const fc_geom *g, const fc_idx *koff,
+                            const double *w, const double *bias, fc_idx M, double *y,
+                            const void *pf, fc_idx pfbytes) noexcept nogil
         void dw_forward_vgrid_f64(const double *pad, const fc_geom *g, const fc_idx *koff,
                                   const double *w, const double *bias, fc_idx M, double *y,
                                   const void *pf, fc_idx pfbytes) noexcept nogil
@@ -212,7 +211,6 @@ cdef fc_geom _geom(Py_ssize_t C, tuple geo):
         g.tab[a] = &arr[0]
         arr = pmaps[a]
         g.pmap[a] = &arr[0]
-    g.tapcol = NULL
     return g
 
 
@@ -292,13 +290,13 @@ cdef inline void _pad_image(const floating *x, const fc_geom *g, floating padval
         _isa.pad_image_f64(x, g, padval, dst)
 
 
-cdef inline void _dw_forward(const floating *pad, const fc_geom *g, const floating *w,
-                             const floating *bias, fc_idx M, floating *y, const void *pf,
-                             fc_idx pfbytes) noexcept nogil:
+cdef inline void _dw_forward(const floating *pad, const fc_geom *g, const fc_idx *koff,
+                             const floating *w, const floating *bias, fc_idx M, floating *y,
+                             const void *pf, fc_idx pfbytes) noexcept nogil:
     if floating is float:
-        _isa.dw_forward_f32(pad, g, w, bias, M, y, pf, pfbytes)
+        _isa.dw_forward_f32(pad, g, koff, w, bias, M, y, pf, pfbytes)
     else:
-        _isa.dw_forward_f64(pad, g, w, bias, M, y, pf, pfbytes)
+        _isa.dw_forward_f64(pad, g, koff, w, bias, M, y, pf, pfbytes)
 
 
 cdef inline void _dw_forward_vgrid(const floating *pad, const fc_geom *g, const fc_idx *koff,
@@ -390,18 +388,21 @@ cdef inline Py_ssize_t _row_slack(const fc_geom *geom) noexcept:
     return geom.ext[2] - geom.pext[2] if geom.split[2] == 1 else 0
 
 
-cdef Py_ssize_t _split_phases(fc_geom *geom, Py_ssize_t[::1] koff):
+cdef Py_ssize_t _split_phases(fc_geom *geom, Py_ssize_t[::1] koff, bint rows=True):
     """Set the stride-phase split of the padded image (split = stride) and fill
     koff[k], the offset of tap k's row from the output's own virtual index.
 
     With the padded axes split into `stride` phases, tap (c, kd, kh, kw) of output
     (od, oh, ow) is element (od + kd*dd//sd, ...) of phase (kd*dd % sd, ...) of
     channel c: a fixed offset from the output's index on the "virtual" grid as
-    wide as a phase row.  Returns the size of one channel of the split image."""
+    wide as a phase row.  rows=False splits the last axis alone (the depthwise
+    row kernels step through the rows themselves); koff is then the offset from
+    element (od*sd, oh*sh, ow) of the split plane.  Returns the size of one
+    channel of the split image."""
     cdef int a
     for a in range(3):
-        geom.split[a] = geom.stride[a]
-        geom.pext[a] = (geom.ext[a] + geom.stride[a] - 1) // geom.stride[a]
+        geom.split[a] = geom.stride[a] if rows or a == 2 else 1
+        geom.pext[a] = (geom.ext[a] + geom.split[a] - 1) // geom.split[a]
     # Rows that end in constant padding no wider than the padding they start with
     # can share it: row r's right padding is read from row r+1's left padding, so
     # the rows (and the virtual grid) are that much narrower.  The buffer then
@@ -875,29 +876,16 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
     cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel == "auto"
                       else _depthwise_kernel == "rows")
-    cdef Py_ssize_t S2 = geom.stride[2]
-    cdef Py_ssize_t phase, plane, fill
     koff_arr = np.empty(max(taps, 1), dtype=np.intp)
     cdef Py_ssize_t[::1] koff = koff_arr
     cdef const fc_idx *ko = &koff[0]
-    if wide:
-        # the padded plane split into `stride` column phases: every tap of a
-        # strided row then reads consecutive elements for consecutive outputs
-        # (vectors instead of strided scalar reads: 8x128x112x112 at stride 2,
-        # 0.77-0.83x the time at one thread)
-        geom.split[2] = S2
-        geom.pext[2] = (geom.ext[2] + S2 - 1) // S2
-        phase = geom.ext[0] * geom.ext[1] * geom.pext[2]
-        plane = S2 * phase
-        for kw in range(geom.k[2]):
-            koff[kw] = (kw * geom.dilation[2]) % S2 * phase + (kw * geom.dilation[2]) // S2
-        geom.tapcol = ko
-        fill = 0
-    else:
-        # every axis split into stride phases: taps are fixed offsets on the
-        # virtual grid, rows may share their constant padding
-        plane = _split_phases(&geom, koff)
-        fill = _row_slack(&geom)
+    # the plane split into stride phases, along W only for the row kernels:
+    # every tap of a strided row then reads consecutive elements for
+    # consecutive outputs (vectors instead of strided scalar reads:
+    # 8x128x112x112 at stride 2, 0.77-0.83x the time at one thread); rows
+    # may share their constant right padding with the next row's left
+    cdef Py_ssize_t plane = _split_phases(&geom, koff, not wide)
+    cdef Py_ssize_t fill = _row_slack(&geom)
     cdef const floating *xp = _cptr(x)
     cdef const floating *wp = _cptr(w)
     cdef floating *yp = _mptr(y)
@@ -927,7 +915,7 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
             # on the memory system's queue; 1 thread, dw3x3)
             _pad_image(xp + it * DHW, &geom, pv, pad)
             if wide:
-                _dw_forward(pad, &geom, wp + g * Mg * taps,
+                _dw_forward(pad, &geom, ko, wp + g * Mg * taps,
                             bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
                             xp + (it + 1) * DHW if it + 1 < N * G else NULL,
                             DHW * sizeof(floating))

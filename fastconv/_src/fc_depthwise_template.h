@@ -19,229 +19,224 @@
 typedef T FC_FN(dwvec_) __attribute__((vector_size(FC_VBYTES)));
 #endif
 
-/* The forward reads a padded plane split into split[2] column phases
- * (pad_image, split = the stride along W): padded column ow*s + kw*dw is
- * element ow + (kw*dw)/s of phase (kw*dw)%s, so every tap reads a contiguous
- * run of its row for consecutive outputs, whatever the stride.  Rows are
- * Q2 = pext[2] long; g->tapcol[kw] is tap kw's offset from the output column
- * (phase offset included). */
+/* The forward reads the padded plane split into stride phases by
+ * _split_phases (_conv_kernels.pyx): along W only for the row kernels, along
+ * every axis for the virtual grid.  Either way tap t of an output is a fixed
+ * offset koff[t] from the output's own place in the split plane, so every tap
+ * reads consecutive elements for consecutive outputs, whatever the stride.
+ * Each output adds its taps in increasing t: both kernels give the same bits. */
 
-/* The taps of one output row (od, oh) at column ow: BODY runs once per tap
- * with wt its weight and src the padded row it reads, shifted to ow. */
-#define FC_DW_TAPS(BODY)                                                               \
-    for (fc_idx kd = 0; kd < KD; kd++)                                                 \
-    for (fc_idx kh = 0; kh < KH; kh++) {                                               \
-        const T *row = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1          \
-                              + oh * g->stride[1] + kh * g->dilation[1]) * Q2 + ow;   \
-        const T *wr = w + (kd * KH + kh) * KW;                                         \
-        for (fc_idx kw = 0; kw < KW; kw++) {                                           \
-            const T wt = wr[kw];                                                       \
-            const T *src = row + tc[kw];                                               \
-            BODY                                                                       \
-        }                                                                              \
-    }
+/* Positions left to compute, at most nvmax vectors at a time: how many vectors
+ * the next chunk has, *last the real lanes of its last one. */
+static inline __attribute__((always_inline)) int FC_FN(dw_nv_)(fc_idx left, int nvmax,
+                                                                 int *last)
+{
+    const int DL = (int)(FC_VBYTES / sizeof(T));
+    const int nv = left >= (fc_idx)nvmax * DL ? nvmax : (int)((left + DL - 1) / DL);
+    *last = left >= (fc_idx)nv * DL ? DL : (int)(left - (fc_idx)(nv - 1) * DL);
+    return nv;
+}
 
 #if FC_HAVE_VECTORS
-/* Most vectors of one row computed together: independent accumulators, so that
- * the FMA latency is covered (one vector at a time is a chain of taps: dw3x3
- * ran at ~10 % of the FMA peak). */
+/* Vectors computed together: independent accumulators, so that the FMA
+ * latency is covered (one vector at a time is a chain of taps: dw3x3 ran at
+ * ~10 % of the FMA peak); two rows at once hold twice as many, so with 16
+ * registers (AVX2, SSE2) fewer. */
 #define FC_DW_NVMAX 8
+#define FC_DW2_NVMAX (FC_VBYTES == 64 ? 6 : 4)
 
-/* nv vectors of one output row from column ow, the last one holding `last`
- * real lanes.  Inlined with a constant nv, the accumulators stay in registers.
- * A partial last vector's loads run up to a vector past the row, into the next
- * row or the FC_DW_SLACK elements the caller adds to the plane; its store is
- * masked. */
-static inline __attribute__((always_inline)) void FC_FN(dw_chunk_)(
-    const T *pad, const fc_geom *g, fc_idx od, fc_idx oh, fc_idx ow, const T *w, T b,
-    T *out, const int nv, const int last)
+/* acc[v] = b + sum over taps t of w[t] * base[koff[t] + v*DL ...], nv vectors.
+ * Inlined with a constant nv, the accumulators stay in registers.  A partial
+ * last vector's loads run up to a vector past what a tap reads, into the next
+ * row or the FC_DW_SLACK elements the caller adds to the plane. */
+static inline __attribute__((always_inline)) void FC_FN(dw_taps_)(
+    const T *base, const fc_idx *koff, fc_idx taps, const T *w, T b,
+    FC_FN(dwvec_) *acc, const int nv)
 {
     typedef FC_FN(dwvec_) DV;
     enum { DL = FC_VBYTES / sizeof(T) };
-    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], Q2 = g->pext[2];
-    const fc_idx *tc = g->tapcol;
-    DV acc[FC_DW_NVMAX];
     FC_UNROLL for (int v = 0; v < nv; v++) acc[v] = (DV){0} + b;
-    FC_DW_TAPS(
+    for (fc_idx t = 0; t < taps; t++) {
+        const T wt = w[t];
+        const T *src = base + koff[t];
         FC_UNROLL for (int v = 0; v < nv; v++) {
             DV u;
             memcpy(&u, src + v * DL, sizeof(DV));
             acc[v] += wt * u;
-        })
-    FC_UNROLL for (int v = 0; v < nv - 1; v++) memcpy(out + ow + v * DL, &acc[v], sizeof(DV));
-    if (last == DL)
-        memcpy(out + ow + (nv - 1) * DL, &acc[nv - 1], sizeof(DV));
-    else
-        FC_FN(mstore_)(out + ow + (nv - 1) * DL, (1u << last) - 1u, acc[nv - 1]);
+        }
+    }
 }
-#endif
 
-#if FC_HAVE_VECTORS
-/* Vectors of two rows at once: with 16 registers (AVX2, SSE2) fewer. */
-#define FC_DW2_NVMAX (FC_VBYTES == 64 ? 6 : 4)
+/* out[0 .. (nv - 1)*DL + last) = the nv vectors of acc (the last one masked). */
+static inline __attribute__((always_inline)) void FC_FN(dw_store_)(
+    T *out, const FC_FN(dwvec_) *acc, const int nv, const int last)
+{
+    enum { DL = FC_VBYTES / sizeof(T) };
+    FC_UNROLL for (int v = 0; v < nv - 1; v++) memcpy(out + v * DL, &acc[v], sizeof(acc[v]));
+    if (last == DL)
+        memcpy(out + (nv - 1) * DL, &acc[nv - 1], sizeof(acc[nv - 1]));
+    else
+        FC_FN(mstore_)(out + (nv - 1) * DL, (1u << last) - 1u, acc[nv - 1]);
+}
 
-/* nv vectors from column ow of output rows oh and oh + 1 when the row step
- * equals the dilation along H (stride 1, dilation 1: a 3x3 layer): the KH + 1
- * padded rows they read are each loaded once for both, which halves the loads
- * of a 3x3 kernel per FMA (the loads, not the FMAs, bound one row at a time).
- * Each output still adds its taps in increasing (kd, kh, kw): the same bits
- * as dw_chunk_. */
-static inline __attribute__((always_inline)) void FC_FN(dw_chunk2_)(
-    const T *pad, const fc_geom *g, fc_idx od, fc_idx oh, fc_idx ow, const T *w, T b,
-    T *out0, T *out1, const int nv, const int last)
+/* nv vectors of output rows oh and oh + 1 (from base, their first tap's row
+ * at the chunk's column) when the row step equals the dilation along H
+ * (stride 1, dilation 1: a 3x3 layer): the KH + 1 padded rows they read are
+ * each loaded once for both, which halves the loads of a 3x3 kernel per FMA
+ * (the loads, not the FMAs, bound one row at a time).  Tap (kd, kh, kw) of
+ * row oh + 1 reads what tap (kd, kh + 1, kw) of row oh reads. */
+static inline __attribute__((always_inline)) void FC_FN(dw_taps2_)(
+    const T *base, const fc_geom *g, const fc_idx *koff, const T *w, T b,
+    FC_FN(dwvec_) *a0, FC_FN(dwvec_) *a1, const int nv)
 {
     typedef FC_FN(dwvec_) DV;
     enum { DL = FC_VBYTES / sizeof(T) };
     const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], Q2 = g->pext[2];
-    const fc_idx dh = g->dilation[1];
-    const fc_idx *tc = g->tapcol;
-    DV a0[FC_DW2_NVMAX], a1[FC_DW2_NVMAX];
+    const fc_idx down = g->dilation[1] * g->pext[2];   /* one tap row further */
     FC_UNROLL for (int v = 0; v < nv; v++) a0[v] = a1[v] = (DV){0} + b;
-    for (fc_idx kd = 0; kd < KD; kd++) {
-        const T *rows = pad + ((od * g->stride[0] + kd * g->dilation[0]) * E1
-                               + oh * g->stride[1]) * Q2 + ow;
-        const T *wd = w + kd * KH * KW;
+    for (fc_idx kd = 0; kd < KD; kd++)
+    for (fc_idx r = 0; r <= KH; r++) {
         /* padded row r serves tap kh = r of row oh and kh = r - 1 of row oh + 1 */
-        for (fc_idx r = 0; r <= KH; r++) {
-            const T *row = rows + r * dh * Q2;
-            const T *w0 = wd + r * KW, *w1 = wd + (r - 1) * KW;
-            for (fc_idx kw = 0; kw < KW; kw++) {
-                const T *src = row + tc[kw];
-                DV u[FC_DW2_NVMAX];
-                FC_UNROLL for (int v = 0; v < nv; v++) {
-                    memcpy(&u[v], src + v * DL, sizeof(DV));
-                    FC_IN_REG(u[v]);  /* one load for both rows */
-                }
-                if (r < KH) {
-                    const T t0 = w0[kw];
-                    FC_UNROLL for (int v = 0; v < nv; v++) a0[v] += t0 * u[v];
-                }
-                if (r > 0) {
-                    const T t1 = w1[kw];
-                    FC_UNROLL for (int v = 0; v < nv; v++) a1[v] += t1 * u[v];
-                }
+        const fc_idx t0 = (kd * KH + (r < KH ? r : KH - 1)) * KW;
+        const T *row = base + (r < KH ? 0 : down);
+        for (fc_idx kw = 0; kw < KW; kw++) {
+            const T *src = row + koff[t0 + kw];
+            DV u[FC_DW2_NVMAX];
+            FC_UNROLL for (int v = 0; v < nv; v++) {
+                memcpy(&u[v], src + v * DL, sizeof(DV));
+                FC_IN_REG(u[v]);  /* one load for both rows */
+            }
+            if (r < KH) {
+                const T wt = w[t0 + kw];
+                FC_UNROLL for (int v = 0; v < nv; v++) a0[v] += wt * u[v];
+            }
+            if (r > 0) {
+                const T wt = w[t0 - (r < KH ? KW : 0) + kw];
+                FC_UNROLL for (int v = 0; v < nv; v++) a1[v] += wt * u[v];
             }
         }
     }
-    FC_UNROLL for (int v = 0; v < nv - 1; v++) {
-        memcpy(out0 + ow + v * DL, &a0[v], sizeof(DV));
-        memcpy(out1 + ow + v * DL, &a1[v], sizeof(DV));
-    }
-    if (last == DL) {
-        memcpy(out0 + ow + (nv - 1) * DL, &a0[nv - 1], sizeof(DV));
-        memcpy(out1 + ow + (nv - 1) * DL, &a1[nv - 1], sizeof(DV));
-    } else {
-        FC_FN(mstore_)(out0 + ow + (nv - 1) * DL, (1u << last) - 1u, a0[nv - 1]);
-        FC_FN(mstore_)(out1 + ow + (nv - 1) * DL, (1u << last) - 1u, a1[nv - 1]);
-    }
 }
 
-/* Output rows oh and oh + 1 (see dw_chunk2_). */
-static inline void FC_FN(dw_row2_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
-                                   const T *w, T b, T *out0, T *out1)
+static inline __attribute__((always_inline)) void FC_FN(dw_chunk_)(
+    const T *base, const fc_idx *koff, fc_idx taps, const T *w, T b, T *out, const int nv,
+    const int last)
 {
-    enum { DL = FC_VBYTES / sizeof(T) };
-    const fc_idx OW = g->out[2];
-    for (fc_idx ow = 0; ow < OW; ow += FC_DW2_NVMAX * DL) {
-        const fc_idx left = OW - ow;
-        const int nv = left >= FC_DW2_NVMAX * DL ? FC_DW2_NVMAX : (int)((left + DL - 1) / DL);
-        const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
-        switch (nv) {
-        case 1: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 1, last); break;
-        case 2: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 2, last); break;
-        case 3: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 3, last); break;
-#if FC_DW2_NVMAX > 4
-        case 4: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 4, last); break;
-        case 5: FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, 5, last); break;
-#endif
-        default:
-            FC_FN(dw_chunk2_)(pad, g, od, oh, ow, w, b, out0, out1, FC_DW2_NVMAX, last);
-            break;
-        }
-    }
+    FC_FN(dwvec_) acc[FC_DW_NVMAX];
+    FC_FN(dw_taps_)(base, koff, taps, w, b, acc, nv);
+    FC_FN(dw_store_)(out, acc, nv, last);
+}
+
+static inline __attribute__((always_inline)) void FC_FN(dw_chunk2_)(
+    const T *base, const fc_geom *g, const fc_idx *koff, const T *w, T b, T *out0, T *out1,
+    const int nv, const int last)
+{
+    FC_FN(dwvec_) a0[FC_DW2_NVMAX], a1[FC_DW2_NVMAX];
+    FC_FN(dw_taps2_)(base, g, koff, w, b, a0, a1, nv);
+    FC_FN(dw_store_)(out0, a0, nv, last);
+    FC_FN(dw_store_)(out1, a1, nv, last);
 }
 #endif
 
-/* One output row of one channel: out[ow] = b + sum over taps of w *
- * row_tap[ow], each output's taps added in the same order. */
-static inline void FC_FN(dw_row_)(const T *pad, const fc_geom *g, fc_idx od, fc_idx oh,
-                                  const T *w, T b, T *out)
+/* One output row (base: where its taps start, koff from there), or two when
+ * out1 is not NULL (see dw_taps2_). */
+static void FC_FN(dw_row_)(const T *base, const fc_geom *g, const fc_idx *koff, const T *w,
+                           T b, T *out0, T *out1)
 {
-    const fc_idx OW = g->out[2];
-    fc_idx ow = 0;
+    const fc_idx OW = g->out[2], taps = g->k[0] * g->k[1] * g->k[2];
 #if FC_HAVE_VECTORS
     enum { DL = FC_VBYTES / sizeof(T) };
-    for (; ow < OW; ow += FC_DW_NVMAX * DL) {
-        const fc_idx left = OW - ow;
-        const int nv = left >= FC_DW_NVMAX * DL ? FC_DW_NVMAX : (int)((left + DL - 1) / DL);
-        const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
-        switch (nv) {
-        case 1: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 1, last); break;
-        case 2: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 2, last); break;
-        case 3: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 3, last); break;
-        case 4: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 4, last); break;
-        case 5: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 5, last); break;
-        case 6: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 6, last); break;
-        case 7: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 7, last); break;
-        default: FC_FN(dw_chunk_)(pad, g, od, oh, ow, w, b, out, 8, last); break;
+    int last;
+    if (out1) {
+        for (fc_idx ow = 0; ow < OW; ow += FC_DW2_NVMAX * DL) {
+            const T *p = base + ow;
+            switch (FC_FN(dw_nv_)(OW - ow, FC_DW2_NVMAX, &last)) {
+#define FC_DW_C2(n) FC_FN(dw_chunk2_)(p, g, koff, w, b, out0 + ow, out1 + ow, n, last); break
+            case 1: FC_DW_C2(1);
+            case 2: FC_DW_C2(2);
+            case 3: FC_DW_C2(3);
+#if FC_DW2_NVMAX > 4
+            case 4: FC_DW_C2(4);
+            case 5: FC_DW_C2(5);
+#endif
+            default: FC_DW_C2(FC_DW2_NVMAX);
+#undef FC_DW_C2
+            }
+        }
+        return;
+    }
+    for (fc_idx ow = 0; ow < OW; ow += FC_DW_NVMAX * DL) {
+        const T *p = base + ow;
+        switch (FC_FN(dw_nv_)(OW - ow, FC_DW_NVMAX, &last)) {
+#define FC_DW_C1(n) FC_FN(dw_chunk_)(p, koff, taps, w, b, out0 + ow, n, last); break
+        case 1: FC_DW_C1(1);
+        case 2: FC_DW_C1(2);
+        case 3: FC_DW_C1(3);
+        case 4: FC_DW_C1(4);
+        case 5: FC_DW_C1(5);
+        case 6: FC_DW_C1(6);
+        case 7: FC_DW_C1(7);
+        default: FC_DW_C1(8);
+#undef FC_DW_C1
         }
     }
 #else
-    const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
-    const fc_idx E1 = g->ext[1], Q2 = g->pext[2];
-    const fc_idx *tc = g->tapcol;
-    for (; ow < OW; ow++) {
+    (void)out1;  /* the caller asks for two rows only with vectors */
+    for (fc_idx ow = 0; ow < OW; ow++) {
         T acc = b;
-        FC_DW_TAPS(acc += wt * src[0];)
-        out[ow] = acc;
+        for (fc_idx t = 0; t < taps; t++) acc += w[t] * base[koff[t] + ow];
+        out0[ow] = acc;
     }
 #endif
 }
-#undef FC_DW_TAPS
 
-/* y[m] (plane of out[0]*out[1]*out[2]) = sum over taps of w[m][tap] * shifted
- * rows of the padded plane (split into column phases, see above), + bias[m];
- * m < M.  Meanwhile [pf, pf + pfbytes) is asked for, a share per output row
- * (see fc_kernels.h). */
-static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const T *w, const T *bias,
-                               fc_idx M, T *y, const void *pf, fc_idx pfbytes)
+/* y[m] (plane of out[0]*out[1]*out[2]) = sum over taps of w[m][t] * the
+ * padded plane (split along W only) at koff[t] from each output, + bias[m];
+ * m < M, one row or two at a time.  Meanwhile [pf, pf + pfbytes) is asked
+ * for, a share per output row (see fc_kernels.h). */
+static void FC_FN(dw_forward_)(const T *pad, const fc_geom *g, const fc_idx *koff,
+                               const T *w, const T *bias, fc_idx M, T *y, const void *pf,
+                               fc_idx pfbytes)
 {
     fc_pfshare pfs;
     fc_pf_init(&pfs, pf, pfbytes, M * g->out[0] * g->out[1]);
     const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx Q1 = g->pext[1], Q2 = g->pext[2];
     const fc_idx taps = g->k[0] * g->k[1] * g->k[2];
+    const int pairs = FC_HAVE_VECTORS && g->stride[1] == g->dilation[1];
     for (fc_idx m = 0; m < M; m++) {
         const T *wm = w + m * taps;
         const T b = bias ? bias[m] : (T)0;
         for (fc_idx od = 0; od < OD; od++)
         for (fc_idx oh = 0; oh < OH; oh++) {
-            T *acc = y + ((m * OD + od) * OH + oh) * OW;
+            T *out = y + ((m * OD + od) * OH + oh) * OW;
+            const T *base = pad + (od * g->stride[0] * Q1 + oh * g->stride[1]) * Q2;
             fc_pf_step(&pfs);
-#if FC_HAVE_VECTORS
-            if (g->stride[1] == g->dilation[1] && oh + 1 < OH) {
+            if (pairs && oh + 1 < OH) {
                 fc_pf_step(&pfs);
-                FC_FN(dw_row2_)(pad, g, od, oh, wm, b, acc, acc + OW);
+                FC_FN(dw_row_)(base, g, koff, wm, b, out, out + OW);
                 oh++;
-                continue;
+            } else {
+                FC_FN(dw_row_)(base, g, koff, wm, b, out, NULL);
             }
-#endif
-            FC_FN(dw_row_)(pad, g, od, oh, wm, b, acc);
         }
     }
 }
 
-/* The same forward for narrow rows, on the virtual grid of the GEMMs: with
- * every padded axis split into stride phases (_split_phases), tap t of output
- * (od, oh, ow) is pad[koff[t] + od*E12 + oh*Q2 + ow], a fixed offset from the
- * output's virtual position, so a whole output plane is one run of virtual
- * positions, computed FC_DW_NVMAX vectors at a time (independent accumulators)
- * and stored where they are real outputs.  A row of one partial vector (14x14
- * planes) otherwise makes each vector a chain of dependent FMAs.  The taps are
- * added in increasing t, as in dw_forward.  Reads up to a vector past the last
- * position a tap reads: the caller's FC_DW_SLACK. */
+/* The same forward for narrow rows on the virtual grid of the GEMMs (every
+ * axis split into stride phases): tap t of output (od, oh, ow) is
+ * pad[koff[t] + od*E12 + oh*Q2 + ow], so a whole output plane is one run of
+ * virtual positions, computed FC_DW_NVMAX vectors at a time (across rows:
+ * a 14x14 plane's rows are one partial vector each) and stored where they are
+ * real outputs. */
 #if FC_HAVE_VECTORS
+/* nv vectors of the virtual grid from position p0 of an od plane (constant nv
+ * once inlined: the accumulators stay in registers), each stored where its
+ * lanes are real outputs.  The same runs as gemm_rows' vsegs_make_, written
+ * out here so that each run is stored straight from its register: a helper
+ * shared with vsegs_make_ (runs recorded, then stored) ran 1.05x the
+ * instructions on 14x14 planes (callgrind), and its time was not resolved
+ * from this version's within the noise. */
 static inline __attribute__((always_inline)) void FC_FN(dwv_chunk_)(
     const T *base, const fc_idx *koff, fc_idx taps, const T *w, T b, fc_idx p0,
     fc_idx Q2, fc_idx OW, T *yp, const int nv, const int last)
@@ -249,17 +244,7 @@ static inline __attribute__((always_inline)) void FC_FN(dwv_chunk_)(
     typedef FC_FN(dwvec_) DV;
     enum { DL = FC_VBYTES / sizeof(T) };
     DV acc[FC_DW_NVMAX];
-    FC_UNROLL for (int v = 0; v < nv; v++) acc[v] = (DV){0} + b;
-    for (fc_idx t = 0; t < taps; t++) {
-        const T wt = w[t];
-        const T *src = base + koff[t] + p0;
-        FC_UNROLL for (int v = 0; v < nv; v++) {
-            DV u;
-            memcpy(&u, src + v * DL, sizeof(DV));
-            acc[v] += wt * u;
-        }
-    }
-    /* lanes of virtual columns past the output width are not stored */
+    FC_FN(dw_taps_)(base + p0, koff, taps, w, b, acc, nv);
     fc_idx oh = p0 / Q2, ow = p0 - oh * Q2;
     FC_UNROLL for (int v = 0; v < nv; v++) {
         const int lanes = v == nv - 1 ? last : DL;
@@ -288,9 +273,9 @@ static void FC_FN(dw_forward_vgrid_)(const T *pad, const fc_geom *g, const fc_id
     const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
     const fc_idx Q2 = g->pext[2], E12 = g->pext[1] * g->pext[2];
     const fc_idx taps = g->k[0] * g->k[1] * g->k[2];
-    const fc_idx V = (OH - 1) * Q2 + OW;   /* virtual positions of one od plane */
 #if FC_HAVE_VECTORS
     enum { DL = FC_VBYTES / sizeof(T) };
+    const fc_idx V = (OH - 1) * Q2 + OW;   /* virtual positions of one od plane */
     const fc_idx step = FC_DW_NVMAX * DL;
     fc_pfshare pfs;
     fc_pf_init(&pfs, pf, pfbytes, M * OD * ((V + step - 1) / step));
@@ -301,21 +286,19 @@ static void FC_FN(dw_forward_vgrid_)(const T *pad, const fc_geom *g, const fc_id
             const T *base = pad + od * E12;
             T *yp = y + (m * OD + od) * OH * OW;
             for (fc_idx p0 = 0; p0 < V; p0 += step) {
-                const fc_idx left = V - p0;
-                const int nv = left >= step ? FC_DW_NVMAX : (int)((left + DL - 1) / DL);
-                const int last = left >= nv * DL ? DL : (int)(left - (nv - 1) * DL);
+                int last;
                 fc_pf_step(&pfs);
-                switch (nv) {
-                case 1: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 1, last); break;
-                case 2: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 2, last); break;
-                case 3: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 3, last); break;
-                case 4: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 4, last); break;
-                case 5: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 5, last); break;
-                case 6: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 6, last); break;
-                case 7: FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 7, last); break;
-                default:
-                    FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, 8, last);
-                    break;
+                switch (FC_FN(dw_nv_)(V - p0, FC_DW_NVMAX, &last)) {
+#define FC_DW_CV(n) FC_FN(dwv_chunk_)(base, koff, taps, wm, b, p0, Q2, OW, yp, n, last); break
+                case 1: FC_DW_CV(1);
+                case 2: FC_DW_CV(2);
+                case 3: FC_DW_CV(3);
+                case 4: FC_DW_CV(4);
+                case 5: FC_DW_CV(5);
+                case 6: FC_DW_CV(6);
+                case 7: FC_DW_CV(7);
+                default: FC_DW_CV(8);
+#undef FC_DW_CV
                 }
             }
         }
@@ -335,7 +318,6 @@ static void FC_FN(dw_forward_vgrid_)(const T *pad, const fc_geom *g, const fc_id
             y[((m * OD + od) * OH + oh) * OW + ow] = acc;
         }
     }
-    (void)V;
 #endif
 }
 

@@ -37,10 +37,6 @@ typedef struct {
      * constant and no wider than their left padding: it is then read from the
      * start of the next row (or from slack after the buffer). */
     fc_idx split[3], pext[3];
-    /* depthwise forward only (else NULL): tapcol[kw], the offset of tap kw of a
-     * row from the output column in a plane split into column phases
-     * (fc_depthwise_template.h) */
-    const fc_idx *tapcol;
 } fc_geom;
 
 /* One instruction set's kernels.  gemm: see the layouts above.
@@ -66,8 +62,9 @@ typedef struct {
  *   (fc_wgrad_template.h); Mpad is a multiple of the lane count.
  * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
  * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h);
- *   dw_forward_vgrid: the same on the phase-split virtual grid of gemm_rows
- *   (tap t at pad[koff[t] + virtual position]), for narrow rows.
+ *   dw_forward: tap t of an output at koff[t] from its place in the plane split
+ *   into phases along W; dw_forward_vgrid: the same on the virtual grid of
+ *   gemm_rows (every axis split), for narrow rows.
  *   dw_forward reads up to FC_DW_SLACK elements past the padded plane, and asks
  *   for [pf, pf + pfbytes) (the next plane it will read) in shares spread over
  *   its rows, so that memory latency overlaps its arithmetic. */
@@ -93,8 +90,9 @@ typedef struct {
                             fc_idx M, fc_idx Mpad, T *dst);                                  \
     void (*wgrad_t_##SFX)(const T *gyT, fc_idx Mpad, fc_idx nv, const T *base,               \
                           const fc_idx *koff, fc_idx K, T *accT);                            \
-    void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const T *w, const T *bias,      \
-                             fc_idx M, T *y, const void *pf, fc_idx pfbytes);                \
+    void (*dw_forward_##SFX)(const T *pad, const fc_geom *g, const fc_idx *koff,             \
+                             const T *w, const T *bias, fc_idx M, T *y, const void *pf,      \
+                             fc_idx pfbytes);                                                \
     void (*dw_forward_vgrid_##SFX)(const T *pad, const fc_geom *g, const fc_idx *koff,       \
                                    const T *w, const T *bias, fc_idx M, T *y,                \
                                    const void *pf, fc_idx pfbytes);                          \
