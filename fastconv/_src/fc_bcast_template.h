@@ -26,15 +26,14 @@
 typedef char FC_FN(bc_fits_seg_)[BRW <= NV * VL ? 1 : -1];  /* vsegs_ covers a block */
 
 /* Store the block c (rw <= BRW positions from n0, mr <= BM channels from the
- * start of C's rows). */
+ * start of C's rows; with vg, at the real outputs of seg, the runs of
+ * vsegs_make_ for those positions). */
 static inline void FC_FN(bc_store_)(FC_FN(tvec_) c[BRW][BNV], int rw, int mr, const T *bias,
                                     T *C, fc_idx ldc, fc_idx n0, const fc_geom *vg,
-                                    fc_idx v0)
+                                    const FC_FN(vsegs_) *seg)
 {
     typedef FC_FN(tvec_) TV;
     typedef FC_FN(tivec_) TIV;
-    FC_FN(vsegs_) seg;
-    if (vg) FC_FN(vsegs_make_)(vg, v0 + n0, rw, &seg);
     FC_UNROLL for (int v = 0; v < BNV; v++) {
         if (v * VL >= mr) break;
         TV bv = (TV){0};
@@ -55,8 +54,8 @@ static inline void FC_FN(bc_store_)(FC_FN(tvec_) c[BRW][BNV], int rw, int mr, co
             for (int j = 0; j < jn; j++) {
                 T *row = C + (fc_idx)(v * VL + j) * ldc;
                 if (vg) {
-                    for (int s = 0; s < seg.nseg[gi]; s++)
-                        FC_FN(mstore_)(row + seg.off[gi][s], seg.mask[gi][s], r[j]);
+                    for (int s = 0; s < seg->nseg[gi]; s++)
+                        FC_FN(mstore_)(row + seg->off[gi][s], seg->mask[gi][s], r[j]);
                 } else if (cnt == VL) {
                     memcpy(row + n0 + gi * VL, &r[j], sizeof(TV));
                 } else {
@@ -174,11 +173,32 @@ static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, f
                     T *pb = part + i * BRW * BM;
                     TV c[BRW][BNV];
                     fc_pf_step(&pfs);
+                    FC_FN(vsegs_) seg;
+                    if (last) {
+                        /* Ask for the lines this block will write (its first
+                         * and last output in each channel) before its
+                         * arithmetic, so that its stores find them in L1
+                         * instead of stalling on the misses (Zen 4, 1 and 2
+                         * threads: stem7x7s2 0.95x, vgg3x3 0.94-0.98x,
+                         * eeg1d_k7 0.92-0.99x, vol3d 0.99x the time) */
+                        fc_idx lo = n0, hi = n0 + rw - 1;
+                        if (vg) {
+                            FC_FN(vsegs_make_)(vg, v0 + n0, rw, &seg);
+                            const int gl = (rw - 1) / VL, sl = seg.nseg[gl] - 1;
+                            lo = seg.nseg[0] ? seg.off[0][0] + __builtin_ctz(seg.mask[0][0]) : 0;
+                            hi = sl >= 0 ? seg.off[gl][sl] + 31 - __builtin_clz(seg.mask[gl][sl])
+                                         : lo;
+                        }
+                        for (int j = 0; j < mr; j++) {
+                            __builtin_prefetch(C + (mb + j) * ldc + lo, 1, 3);
+                            __builtin_prefetch(C + (mb + j) * ldc + hi, 1, 3);
+                        }
+                    }
                     FC_FN(bc_block_)(kl, W + kc * BM, base + n0, koff + kc, rw, tri,
                                      first ? NULL : pb, c);
                     if (last)
                         FC_FN(bc_store_)(c, rw, mr, bias ? bias + mb : NULL, C + mb * ldc,
-                                         ldc, n0, vg, v0);
+                                         ldc, n0, vg, &seg);
                     else
                         FC_UNROLL for (int r = 0; r < BRW; r++)
                             FC_UNROLL for (int v = 0; v < BNV; v++)
