@@ -175,8 +175,7 @@ static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, f
                     fc_pf_step(&pfs);
                     FC_FN(vsegs_) seg;
                     if (last) {
-                        /* Ask for the lines this block will write (its first
-                         * and last output in each channel) before its
+                        /* Ask for the lines this block will write before its
                          * arithmetic, so that its stores find them in L1
                          * instead of stalling on the misses (Zen 4, 1 and 2
                          * threads: stem7x7s2 0.95x, vgg3x3 0.94-0.98x,
@@ -184,15 +183,9 @@ static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, f
                         fc_idx lo = n0, hi = n0 + rw - 1;
                         if (vg) {
                             FC_FN(vsegs_make_)(vg, v0 + n0, rw, &seg);
-                            const int gl = (rw - 1) / VL, sl = seg.nseg[gl] - 1;
-                            lo = seg.nseg[0] ? seg.off[0][0] + __builtin_ctz(seg.mask[0][0]) : 0;
-                            hi = sl >= 0 ? seg.off[gl][sl] + 31 - __builtin_clz(seg.mask[gl][sl])
-                                         : lo;
+                            FC_FN(vsegs_span_)(&seg, rw, &lo, &hi);
                         }
-                        for (int j = 0; j < mr; j++) {
-                            __builtin_prefetch(C + (mb + j) * ldc + lo, 1, 3);
-                            __builtin_prefetch(C + (mb + j) * ldc + hi, 1, 3);
-                        }
+                        FC_FN(pf_write_)(C + mb * ldc, ldc, mr, lo, hi);
                     }
                     FC_FN(bc_block_)(kl, W + kc * BM, base + n0, koff + kc, rw, tri,
                                      first ? NULL : pb, c);

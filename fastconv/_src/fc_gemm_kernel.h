@@ -61,6 +61,24 @@ static void FC_FN(vsegs_make_)(const fc_geom *g, fc_idx vb, int nr, FC_FN(vsegs_
     }
 }
 
+/* The first and last output index that the runs s of nr columns write (both
+ * 0 if none: then nothing is stored). */
+static inline void FC_FN(vsegs_span_)(const FC_FN(vsegs_) *s, int nr, fc_idx *lo, fc_idx *hi)
+{
+    *lo = *hi = 0;
+    int first = 1;
+    for (int v = 0; v * VL < nr; v++)
+        for (int r = 0; r < s->nseg[v]; r++) {
+            const unsigned m = s->mask[v][r];
+            int a = 0, b = VL - 1;
+            while (!((m >> a) & 1u)) a++;
+            while (!((m >> b) & 1u)) b--;
+            if (first) *lo = s->off[v][r] + a;
+            *hi = s->off[v][r] + b;
+            first = 0;
+        }
+}
+
 #if FC_HAVE_VECTORS
 typedef T FC_FN(vec_) __attribute__((vector_size(FC_VBYTES)));
 #define V FC_FN(vec_)
@@ -223,6 +241,26 @@ static void FC_FN(ukernel_)(fc_idx K, const T *A, const T *B, const fc_idx *koff
     }
 }
 #endif
+
+/* Ask for the lines of C[m][lo..hi], m < mr (rows ldc apart), to be written:
+ * a block's stores then find them in L1 instead of stalling on the misses
+ * (gemm_bcast, whose blocks store 12 positions of 32 rows; gemm_rows' 48
+ * contiguous positions of 8 rows gained nothing from it: res3x3s2 1.00x,
+ * pw1x1 0.95-0.99x, mnist5x5 1.10x the time, its blocks too short to hide
+ * the prefetches). */
+static inline void FC_FN(pf_write_)(const T *C, fc_idx ldc, int mr, fc_idx lo, fc_idx hi)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    const fc_idx step = 64 / (fc_idx)sizeof(T);
+    for (int m = 0; m < mr; m++) {
+        const T *row = C + m * ldc;
+        for (fc_idx j = lo; j < hi + step; j += step)
+            __builtin_prefetch(row + (j < hi ? j : hi), 1, 3);
+    }
+#else
+    (void)C, (void)ldc, (void)mr, (void)lo, (void)hi;
+#endif
+}
 
 /* Rows of C per pass of gemm_rows, a whole number of MR-row panels: their
  * partial sums over the K blocks stay in an L1-sized buffer. */
