@@ -13,7 +13,9 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
-from fastconv._openmp cimport fc_omp_enabled, fc_omp_get_max_threads, fc_omp_set_num_threads
+from fastconv._openmp cimport (fc_claim, fc_cpu_relax, fc_omp_enabled, fc_omp_get_max_threads,
+                               fc_omp_get_num_threads, fc_omp_set_num_threads, fc_publish,
+                               fc_published)
 
 cdef extern from "fc_kernels.h" nogil:
     ctypedef Py_ssize_t fc_idx
@@ -594,30 +596,69 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef floating *mine
     cdef Py_ssize_t ibuf = img + slack
     cdef Py_ssize_t pfs = (Cg * DHW + OD * ntiles - 1) // (OD * ntiles)
+    cdef Py_ssize_t NI = N * G, per_img = OD * ntiles, me, team, lo, hi, o, r
+    cdef long long *share
+    cdef long long[::1] share_mv
     if own:
-        # each thread pads the images it computes into its own buffer, right
+        # Each thread pads the images it computes into its own buffer, right
         # before computing them: one parallel region, no barrier between passes
-        # of images (vgg3x3, vol3d: 0.96-0.98x the time at two threads)
+        # of images (vgg3x3, vol3d: 0.96-0.98x the time at two threads).  The
+        # tiles of each thread's last image are handed out through a counter
+        # to whichever thread asks, the owner first: a thread done with its
+        # own images helps the others finish theirs instead of waiting at the
+        # end (the cores of a shared machine do not run at the same speed).
+        # A tile is computed by the same code whichever thread takes it: the
+        # bits never depend on the threads.
         for t in range(nthreads):
             pad_arr[t * ibuf + img:(t + 1) * ibuf] = padval
+        # per thread, a cache line of its own: [0] the next tile of its last
+        # image, [8] set once that image is padded
+        share_arr = np.zeros(nthreads * 16, dtype=np.longlong)
+        share_mv = share_arr
+        share = &share_mv[0]
         with nogil, parallel(num_threads=nthreads):
-            mine = padp + threadid() * ibuf
-            for it in prange(N * G, schedule="static"):
+            me = threadid()
+            team = fc_omp_get_num_threads()
+            mine = padp + me * ibuf
+            lo = me * NI // team
+            hi = (me + 1) * NI // team
+            for it in range(lo, hi):
                 g = it % G
                 _pad_image(xp + it * Cg * DHW, &geom, pv, mine)
-                for n in range(OD * ntiles):
-                    t = n % ntiles
-                    # a share of the next image per tile, itself spread over the
-                    # tile's microkernel calls: its memory latency overlaps this
-                    # image's arithmetic instead of stalling its padding (res3x3s2,
-                    # whose padding is 13 % of a call: 0.95x the time at one
-                    # thread; the others within 2 %, either way)
-                    _forward_tile(bcast, wp + g * wstride, mine, ko, K, Mg,
-                                  min(tile, V - t * tile), yp + it * Mg * P, P,
-                                  bp + g * Mg if bp != NULL else NULL, vg,
-                                  (n // ntiles) * E12 + t * tile, NULL,
-                                  xp + (it + 1) * Cg * DHW + n * pfs if it + 1 < N * G else NULL,
-                                  max(0, min(pfs, Cg * DHW - n * pfs)) * sizeof(floating))
+                if it + 1 < hi:
+                    for n in range(per_img):
+                        # a share of the next image per tile, itself spread over
+                        # the tile's microkernel calls: its memory latency
+                        # overlaps this image's arithmetic instead of stalling
+                        # its padding (res3x3s2, whose padding is 13 % of a
+                        # call: 0.95x the time at one thread)
+                        _image_tile(bcast, wp + g * wstride, mine, ko, K, Mg, tile, V, ntiles,
+                                    n, E12, yp + it * Mg * P, P,
+                                    bp + g * Mg if bp != NULL else NULL, vg,
+                                    xp + (it + 1) * Cg * DHW + n * pfs,
+                                    max(0, min(pfs, Cg * DHW - n * pfs)) * sizeof(floating))
+                else:
+                    fc_publish(&share[me * 16 + 8])
+                    n = fc_claim(&share[me * 16])
+                    while n < per_img:
+                        _image_tile(bcast, wp + g * wstride, mine, ko, K, Mg, tile, V, ntiles,
+                                    n, E12, yp + it * Mg * P, P,
+                                    bp + g * Mg if bp != NULL else NULL, vg, NULL, 0)
+                        n = fc_claim(&share[me * 16])
+            for r in range(1, team):
+                o = (me + r) % team
+                it = (o + 1) * NI // team - 1
+                if it < o * NI // team:
+                    continue
+                g = it % G
+                while not fc_published(&share[o * 16 + 8]):
+                    fc_cpu_relax()
+                n = fc_claim(&share[o * 16])
+                while n < per_img:
+                    _image_tile(bcast, wp + g * wstride, padp + o * ibuf, ko, K, Mg, tile, V,
+                                ntiles, n, E12, yp + it * Mg * P, P,
+                                bp + g * Mg if bp != NULL else NULL, vg, NULL, 0)
+                    n = fc_claim(&share[o * 16])
         return
     for n0 in range(0, N, chunk):
         nc = min(chunk, N - n0)
@@ -647,6 +688,18 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                                   P, bp + g * Mg if bp != NULL else NULL, vg,
                                   od * E12 + t * tile, work, NULL, 0)
                 fc_free(work)
+
+
+cdef inline void _image_tile(bint bcast, const floating *wp, const floating *buf,
+                             const fc_idx *ko, Py_ssize_t K, Py_ssize_t Mg, Py_ssize_t tile,
+                             Py_ssize_t V, Py_ssize_t ntiles, Py_ssize_t n, Py_ssize_t E12,
+                             floating *yimg, Py_ssize_t P, const floating *bias,
+                             const fc_geom *vg, const void *pf,
+                             Py_ssize_t pfbytes) noexcept nogil:
+    """Tile n of a padded image: tile n % ntiles of output plane n // ntiles."""
+    cdef Py_ssize_t t = n % ntiles
+    _forward_tile(bcast, wp, buf, ko, K, Mg, min(tile, V - t * tile), yimg, P, bias, vg,
+                  (n // ntiles) * E12 + t * tile, NULL, pf, pfbytes)
 
 
 cdef inline void _forward_tile(bint bcast, const floating *wp, const floating *base,
