@@ -335,7 +335,7 @@ def test_strided_wide_rows_exact(stride, mode):
 @oracle
 @pytest.mark.parametrize("xshape, wshape, kw", [
     ((1, 3, 2, 5), (33, 3, 3, 3), dict(padding=1)),            # fewer positions than a block
-    ((2, 30, 9, 13), (70, 30, 3, 3), dict(padding=1)),         # 3 channel blocks, 2 K blocks
+    ((2, 70, 9, 13), (70, 70, 3, 3), dict(padding=1)),         # 3 channel blocks, K blocks
     ((1, 4, 3, 40), (5, 4, 1, 1), dict(stride=(1, 2))),        # strided 1x1: no virtual columns
     ((2, 7, 50), (40, 7, 5), dict(padding=2, dilation=3)),     # 1-d, the last block overlaps
     ((1, 3, 4, 5, 6), (36, 3, 3, 3, 3), dict(padding=1)),      # 3-d, one plane per tile

@@ -9,7 +9,7 @@
  * so the image is read in place by scalar broadcasts (never split across cache
  * lines, whatever the row's alignment) and the weights, packed [M/BM][K][BM],
  * are the only vectors loaded.  No slice of the image is copied.  K is reduced
- * in blocks of at most FC_BC_KC taps (their weights stay in L1) whose partial
+ * in blocks of at most FC_BC_KC taps (their weights stay in L2) whose partial
  * sums wait in an L1 buffer for FC_BC_NB blocks of positions.  The last K
  * block transposes the register block (VL x VL at a time) and stores it, one
  * output channel's BRW positions per vector, placed by the same runs (vsegs)
@@ -132,13 +132,16 @@ static inline void FC_FN(bc_block_)(fc_idx kl, const T *W, const T *x, const fc_
 }
 
 /* Blocks of positions per pass: their partial sums (FC_BC_NB * BRW x BM) stay
- * in L1 while a block of FC_BC_KC taps of the weights (FC_BC_KC x BM) is used
- * on all of them (192 measured best of 128-300 on vgg3x3). */
+ * in L1 while a block of FC_BC_KC taps of the weights (FC_BC_KC x BM, 72 KiB
+ * at 576: from L2) is used on all of them.  On Zen 4 (32 KiB L1) 576 against
+ * 192: vgg3x3 0.97-0.98x, vol3d 0.96-0.98x, dil3x3d2 0.96-0.98x the time
+ * (one whole block instead of 3: no partial sums), eeg1d_k7 (2 blocks of 448
+ * instead of 5) 0.99-1.01x; on the Xeon 192 had been best of 128-300. */
 #ifndef FC_BC_NB
 #define FC_BC_NB 8
 #endif
 #ifndef FC_BC_KC
-#define FC_BC_KC 192
+#define FC_BC_KC 576
 #endif
 
 static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, fc_idx K,
