@@ -306,6 +306,23 @@ def test_large_unpadded_image_within_tolerance(rng, wshape):
 
 
 @oracle
+@pytest.mark.parametrize("xshape, wshape", [
+    ((1, 300, 30, 31), (13, 300, 1, 1)),         # 2 K blocks, a partial last column block
+    ((2, 40, 5, 30, 60), (7, 40, 1, 1, 1)),      # 3-d: tiles of each output plane
+], ids=["2d", "3d"])
+def test_streamed_1x1_exact(xshape, wshape, dtype):
+    """A 1x1 layer over an image above 1 MiB, read in place K block by K block
+    over whole tiles (gemm_stream), partial sums kept in the output: small
+    integers, exact."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-4, 5, xshape).astype(dtype)
+    w = rng.integers(-4, 5, wshape).astype(dtype)
+    b = rng.integers(-4, 5, wshape[0]).astype(dtype)
+    y = fastconv.conv(x, w, b)
+    assert_array_equal(y, conv_ref(x, w, b).astype(dtype))
+
+
+@oracle
 def test_many_output_channels_padded_within_tolerance(rng):
     """Over 128 output channels written through the virtual grid (several row
     passes, masked stores at the row ends) with several K blocks."""

@@ -54,6 +54,10 @@ typedef struct {
  *   Both ask for [pf, pf + pfbytes) (pf may be NULL), a share per microkernel
  *   call: the caller's next image, whose memory latency then overlaps the
  *   arithmetic.
+ * gemm_stream: the same C as gemm_rows with vg == NULL (C[m][n] at
+ *   C[m * ldc + n]) computed K block by K block over all N columns, each
+ *   block's rows read in place from start to end (long sequential runs that
+ *   the hardware prefetchers follow), its partial sums kept in C itself.
  * gemm_bcast: the same C as gemm_rows (work == NULL) from weights packed
  *   [M/bm][K][bm] (pack_b of w with nr = bm), the image values broadcast
  *   (fc_bcast_template.h).
@@ -79,6 +83,8 @@ typedef struct {
     void (*gemm_bcast_##SFX)(const T *Wp, const T *base, const fc_idx *koff, fc_idx K,       \
                              fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias,            \
                              const fc_geom *vg, fc_idx v0, const void *pf, fc_idx pfbytes);  \
+    void (*gemm_stream_##SFX)(const T *Ap, const T *base, const fc_idx *koff, fc_idx K,      \
+                              fc_idx M, fc_idx N, T *C, fc_idx ldc, const T *bias);          \
     void (*col2im_##SFX)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,            \
                          fc_idx np, T *dx);                                                  \
     void (*pack_a_##SFX)(const T *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,     \
