@@ -246,8 +246,9 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 def pixel_tile(Py_ssize_t K, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t nr,
                Py_ssize_t itemsize, Py_ssize_t budget_bytes=256 * 1024):
-    """Output pixels per work item: a multiple of nr whose K x tile block of
-    operand fits in budget_bytes (L2), shrunk until there are >= 16 work items.
+    """Output pixels per work item: a multiple of nr whose K x tile block (K rows
+    of operand, or gemm_stream's rows of partial sums) fits in budget_bytes
+    (L2), shrunk until there are >= 16 work items.
 
     Depends only on the problem and the instruction set, never on the thread
     count, so the reduction order (and the bits of the result) never change.
@@ -258,19 +259,6 @@ def pixel_tile(Py_ssize_t K, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t 
     while tile > nr and items_outside * ((P + tile - 1) // tile) < 16:
         tile = max(nr, _round_up(tile // 2, nr))
     return tile
-
-
-def stream_tile(Py_ssize_t M, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t nr,
-                Py_ssize_t itemsize, Py_ssize_t budget_bytes=512 * 1024):
-    """Output pixels per work item of gemm_stream: equal tiles, a multiple of
-    nr, whose M x tile partial sums fit in budget_bytes (L2), cut finer until
-    there are >= 16 work items.  Depends only on the problem and the
-    instruction set, never on the thread count."""
-    cdef Py_ssize_t cap = max(nr, budget_bytes // (max(M, 1) * itemsize) // nr * nr)
-    cdef Py_ssize_t n = (max(P, 1) + cap - 1) // cap
-    while items_outside * n < 16 and (n * 2) * nr <= P:
-        n *= 2
-    return _round_up((max(P, 1) + n - 1) // n, nr)
 
 
 cdef inline void _gemm(const floating *Ap, const floating *Bp, fc_idx K, fc_idx M, fc_idx N,
@@ -631,7 +619,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef bint stream = use_work and vg == NULL and not bcast and Mg <= K
     if stream:
         use_work = False
-        tile = stream_tile(Mg, V, N * G * OD, nr, sizeof(floating))
+        # partial sums of Mg outputs per column in L2
+        tile = pixel_tile(Mg, V, N * G * OD, nr, sizeof(floating), 512 * 1024)
         ntiles = (V + tile - 1) // tile
     cdef floating *mine
     cdef Py_ssize_t ibuf = img + slack

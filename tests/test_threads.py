@@ -22,6 +22,7 @@ THREAD_CASES = [
     ((4, 32, 14, 14), (32, 1, 3, 3), dict(padding=1, groups=32)),    # depthwise
     ((2, 6, 11, 80), (12, 1, 3, 3), dict(padding=1, stride=2, groups=6)),  # x2, strided
     ((1, 300, 20, 20), (40, 300, 1, 1), {}),                           # 1x1, long K
+    ((2, 300, 30, 31), (13, 300, 1, 1), {}),       # 1x1 over > 1 MiB: gemm_stream, 2 K blocks
     # 6 images: 2 and 3 threads each pad their own, then share the tiles of
     # every thread's last image
     ((6, 8, 21, 20), (16, 8, 3, 3), dict(padding=1)),
