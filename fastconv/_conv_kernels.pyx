@@ -64,6 +64,12 @@ cdef extern from "fc_kernels.h" nogil:
                                float *dpad, float *dx) noexcept nogil
         void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
                                 double *acc) noexcept nogil
+        void wino_in_f32(const float *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx TW,
+                         fc_idx t0, fc_idx nt, float *V, fc_idx ldv) noexcept nogil
+        int wino_gemm_out_f32(const float *Up, fc_idx ustride, const float *V, fc_idx ldv,
+                              const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW, fc_idx t0,
+                              fc_idx nt, const float *bias, float *y, fc_idx OH, fc_idx OW,
+                              fc_idx ys1, fc_idx ys2, fc_idx P) noexcept nogil
         void pack_gy_t_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
                            fc_idx M, fc_idx Mpad, float *dst) noexcept nogil
         void wgrad_t_f32(const float *gyT, fc_idx Mpad, fc_idx nv, const float *base,
@@ -99,6 +105,12 @@ cdef extern from "fc_kernels.h" nogil:
                                double *dpad, double *dx) noexcept nogil
         void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
                                 fc_idx M, double *acc) noexcept nogil
+        void wino_in_f64(const double *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx TW,
+                         fc_idx t0, fc_idx nt, double *V, fc_idx ldv) noexcept nogil
+        int wino_gemm_out_f64(const double *Up, fc_idx ustride, const double *V, fc_idx ldv,
+                              const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW, fc_idx t0,
+                              fc_idx nt, const double *bias, double *y, fc_idx OH, fc_idx OW,
+                              fc_idx ys1, fc_idx ys2, fc_idx P) noexcept nogil
         void pack_gy_t_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
                            fc_idx M, fc_idx Mpad, double *dst) noexcept nogil
         void wgrad_t_f64(const double *gyT, fc_idx Mpad, fc_idx nv, const double *base,
@@ -117,6 +129,7 @@ cdef extern from "fc_kernels.h" nogil:
     int fc_cpu_supports_avx512()
     int fc_cpu_supports_avx2()
     enum: FC_DW_SLACK
+    enum: FC_WINO_SLACK
     void *fc_malloc(size_t nbytes)
     void fc_free(void *p)
     void fc_prefetch(const void *p, size_t nbytes)
@@ -474,15 +487,17 @@ def _kernel_name(str name, str what, tuple forced):
     return name
 
 
-# Which forward GEMM runs: "auto" (the policy below), or "rows" / "bcast"
-# forced, for the tests to run both on every instruction set.
+# Which forward kernel runs: "auto" (the policies below and in _winograd.pxi),
+# or "rows" / "bcast" (direct GEMMs) / "winograd" (wherever it applies, else the
+# policy's GEMM) forced, for the tests to run each on every instruction set.
 cdef str _forward_kernel = "auto"
 
 
 def set_forward_kernel(str name):
-    """Force the forward GEMM ("rows", "bcast") or restore the policy ("auto")."""
+    """Force the forward kernel ("rows", "bcast", "winograd") or restore the
+    policy ("auto")."""
     global _forward_kernel
-    _forward_kernel = _kernel_name(name, "forward", ("rows", "bcast"))
+    _forward_kernel = _kernel_name(name, "forward", ("rows", "bcast", "winograd"))
 
 
 # Depthwise output rows at least this many vectors wide run the row kernels
@@ -514,7 +529,7 @@ cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t
     channels (1.01-1.09x), 128 (res3x3s2 1.04x) or float64 (1.02-1.04x);
     AVX2 (1.03x with the threes, 1.2-1.4x without: 16 registers); an unpadded
     image read in place (pw1x1 2.4x: every tap a far-away plane)."""
-    if _forward_kernel != "auto":
+    if _forward_kernel in ("rows", "bcast"):
         return _forward_kernel == "bcast"
     if _isa != &fc_isa_avx512 or _reads_x_in_place(geom) or Mg <= 0:
         return False
@@ -1089,3 +1104,6 @@ def depthwise_weight_grad(const floating[::1] x not None, const floating[::1] gy
         fc_free(pad)
     if failed:
         raise MemoryError("fastconv: could not allocate the depthwise workspace")
+
+
+include "_winograd.pxi"

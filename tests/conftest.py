@@ -33,14 +33,15 @@ def isa(request):
         _isa.select_isa(before)
 
 
-@pytest.fixture(params=["rows", "bcast"])
+@pytest.fixture(params=["rows", "bcast", "winograd"])
 def forward_kernel(request):
-    """Run the test with each forward GEMM forced, and with each depthwise
+    """Run the test with each forward kernel forced ("winograd" wherever it
+    applies: 2-D 3x3 stride 1, any channel count), and with each depthwise
     forward (row kernels with "rows", the virtual grid with "bcast"): the
     policies pick one per problem and instruction set, so each must be right
     on every one."""
     _conv_kernels.set_forward_kernel(request.param)
-    _conv_kernels.set_depthwise_kernel("rows" if request.param == "rows" else "vgrid")
+    _conv_kernels.set_depthwise_kernel("vgrid" if request.param == "bcast" else "rows")
     try:
         yield request.param
     finally:

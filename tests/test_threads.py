@@ -26,6 +26,9 @@ THREAD_CASES = [
     # 6 images: 2 and 3 threads each pad their own, then share the tiles of
     # every thread's last image
     ((6, 8, 21, 20), (16, 8, 3, 3), dict(padding=1)),
+    # Winograd (auto: >= 16 channels) over dilation phases, 3 items per phase
+    # plane, 2 K blocks, 3 images in passes of 2 threads' worth
+    ((3, 130, 19, 22), (20, 130, 3, 3), dict(padding=2, dilation=2)),
 ]
 
 

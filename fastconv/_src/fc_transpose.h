@@ -99,6 +99,14 @@
     FC_SHUF(V, IV, x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
 #define FC_EVENS_(VL, V, IV, x, y) FC_EVENS_##VL(V, IV, x, y)
 #define FC_EVENS(V, IV, VL, x, y) FC_EVENS_(VL, V, IV, x, y)
+/* FC_ODDS(V, IV, VL, x, y): the odd lanes of x then those of y. */
+#define FC_ODDS_2(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 3)
+#define FC_ODDS_4(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 3, 5, 7)
+#define FC_ODDS_8(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 3, 5, 7, 9, 11, 13, 15)
+#define FC_ODDS_16(V, IV, x, y) \
+    FC_SHUF(V, IV, x, y, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#define FC_ODDS_(VL, V, IV, x, y) FC_ODDS_##VL(V, IV, x, y)
+#define FC_ODDS(V, IV, VL, x, y) FC_ODDS_(VL, V, IV, x, y)
 #define FC_SPREAD_LO_(VL, V, IV, x, z) FC_SPREAD_LO_##VL(V, IV, x, z)
 #define FC_SPREAD_HI_(VL, V, IV, x, z) FC_SPREAD_HI_##VL(V, IV, x, z)
 #define FC_SPREAD_LO(V, IV, VL, x, z) FC_SPREAD_LO_(VL, V, IV, x, z)

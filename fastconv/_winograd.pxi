@@ -1,0 +1,187 @@
+# Winograd F(2x2, 3x3) forward of 3x3 stride-1 layers; included by
+# _conv_kernels.pyx (its instruction-set table and helpers).  The transforms
+# are in fc_winograd_template.h; the 16 GEMMs between them are gemm_rows.
+
+# Both channel counts at least this: below, the transforms (per channel and
+# per output channel) cost more than the 2.25x fewer multiplies save.
+cdef Py_ssize_t _WINO_MIN_CHANNELS = 16
+# Tiles per work item: the 16 transformed inputs and outputs of one item stay in
+# L2 (their sum at most this many bytes).
+cdef Py_ssize_t _WINO_BUDGET = 512 * 1024
+
+
+def use_winograd(int nd, tuple kernel, tuple stride, Py_ssize_t Cg, Py_ssize_t Mg):
+    """Whether the forward of this layer runs conv_forward_winograd: 2-D, 3x3,
+    stride 1 (any dilation, padding or groups), and "auto" wants enough
+    channels on both sides (_WINO_MIN_CHANNELS); forced ("winograd"), any
+    nonempty layer."""
+    if _forward_kernel in ("rows", "bcast"):
+        return False
+    if nd != 2 or kernel != (3, 3) or stride != (1, 1) or Cg < 1 or Mg < 1:
+        return False
+    if _forward_kernel == "winograd":
+        return True
+    return Cg >= _WINO_MIN_CHANNELS and Mg >= _WINO_MIN_CHANNELS
+
+
+cdef inline void _wino_in(const floating *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx TW,
+                          fc_idx t0, fc_idx nt, floating *V, fc_idx ldv) noexcept nogil:
+    if floating is float:
+        _isa.wino_in_f32(pad, cs, Q2, C, TW, t0, nt, V, ldv)
+    else:
+        _isa.wino_in_f64(pad, cs, Q2, C, TW, t0, nt, V, ldv)
+
+
+cdef inline int _wino_gemm_out(const floating *Up, fc_idx ustride, const floating *V,
+                               fc_idx ldv, const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW,
+                               fc_idx t0, fc_idx nt, const floating *bias, floating *y,
+                               fc_idx OH, fc_idx OW, fc_idx ys1, fc_idx ys2,
+                               fc_idx P) noexcept nogil:
+    if floating is float:
+        return _isa.wino_gemm_out_f32(Up, ustride, V, ldv, koff, K, M, TW, t0, nt, bias, y, OH,
+                                      OW, ys1, ys2, P)
+    else:
+        return _isa.wino_gemm_out_f64(Up, ustride, V, ldv, koff, K, M, TW, t0, nt, bias, y, OH,
+                                      OW, ys1, ys2, P)
+
+
+def _wino_weights(w):
+    """U = G g G^T of every 3x3 kernel g of w (..., 3, 3) as (..., 4, 4):
+    G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] spelled out (an einsum took ~9 %
+    of a vgg3x3 call)."""
+    def rows(a, axis):
+        g0, g1, g2 = (np.take(a, i, axis=axis) for i in range(3))
+        return np.stack([g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2], axis=axis)
+    return rows(rows(w, -2), -1)
+
+
+def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w not None,
+                          const floating[::1] bias not None, floating[::1] y not None,
+                          tuple geo,
+                          Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
+                          double padval, int nthreads):
+    """The same y as conv_forward_rows for a 2-D 3x3 stride-1 layer, by
+    Winograd F(2x2, 3x3).
+
+    Each image is padded once, split along H and W into `dilation` phases (a
+    dilated layer is an undilated one on each phase plane), with an extra row
+    and column where a plane has an odd number of outputs: then every 2x2
+    output tile reads a whole 4x4 input tile.  A work item is a block of up
+    to `tmax` tiles of one phase plane: input transform (16 points x Cg x
+    tiles), 16 GEMMs with the transformed weights (gemm_rows, rows read in
+    place), output transform to y.  Items are independent and computed by the
+    same code whatever thread runs them: the same bits for any thread count.
+
+    Returns True (y then unfinished) if some output came out infinite or NaN:
+    an infinite input becomes NaNs through the transforms' differences where
+    the direct sum has infinities, and the transforms can overflow where the
+    direct sum does not; the caller then runs the direct convolution.
+    """
+    cdef fc_geom geom = _geom(Cg, geo)
+    cdef Py_ssize_t d1 = geom.dilation[1], d2 = geom.dilation[2]
+    cdef Py_ssize_t OH = geom.out[1], OW = geom.out[2], P = OH * OW
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    # phase planes: ceil(O / d) outputs, rounded up to whole tiles, + 2 rows/columns
+    cdef Py_ssize_t h1 = (OH + d1 - 1) // d1, h2 = (OW + d2 - 1) // d2
+    cdef Py_ssize_t Q1 = h1 + h1 % 2 + 2, Q2 = h2 + h2 % 2 + 2
+    geom.split[1] = d1
+    geom.split[2] = d2
+    geom.pext[0] = 1
+    geom.pext[1] = Q1
+    geom.pext[2] = Q2
+    cdef Py_ssize_t plane = Q1 * Q2, cs = d1 * d2 * plane, img = Cg * cs
+    cdef int mr, nr
+    _block(<floating *>NULL, &mr, &nr)
+    cdef Py_ssize_t itemsize = sizeof(floating)
+
+    # work items of one image: (phase offset in the padded channel, tiles per
+    # row, first tile, tiles, phase outputs OH, OW, offset in the output plane)
+    cdef Py_ssize_t p1, p2, oh, ow, TW, ntile, t0
+    cdef Py_ssize_t tmax = max(nr, _WINO_BUDGET // (16 * Cg * itemsize) // nr * nr)
+    phases = []
+    for p1 in range(min(d1, OH)):
+        for p2 in range(min(d2, OW)):
+            oh = (OH - p1 + d1 - 1) // d1
+            ow = (OW - p2 + d2 - 1) // d2
+            phases.append((p1, p2, oh, ow))
+    most = max(((ph_h + 1) // 2) * ((ph_w + 1) // 2) for _, _, ph_h, ph_w in phases)
+    tmax = min(tmax, _round_up(most, nr))
+    rows = []
+    for p1, p2, oh, ow in phases:
+        TW = (ow + 1) // 2
+        ntile = ((oh + 1) // 2) * TW
+        for t0 in range(0, ntile, tmax):
+            rows.append(((p1 * d2 + p2) * plane, TW, t0, min(tmax, ntile - t0), oh, ow,
+                         p1 * OW + p2))
+    items_arr = np.array(rows, dtype=np.intp).reshape(-1, 7)
+    cdef Py_ssize_t[:, ::1] items = items_arr
+    cdef Py_ssize_t nitems = items.shape[0]
+
+    dtype = np.float32 if floating is float else np.float64
+    # transformed weights U[g][xi] (Mg x Cg), computed in float64, in MR-row panels
+    cdef Py_ssize_t Mpad = _round_up(Mg, mr), ustride = Mpad * Cg
+    u = _wino_weights(np.asarray(w, dtype=np.float64).reshape(G, Mg, Cg, 3, 3))
+    u_arr = np.ascontiguousarray(u.reshape(G, Mg, Cg, 16).transpose(0, 3, 1, 2), dtype=dtype)
+    cdef const floating[:, :, :, ::1] uu = u_arr
+    upack_arr = _empty_aligned(G * 16 * ustride, dtype)
+    cdef floating[::1] upack = upack_arr
+    cdef Py_ssize_t gx
+    for gx in range(G * 16):
+        _pack_a(&uu[gx // 16, gx % 16, 0, 0], Mg, Cg, Cg, 1, mr, &upack[0] + gx * ustride)
+    if N == 0:
+        return False
+
+    # per thread: the transformed inputs V[16][Cg][ldv]
+    cdef Py_ssize_t ldv = tmax + FC_WINO_SLACK
+    cdef Py_ssize_t per_thread = _round_up(16 * Cg * ldv, 64)
+    # np.empty, each thread clearing its own share: fresh zeroed pages would be
+    # faulted in by one thread before the parallel region (V's columns past a
+    # block's last tile are read by the GEMM, never stored: they must be finite)
+    work_arr = _empty_aligned(nthreads * per_thread, dtype)
+    koff_arr = np.arange(Cg, dtype=np.intp) * ldv
+    cdef const Py_ssize_t[::1] koff = koff_arr
+    # about 1 MiB of padded images per thread per pass
+    cdef Py_ssize_t chunk = max(1, min(N, nthreads * max(1, (1 << 20) // (G * img * itemsize))))
+    pad_arr = np.empty(chunk * G * img + FC_WINO_SLACK, dtype=dtype)
+    pad_arr[chunk * G * img:] = 0
+    cdef floating[::1] pad = pad_arr
+    cdef floating[::1] work = work_arr
+
+    cdef const floating *xp = _cptr(x)
+    cdef floating *yp = _mptr(y)
+    cdef floating *padp = &pad[0]
+    cdef floating *workp = &work[0]
+    cdef const floating *bp = _cptr(bias)
+    cdef const floating *up = &upack[0]
+    cdef const fc_idx *ko = &koff[0]
+    cdef floating pv = <floating>padval
+    cdef Py_ssize_t n0, nc, it, ig, item, g, me, nt
+    # per thread, on a cache line of its own: some output not finite
+    bad_arr = np.zeros(nthreads * 16, dtype=np.intc)
+    cdef int[::1] bad = bad_arr
+    cdef floating *V
+    for n0 in range(0, N, chunk):
+        nc = min(chunk, N - n0)
+        with nogil, parallel(num_threads=nthreads):
+            me = threadid()
+            V = workp + me * per_thread
+            memset(V, 0, per_thread * sizeof(floating))
+            # static: thread t computes the items of the images it padded
+            for it in prange(nc * G, schedule="static"):
+                _pad_image(xp + (n0 * G + it) * Cg * DHW, &geom, pv, padp + it * img)
+            for it in prange(nc * G * nitems, schedule="static"):
+                item = it % nitems
+                ig = it // nitems
+                g = ig % G
+                nt = items[item, 3]
+                _wino_in(padp + ig * img + items[item, 0], cs, Q2, Cg, items[item, 1],
+                         items[item, 2], nt, V, ldv)
+                if _wino_gemm_out(up + g * 16 * ustride, ustride, V, ldv, ko, Cg, Mg,
+                                  items[item, 1], items[item, 2], nt,
+                                  bp + g * Mg if bp != NULL else NULL,
+                                  yp + (n0 * G + ig) * Mg * P + items[item, 6], items[item, 4],
+                                  items[item, 5], d1 * OW, d2, P):
+                    bad[me * 16] = 1
+        if bad_arr.any():
+            return True
+    return False

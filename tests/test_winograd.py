@@ -1,0 +1,129 @@
+"""Winograd F(2x2, 3x3) forward (fastconv/_winograd.pxi): when the policy picks
+it, exact results on small integers, the float tolerance against the
+reference, and the corners of its tiling (odd planes, dilation phases, several
+work items and K blocks, groups, every padding mode)."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from reference import assert_conv_close, conv_ref, tolerance
+
+import fastconv
+from fastconv import _conv_kernels
+
+
+@pytest.fixture
+def winograd():
+    """Force Winograd wherever it applies (any channel count)."""
+    _conv_kernels.set_forward_kernel("winograd")
+    try:
+        yield
+    finally:
+        _conv_kernels.set_forward_kernel("auto")
+
+
+@pytest.mark.parametrize("nd, kernel, stride, cg, mg, expected", [
+    (2, (3, 3), (1, 1), 64, 64, True),      # vgg3x3
+    (2, (3, 3), (1, 1), 16, 16, True),
+    (2, (3, 3), (1, 1), 8, 64, False),      # too few input channels to pay
+    (2, (3, 3), (1, 1), 64, 8, False),
+    (2, (3, 3), (2, 2), 64, 128, False),    # strided
+    (2, (5, 5), (1, 1), 64, 64, False),
+    (2, (3, 1), (1, 1), 64, 64, False),
+    (1, (3,), (1,), 64, 64, False),
+    (3, (3, 3, 3), (1, 1, 1), 64, 64, False),
+])
+def test_policy(nd, kernel, stride, cg, mg, expected):
+    assert _conv_kernels.use_winograd(nd, kernel, stride, cg, mg) is expected
+
+
+def test_forcing_does_not_widen_the_shapes(winograd):
+    assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), 1, 1)
+    assert not _conv_kernels.use_winograd(2, (3, 3), (2, 1), 64, 64)
+    assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), 0, 64)
+    _conv_kernels.set_forward_kernel("rows")
+    assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), 64, 64)
+
+
+# x shape, w shape, kwargs: odd and even planes (a partial last tile row and
+# column), planes narrower than a vector of tiles, dilation phases of unequal
+# sizes, groups, several work items per plane (130 channels: 48 tiles per item)
+# and two K blocks (130 > 128 channels), several images per pass.
+CASES = [
+    ((2, 5, 8, 8), (7, 5, 3, 3), dict(padding=1)),
+    ((1, 3, 9, 13), (4, 3, 3, 3), dict(padding=0)),
+    ((2, 4, 3, 3), (2, 4, 3, 3), dict(padding=0)),           # a single output
+    ((1, 2, 4, 40), (3, 2, 3, 3), dict(padding=1)),
+    ((2, 6, 11, 7), (6, 3, 3, 3), dict(padding=(2, 1), groups=2)),
+    ((1, 4, 13, 12), (5, 4, 3, 3), dict(padding=2, dilation=2)),
+    ((1, 3, 17, 10), (4, 3, 3, 3), dict(padding=(3, 1), dilation=(3, 2))),
+    ((1, 130, 20, 21), (9, 130, 3, 3), dict(padding=1)),
+    ((3, 16, 30, 30), (17, 16, 3, 3), dict(padding="same")),
+]
+
+
+@pytest.mark.usefixtures("isa", "winograd")
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_exact_on_small_integers(case, dtype, rng):
+    """|x|, |w| <= 8: every product and partial sum (multiples of 1/4 after the
+    weight transform's halves, below 2**22) is exact in float32."""
+    xs, ws, kw = CASES[case]
+    x = rng.integers(-8, 9, xs).astype(dtype)
+    w = rng.integers(-8, 9, ws).astype(dtype)
+    b = rng.integers(-8, 9, ws[0]).astype(dtype)
+    y = fastconv.conv2d(x, w, b, **kw)
+    assert_array_equal(y, conv_ref(x, w, b, **kw).astype(dtype))
+
+
+@pytest.mark.usefixtures("isa", "winograd")
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("mode", ["zeros", "constant", "reflect", "replicate", "circular",
+                                  "symmetric"])
+def test_within_the_tolerance(case, mode, dtype, rng):
+    xs, ws, kw = CASES[case]
+    if mode == "reflect" and kw.get("padding", 0) not in (0, 1, (0, 0)):
+        kw = dict(kw, padding=1)  # reflect needs padding < the input size
+    pad_value = 1.5 if mode == "constant" else 0.0
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    y = fastconv.conv2d(x, w, b, padding_mode=mode, pad_value=pad_value, **kw)
+    ref = conv_ref(x, w, b, padding_mode=mode, pad_value=pad_value, **kw)
+    assert_conv_close(y, ref, tolerance(x, w, b, dtype=dtype, padding_mode=mode,
+                                        pad_value=pad_value, **kw), dtype=dtype)
+
+
+@pytest.mark.usefixtures("winograd")
+def test_non_finite_inputs_stay_in_their_tiles():
+    """An inf in x reaches only the outputs that read it: the extra row and
+    column of an odd plane and the junk lanes of a tile row never leak."""
+    x = np.ones((1, 2, 7, 9), np.float32)
+    x[0, 1, 6, 8] = np.inf
+    w = np.ones((3, 2, 3, 3), np.float32)
+    y = fastconv.conv2d(x, w, padding=0)
+    ref = conv_ref(x, w, padding=0)
+    assert_array_equal(np.isinf(y), np.isinf(ref))
+    assert_array_equal(y[np.isfinite(ref)], ref[np.isfinite(ref)].astype(np.float32))
+
+
+def test_auto_runs_it_on_vgg_like_layers(rng):
+    """The default policy takes this layer (64 -> 64 channels), and gives the
+    exact integer result."""
+    assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), 64, 64)
+    x = rng.integers(-8, 9, (1, 64, 10, 10)).astype(np.float32)
+    w = rng.integers(-8, 9, (64, 64, 3, 3)).astype(np.float32)
+    assert_array_equal(fastconv.conv2d(x, w, padding=1),
+                       conv_ref(x, w, padding=1).astype(np.float32))
+
+
+@pytest.mark.usefixtures("winograd")
+def test_transform_overflow_falls_back_to_the_direct_sum():
+    """Columns of +-2e38: the input transform's differences overflow float32
+    (4e38), the direct sum (9 products of 2e35) does not."""
+    x = np.full((1, 1, 6, 8), 2e38, np.float32)
+    x[..., 1::2] = -2e38
+    w = np.full((2, 1, 3, 3), 1e-3, np.float32)
+    y = fastconv.conv2d(x, w, padding=1)
+    ref = conv_ref(x, w, padding=1)
+    assert np.all(np.isfinite(y))
+    assert_conv_close(y, ref, tolerance(x, w, dtype=np.float32, padding=1), dtype=np.float32)
