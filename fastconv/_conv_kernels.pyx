@@ -488,16 +488,17 @@ def _kernel_name(str name, str what, tuple forced):
 
 
 # Which forward kernel runs: "auto" (the policies below and in _winograd.pxi),
-# or "rows" / "bcast" (direct GEMMs) / "winograd" (wherever it applies, else the
-# policy's GEMM) forced, for the tests to run each on every instruction set.
+# or forced, for the tests to run each on every instruction set and for A/B
+# timings: "rows" / "bcast" (a direct GEMM), "direct" (the policy's direct GEMM,
+# never Winograd), "winograd" (wherever it applies, else the policy's GEMM).
 cdef str _forward_kernel = "auto"
 
 
 def set_forward_kernel(str name):
-    """Force the forward kernel ("rows", "bcast", "winograd") or restore the
-    policy ("auto")."""
+    """Force the forward kernel ("rows", "bcast", "direct", "winograd") or
+    restore the policy ("auto")."""
     global _forward_kernel
-    _forward_kernel = _kernel_name(name, "forward", ("rows", "bcast", "winograd"))
+    _forward_kernel = _kernel_name(name, "forward", ("rows", "bcast", "direct", "winograd"))
 
 
 # Depthwise output rows at least this many vectors wide run the row kernels

@@ -197,7 +197,8 @@ def run_forward(plan, x, w, bias, y):
         return
     # Winograd hands a call whose outputs came out infinite or NaN back to the
     # direct convolution, which gives those the IEEE sums' infinities
-    if (_conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, cg, mg)
+    if (_conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, plan.dilation,
+                                   plan.out_spatial, cg, mg, y.dtype.itemsize)
             and not _conv_kernels.conv_forward_winograd(x.ravel(), w.ravel(), b, y.reshape(-1),
                                                         geo, n, g, cg, mg, plan.pad_value,
                                                         _threads(plan))):

@@ -400,7 +400,7 @@ def test_depthwise_row_widths_exact(width, kw, dtype):
 
 
 @pytest.mark.parametrize("setter, kinds", [
-    (_conv_kernels.set_forward_kernel, "'auto', 'rows', 'bcast', 'winograd'"),
+    (_conv_kernels.set_forward_kernel, "'auto', 'rows', 'bcast', 'direct', 'winograd'"),
     (_conv_kernels.set_depthwise_kernel, "'auto', 'rows', 'vgrid'"),
 ])
 def test_kernel_switches_reject_unknown_names(setter, kinds):

@@ -9,7 +9,7 @@ from numpy.testing import assert_array_equal
 from reference import assert_conv_close, conv_ref, tolerance
 
 import fastconv
-from fastconv import _conv_kernels
+from fastconv import _conv_kernels, _isa
 
 
 @pytest.fixture
@@ -22,27 +22,41 @@ def winograd():
         _conv_kernels.set_forward_kernel("auto")
 
 
-@pytest.mark.parametrize("nd, kernel, stride, cg, mg, expected", [
-    (2, (3, 3), (1, 1), 64, 64, True),      # vgg3x3
-    (2, (3, 3), (1, 1), 16, 16, True),
-    (2, (3, 3), (1, 1), 8, 64, False),      # too few input channels to pay
-    (2, (3, 3), (1, 1), 64, 8, False),
-    (2, (3, 3), (2, 2), 64, 128, False),    # strided
-    (2, (5, 5), (1, 1), 64, 64, False),
-    (2, (3, 1), (1, 1), 64, 64, False),
-    (1, (3,), (1,), 64, 64, False),
-    (3, (3, 3, 3), (1, 1, 1), 64, 64, False),
+D1 = (1, 1)
+P56 = (56, 56)
+
+
+@pytest.mark.parametrize("nd, kernel, stride, dilation, out, cg, mg, expected", [
+    (2, (3, 3), (1, 1), D1, P56, 64, 64, True),        # vgg3x3
+    (2, (3, 3), (1, 1), (2, 2), P56, 64, 64, True),    # dil3x3d2: 28x28 phase planes
+    (2, (3, 3), (1, 1), D1, P56, 16, 32, True),
+    (2, (3, 3), (1, 1), D1, (28, 28), 256, 64, True),
+    (2, (3, 3), (1, 1), D1, P56, 8, 64, False),         # too few channels to pay
+    (2, (3, 3), (1, 1), D1, P56, 64, 16, False),
+    (2, (3, 3), (1, 1), D1, (14, 14), 256, 256, False),  # 49 tiles: half-empty blocks
+    (2, (3, 3), (1, 1), (4, 4), P56, 64, 64, False),   # the same in 16 phase planes
+    (2, (3, 3), (1, 1), D1, (7, 7), 512, 512, False),
+    (2, (3, 3), (2, 2), D1, P56, 64, 128, False),     # strided
+    (2, (5, 5), (1, 1), D1, P56, 64, 64, False),
+    (2, (3, 1), (1, 1), D1, P56, 64, 64, False),
+    (1, (3,), (1,), (1,), (56,), 64, 64, False),
+    (3, (3, 3, 3), (1, 1, 1), (1, 1, 1), (32, 32, 32), 64, 64, False),
 ])
-def test_policy(nd, kernel, stride, cg, mg, expected):
-    assert _conv_kernels.use_winograd(nd, kernel, stride, cg, mg) is expected
+def test_policy(nd, kernel, stride, dilation, out, cg, mg, expected):
+    if min(out) < 56 and _isa.current_isa() != "avx512":
+        pytest.skip("small planes: how full the GEMM blocks are depends on their width")
+    for itemsize in (4, 8):
+        assert _conv_kernels.use_winograd(nd, kernel, stride, dilation, out, cg, mg,
+                                          itemsize) is expected
 
 
 def test_forcing_does_not_widen_the_shapes(winograd):
-    assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), 1, 1)
-    assert not _conv_kernels.use_winograd(2, (3, 3), (2, 1), 64, 64)
-    assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), 0, 64)
-    _conv_kernels.set_forward_kernel("rows")
-    assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), 64, 64)
+    assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, (1, 1), 1, 1, 4)
+    assert not _conv_kernels.use_winograd(2, (3, 3), (2, 1), D1, P56, 64, 64, 4)
+    assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, P56, 0, 64, 4)
+    for name in ("rows", "bcast", "direct"):
+        _conv_kernels.set_forward_kernel(name)
+        assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, P56, 64, 64, 4)
 
 
 # x shape, w shape, kwargs: odd and even planes (a partial last tile row and
@@ -109,8 +123,8 @@ def test_non_finite_inputs_stay_in_their_tiles():
 def test_auto_runs_it_on_vgg_like_layers(rng):
     """The default policy takes this layer (64 -> 64 channels), and gives the
     exact integer result."""
-    assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), 64, 64)
-    x = rng.integers(-8, 9, (1, 64, 10, 10)).astype(np.float32)
+    assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, (30, 30), 64, 64, 4)
+    x = rng.integers(-8, 9, (1, 64, 30, 30)).astype(np.float32)
     w = rng.integers(-8, 9, (64, 64, 3, 3)).astype(np.float32)
     assert_array_equal(fastconv.conv2d(x, w, padding=1),
                        conv_ref(x, w, padding=1).astype(np.float32))

@@ -76,7 +76,7 @@ typedef struct {
 /* wino_in, wino_gemm_out: Winograd F(2x2, 3x3) of tiles [t0, t0 + nt)
  *   (fc_winograd_template.h): the input transform, then the 16 GEMMs and the
  *   output transform.  wino_in reads up to FC_WINO_SLACK elements past the
- *   input plane and writes up to that many past column nt of V's rows;
+ *   input plane and writes up to a vector's lanes past column nt of V's rows;
  *   wino_gemm_out reads V's rows up to column nt rounded up to NR, and returns
  *   1 if some output it computed is not finite. */
 #define FC_WINO_SLACK 64
