@@ -29,3 +29,31 @@ class ConvForward:
         self.run()
 
     time_conv.sample_time = 0.05
+
+
+class ForwardKernel:
+    """fastconv's forward kernels forced in turn on the 3x3 stride-1 layers:
+    the policy's direct GEMM vs Winograd F(2x2, 3x3) (what "auto" picks there)."""
+
+    params = (["vgg3x3", "dil3x3d2"], ["direct", "winograd"])
+    param_names = ["workload", "kernel"]  # noqa: RUF012 (asv reads a list)
+    timeout = 300
+
+    def setup(self, name, kernel):
+        from fastconv import _conv_kernels
+
+        pin_threads("fastconv")
+        wl = conv_workload(name)
+        x, w = wl.arrays()
+        self.kernels = _conv_kernels
+        self.run = conv_forward_runner("fastconv", wl, x, w)
+        _conv_kernels.set_forward_kernel(kernel)
+        self.run()
+
+    def teardown(self, name, kernel):
+        self.kernels.set_forward_kernel("auto")
+
+    def time_kernel(self, name, kernel):
+        self.run()
+
+    time_kernel.sample_time = 0.05
