@@ -7,11 +7,15 @@
 # 32 -> 32 0.80x, 16 -> 64 0.85x, 128 -> 128 over 28x28 0.82x, 256 -> 64 over
 # 28x28 0.84x; but 16 -> 16 1.04x, 64 -> 16 1.21x, 8 -> 8 1.5x (the transforms
 # per channel outweigh the 2.25x fewer multiplies), 256 -> 256 over 14x14 1.19x,
-# 512 -> 512 over 7x7 1.85x (49 or 16 tiles per plane in GEMM blocks of 48).
+# 512 -> 512 over 7x7 1.85x (49 or 16 tiles per image in GEMM blocks of 48).
 cdef Py_ssize_t _WINO_MIN_IN = 16
 cdef Py_ssize_t _WINO_MIN_OUT = 32
-# the tiles of a phase plane must fill at least this share of their NR blocks
+# the tiles of an image (all its phase planes) must fill at least this share of
+# their NR-column GEMM blocks, and a tile row hold this many tiles (the
+# transforms run whole vectors of tiles along a row: dilation 4 over 56 columns,
+# rows of 7 tiles, ran 0.85-1.05x the time of the direct kernels)
 cdef double _WINO_MIN_FILL = 0.75
+cdef Py_ssize_t _WINO_MIN_ROW = 8
 # Tiles per work item: at most two GEMM blocks, and 16 x Cg transformed rows of
 # them within this many bytes (L2)
 cdef Py_ssize_t _WINO_BUDGET = 512 * 1024
@@ -22,8 +26,8 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
                  Py_ssize_t Cg, Py_ssize_t Mg, Py_ssize_t itemsize):
     """Whether the forward of this layer runs conv_forward_winograd: 2-D, 3x3,
     stride 1 (any dilation, padding or groups).  "auto" also wants enough
-    channels and phase planes (outputs // dilation) of enough tiles (see
-    above); forced ("winograd"), any nonempty layer."""
+    channels, tiles and tiles per row (see above); forced ("winograd"), any
+    nonempty layer."""
     if _forward_kernel in ("rows", "bcast", "direct"):
         return False
     if nd != 2 or kernel != (3, 3) or stride != (1, 1) or Cg < 1 or Mg < 1:
@@ -33,29 +37,31 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
     cdef int nr = _isa.nr_f32 if itemsize == 4 else _isa.nr_f64
     cdef Py_ssize_t th = ((out_spatial[0] + dilation[0] - 1) // dilation[0] + 1) // 2
     cdef Py_ssize_t tw = ((out_spatial[1] + dilation[1] - 1) // dilation[1] + 1) // 2
-    return (Cg >= _WINO_MIN_IN and Mg >= _WINO_MIN_OUT
-            and th * tw >= _WINO_MIN_FILL * _round_up(th * tw, nr))
+    cdef Py_ssize_t tiles = dilation[0] * dilation[1] * th * tw
+    return (Cg >= _WINO_MIN_IN and Mg >= _WINO_MIN_OUT and tw >= _WINO_MIN_ROW
+            and tiles >= _WINO_MIN_FILL * _round_up(tiles, nr))
 
 
-cdef inline void _wino_in(const floating *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx TW,
-                          fc_idx t0, fc_idx nt, floating *V, fc_idx ldv) noexcept nogil:
+cdef inline void _wino_in(const floating *pad, fc_idx plane, fc_idx cs, fc_idx Q2, fc_idx C,
+                          fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt, floating *V,
+                          fc_idx ldv) noexcept nogil:
     if floating is float:
-        _isa.wino_in_f32(pad, cs, Q2, C, TW, t0, nt, V, ldv)
+        _isa.wino_in_f32(pad, plane, cs, Q2, C, TW, PT, t0, nt, V, ldv)
     else:
-        _isa.wino_in_f64(pad, cs, Q2, C, TW, t0, nt, V, ldv)
+        _isa.wino_in_f64(pad, plane, cs, Q2, C, TW, PT, t0, nt, V, ldv)
 
 
 cdef inline int _wino_gemm_out(const floating *Up, fc_idx ustride, const floating *V,
                                fc_idx ldv, const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW,
-                               fc_idx t0, fc_idx nt, const floating *bias, floating *y,
-                               fc_idx OH, fc_idx OW, fc_idx ys1, fc_idx ys2,
+                               fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
+                               const floating *bias, floating *y, fc_idx ys1, fc_idx ys2,
                                fc_idx P) noexcept nogil:
     if floating is float:
-        return _isa.wino_gemm_out_f32(Up, ustride, V, ldv, koff, K, M, TW, t0, nt, bias, y, OH,
-                                      OW, ys1, ys2, P)
+        return _isa.wino_gemm_out_f32(Up, ustride, V, ldv, koff, K, M, TW, PT, pl, t0, nt, bias,
+                                      y, ys1, ys2, P)
     else:
-        return _isa.wino_gemm_out_f64(Up, ustride, V, ldv, koff, K, M, TW, t0, nt, bias, y, OH,
-                                      OW, ys1, ys2, P)
+        return _isa.wino_gemm_out_f64(Up, ustride, V, ldv, koff, K, M, TW, PT, pl, t0, nt, bias,
+                                      y, ys1, ys2, P)
 
 
 cdef void _wino_weights(const floating *w, Py_ssize_t GM, Py_ssize_t Mg, Py_ssize_t Cg,
@@ -104,10 +110,11 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     Each image is padded once, split along H and W into `dilation` phases (a
     dilated layer is an undilated one on each phase plane), with an extra row
     and column where a plane has an odd number of outputs: then every 2x2
-    output tile reads a whole 4x4 input tile.  A work item is a block of up
-    to `tmax` tiles of one phase plane: input transform (16 points x Cg x
-    tiles), 16 GEMMs with the transformed weights (gemm_rows, rows read in
-    place), output transform to y.  Items are independent and computed by the
+    output tile reads a whole 4x4 input tile.  The tiles of an image are
+    numbered across its phase planes (each the grid of the largest phase), and
+    a work item is a block of up to `tmax` of them: input transform (16 points
+    x Cg x tiles), 16 GEMMs with the transformed weights (the microkernel of
+    gemm_rows), output transform to y.  Items are independent and computed by the
     same code whatever thread runs them: the same bits for any thread count.
 
     Returns True (y then unfinished) if some output came out infinite or NaN:
@@ -132,29 +139,17 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     _block(<floating *>NULL, &mr, &nr)
     cdef Py_ssize_t itemsize = sizeof(floating)
 
-    # work items of one image: (phase offset in the padded channel, tiles per
-    # row, first tile, tiles, phase outputs OH, OW, offset in the output plane)
-    cdef Py_ssize_t p1, p2, oh, ow, TW, ntile, t0
+    # the tiles of an image: TH x TW per phase plane (the largest phase's grid),
+    # d1 * d2 planes; pl: each plane's offset in the output plane and its outputs
+    cdef Py_ssize_t TH = (h1 + 1) // 2, TW = (h2 + 1) // 2, PT = TH * TW
+    cdef Py_ssize_t p1, p2, ntile = d1 * d2 * PT
+    pl_arr = np.array([(p1 * OW + p2, (OH - p1 + d1 - 1) // d1, (OW - p2 + d2 - 1) // d2)
+                       for p1 in range(d1) for p2 in range(d2)], dtype=np.intp).ravel()
+    cdef const Py_ssize_t[::1] pl = pl_arr
     cdef Py_ssize_t tmax = max(nr, min(_WINO_TMAX_BLOCKS * nr,
                                        _WINO_BUDGET // (16 * Cg * itemsize) // nr * nr))
-    phases = []
-    for p1 in range(min(d1, OH)):
-        for p2 in range(min(d2, OW)):
-            oh = (OH - p1 + d1 - 1) // d1
-            ow = (OW - p2 + d2 - 1) // d2
-            phases.append((p1, p2, oh, ow))
-    most = max(((ph_h + 1) // 2) * ((ph_w + 1) // 2) for _, _, ph_h, ph_w in phases)
-    tmax = min(tmax, _round_up(most, nr))
-    rows = []
-    for p1, p2, oh, ow in phases:
-        TW = (ow + 1) // 2
-        ntile = ((oh + 1) // 2) * TW
-        for t0 in range(0, ntile, tmax):
-            rows.append(((p1 * d2 + p2) * plane, TW, t0, min(tmax, ntile - t0), oh, ow,
-                         p1 * OW + p2))
-    items_arr = np.array(rows, dtype=np.intp).reshape(-1, 7)
-    cdef Py_ssize_t[:, ::1] items = items_arr
-    cdef Py_ssize_t nitems = items.shape[0]
+    tmax = min(tmax, _round_up(ntile, nr))
+    cdef Py_ssize_t nitems = (ntile + tmax - 1) // tmax
 
     dtype = np.float32 if floating is float else np.float64
     # transformed weights U[g][xi] (Mg x Cg), computed in float64, in MR-row panels
@@ -194,7 +189,7 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     cdef const floating *up = &upack[0]
     cdef const fc_idx *ko = &koff[0]
     cdef floating pv = <floating>padval
-    cdef Py_ssize_t n0, nc, it, ig, item, g, me, nt
+    cdef Py_ssize_t n0, nc, it, ig, g, me, nt, t0
     # per thread, on a cache line of its own: some output not finite
     bad_arr = np.zeros(nthreads * 16, dtype=np.intc)
     cdef int[::1] bad = bad_arr
@@ -220,17 +215,14 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                            &geom_last if c0 + cpc > Cg else &geom_part, pv,
                            padp + (it // npc) * img + c0 * cs)
             for it in prange(nc * G * nitems, schedule="static"):
-                item = it % nitems
+                t0 = (it % nitems) * tmax
+                nt = min(tmax, ntile - t0)
                 ig = it // nitems
                 g = ig % G
-                nt = items[item, 3]
-                _wino_in(padp + ig * img + items[item, 0], cs, Q2, Cg, items[item, 1],
-                         items[item, 2], nt, V, ldv)
-                if _wino_gemm_out(up + g * 16 * ustride, ustride, V, ldv, ko, Cg, Mg,
-                                  items[item, 1], items[item, 2], nt,
-                                  bp + g * Mg if bp != NULL else NULL,
-                                  yp + (n0 * G + ig) * Mg * P + items[item, 6], items[item, 4],
-                                  items[item, 5], d1 * OW, d2, P):
+                _wino_in(padp + ig * img, plane, cs, Q2, Cg, TW, PT, t0, nt, V, ldv)
+                if _wino_gemm_out(up + g * 16 * ustride, ustride, V, ldv, ko, Cg, Mg, TW, PT,
+                                  &pl[0], t0, nt, bp + g * Mg if bp != NULL else NULL,
+                                  yp + (n0 * G + ig) * Mg * P, d1 * OW, d2, P):
                     bad[me * 16] = 1
         if bad_arr.any():
             return True

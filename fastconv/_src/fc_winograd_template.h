@@ -26,9 +26,10 @@
  */
 
 /* V[(xi * C + c) * ldv + t - t0] = (B^T d B)[xi] of tile t in [t0, t0 + nt)
- * of channel c, the input of channel c at pad + c * cs with rows Q2 apart. */
-static void FC_FN(wino_in_)(const T *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx TW,
-                            fc_idx t0, fc_idx nt, T *V, fc_idx ldv)
+ * of one plane of channel c, the input of channel c at pad + c * cs with rows
+ * Q2 apart. */
+static inline void FC_FN(wino_in_plane_)(const T *pad, fc_idx cs, fc_idx Q2, fc_idx C,
+                                         fc_idx TW, fc_idx t0, fc_idx nt, T *V, fc_idx ldv)
 {
     const fc_idx pstride = C * ldv;  /* between transform points */
     for (fc_idx c = 0; c < C; c++) {
@@ -90,6 +91,21 @@ static void FC_FN(wino_in_)(const T *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx
     }
 }
 
+/* The same for tiles [t0, t0 + nt) numbered across planes of PT tiles each,
+ * plane q's input at pad + q * plane: a block of tiles may span planes (the
+ * dilation phases of an image), so that the GEMM blocks stay full. */
+static void FC_FN(wino_in_)(const T *pad, fc_idx plane, fc_idx cs, fc_idx Q2, fc_idx C,
+                            fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt, T *V, fc_idx ldv)
+{
+    /* in increasing order: a plane's junk lanes land in the next one's columns */
+    for (fc_idx t = t0; t < t0 + nt;) {
+        const fc_idx q = t / PT, e = (q + 1) * PT < t0 + nt ? (q + 1) * PT : t0 + nt;
+        FC_FN(wino_in_plane_)(pad + q * plane, cs, Q2, C, TW, t - q * PT, e - t, V + (t - t0),
+                              ldv);
+        t = e;
+    }
+}
+
 /* The 2x2 outputs of one tile from its 16 transform points m[xi]: the same
  * expression for vectors and scalars. */
 #define FC_WINO_OUT(m, y, bias)                                                 \
@@ -126,7 +142,9 @@ static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_i
             const fc_idx r = t / TW, a = t - r * TW;
             const fc_idx b = TW < a + (t0 + nt - t) ? TW : a + (t0 + nt - t);
             const T *mr = mm + r * TW;
-            const int rows = 2 * r + 1 < OH ? 2 : 1;
+            /* planes smaller than the tile grid (dilation phases of unequal
+             * sizes) have tiles with no real output at all */
+            const int rows = 2 * r + 1 < OH ? 2 : 2 * r < OH ? 1 : 0;
 #if FC_HAVE_VECTORS
             typedef FC_FN(tvec_) TV;
             typedef FC_FN(tivec_) TIV;
@@ -141,7 +159,7 @@ static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_i
                 /* real outputs of these lanes' columns 2tw .. 2tw + 2 TL */
                 const fc_idx cend = 2 * b < OW ? 2 * b : OW;
                 const fc_idx ncol = cend - 2 * tw;
-                for (int i = 0; i < rows; i++) {
+                for (int i = 0; i < (ncol > 0 ? rows : 0); i++) {
                     T *yr = ym + (2 * r + i) * ys1;
                     const TV lo = FC_SPREAD_LO(TV, TIV, TLANES, yv[i][0], yv[i][1]);
                     const TV hi = FC_SPREAD_HI(TV, TIV, TLANES, yv[i][0], yv[i][1]);
@@ -172,7 +190,7 @@ static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_i
                 FC_WINO_OUT(mv, yv, bm);
                 chk += (yv[0][0] - yv[0][0]) + (yv[0][1] - yv[0][1]) + (yv[1][0] - yv[1][0])
                        + (yv[1][1] - yv[1][1]);
-                const int cols = 2 * tw + 1 < OW ? 2 : 1;
+                const int cols = 2 * tw + 1 < OW ? 2 : 2 * tw < OW ? 1 : 0;
                 for (int i = 0; i < rows; i++)
                     for (int j = 0; j < cols; j++)
                         ym[(2 * r + i) * ys1 + (2 * tw + j) * ys2] = yv[i][j];
@@ -195,7 +213,9 @@ static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_i
 
 #define NR (NV * (int)(FC_VBYTES / sizeof(T)))  /* the GEMM block's columns */
 
-/* y for tiles [t0, t0 + nt) from their transformed inputs V (rows of channel c
+/* y for tiles [t0, t0 + nt) (numbered across planes of PT tiles, see wino_in;
+ * plane q's outputs at y + pl[3q], pl[3q + 1] x pl[3q + 2] of them) from their
+ * transformed inputs V (rows of channel c
  * of point xi at V + xi * K * ldv + koff[c], koff[c] = c * ldv) and the
  * transformed weights Up (point xi's MR-row panels at Up + xi * ustride):
  * per NR tiles and MR output channels, the 16 GEMMs into a block of L1, then
@@ -206,9 +226,9 @@ static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_i
  * if some output is not finite (see the driver: an infinite input makes NaNs
  * where the direct sum has infinities, and the transforms can overflow). */
 static int FC_FN(wino_gemm_out_)(const T *Up, fc_idx ustride, const T *V, fc_idx ldv,
-                                  const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW, fc_idx t0,
-                                  fc_idx nt, const T *bias, T *y, fc_idx OH, fc_idx OW,
-                                  fc_idx ys1, fc_idx ys2, fc_idx P)
+                                 const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW, fc_idx PT,
+                                 const fc_idx *pl, fc_idx t0, fc_idx nt, const T *bias, T *y,
+                                 fc_idx ys1, fc_idx ys2, fc_idx P)
 {
 #if FC_HAVE_VECTORS
     T blk[16 * MR * NR + FC_WINO_SLACK] __attribute__((aligned(64)));
@@ -232,8 +252,14 @@ static int FC_FN(wino_gemm_out_)(const T *Up, fc_idx ustride, const T *V, fc_idx
                                     NR, NULL, NULL);
                 }
             }
-            bad |= FC_FN(wino_out_)(blk, MR * NR, NR, mr, TW, t0 + nb, nr,
-                                    bias ? bias + mb : NULL, y + mb * P, OH, OW, ys1, ys2, P);
+            const fc_idx s0 = t0 + nb, e0 = s0 + nr;
+            for (fc_idx s = s0; s < e0;) {
+                const fc_idx q = s / PT, e = (q + 1) * PT < e0 ? (q + 1) * PT : e0;
+                bad |= FC_FN(wino_out_)(blk + (s - s0), MR * NR, NR, mr, TW, s - q * PT, e - s,
+                                        bias ? bias + mb : NULL, y + pl[3 * q] + mb * P,
+                                        pl[3 * q + 1], pl[3 * q + 2], ys1, ys2, P);
+                s = e;
+            }
         }
     }
     return bad;
