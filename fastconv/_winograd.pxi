@@ -1,6 +1,7 @@
 # Winograd F(2x2, 3x3) forward of 3x3 stride-1 layers; included by
 # _conv_kernels.pyx (its instruction-set table and helpers).  The transforms
-# are in fc_winograd_template.h; the 16 GEMMs between them are gemm_rows.
+# and the 16 GEMMs between them (gemm_rows' microkernel) are in
+# fc_winograd_template.h.
 
 # What "auto" asks of a layer.  Measured against the direct GEMMs (Zen 4, two
 # threads, float32, batch 8): 64 -> 64 channels over 56x56 0.71x the time,
@@ -168,9 +169,10 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
     cdef Py_ssize_t ldv = _round_up(tmax, vl) + vl
     cdef Py_ssize_t per_thread = _round_up(16 * Cg * ldv, 64)
-    # np.empty, each thread clearing its own share: fresh zeroed pages would be
-    # faulted in by one thread before the parallel region (V's columns past a
-    # block's last tile are read by the GEMM, never stored: they must be finite)
+    # np.empty, each thread clearing its own share once: fresh zeroed pages would
+    # be faulted in by one thread before the parallel region (V's columns past a
+    # block's last tile are read by the GEMM, never stored: they must be finite,
+    # and stay so, holding earlier blocks' values)
     work_arr = _empty_aligned(nthreads * per_thread, dtype)
     koff_arr = np.arange(Cg, dtype=np.intp) * ldv
     cdef const Py_ssize_t[::1] koff = koff_arr
@@ -207,7 +209,8 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
         with nogil, parallel(num_threads=nthreads):
             me = threadid()
             V = workp + me * per_thread
-            memset(V, 0, per_thread * sizeof(floating))
+            if n0 == 0:
+                memset(V, 0, per_thread * sizeof(floating))
             # static: thread t computes the items of the images it padded
             for it in prange(nc * G * npc, schedule="static"):
                 c0 = (it % npc) * cpc
