@@ -7,9 +7,9 @@
  *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1],
  * G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]: 16 products per 4 outputs instead
  * of 36.  Summed over channels, the 16 transform points xi = 4 i + j are 16
- * independent GEMMs  M[xi] = U[xi] (Mg x C) @ V[xi] (C x tiles), run by the
- * caller with gemm_rows; here are the input transform (d -> V) and the output
- * transform (M -> Y, + bias).  Every entry of B and A is 0 or +-1, so both
+ * independent GEMMs  M[xi] = U[xi] (Mg x C) @ V[xi] (C x tiles): here are the
+ * input transform (d -> V, wino_in) and the GEMMs, with gemm_rows' microkernel,
+ * followed by the output transform (M -> Y, + bias; wino_gemm_out).  Every entry of B and A is 0 or +-1, so both
  * transforms are sums and differences only, in a fixed order: a tile gives
  * the same bits in any lane of any block.  F(2x2, 3x3) keeps float32 inside
  * the direct convolution's error bound (the tests' 2 sqrt(K) eps S; F(4x4,
@@ -20,9 +20,9 @@
  * columns tw; tile (r, tw) reads the input rows 2r..2r+3, columns 2tw..2tw+3.
  * The vector loops run whole vectors of tiles along a tile row: the lanes past
  * a row's last tile compute junk that lands in the next row's columns (written
- * again, correctly, right after) or past the block (the ld slack the caller
- * leaves, FC_WINO_SLACK), and read up to FC_WINO_SLACK elements past the end
- * of the input plane.
+ * again, correctly, right after) or past the block (the vector's worth of
+ * slack the caller leaves in each row of V), and read up to FC_WINO_SLACK
+ * elements past the end of the input plane.
  */
 
 /* V[(xi * C + c) * ldv + t - t0] = (B^T d B)[xi] of tile t in [t0, t0 + nt)
@@ -124,9 +124,9 @@ static void FC_FN(wino_in_)(const T *pad, fc_idx plane, fc_idx cs, fc_idx Q2, fc
  * Mb[xi * pstride + m * ldm + t - t0], to y[m * P + oh * ys1 + ow * ys2] for
  * the real outputs oh < OH, ow < OW of the tile (2r + {0, 1}, 2tw + {0, 1}).
  * Returns 1 if some output it computed (stored or not) is not finite. */
-static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_idx M, fc_idx TW,
-                                    fc_idx t0, fc_idx nt, const T *bias, T *y, fc_idx OH,
-                                    fc_idx OW, fc_idx ys1, fc_idx ys2, fc_idx P)
+static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_idx M,
+                                   fc_idx TW, fc_idx t0, fc_idx nt, const T *bias, T *y,
+                                   fc_idx OH, fc_idx OW, fc_idx ys1, fc_idx ys2, fc_idx P)
 {
 #if FC_HAVE_VECTORS
     FC_FN(tvec_) chk = {0};
