@@ -75,10 +75,10 @@ typedef struct {
 #define FC_DW_SLACK 64
 /* wino_in, wino_gemm_out: Winograd F(2x2, 3x3) of tiles [t0, t0 + nt), numbered
  *   across planes of PT tiles (fc_winograd_template.h): the input transform,
- *   then the 16 GEMMs and the output transform.  wino_in reads up to FC_WINO_SLACK elements past the
- *   input plane and writes up to a vector's lanes past column nt of V's rows;
- *   wino_gemm_out reads V's rows up to column nt rounded up to NR, and returns
- *   1 if some output it computed is not finite. */
+ *   then the 16 GEMMs and the output transform.  wino_in reads up to
+ *   FC_WINO_SLACK elements past the input plane and writes up to a vector's
+ *   lanes past column nt of V's rows; wino_gemm_out reads V's rows up to column
+ *   nt rounded up to NR, and returns 1 if some output it computed is not finite. */
 #define FC_WINO_SLACK 64
 #define FC_DECLARE_KERNELS(T, SFX)                                                           \
     void (*gemm_##SFX)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,         \
