@@ -29,6 +29,9 @@ THREAD_CASES = [
     # Winograd (auto: >= 16 channels) over dilation phases, 3 items per phase
     # plane, 2 K blocks, 3 images in passes of 2 threads' worth
     ((3, 130, 19, 22), (20, 130, 3, 3), dict(padding=2, dilation=2)),
+    # Winograd over padded images of 1 MiB: passes of one image per thread (3
+    # passes at one thread, 2 at two, 1 at three)
+    ((3, 64, 62, 62), (32, 64, 3, 3), dict(padding=1)),
 ]
 
 
