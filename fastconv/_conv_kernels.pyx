@@ -259,6 +259,16 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return (a + b - 1) // b * b
 
 
+cdef inline Py_ssize_t _images_per_pass(Py_ssize_t N, Py_ssize_t image_bytes,
+                                        int nthreads) noexcept:
+    """Images padded per pass: about 1 MiB of padded image per thread, so that
+    each thread's tiles read the images it padded itself from its L2 (static
+    schedules give thread t the t-th share of both loops); bounded workspace
+    whatever the batch.  The pass size only orders the work: no output depends
+    on it."""
+    return max(1, min(N, nthreads * max(1, (1 << 20) // max(image_bytes, 1))))
+
+
 def pixel_tile(Py_ssize_t K, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t nr,
                Py_ssize_t itemsize, Py_ssize_t budget_bytes=256 * 1024):
     """Output pixels per work item: a multiple of nr whose K x tile block (K rows
@@ -579,12 +589,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef bint bcast = _use_bcast(&geom, koff, K, Mg, bm, floating is float)
     cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), bm if bcast else mr)
     cdef Py_ssize_t wstride = Mpad * K
-    # Images padded per pass: about 1 MiB of padded image per thread, so that each
-    # thread's tiles read the images it padded itself from its L2 (static schedules
-    # give thread t the t-th share of both loops); bounded workspace whatever the
-    # batch.  The pass size only orders the work: no output depends on it.
-    cdef Py_ssize_t chunk = max(1, min(N, nthreads * max(
-        1, (1 << 20) // (G * max(img, 1) * <Py_ssize_t>sizeof(floating)))))
+    cdef Py_ssize_t chunk = _images_per_pass(N, G * img * <Py_ssize_t>sizeof(floating),
+                                             nthreads)
 
     dtype = np.float32 if floating is float else np.float64
     wpack_arr = _empty_aligned(max(G * wstride, 1), dtype)

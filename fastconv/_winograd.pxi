@@ -23,6 +23,12 @@ cdef Py_ssize_t _WINO_BUDGET = 512 * 1024
 cdef Py_ssize_t _WINO_TMAX_BLOCKS = 2
 
 
+cdef inline Py_ssize_t _wino_tiles(Py_ssize_t out, Py_ssize_t dilation) noexcept:
+    """2x2 tiles along one axis of the largest dilation phase plane: its
+    ceil(out / dilation) outputs in pairs."""
+    return ((out + dilation - 1) // dilation + 1) // 2
+
+
 def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_spatial,
                  Py_ssize_t Cg, Py_ssize_t Mg, Py_ssize_t itemsize):
     """Whether the forward of this layer runs conv_forward_winograd: 2-D, 3x3,
@@ -36,8 +42,8 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
     if _forward_kernel == "winograd":
         return True
     cdef int nr = _isa.nr_f32 if itemsize == 4 else _isa.nr_f64
-    cdef Py_ssize_t th = ((out_spatial[0] + dilation[0] - 1) // dilation[0] + 1) // 2
-    cdef Py_ssize_t tw = ((out_spatial[1] + dilation[1] - 1) // dilation[1] + 1) // 2
+    cdef Py_ssize_t th = _wino_tiles(out_spatial[0], dilation[0])
+    cdef Py_ssize_t tw = _wino_tiles(out_spatial[1], dilation[1])
     cdef Py_ssize_t tiles = dilation[0] * dilation[1] * th * tw
     return (Cg >= _WINO_MIN_IN and Mg >= _WINO_MIN_OUT and tw >= _WINO_MIN_ROW
             and tiles >= _WINO_MIN_FILL * _round_up(tiles, nr))
@@ -127,9 +133,10 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     cdef Py_ssize_t d1 = geom.dilation[1], d2 = geom.dilation[2]
     cdef Py_ssize_t OH = geom.out[1], OW = geom.out[2], P = OH * OW
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
-    # phase planes: ceil(O / d) outputs, rounded up to whole tiles, + 2 rows/columns
-    cdef Py_ssize_t h1 = (OH + d1 - 1) // d1, h2 = (OW + d2 - 1) // d2
-    cdef Py_ssize_t Q1 = h1 + h1 % 2 + 2, Q2 = h2 + h2 % 2 + 2
+    # phase planes: TH x TW tiles of the largest phase (the tiles of an image are
+    # numbered across its d1 * d2 planes), each reading 2 rows/columns more
+    cdef Py_ssize_t TH = _wino_tiles(OH, d1), TW = _wino_tiles(OW, d2), PT = TH * TW
+    cdef Py_ssize_t Q1 = 2 * TH + 2, Q2 = 2 * TW + 2
     geom.split[1] = d1
     geom.split[2] = d2
     geom.pext[0] = 1
@@ -140,9 +147,7 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     _block(<floating *>NULL, &mr, &nr)
     cdef Py_ssize_t itemsize = sizeof(floating)
 
-    # the tiles of an image: TH x TW per phase plane (the largest phase's grid),
-    # d1 * d2 planes; pl: each plane's offset in the output plane and its outputs
-    cdef Py_ssize_t TH = (h1 + 1) // 2, TW = (h2 + 1) // 2, PT = TH * TW
+    # pl: each phase plane's offset in the output plane and its outputs
     cdef Py_ssize_t p1, p2, ntile = d1 * d2 * PT
     pl_arr = np.array([(p1 * OW + p2, (OH - p1 + d1 - 1) // d1, (OW - p2 + d2 - 1) // d2)
                        for p1 in range(d1) for p2 in range(d2)], dtype=np.intp).ravel()
@@ -176,8 +181,7 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     work_arr = _empty_aligned(nthreads * per_thread, dtype)
     koff_arr = np.arange(Cg, dtype=np.intp) * ldv
     cdef const Py_ssize_t[::1] koff = koff_arr
-    # about 1 MiB of padded images per thread per pass
-    cdef Py_ssize_t chunk = max(1, min(N, nthreads * max(1, (1 << 20) // (G * img * itemsize))))
+    cdef Py_ssize_t chunk = _images_per_pass(N, G * img * itemsize, nthreads)
     pad_arr = np.empty(chunk * G * img + FC_WINO_SLACK, dtype=dtype)
     pad_arr[chunk * G * img:] = 0
     cdef floating[::1] pad = pad_arr

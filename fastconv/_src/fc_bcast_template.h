@@ -155,7 +155,7 @@ static void FC_FN(gemm_bcast_)(const T *Wp, const T *base, const fc_idx *koff, f
      * whole threes */
     const int tri = fc_koff_threes(koff, K);
     const fc_idx nkb = (K + FC_BC_KC - 1) / FC_BC_KC;
-    fc_idx kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_BC_KC;
+    fc_idx kcb = fc_kblock(K, FC_BC_KC);
     if (tri) kcb = (kcb + 2) / 3 * 3;
     fc_pfshare pfs;
     fc_pf_init(&pfs, pf, pfbytes, ((M + BM - 1) / BM) * ((N + BRW - 1) / BRW) * nkb);

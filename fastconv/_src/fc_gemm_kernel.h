@@ -348,9 +348,7 @@ static void FC_FN(gemm_rows_)(const T *Ap, const T *base, const fc_idx *koff, fc
     T slice[FC_KC * NR];
     T cbuf[FC_MB * NR];
 #endif
-    /* K blocks of equal depth (<= FC_KC): no short last block whose result
-     * costs as much to store as to compute */
-    const fc_idx nkb = (K + FC_KC - 1) / FC_KC, kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_KC;
+    const fc_idx nkb = (K + FC_KC - 1) / FC_KC, kcb = fc_kblock(K, FC_KC);
     fc_pfshare pfs;
     fc_pf_init(&pfs, pf, pfbytes, ((N + NR - 1) / NR) * nkb * ((M + MR - 1) / MR));
     for (fc_idx nb = 0; nb < N; nb += NR) {
@@ -439,7 +437,7 @@ static void FC_FN(gemm_stream_)(const T *Ap, const T *base, const fc_idx *koff, 
 #else
     T slice[FC_KS * NR];
 #endif
-    const fc_idx nkb = (K + FC_KS - 1) / FC_KS, kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_KS;
+    const fc_idx kcb = fc_kblock(K, FC_KS);
     for (fc_idx kc = 0; kc == 0 || kc < K; kc += kcb) {  /* K == 0: the bias */
         const fc_idx kl = K - kc < kcb ? K - kc : kcb;
         const int first = kc == 0;

@@ -171,6 +171,15 @@ static inline void fc_pf_step(fc_pfshare *s)
 #endif
 }
 
+/* Depth of the blocks a reduction over K is cut into, at most kc each: equal
+ * blocks (no short last block whose result costs as much to store as to
+ * compute), from K and kc alone, never from the caller's split of the work. */
+static inline fc_idx fc_kblock(fc_idx K, fc_idx kc)
+{
+    const fc_idx n = (K + kc - 1) / kc;
+    return n > 1 ? (K + n - 1) / n : kc;
+}
+
 /* D in 1, 2 if every three taps 3j, 3j + 1, 3j + 2 read rows D apart (the kw
  * taps of 3x3 rows at stride 1 along them), else 0: gemm_bcast then broadcasts
  * each image value once for all three; the forward's policy asks the same. */

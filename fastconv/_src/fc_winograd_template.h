@@ -221,8 +221,8 @@ static inline int FC_FN(wino_out_)(const T *Mb, fc_idx pstride, fc_idx ldm, fc_i
  * per NR tiles and MR output channels, the 16 GEMMs into a block of L1, then
  * its output transform.  The products never go through L2 (16 GEMMs over all
  * Mg channels, then an output transform reading them back from there: vgg3x3
- * about 1.1x the time).  K blocks as in gemm_rows: each point is
- * reduced over K in increasing k in blocks that depend on K alone.  Returns 1
+ * about 1.1x the time).  Each point is reduced over K in increasing k, in the
+ * K blocks of gemm_rows (fc_kblock).  Returns 1
  * if some output is not finite (see the driver: an infinite input makes NaNs
  * where the direct sum has infinities, and the transforms can overflow). */
 static int FC_FN(wino_gemm_out_)(const T *Up, fc_idx ustride, const T *V, fc_idx ldv,
@@ -235,7 +235,7 @@ static int FC_FN(wino_gemm_out_)(const T *Up, fc_idx ustride, const T *V, fc_idx
 #else
     T blk[16 * MR * NR + FC_WINO_SLACK];
 #endif
-    const fc_idx nkb = (K + FC_KC - 1) / FC_KC, kcb = nkb > 1 ? (K + nkb - 1) / nkb : FC_KC;
+    const fc_idx kcb = fc_kblock(K, FC_KC);
     int bad = 0;
     for (fc_idx nb = 0; nb < nt; nb += NR) {
         const fc_idx nr = nt - nb < NR ? nt - nb : NR;
