@@ -200,7 +200,7 @@ def run_forward(plan, x, w, bias, y):
     if (_conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, plan.dilation,
                                    plan.out_spatial, cg, mg, y.dtype.itemsize)
             and not _conv_kernels.conv_forward_winograd(x.ravel(), w.ravel(), b, y.reshape(-1),
-                                                        geo, n, g, cg, mg, plan.pad_value,
+                                                        geo, plan.nd, n, g, cg, mg, plan.pad_value,
                                                         _threads(plan))):
         return
     _conv_kernels.conv_forward_rows(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, cg, mg,

@@ -1,7 +1,7 @@
-# Winograd F(2x2, 3x3) forward of 3x3 stride-1 layers; included by
-# _conv_kernels.pyx (its instruction-set table and helpers).  The transforms
-# and the 16 GEMMs between them (gemm_rows' microkernel) are in
-# fc_winograd_template.h.
+# Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) forward of 3x3(x3) stride-1 layers;
+# included by _conv_kernels.pyx (its instruction-set table and helpers).  The
+# transforms and the 16 or 64 GEMMs between them (gemm_rows' microkernel) are
+# in fc_winograd_template.h.
 
 # What "auto" asks of a layer.  Measured against the direct GEMMs (Zen 4, two
 # threads, float32, batch 8): 64 -> 64 channels over 56x56 0.71x the time,
@@ -11,14 +11,17 @@
 # 512 -> 512 over 7x7 1.85x (49 or 16 tiles per image in GEMM blocks of 48).
 cdef Py_ssize_t _WINO_MIN_IN = 16
 cdef Py_ssize_t _WINO_MIN_OUT = 32
+# 3-D (64 points per 8 outputs instead of 216): provisional, to be measured
+cdef Py_ssize_t _WINO3_MIN_IN = 8
+cdef Py_ssize_t _WINO3_MIN_OUT = 16
 # the tiles of an image (all its phase planes) must fill at least this share of
 # their NR-column GEMM blocks, and a tile row hold this many tiles (the
 # transforms run whole vectors of tiles along a row: dilation 4 over 56 columns,
 # rows of 7 tiles, ran 0.85-1.05x the time of the direct kernels)
 cdef double _WINO_MIN_FILL = 0.75
 cdef Py_ssize_t _WINO_MIN_ROW = 8
-# Tiles per work item: at most two GEMM blocks, and 16 x Cg transformed rows of
-# them within this many bytes (L2)
+# Tiles per work item: at most two GEMM blocks, and 4^nd x Cg transformed rows
+# of them within this many bytes (L2)
 cdef Py_ssize_t _WINO_BUDGET = 512 * 1024
 cdef Py_ssize_t _WINO_TMAX_BLOCKS = 2
 
@@ -31,98 +34,117 @@ cdef inline Py_ssize_t _wino_tiles(Py_ssize_t out, Py_ssize_t dilation) noexcept
 
 def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_spatial,
                  Py_ssize_t Cg, Py_ssize_t Mg, Py_ssize_t itemsize):
-    """Whether the forward of this layer runs conv_forward_winograd: 2-D, 3x3,
-    stride 1 (any dilation, padding or groups).  "auto" also wants enough
-    channels, tiles and tiles per row (see above); forced ("winograd"), any
-    nonempty layer."""
+    """Whether the forward of this layer runs conv_forward_winograd: 2-D 3x3 or
+    3-D 3x3x3, stride 1 (any dilation, padding or groups).  "auto" also wants
+    enough channels, tiles and tiles per row (see above); forced ("winograd"),
+    any nonempty layer."""
     if _forward_kernel in ("rows", "bcast", "direct"):
         return False
-    if nd != 2 or kernel != (3, 3) or stride != (1, 1) or Cg < 1 or Mg < 1:
+    if (nd not in (2, 3) or kernel != (3,) * nd or stride != (1,) * nd or Cg < 1
+            or Mg < 1):
         return False
     if _forward_kernel == "winograd":
         return True
     cdef int nr = _isa.nr_f32 if itemsize == 4 else _isa.nr_f64
-    cdef Py_ssize_t th = _wino_tiles(out_spatial[0], dilation[0])
-    cdef Py_ssize_t tw = _wino_tiles(out_spatial[1], dilation[1])
-    cdef Py_ssize_t tiles = dilation[0] * dilation[1] * th * tw
+    cdef Py_ssize_t tiles = 1, tw = 1
+    cdef int a
+    for a in range(nd):
+        tw = _wino_tiles(out_spatial[a], dilation[a])
+        tiles *= dilation[a] * tw
+    if nd == 3:
+        return (Cg >= _WINO3_MIN_IN and Mg >= _WINO3_MIN_OUT and tw >= _WINO_MIN_ROW
+                and tiles >= _WINO_MIN_FILL * _round_up(tiles, nr))
     return (Cg >= _WINO_MIN_IN and Mg >= _WINO_MIN_OUT and tw >= _WINO_MIN_ROW
             and tiles >= _WINO_MIN_FILL * _round_up(tiles, nr))
 
 
-cdef inline void _wino_in(const floating *pad, fc_idx plane, fc_idx cs, fc_idx Q2, fc_idx C,
-                          fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt, floating *V,
-                          fc_idx ldv) noexcept nogil:
+cdef inline void _wino_in(const floating *pad, fc_idx vol, fc_idx cs, fc_idx sl, fc_idx Q2,
+                          fc_idx C, fc_idx TH, fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt,
+                          floating *V, fc_idx ldv, int nd) noexcept nogil:
     if floating is float:
-        _isa.wino_in_f32(pad, plane, cs, Q2, C, TW, PT, t0, nt, V, ldv)
+        _isa.wino_in_f32(pad, vol, cs, sl, Q2, C, TH, TW, PT, t0, nt, V, ldv, nd)
     else:
-        _isa.wino_in_f64(pad, plane, cs, Q2, C, TW, PT, t0, nt, V, ldv)
+        _isa.wino_in_f64(pad, vol, cs, sl, Q2, C, TH, TW, PT, t0, nt, V, ldv, nd)
 
 
 cdef inline int _wino_gemm_out(const floating *Up, fc_idx ustride, const floating *V,
-                               fc_idx ldv, const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW,
-                               fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
-                               const floating *bias, floating *y, fc_idx ys1, fc_idx ys2,
-                               fc_idx P) noexcept nogil:
+                               fc_idx ldv, const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TH,
+                               fc_idx TW, fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
+                               const floating *bias, floating *y, fc_idx ys0, fc_idx ys1,
+                               fc_idx ys2, fc_idx P, floating *blk, int nd) noexcept nogil:
     if floating is float:
-        return _isa.wino_gemm_out_f32(Up, ustride, V, ldv, koff, K, M, TW, PT, pl, t0, nt, bias,
-                                      y, ys1, ys2, P)
+        return _isa.wino_gemm_out_f32(Up, ustride, V, ldv, koff, K, M, TH, TW, PT, pl, t0, nt,
+                                      bias, y, ys0, ys1, ys2, P, blk, nd)
     else:
-        return _isa.wino_gemm_out_f64(Up, ustride, V, ldv, koff, K, M, TW, PT, pl, t0, nt, bias,
-                                      y, ys1, ys2, P)
+        return _isa.wino_gemm_out_f64(Up, ustride, V, ldv, koff, K, M, TH, TW, PT, pl, t0, nt,
+                                      bias, y, ys0, ys1, ys2, P, blk, nd)
+
+
+cdef inline void _wino_g(double *a, Py_ssize_t outer, Py_ssize_t inner) noexcept nogil:
+    """G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] along the middle axis of a
+    (outer, 3, inner) array, in place into (outer, 4, inner) (from the end, so
+    that nothing is overwritten before it is read)."""
+    cdef Py_ssize_t o, i
+    cdef double g0, g1, g2
+    for o in range(outer - 1, -1, -1):
+        for i in range(inner - 1, -1, -1):
+            g0 = a[(o * 3 + 0) * inner + i]
+            g1 = a[(o * 3 + 1) * inner + i]
+            g2 = a[(o * 3 + 2) * inner + i]
+            a[(o * 4 + 0) * inner + i] = g0
+            a[(o * 4 + 1) * inner + i] = 0.5 * (g0 + g1 + g2)
+            a[(o * 4 + 2) * inner + i] = 0.5 * (g0 - g1 + g2)
+            a[(o * 4 + 3) * inner + i] = g2
 
 
 cdef void _wino_weights(const floating *w, Py_ssize_t GM, Py_ssize_t Mg, Py_ssize_t Cg,
-                        int mr, floating *up) noexcept nogil:
-    """U = G g G^T of the 3x3 kernel g = w[gm, c] (gm = g * Mg + m), in float64,
-    G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]: point xi of group g goes to
-    up[(g * 16 + xi) * Mpad * Cg + (m // mr) * Cg * mr + c * mr + m % mr], the
-    MR-row panels of pack_a (rows past Mg left as they are: zero)."""
-    cdef Py_ssize_t gm, c, i, j, g, m
+                        int nd, int mr, floating *up) noexcept nogil:
+    """U = g x_0 G x_1 G (x_2 G) of the 3x3(x3) kernel g = w[gm, c] (gm = g * Mg
+    + m; G applied along each axis in turn, in float64): point xi of group g goes
+    to up[(g * np + xi) * Mpad * Cg + (m // mr) * Cg * mr + c * mr + m % mr]
+    (np = 4^nd), the MR-row panels of pack_a (rows past Mg left as they are:
+    zero)."""
+    cdef Py_ssize_t gm, c, i, g, m, a
     cdef Py_ssize_t ustride = (Mg + mr - 1) // mr * mr * Cg
-    cdef double t[4][3]
-    cdef double u
-    cdef const floating *k
+    cdef Py_ssize_t taps = 9 if nd == 2 else 27, np_ = 16 if nd == 2 else 64
+    cdef Py_ssize_t outer, inner
+    cdef double u[64]
     for gm in range(GM):
         g = gm // Mg
         m = gm % Mg
         for c in range(Cg):
-            k = w + (gm * Cg + c) * 9
-            for j in range(3):  # t = G g: rows of G against the columns of g
-                t[0][j] = k[j]
-                t[1][j] = 0.5 * (k[j] + k[3 + j] + k[6 + j])
-                t[2][j] = 0.5 * (k[j] - k[3 + j] + k[6 + j])
-                t[3][j] = k[6 + j]
-            for i in range(4):  # U = t G^T
-                for j in range(4):
-                    if j == 0:
-                        u = t[i][0]
-                    elif j == 1:
-                        u = 0.5 * (t[i][0] + t[i][1] + t[i][2])
-                    elif j == 2:
-                        u = 0.5 * (t[i][0] - t[i][1] + t[i][2])
-                    else:
-                        u = t[i][2]
-                    up[(g * 16 + 4 * i + j) * ustride + (m // mr) * Cg * mr + c * mr
-                       + m % mr] = <floating>u
+            for i in range(taps):
+                u[i] = w[(gm * Cg + c) * taps + i]
+            # axis a of (4,) * a + (3,) * (nd - a): 4^a outer, 3^(nd-1-a) inner
+            outer = 1
+            inner = taps // 3
+            for a in range(nd):
+                _wino_g(u, outer, inner)
+                outer *= 4
+                inner //= 3
+            for i in range(np_):
+                up[(g * np_ + i) * ustride + (m // mr) * Cg * mr + c * mr + m % mr] = \
+                    <floating>u[i]
 
 
 def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w not None,
                           const floating[::1] bias not None, floating[::1] y not None,
-                          tuple geo,
+                          tuple geo, int nd,
                           Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                           double padval, int nthreads):
-    """The same y as conv_forward_rows for a 2-D 3x3 stride-1 layer, by
-    Winograd F(2x2, 3x3).
+    """The same y as conv_forward_rows for a 2-D 3x3 or 3-D 3x3x3 stride-1
+    layer, by Winograd F(2x2, 3x3) or F(2x2x2, 3x3x3).
 
-    Each image is padded once, split along H and W into `dilation` phases (a
-    dilated layer is an undilated one on each phase plane), with an extra row
-    and column where a plane has an odd number of outputs: then every 2x2
-    output tile reads a whole 4x4 input tile.  The tiles of an image are
-    numbered across its phase planes (each the grid of the largest phase), and
-    a work item is a block of up to `tmax` of them: input transform (16 points
-    x Cg x tiles), 16 GEMMs with the transformed weights (the microkernel of
-    gemm_rows), output transform to y.  Items are independent and computed by the
-    same code whatever thread runs them: the same bits for any thread count.
+    Each image is padded once, split along every spatial axis into `dilation`
+    phases (a dilated layer is an undilated one on each phase volume), with an
+    extra slice/row/column where a volume has an odd number of outputs along
+    it: then every 2x2(x2) output tile reads a whole 4x4(x4) input tile.  The
+    tiles of an image are numbered across its phase volumes (each the grid of
+    the largest phase), and a work item is a block of up to `tmax` of them:
+    input transform (4^nd points x Cg x tiles), 4^nd GEMMs with the transformed
+    weights (the microkernel of gemm_rows), output transform to y.  Items are
+    independent and computed by the same code whatever thread runs them: the
+    same bits for any thread count.
 
     Returns True (y then unfinished) if some output came out infinite or NaN:
     an infinite input becomes NaNs through the transforms' differences where
@@ -130,30 +152,36 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     direct sum does not; the caller then runs the direct convolution.
     """
     cdef fc_geom geom = _geom(Cg, geo)
-    cdef Py_ssize_t d1 = geom.dilation[1], d2 = geom.dilation[2]
-    cdef Py_ssize_t OH = geom.out[1], OW = geom.out[2], P = OH * OW
+    cdef Py_ssize_t d0 = geom.dilation[0], d1 = geom.dilation[1], d2 = geom.dilation[2]
+    cdef Py_ssize_t OD = geom.out[0], OH = geom.out[1], OW = geom.out[2], P = OD * OH * OW
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
-    # phase planes: TH x TW tiles of the largest phase (the tiles of an image are
-    # numbered across its d1 * d2 planes), each reading 2 rows/columns more
-    cdef Py_ssize_t TH = _wino_tiles(OH, d1), TW = _wino_tiles(OW, d2), PT = TH * TW
-    cdef Py_ssize_t Q1 = 2 * TH + 2, Q2 = 2 * TW + 2
-    geom.split[1] = d1
-    geom.split[2] = d2
-    geom.pext[0] = 1
+    # phase volumes: TD x TH x TW tiles of the largest phase (the tiles of an
+    # image are numbered across its d0 * d1 * d2 volumes), each reading 2
+    # slices/rows/columns more; in 2-D one slice (TD = Q0 = 1)
+    cdef Py_ssize_t TD = _wino_tiles(OD, d0) if nd == 3 else 1
+    cdef Py_ssize_t TH = _wino_tiles(OH, d1), TW = _wino_tiles(OW, d2), PT = TD * TH * TW
+    cdef Py_ssize_t Q0 = 2 * TD + 2 if nd == 3 else 1, Q1 = 2 * TH + 2, Q2 = 2 * TW + 2
+    cdef Py_ssize_t a
+    for a in range(3):
+        geom.split[a] = geom.dilation[a]
+    geom.pext[0] = Q0
     geom.pext[1] = Q1
     geom.pext[2] = Q2
-    cdef Py_ssize_t plane = Q1 * Q2, cs = d1 * d2 * plane, img = Cg * cs
+    cdef Py_ssize_t sl = Q1 * Q2, vol = Q0 * sl, cs = d0 * d1 * d2 * vol, img = Cg * cs
+    cdef Py_ssize_t npt = 64 if nd == 3 else 16
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
     cdef Py_ssize_t itemsize = sizeof(floating)
 
-    # pl: each phase plane's offset in the output plane and its outputs
-    cdef Py_ssize_t p1, p2, ntile = d1 * d2 * PT
-    pl_arr = np.array([(p1 * OW + p2, (OH - p1 + d1 - 1) // d1, (OW - p2 + d2 - 1) // d2)
-                       for p1 in range(d1) for p2 in range(d2)], dtype=np.intp).ravel()
+    # pl: each phase volume's offset in the output volume and its outputs
+    cdef Py_ssize_t p0, p1, p2, ntile = d0 * d1 * d2 * PT
+    pl_arr = np.array([(p0 * OH * OW + p1 * OW + p2, (OD - p0 + d0 - 1) // d0,
+                        (OH - p1 + d1 - 1) // d1, (OW - p2 + d2 - 1) // d2)
+                       for p0 in range(d0) for p1 in range(d1) for p2 in range(d2)],
+                      dtype=np.intp).ravel()
     cdef const Py_ssize_t[::1] pl = pl_arr
     cdef Py_ssize_t tmax = max(nr, min(_WINO_TMAX_BLOCKS * nr,
-                                       _WINO_BUDGET // (16 * Cg * itemsize) // nr * nr))
+                                       _WINO_BUDGET // (npt * Cg * itemsize) // nr * nr))
     tmax = min(tmax, _round_up(ntile, nr))
     cdef Py_ssize_t nitems = (ntile + tmax - 1) // tmax
 
@@ -161,19 +189,21 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     # transformed weights U[g][xi] (Mg x Cg), computed in float64, in MR-row panels
     # (spelled out in C: NumPy's take/stack/einsum took ~1 ms of a 7 ms vgg3x3 call)
     cdef Py_ssize_t Mpad = _round_up(Mg, mr), ustride = Mpad * Cg
-    upack_arr = _empty_aligned(G * 16 * ustride, dtype)
+    upack_arr = _empty_aligned(G * npt * ustride, dtype)
     if Mpad > Mg:
         upack_arr[:] = 0
     cdef floating[::1] upack = upack_arr
-    _wino_weights(&w[0], G * Mg, Mg, Cg, mr, &upack[0])
+    _wino_weights(&w[0], G * Mg, Mg, Cg, nd, mr, &upack[0])
     if N == 0:
         return False
 
-    # per thread: the transformed inputs V[16][Cg][ldv]
-    # room for the junk lanes past a block's last tile (< one vector)
+    # per thread: the transformed inputs V[np][Cg][ldv], then the GEMMs' products
+    # (np x MR x NR, L1 in 2-D), each aligned; room for the junk lanes past a
+    # block's last tile (< one vector)
     cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
     cdef Py_ssize_t ldv = _round_up(tmax, vl) + vl
-    cdef Py_ssize_t per_thread = _round_up(16 * Cg * ldv, 64)
+    cdef Py_ssize_t vsize = _round_up(npt * Cg * ldv, 64)
+    cdef Py_ssize_t per_thread = vsize + _round_up(npt * mr * nr + FC_WINO_SLACK, 64)
     # np.empty, each thread clearing its own share once: fresh zeroed pages would
     # be faulted in by one thread before the parallel region (V's columns past a
     # block's last tile are read by the GEMM, never stored: they must be finite,
@@ -226,10 +256,11 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                 nt = min(tmax, ntile - t0)
                 ig = it // nitems
                 g = ig % G
-                _wino_in(padp + ig * img, plane, cs, Q2, Cg, TW, PT, t0, nt, V, ldv)
-                if _wino_gemm_out(up + g * 16 * ustride, ustride, V, ldv, ko, Cg, Mg, TW, PT,
-                                  &pl[0], t0, nt, bp + g * Mg if bp != NULL else NULL,
-                                  yp + (n0 * G + ig) * Mg * P, d1 * OW, d2, P):
+                _wino_in(padp + ig * img, vol, cs, sl, Q2, Cg, TH, TW, PT, t0, nt, V, ldv, nd)
+                if _wino_gemm_out(up + g * npt * ustride, ustride, V, ldv, ko, Cg, Mg, TH, TW,
+                                  PT, &pl[0], t0, nt, bp + g * Mg if bp != NULL else NULL,
+                                  yp + (n0 * G + ig) * Mg * P, d0 * OH * OW, d1 * OW, d2, P,
+                                  V + vsize, nd):
                     bad[me * 16] = 1
         if bad_arr.any():
             return True

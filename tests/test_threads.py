@@ -32,6 +32,9 @@ THREAD_CASES = [
     # Winograd over padded images of 1 MiB: passes of one image per thread (3
     # passes at one thread, 2 at two, 1 at three)
     ((3, 64, 62, 62), (32, 64, 3, 3), dict(padding=1)),
+    # 3-D Winograd (auto: >= 8 -> 16 channels): 11 items per image, a partial
+    # last tile slice
+    ((2, 16, 17, 20, 22), (32, 16, 3, 3, 3), dict(padding=1)),
 ]
 
 

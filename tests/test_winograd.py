@@ -1,7 +1,8 @@
-"""Winograd F(2x2, 3x3) forward (fastconv/_winograd.pxi): when the policy picks
-it, exact results on small integers, the float tolerance against the
-reference, and the corners of its tiling (odd planes, dilation phases, several
-work items and K blocks, groups, every padding mode)."""
+"""Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) forward (fastconv/_winograd.pxi):
+when the policy picks it, exact results on small integers, the float tolerance
+against the reference, and the corners of its tiling (odd planes and volumes,
+dilation phases, several work items and K blocks, groups, every padding
+mode)."""
 
 import numpy as np
 import pytest
@@ -24,6 +25,9 @@ def winograd():
 
 D1 = (1, 1)
 P56 = (56, 56)
+D3 = (1, 1, 1)
+K3 = (3, 3, 3)
+V32 = (32, 32, 32)
 
 
 @pytest.mark.parametrize("nd, kernel, stride, dilation, out, cg, mg, expected", [
@@ -41,7 +45,15 @@ P56 = (56, 56)
     (2, (5, 5), (1, 1), D1, P56, 64, 64, False),
     (2, (3, 1), (1, 1), D1, P56, 64, 64, False),
     (1, (3,), (1,), (1,), (56,), 64, 64, False),
-    (3, (3, 3, 3), (1, 1, 1), (1, 1, 1), (32, 32, 32), 64, 64, False),
+    (3, K3, D3, D3, V32, 16, 32, True),                 # vol3d
+    (3, K3, D3, D3, V32, 8, 16, True),
+    (3, K3, D3, D3, (16, 16, 16), 128, 128, True),
+    (3, K3, D3, (2, 2, 2), V32, 16, 32, True),            # 16^3 phase volumes
+    (3, K3, D3, D3, V32, 4, 8, False),                   # too few channels
+    (3, K3, D3, D3, V32, 16, 8, False),
+    (3, K3, D3, D3, (8, 8, 8), 128, 128, False),         # rows of 4 tiles
+    (3, K3, (2, 2, 2), D3, V32, 16, 32, False),          # strided
+    (3, (3, 3, 1), D3, D3, V32, 16, 32, False),
 ])
 def test_policy(nd, kernel, stride, dilation, out, cg, mg, expected):
     if min(out) < 56 and _isa.current_isa() != "avx512":
@@ -55,6 +67,9 @@ def test_forcing_does_not_widen_the_shapes(winograd):
     assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, (1, 1), 1, 1, 4)
     assert not _conv_kernels.use_winograd(2, (3, 3), (2, 1), D1, P56, 64, 64, 4)
     assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, P56, 0, 64, 4)
+    assert _conv_kernels.use_winograd(3, K3, D3, D3, (1, 1, 1), 1, 1, 8)
+    assert not _conv_kernels.use_winograd(3, (3, 3, 2), D3, D3, V32, 16, 32, 4)
+    assert not _conv_kernels.use_winograd(1, (3,), (1,), (1,), (64,), 64, 64, 4)
     for name in ("rows", "bcast", "direct"):
         _conv_kernels.set_forward_kernel(name)
         assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, P56, 64, 64, 4)
@@ -63,7 +78,9 @@ def test_forcing_does_not_widen_the_shapes(winograd):
 # x shape, w shape, kwargs: odd and even planes (a partial last tile row and
 # column), planes narrower than a vector of tiles, dilation phases of unequal
 # sizes, groups, several work items per plane (130 channels: 48 tiles per item)
-# and two K blocks (130 > 128 channels), several images per pass.
+# and two K blocks (130 > 128 channels), several images per pass; in 3-D the
+# same along depth (a partial last tile slice, phases of unequal depth, tiles
+# whose every output lies past a small phase volume, 2 K blocks).
 CASES = [
     ((2, 5, 8, 8), (7, 5, 3, 3), dict(padding=1)),
     ((1, 3, 9, 13), (4, 3, 3, 3), dict(padding=0)),
@@ -75,6 +92,13 @@ CASES = [
     ((1, 130, 20, 21), (9, 130, 3, 3), dict(padding=1)),
     ((3, 16, 30, 30), (17, 16, 3, 3), dict(padding="same")),
     ((1, 2, 2, 9), (3, 2, 3, 3), dict(padding=(3, 1), dilation=(3, 1))),  # an empty phase
+    ((2, 3, 6, 7, 9), (4, 3, 3, 3, 3), dict(padding=1)),
+    ((1, 2, 3, 3, 3), (3, 2, 3, 3, 3), dict(padding=0)),     # a single output
+    ((1, 4, 5, 4, 34), (2, 2, 3, 3, 3), dict(padding=(0, 1, 1), groups=2)),
+    ((1, 3, 9, 8, 7), (5, 3, 3, 3, 3), dict(padding=(3, 1, 2), dilation=(3, 1, 2))),
+    ((1, 2, 2, 5, 6), (3, 2, 3, 3, 3), dict(padding=(3, 1, 1), dilation=(3, 1, 1))),
+    ((1, 130, 4, 5, 6), (3, 130, 3, 3, 3), dict(padding=1)),
+    ((2, 8, 12, 12, 12), (16, 8, 3, 3, 3), dict(padding="same")),
 ]
 
 
@@ -87,7 +111,7 @@ def test_exact_on_small_integers(case, dtype, rng):
     x = rng.integers(-8, 9, xs).astype(dtype)
     w = rng.integers(-8, 9, ws).astype(dtype)
     b = rng.integers(-8, 9, ws[0]).astype(dtype)
-    y = fastconv.conv2d(x, w, b, **kw)
+    y = fastconv.conv(x, w, b, **kw)
     assert_array_equal(y, conv_ref(x, w, b, **kw).astype(dtype))
 
 
@@ -101,20 +125,22 @@ def test_within_the_tolerance(case, mode, dtype, rng):
     x = rng.standard_normal(xs).astype(dtype)
     w = rng.standard_normal(ws).astype(dtype)
     b = rng.standard_normal(ws[0]).astype(dtype)
-    y = fastconv.conv2d(x, w, b, padding_mode=mode, pad_value=pad_value, **kw)
+    y = fastconv.conv(x, w, b, padding_mode=mode, pad_value=pad_value, **kw)
     ref = conv_ref(x, w, b, padding_mode=mode, pad_value=pad_value, **kw)
     assert_conv_close(y, ref, tolerance(x, w, b, dtype=dtype, padding_mode=mode,
                                         pad_value=pad_value, **kw), dtype=dtype)
 
 
 @pytest.mark.usefixtures("winograd")
-def test_non_finite_inputs_stay_in_their_tiles():
-    """An inf in x reaches only the outputs that read it: the extra row and
-    column of an odd plane and the junk lanes of a tile row never leak."""
-    x = np.ones((1, 2, 7, 9), np.float32)
-    x[0, 1, 6, 8] = np.inf
-    w = np.ones((3, 2, 3, 3), np.float32)
-    y = fastconv.conv2d(x, w, padding=0)
+@pytest.mark.parametrize("shape", [(7, 9), (5, 7, 9)])
+def test_non_finite_inputs_give_the_direct_sums_infinities(shape):
+    """An inf in x makes some output infinite, so the call falls back to the
+    direct sum (the transforms' differences would make NaNs of some of them):
+    infinities exactly where the reference has them, the rest exact."""
+    x = np.ones((1, 2) + shape, np.float32)
+    x[(0, 1) + tuple(n - 1 for n in shape)] = np.inf
+    w = np.ones((3, 2) + (3,) * len(shape), np.float32)
+    y = fastconv.conv(x, w, padding=0)
     ref = conv_ref(x, w, padding=0)
     assert_array_equal(np.isinf(y), np.isinf(ref))
     assert_array_equal(y[np.isfinite(ref)], ref[np.isfinite(ref)].astype(np.float32))
@@ -130,14 +156,26 @@ def test_auto_runs_it_on_vgg_like_layers(rng):
                        conv_ref(x, w, padding=1).astype(np.float32))
 
 
+def test_auto_runs_it_on_volumes(rng):
+    """The default policy takes vol3d's 16 -> 32 channels, and gives the exact
+    integer result."""
+    assert _conv_kernels.use_winograd(3, K3, D3, D3, (16, 16, 16), 16, 32, 4)
+    x = rng.integers(-8, 9, (1, 16, 16, 16, 16)).astype(np.float32)
+    w = rng.integers(-8, 9, (32, 16, 3, 3, 3)).astype(np.float32)
+    assert_array_equal(fastconv.conv3d(x, w, padding=1),
+                       conv_ref(x, w, padding=1).astype(np.float32))
+
+
 @pytest.mark.usefixtures("winograd")
-def test_transform_overflow_falls_back_to_the_direct_sum():
+@pytest.mark.parametrize("shape", [(6, 8), (3, 4, 8)])
+def test_transform_overflow_falls_back_to_the_direct_sum(shape):
     """Columns of +-2e38: the input transform's differences overflow float32
-    (4e38), the direct sum (9 products of 2e35) does not."""
-    x = np.full((1, 1, 6, 8), 2e38, np.float32)
+    (4e38), the direct sum (18 or 54 products of 2e35) does not.  (Two input
+    channels: one would be the depthwise kernels' layer.)"""
+    x = np.full((1, 2) + shape, 2e38, np.float32)
     x[..., 1::2] = -2e38
-    w = np.full((2, 1, 3, 3), 1e-3, np.float32)
-    y = fastconv.conv2d(x, w, padding=1)
+    w = np.full((2, 2) + (3,) * len(shape), 1e-3, np.float32)
+    y = fastconv.conv(x, w, padding=1)
     ref = conv_ref(x, w, padding=1)
     assert np.all(np.isfinite(y))
     assert_conv_close(y, ref, tolerance(x, w, dtype=np.float32, padding=1), dtype=np.float32)

@@ -73,12 +73,13 @@ typedef struct {
  *   for [pf, pf + pfbytes) (the next plane it will read) in shares spread over
  *   its rows, so that memory latency overlaps its arithmetic. */
 #define FC_DW_SLACK 64
-/* wino_in, wino_gemm_out: Winograd F(2x2, 3x3) of tiles [t0, t0 + nt), numbered
- *   across planes of PT tiles (fc_winograd_template.h): the input transform,
- *   then the 16 GEMMs and the output transform.  wino_in reads up to
- *   FC_WINO_SLACK elements past the input plane and writes up to a vector's
- *   lanes past column nt of V's rows; wino_gemm_out reads V's rows up to column
- *   nt rounded up to NR, and returns 1 if some output it computed is not finite. */
+/* wino_in, wino_gemm_out: Winograd F(2x2, 3x3) (nd = 2) or F(2x2x2, 3x3x3)
+ *   (nd = 3) of tiles [t0, t0 + nt), numbered across phase volumes of PT tiles
+ *   (fc_winograd_template.h): the input transform, then the 4^nd GEMMs and the
+ *   output transform.  wino_in reads up to FC_WINO_SLACK elements past the input
+ *   volume and writes up to a vector's lanes past column nt of V's rows;
+ *   wino_gemm_out reads V's rows up to column nt rounded up to NR, and returns 1
+ *   if some output it computed is not finite. */
 #define FC_WINO_SLACK 64
 #define FC_DECLARE_KERNELS(T, SFX)                                                           \
     void (*gemm_##SFX)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,         \
@@ -113,12 +114,14 @@ typedef struct {
                                 T *dpad, T *dx);                                             \
     void (*dw_weight_grad_##SFX)(const T *gy, const T *pad, const fc_geom *g, fc_idx M,      \
                                  double *acc);                                               \
-    void (*wino_in_##SFX)(const T *pad, fc_idx plane, fc_idx cs, fc_idx Q2, fc_idx C,        \
-                          fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt, T *V, fc_idx ldv);     \
+    void (*wino_in_##SFX)(const T *pad, fc_idx vol, fc_idx cs, fc_idx sl, fc_idx Q2,         \
+                          fc_idx C, fc_idx TH, fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt,   \
+                          T *V, fc_idx ldv, int nd);                                         \
     int (*wino_gemm_out_##SFX)(const T *Up, fc_idx ustride, const T *V, fc_idx ldv,          \
-                               const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TW, fc_idx PT, \
-                               const fc_idx *pl, fc_idx t0, fc_idx nt, const T *bias, T *y,  \
-                               fc_idx ys1, fc_idx ys2, fc_idx P);
+                               const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TH, fc_idx TW, \
+                               fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,            \
+                               const T *bias, T *y, fc_idx ys0, fc_idx ys1, fc_idx ys2,      \
+                               fc_idx P, T *blk, int nd);
 
 typedef struct {
     const char *name;
