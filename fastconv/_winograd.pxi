@@ -197,13 +197,14 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     if N == 0:
         return False
 
-    # per thread: the transformed inputs V[np][Cg][ldv], then the GEMMs' products
-    # (np x MR x NR, L1 in 2-D), each aligned; room for the junk lanes past a
-    # block's last tile (< one vector)
+    # per thread: the transformed inputs V[np][Cg][ldv] (room for the junk lanes
+    # past a block's last tile: < one vector), then in 3-D the GEMMs' products
+    # (64 x MR x NR; the 2-D kernel keeps its 16 on the stack)
     cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
     cdef Py_ssize_t ldv = _round_up(tmax, vl) + vl
     cdef Py_ssize_t vsize = _round_up(npt * Cg * ldv, 64)
-    cdef Py_ssize_t per_thread = vsize + _round_up(npt * mr * nr + FC_WINO_SLACK, 64)
+    cdef Py_ssize_t per_thread = vsize + (_round_up(npt * mr * nr + FC_WINO_SLACK, 64)
+                                          if nd == 3 else 0)
     # np.empty, each thread clearing its own share once: fresh zeroed pages would
     # be faulted in by one thread before the parallel region (V's columns past a
     # block's last tile are read by the GEMM, never stored: they must be finite,
@@ -260,7 +261,7 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                 if _wino_gemm_out(up + g * npt * ustride, ustride, V, ldv, ko, Cg, Mg, TH, TW,
                                   PT, &pl[0], t0, nt, bp + g * Mg if bp != NULL else NULL,
                                   yp + (n0 * G + ig) * Mg * P, d0 * OH * OW, d1 * OW, d2, P,
-                                  V + vsize, nd):
+                                  V + vsize if nd == 3 else NULL, nd):
                     bad[me * 16] = 1
         if bad_arr.any():
             return True
