@@ -72,6 +72,12 @@ cdef extern from "fc_kernels.h" nogil:
                               fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
                               const float *bias, float *y, fc_idx ys0, fc_idx ys1, fc_idx ys2,
                               fc_idx P, float *blk, int nd) noexcept nogil
+        void wino1_in_f32(const float *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx k,
+                          fc_idx TW, fc_idx t0, fc_idx nt, float *V, fc_idx ldv) noexcept nogil
+        int wino1_gemm_out_f32(const float *Up, fc_idx ustride, const float *V, fc_idx ldv,
+                               const fc_idx *koff, fc_idx C, fc_idx k, fc_idx M, fc_idx TW,
+                               const fc_idx *pl, fc_idx t0, fc_idx nt, const float *bias,
+                               float *y, fc_idx ys2, fc_idx P) noexcept nogil
         void pack_gy_t_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
                            fc_idx M, fc_idx Mpad, float *dst) noexcept nogil
         void wgrad_t_f32(const float *gyT, fc_idx Mpad, fc_idx nv, const float *base,
@@ -115,6 +121,12 @@ cdef extern from "fc_kernels.h" nogil:
                               fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
                               const double *bias, double *y, fc_idx ys0, fc_idx ys1, fc_idx ys2,
                               fc_idx P, double *blk, int nd) noexcept nogil
+        void wino1_in_f64(const double *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx k,
+                          fc_idx TW, fc_idx t0, fc_idx nt, double *V, fc_idx ldv) noexcept nogil
+        int wino1_gemm_out_f64(const double *Up, fc_idx ustride, const double *V, fc_idx ldv,
+                               const fc_idx *koff, fc_idx C, fc_idx k, fc_idx M, fc_idx TW,
+                               const fc_idx *pl, fc_idx t0, fc_idx nt, const double *bias,
+                               double *y, fc_idx ys2, fc_idx P) noexcept nogil
         void pack_gy_t_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
                            fc_idx M, fc_idx Mpad, double *dst) noexcept nogil
         void wgrad_t_f64(const double *gyT, fc_idx Mpad, fc_idx nv, const double *base,

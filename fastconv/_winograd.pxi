@@ -1,7 +1,8 @@
-# Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) forward of 3x3(x3) stride-1 layers;
-# included by _conv_kernels.pyx (its instruction-set table and helpers).  The
-# transforms and the 16 or 64 GEMMs between them (gemm_rows' microkernel) are
-# in fc_winograd_template.h.
+# Winograd forward of stride-1 layers: F(2x2, 3x3) and F(2x2x2, 3x3x3) of 3x3
+# and 3x3x3 kernels, and in 1-D F(2, 3) on each three taps of a kernel of 7 or
+# more (the rest summed directly); included by _conv_kernels.pyx (its
+# instruction-set table and helpers).  The transforms and the GEMMs between
+# them (gemm_rows' microkernel) are in fc_winograd_template.h.
 
 # What "auto" asks of a layer.  Measured against the direct GEMMs (Zen 4, two
 # threads, float32, batch 8): 64 -> 64 channels over 56x56 0.71x the time,
@@ -11,9 +12,24 @@
 # 512 -> 512 over 7x7 1.85x (49 or 16 tiles per image in GEMM blocks of 48).
 cdef Py_ssize_t _WINO_MIN_IN = 16
 cdef Py_ssize_t _WINO_MIN_OUT = 32
-# 3-D (64 points per 8 outputs instead of 216): provisional, to be measured
+# 3-D (64 products per 8 outputs instead of 216), batch 2 over 32^3 or 16^3:
+# 16 -> 32 channels (vol3d) 0.68x the time, 8 -> 16 0.85x, 16 -> 16 0.75x,
+# 64 -> 64 0.72x, 128 -> 128 0.60x; but 8 -> 8 0.96x, 4 -> 8 1.19x, 3 -> 16
+# 1.24x, and over 8^3 (rows of 4 tiles) 1.6-1.9x
 cdef Py_ssize_t _WINO3_MIN_IN = 8
 cdef Py_ssize_t _WINO3_MIN_OUT = 16
+# 1-D: kernels of >= 7 taps only, whatever is forced (F(2, 3) on 3 or 5 taps
+# over two channels left the tests' float32 bound: 1.6x and 0.8x of it
+# measured, against 0.5x for 7 and 9).  "auto", from batch 8 over 4096 (7 taps
+# unless said): 128 -> 64 channels (eeg1d_k7) 0.85x the time, 128 -> 128
+# 0.84x, 64 -> 64 0.87x (11 taps 0.84x), 32 -> 64 0.90x; but 32 -> 32 0.98x,
+# 64 -> 32 1.02x, 16 -> 32 1.08x, 16 -> 16 1.3x, and 64 -> 64 over 15 taps
+# 1.10x (the direct kernels run long reductions near the FMA peak, and the
+# transform makes 5 rows of V per input value)
+cdef Py_ssize_t _WINO1_MIN_TAPS = 7
+cdef Py_ssize_t _WINO1_MAX_TAPS = 11
+cdef Py_ssize_t _WINO1_MIN_IN = 32
+cdef Py_ssize_t _WINO1_MIN_OUT = 64
 # the tiles of an image (all its phase planes) must fill at least this share of
 # their NR-column GEMM blocks, and a tile row hold this many tiles (the
 # transforms run whole vectors of tiles along a row: dilation 4 over 56 columns,
@@ -34,14 +50,16 @@ cdef inline Py_ssize_t _wino_tiles(Py_ssize_t out, Py_ssize_t dilation) noexcept
 
 def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_spatial,
                  Py_ssize_t Cg, Py_ssize_t Mg, Py_ssize_t itemsize):
-    """Whether the forward of this layer runs conv_forward_winograd: 2-D 3x3 or
-    3-D 3x3x3, stride 1 (any dilation, padding or groups).  "auto" also wants
-    enough channels, tiles and tiles per row (see above); forced ("winograd"),
-    any nonempty layer."""
+    """Whether the forward of this layer runs conv_forward_winograd: stride 1,
+    2-D 3x3, 3-D 3x3x3 or 1-D of >= 7 taps (any dilation, padding or groups).
+    "auto" also wants enough channels, tiles and tiles per row (see above);
+    forced ("winograd"), any nonempty layer."""
     if _forward_kernel in ("rows", "bcast", "direct"):
         return False
-    if (nd not in (2, 3) or kernel != (3,) * nd or stride != (1,) * nd or Cg < 1
-            or Mg < 1):
+    if stride != (1,) * nd or Cg < 1 or Mg < 1:
+        return False
+    if not (nd in (2, 3) and kernel == (3,) * nd
+            or nd == 1 and kernel[0] >= _WINO1_MIN_TAPS):
         return False
     if _forward_kernel == "winograd":
         return True
@@ -51,11 +69,13 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
     for a in range(nd):
         tw = _wino_tiles(out_spatial[a], dilation[a])
         tiles *= dilation[a] * tw
+    cdef bint full = tw >= _WINO_MIN_ROW and tiles >= _WINO_MIN_FILL * _round_up(tiles, nr)
+    if nd == 1:
+        return (full and Cg >= _WINO1_MIN_IN and Mg >= _WINO1_MIN_OUT
+                and kernel[0] <= _WINO1_MAX_TAPS)
     if nd == 3:
-        return (Cg >= _WINO3_MIN_IN and Mg >= _WINO3_MIN_OUT and tw >= _WINO_MIN_ROW
-                and tiles >= _WINO_MIN_FILL * _round_up(tiles, nr))
-    return (Cg >= _WINO_MIN_IN and Mg >= _WINO_MIN_OUT and tw >= _WINO_MIN_ROW
-            and tiles >= _WINO_MIN_FILL * _round_up(tiles, nr))
+        return full and Cg >= _WINO3_MIN_IN and Mg >= _WINO3_MIN_OUT
+    return full and Cg >= _WINO_MIN_IN and Mg >= _WINO_MIN_OUT
 
 
 cdef inline void _wino_in(const floating *pad, fc_idx vol, fc_idx cs, fc_idx sl, fc_idx Q2,
@@ -78,6 +98,28 @@ cdef inline int _wino_gemm_out(const floating *Up, fc_idx ustride, const floatin
     else:
         return _isa.wino_gemm_out_f64(Up, ustride, V, ldv, koff, K, M, TH, TW, PT, pl, t0, nt,
                                       bias, y, ys0, ys1, ys2, P, blk, nd)
+
+
+cdef inline void _wino1_in(const floating *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx k,
+                           fc_idx TW, fc_idx t0, fc_idx nt, floating *V,
+                           fc_idx ldv) noexcept nogil:
+    if floating is float:
+        _isa.wino1_in_f32(pad, cs, Q2, C, k, TW, t0, nt, V, ldv)
+    else:
+        _isa.wino1_in_f64(pad, cs, Q2, C, k, TW, t0, nt, V, ldv)
+
+
+cdef inline int _wino1_gemm_out(const floating *Up, fc_idx ustride, const floating *V,
+                                fc_idx ldv, const fc_idx *koff, fc_idx C, fc_idx k, fc_idx M,
+                                fc_idx TW, const fc_idx *pl, fc_idx t0, fc_idx nt,
+                                const floating *bias, floating *y, fc_idx ys2,
+                                fc_idx P) noexcept nogil:
+    if floating is float:
+        return _isa.wino1_gemm_out_f32(Up, ustride, V, ldv, koff, C, k, M, TW, pl, t0, nt, bias,
+                                       y, ys2, P)
+    else:
+        return _isa.wino1_gemm_out_f64(Up, ustride, V, ldv, koff, C, k, M, TW, pl, t0, nt, bias,
+                                       y, ys2, P)
 
 
 cdef inline void _wino_g(double *a, Py_ssize_t outer, Py_ssize_t inner) noexcept nogil:
@@ -127,6 +169,42 @@ cdef void _wino_weights(const floating *w, Py_ssize_t GM, Py_ssize_t Mg, Py_ssiz
                     <floating>u[i]
 
 
+cdef void _wino1_weights(const floating *w, Py_ssize_t GM, Py_ssize_t Mg, Py_ssize_t Cg,
+                         Py_ssize_t k, int mr, floating *up) noexcept nogil:
+    """The 1-D weights of wino1_gemm_out for each group g of Mg rows (gm = g *
+    Mg + m), at up + g * (4 * ustride + Mpad * KD): point p of taps 3j..3j+2
+    (G w, in float64) at [p * ustride] + row m, column j * Cg + c of MR-row
+    panels (ustride = Mpad * KW), then the last k % 3 taps r at [4 * ustride]
+    + row m, column r * Cg + c."""
+    cdef Py_ssize_t gm, c, g, m, j, r, p
+    cdef Py_ssize_t g3 = k // 3, KW = g3 * Cg, KD = k % 3 * Cg
+    cdef Py_ssize_t Mpad = (Mg + mr - 1) // mr * mr, ustride = Mpad * KW
+    cdef floating *u
+    cdef double t[3]
+    cdef double v
+    for gm in range(GM):
+        g = gm // Mg
+        m = gm % Mg
+        u = up + g * (4 * ustride + Mpad * KD) + m % mr
+        for c in range(Cg):
+            for j in range(g3):
+                for r in range(3):
+                    t[r] = w[(gm * Cg + c) * k + 3 * j + r]
+                for p in range(4):
+                    if p == 0:
+                        v = t[0]
+                    elif p == 1:
+                        v = 0.5 * (t[0] + t[1] + t[2])
+                    elif p == 2:
+                        v = 0.5 * (t[0] - t[1] + t[2])
+                    else:
+                        v = t[2]
+                    u[p * ustride + (m // mr) * KW * mr + (j * Cg + c) * mr] = <floating>v
+            for r in range(k % 3):
+                u[4 * ustride + (m // mr) * KD * mr + (r * Cg + c) * mr] = \
+                    w[(gm * Cg + c) * k + 3 * g3 + r]
+
+
 def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w not None,
                           const floating[::1] bias not None, floating[::1] y not None,
                           tuple geo, int nd,
@@ -158,9 +236,13 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     # phase volumes: TD x TH x TW tiles of the largest phase (the tiles of an
     # image are numbered across its d0 * d1 * d2 volumes), each reading 2
     # slices/rows/columns more; in 2-D one slice (TD = Q0 = 1)
+    # in 1-D one row (TH = Q1 = 1) of tiles reading k - 1 columns more
+    cdef Py_ssize_t k = geom.k[2]
     cdef Py_ssize_t TD = _wino_tiles(OD, d0) if nd == 3 else 1
-    cdef Py_ssize_t TH = _wino_tiles(OH, d1), TW = _wino_tiles(OW, d2), PT = TD * TH * TW
-    cdef Py_ssize_t Q0 = 2 * TD + 2 if nd == 3 else 1, Q1 = 2 * TH + 2, Q2 = 2 * TW + 2
+    cdef Py_ssize_t TH = _wino_tiles(OH, d1) if nd >= 2 else 1
+    cdef Py_ssize_t TW = _wino_tiles(OW, d2), PT = TD * TH * TW
+    cdef Py_ssize_t Q0 = 2 * TD + 2 if nd == 3 else 1, Q1 = 2 * TH + 2 if nd >= 2 else 1
+    cdef Py_ssize_t Q2 = 2 * TW + k - 1
     cdef Py_ssize_t a
     for a in range(3):
         geom.split[a] = geom.dilation[a]
@@ -168,9 +250,13 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     geom.pext[1] = Q1
     geom.pext[2] = Q2
     cdef Py_ssize_t sl = Q1 * Q2, vol = Q0 * sl, cs = d0 * d1 * d2 * vol, img = Cg * cs
-    cdef Py_ssize_t npt = 64 if nd == 3 else 16
     cdef int mr, nr
     _block(<floating *>NULL, &mr, &nr)
+    # rows of V per tile: 4^nd points x Cg; in 1-D 4 points x KW (three taps'
+    # groups x Cg) and 2 x KD (the other taps x Cg)
+    cdef Py_ssize_t npt = 64 if nd == 3 else 16
+    cdef Py_ssize_t KW = k // 3 * Cg, KD = k % 3 * Cg
+    cdef Py_ssize_t vrows = 4 * KW + 2 * KD if nd == 1 else npt * Cg
     cdef Py_ssize_t itemsize = sizeof(floating)
 
     # pl: each phase volume's offset in the output volume and its outputs
@@ -181,28 +267,34 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                       dtype=np.intp).ravel()
     cdef const Py_ssize_t[::1] pl = pl_arr
     cdef Py_ssize_t tmax = max(nr, min(_WINO_TMAX_BLOCKS * nr,
-                                       _WINO_BUDGET // (npt * Cg * itemsize) // nr * nr))
+                                       _WINO_BUDGET // (vrows * itemsize) // nr * nr))
     tmax = min(tmax, _round_up(ntile, nr))
     cdef Py_ssize_t nitems = (ntile + tmax - 1) // tmax
 
     dtype = np.float32 if floating is float else np.float64
-    # transformed weights U[g][xi] (Mg x Cg), computed in float64, in MR-row panels
-    # (spelled out in C: NumPy's take/stack/einsum took ~1 ms of a 7 ms vgg3x3 call)
-    cdef Py_ssize_t Mpad = _round_up(Mg, mr), ustride = Mpad * Cg
-    upack_arr = _empty_aligned(G * npt * ustride, dtype)
+    # transformed weights U[g][xi] (Mg x Cg; 1-D: Mg x KW, then Mg x KD), computed
+    # in float64, in MR-row panels (spelled out in C: NumPy's take/stack/einsum
+    # took ~1 ms of a 7 ms vgg3x3 call)
+    cdef Py_ssize_t Mpad = _round_up(Mg, mr)
+    cdef Py_ssize_t ustride = Mpad * (KW if nd == 1 else Cg)
+    cdef Py_ssize_t ugroup = 4 * ustride + Mpad * KD if nd == 1 else npt * ustride
+    upack_arr = _empty_aligned(G * ugroup, dtype)
     if Mpad > Mg:
         upack_arr[:] = 0
     cdef floating[::1] upack = upack_arr
-    _wino_weights(&w[0], G * Mg, Mg, Cg, nd, mr, &upack[0])
+    if nd == 1:
+        _wino1_weights(&w[0], G * Mg, Mg, Cg, k, mr, &upack[0])
+    else:
+        _wino_weights(&w[0], G * Mg, Mg, Cg, nd, mr, &upack[0])
     if N == 0:
         return False
 
-    # per thread: the transformed inputs V[np][Cg][ldv] (room for the junk lanes
+    # per thread: the transformed inputs V[vrows][ldv] (room for the junk lanes
     # past a block's last tile: < one vector), then in 3-D the GEMMs' products
-    # (64 x MR x NR; the 2-D kernel keeps its 16 on the stack)
+    # (64 x MR x NR; the 1-D and 2-D kernels keep theirs on the stack)
     cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
     cdef Py_ssize_t ldv = _round_up(tmax, vl) + vl
-    cdef Py_ssize_t vsize = _round_up(npt * Cg * ldv, 64)
+    cdef Py_ssize_t vsize = _round_up(vrows * ldv, 64)
     cdef Py_ssize_t per_thread = vsize + (_round_up(npt * mr * nr + FC_WINO_SLACK, 64)
                                           if nd == 3 else 0)
     # np.empty, each thread clearing its own share once: fresh zeroed pages would
@@ -210,10 +302,10 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     # block's last tile are read by the GEMM, never stored: they must be finite,
     # and stay so, holding earlier blocks' values)
     work_arr = _empty_aligned(nthreads * per_thread, dtype)
-    koff_arr = np.arange(Cg, dtype=np.intp) * ldv
+    koff_arr = np.arange(KW if nd == 1 else Cg, dtype=np.intp) * ldv
     cdef const Py_ssize_t[::1] koff = koff_arr
     cdef Py_ssize_t chunk = _images_per_pass(N, G * img * itemsize, nthreads)
-    pad_arr = np.empty(chunk * G * img + FC_WINO_SLACK, dtype=dtype)
+    pad_arr = np.empty(chunk * G * img + FC_WINO_SLACK + k, dtype=dtype)
     pad_arr[chunk * G * img:] = 0
     cdef floating[::1] pad = pad_arr
     cdef floating[::1] work = work_arr
@@ -257,12 +349,20 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                 nt = min(tmax, ntile - t0)
                 ig = it // nitems
                 g = ig % G
-                _wino_in(padp + ig * img, vol, cs, sl, Q2, Cg, TH, TW, PT, t0, nt, V, ldv, nd)
-                if _wino_gemm_out(up + g * npt * ustride, ustride, V, ldv, ko, Cg, Mg, TH, TW,
-                                  PT, &pl[0], t0, nt, bp + g * Mg if bp != NULL else NULL,
-                                  yp + (n0 * G + ig) * Mg * P, d0 * OH * OW, d1 * OW, d2, P,
-                                  V + vsize if nd == 3 else NULL, nd):
-                    bad[me * 16] = 1
+                if nd == 1:
+                    _wino1_in(padp + ig * img, cs, Q2, Cg, k, TW, t0, nt, V, ldv)
+                    if _wino1_gemm_out(up + g * ugroup, ustride, V, ldv, ko, Cg, k, Mg, TW,
+                                       &pl[0], t0, nt, bp + g * Mg if bp != NULL else NULL,
+                                       yp + (n0 * G + ig) * Mg * P, d2, P):
+                        bad[me * 16] = 1
+                else:
+                    _wino_in(padp + ig * img, vol, cs, sl, Q2, Cg, TH, TW, PT, t0, nt, V, ldv,
+                             nd)
+                    if _wino_gemm_out(up + g * ugroup, ustride, V, ldv, ko, Cg, Mg, TH, TW,
+                                      PT, &pl[0], t0, nt, bp + g * Mg if bp != NULL else NULL,
+                                      yp + (n0 * G + ig) * Mg * P, d0 * OH * OW, d1 * OW, d2,
+                                      P, V + vsize if nd == 3 else NULL, nd):
+                        bad[me * 16] = 1
         if bad_arr.any():
             return True
     return False

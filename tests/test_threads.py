@@ -35,6 +35,8 @@ THREAD_CASES = [
     # 3-D Winograd (auto: >= 8 -> 16 channels): 11 items per image, a partial
     # last tile slice
     ((2, 16, 17, 20, 22), (32, 16, 3, 3, 3), dict(padding=1)),
+    # 1-D Winograd (auto: >= 32 -> 64 channels, 7 taps): 4 items per image
+    ((3, 64, 701), (64, 64, 7), dict(padding=3)),
 ]
 
 

@@ -45,6 +45,14 @@ V32 = (32, 32, 32)
     (2, (5, 5), (1, 1), D1, P56, 64, 64, False),
     (2, (3, 1), (1, 1), D1, P56, 64, 64, False),
     (1, (3,), (1,), (1,), (56,), 64, 64, False),
+    (1, (7,), (1,), (1,), (4096,), 128, 64, True),        # eeg1d_k7
+    (1, (9,), (1,), (2,), (4096,), 32, 64, True),
+    (1, (11,), (1,), (1,), (4096,), 64, 64, True),
+    (1, (5,), (1,), (1,), (4096,), 128, 64, False),       # accuracy: >= 7 taps
+    (1, (15,), (1,), (1,), (4096,), 64, 64, False),       # the direct sum is faster
+    (1, (7,), (1,), (1,), (4096,), 16, 64, False),
+    (1, (7,), (1,), (1,), (4096,), 64, 32, False),
+    (1, (7,), (2,), (1,), (4096,), 128, 64, False),       # strided
     (3, K3, D3, D3, V32, 16, 32, True),                 # vol3d
     (3, K3, D3, D3, V32, 8, 16, True),
     (3, K3, D3, D3, (16, 16, 16), 128, 128, True),
@@ -70,6 +78,9 @@ def test_forcing_does_not_widen_the_shapes(winograd):
     assert _conv_kernels.use_winograd(3, K3, D3, D3, (1, 1, 1), 1, 1, 8)
     assert not _conv_kernels.use_winograd(3, (3, 3, 2), D3, D3, V32, 16, 32, 4)
     assert not _conv_kernels.use_winograd(1, (3,), (1,), (1,), (64,), 64, 64, 4)
+    assert not _conv_kernels.use_winograd(1, (6,), (1,), (1,), (64,), 64, 64, 4)
+    assert _conv_kernels.use_winograd(1, (7,), (1,), (1,), (1,), 1, 1, 4)
+    assert _conv_kernels.use_winograd(1, (31,), (1,), (1,), (64,), 2, 1, 8)
     for name in ("rows", "bcast", "direct"):
         _conv_kernels.set_forward_kernel(name)
         assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, P56, 64, 64, 4)
@@ -80,7 +91,7 @@ def test_forcing_does_not_widen_the_shapes(winograd):
 # sizes, groups, several work items per plane (130 channels: 48 tiles per item)
 # and two K blocks (130 > 128 channels), several images per pass; in 3-D the
 # same along depth (a partial last tile slice, phases of unequal depth, tiles
-# whose every output lies past a small phase volume, 2 K blocks).
+# whose every output lies past a small phase volume, 2 K blocks); 1-D below.
 CASES = [
     ((2, 5, 8, 8), (7, 5, 3, 3), dict(padding=1)),
     ((1, 3, 9, 13), (4, 3, 3, 3), dict(padding=0)),
@@ -99,6 +110,17 @@ CASES = [
     ((1, 2, 2, 5, 6), (3, 2, 3, 3, 3), dict(padding=(3, 1, 1), dilation=(3, 1, 1))),
     ((1, 130, 4, 5, 6), (3, 130, 3, 3, 3), dict(padding=1)),
     ((2, 8, 12, 12, 12), (16, 8, 3, 3, 3), dict(padding="same")),
+    # 1-D: 7, 8 and 9 taps (one, two or no taps summed directly), odd lengths,
+    # dilation phases (one empty), groups, 2 items and 2 K blocks (KW = 2 x 65
+    # channels), the longest kernels
+    ((2, 3, 40), (4, 3, 7), dict(padding=3)),
+    ((1, 2, 8), (3, 2, 8), dict(padding=0)),                   # a single output
+    ((2, 4, 31), (6, 2, 9), dict(padding=((4, 2),), groups=2)),
+    ((1, 3, 37), (5, 3, 7), dict(padding=2, dilation=3)),
+    ((1, 2, 14), (2, 2, 7), dict(padding=0, dilation=2, groups=1)),
+    ((1, 2, 10), (2, 2, 8), dict(padding=((5, 0),), dilation=(2,))),  # an empty phase
+    ((1, 65, 230), (9, 65, 7), dict(padding="same")),
+    ((2, 5, 90), (3, 5, 31), dict(padding=15, dilation=1)),
 ]
 
 
@@ -166,15 +188,26 @@ def test_auto_runs_it_on_volumes(rng):
                        conv_ref(x, w, padding=1).astype(np.float32))
 
 
+def test_auto_runs_it_on_long_signals(rng):
+    """The default policy takes eeg1d_k7's 128 -> 64 channels over 7 taps, and
+    gives the exact integer result."""
+    assert _conv_kernels.use_winograd(1, (7,), (1,), (1,), (1000,), 128, 64, 4)
+    x = rng.integers(-8, 9, (2, 128, 1000)).astype(np.float32)
+    w = rng.integers(-8, 9, (64, 128, 7)).astype(np.float32)
+    assert_array_equal(fastconv.conv1d(x, w, padding=3),
+                       conv_ref(x, w, padding=3).astype(np.float32))
+
+
 @pytest.mark.usefixtures("winograd")
-@pytest.mark.parametrize("shape", [(6, 8), (3, 4, 8)])
-def test_transform_overflow_falls_back_to_the_direct_sum(shape):
+@pytest.mark.parametrize("shape, kernel", [((6, 8), (3, 3)), ((3, 4, 8), (3, 3, 3)),
+                                           ((12,), (7,))])
+def test_transform_overflow_falls_back_to_the_direct_sum(shape, kernel):
     """Columns of +-2e38: the input transform's differences overflow float32
-    (4e38), the direct sum (18 or 54 products of 2e35) does not.  (Two input
-    channels: one would be the depthwise kernels' layer.)"""
+    (4e38), the direct sum (18, 54 or 14 products of 2e35) does not.  (Two
+    input channels: one would be the depthwise kernels' layer.)"""
     x = np.full((1, 2) + shape, 2e38, np.float32)
     x[..., 1::2] = -2e38
-    w = np.full((2, 2) + (3,) * len(shape), 1e-3, np.float32)
+    w = np.full((2, 2) + kernel, 1e-3, np.float32)
     y = fastconv.conv(x, w, padding=1)
     ref = conv_ref(x, w, padding=1)
     assert np.all(np.isfinite(y))

@@ -138,11 +138,11 @@ const fc_isa FC_ISA_TABLE = {
     pad_image_f32,
     pack_gy_t_f32, wgrad_t_f32,
     dw_forward_f32, dw_forward_vgrid_f32, dw_input_grad_f32, dw_weight_grad_f32,
-    wino_in_f32, wino_gemm_out_f32,
+    wino_in_f32, wino_gemm_out_f32, wino1_in_f32, wino1_gemm_out_f32,
     gemm_f64, gemm_rows_f64, gemm_bcast_f64, gemm_stream_f64, col2im_f64, pack_a_f64, pack_b_f64,
     pad_image_f64,
     pack_gy_t_f64, wgrad_t_f64,
     dw_forward_f64, dw_forward_vgrid_f64, dw_input_grad_f64, dw_weight_grad_f64,
-    wino_in_f64, wino_gemm_out_f64,
+    wino_in_f64, wino_gemm_out_f64, wino1_in_f64, wino1_gemm_out_f64,
     fc_fma_burn,
 };

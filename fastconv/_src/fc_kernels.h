@@ -79,7 +79,10 @@ typedef struct {
  *   output transform.  wino_in reads up to FC_WINO_SLACK elements past the input
  *   volume and writes up to a vector's lanes past column nt of V's rows;
  *   wino_gemm_out reads V's rows up to column nt rounded up to NR, and returns 1
- *   if some output it computed is not finite. */
+ *   if some output it computed is not finite.
+ * wino1_in, wino1_gemm_out: the same for 1-D layers of k >= 3 taps, groups of
+ *   three by F(2, 3) and the last k % 3 taps directly; wino1_in reads up to
+ *   FC_WINO_SLACK + k elements past the input rows. */
 #define FC_WINO_SLACK 64
 #define FC_DECLARE_KERNELS(T, SFX)                                                           \
     void (*gemm_##SFX)(const T *Ap, const T *Bp, fc_idx K, fc_idx M, fc_idx N, T *C,         \
@@ -121,7 +124,13 @@ typedef struct {
                                const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TH, fc_idx TW, \
                                fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,            \
                                const T *bias, T *y, fc_idx ys0, fc_idx ys1, fc_idx ys2,      \
-                               fc_idx P, T *blk, int nd);
+                               fc_idx P, T *blk, int nd);                                   \
+    void (*wino1_in_##SFX)(const T *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx k,            \
+                           fc_idx TW, fc_idx t0, fc_idx nt, T *V, fc_idx ldv);               \
+    int (*wino1_gemm_out_##SFX)(const T *Up, fc_idx ustride, const T *V, fc_idx ldv,         \
+                                const fc_idx *koff, fc_idx C, fc_idx k, fc_idx M, fc_idx TW, \
+                                const fc_idx *pl, fc_idx t0, fc_idx nt, const T *bias, T *y, \
+                                fc_idx ys2, fc_idx P);
 
 typedef struct {
     const char *name;
