@@ -36,8 +36,8 @@ cdef Py_ssize_t _WINO1_MIN_OUT = 64
 # rows of 7 tiles, ran 0.85-1.05x the time of the direct kernels)
 cdef double _WINO_MIN_FILL = 0.75
 cdef Py_ssize_t _WINO_MIN_ROW = 8
-# Tiles per work item: at most two GEMM blocks, and 4^nd x Cg transformed rows
-# of them within this many bytes (L2)
+# Tiles per work item: at most two GEMM blocks, and their rows of V (4^nd x Cg;
+# 1-D: 4 KW + 2 KD, see the driver) within this many bytes (L2)
 cdef Py_ssize_t _WINO_BUDGET = 512 * 1024
 cdef Py_ssize_t _WINO_TMAX_BLOCKS = 2
 
@@ -141,11 +141,10 @@ cdef inline void _wino_g(double *a, Py_ssize_t outer, Py_ssize_t inner) noexcept
 
 cdef void _wino_weights(const floating *w, Py_ssize_t GM, Py_ssize_t Mg, Py_ssize_t Cg,
                         int nd, int mr, floating *up) noexcept nogil:
-    """U = g x_0 G x_1 G (x_2 G) of the 3x3(x3) kernel g = w[gm, c] (gm = g * Mg
-    + m; G applied along each axis in turn, in float64): point xi of group g goes
-    to up[(g * np + xi) * Mpad * Cg + (m // mr) * Cg * mr + c * mr + m % mr]
-    (np = 4^nd), the MR-row panels of pack_a (rows past Mg left as they are:
-    zero)."""
+    """U: G applied to the 3x3(x3) kernel g = w[gm, c] (gm = g * Mg + m) along
+    each axis in turn (G g G^T in 2-D), in float64: point xi of group g goes to
+    up[(g * np + xi) * Mpad * Cg + (m // mr) * Cg * mr + c * mr + m % mr] (np =
+    4^nd), the MR-row panels of pack_a (rows past Mg left as they are: zero)."""
     cdef Py_ssize_t gm, c, i, g, m, a
     cdef Py_ssize_t ustride = (Mg + mr - 1) // mr * mr * Cg
     cdef Py_ssize_t taps = 9 if nd == 2 else 27, np_ = 16 if nd == 2 else 64
@@ -210,16 +209,18 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                           tuple geo, int nd,
                           Py_ssize_t N, Py_ssize_t G, Py_ssize_t Cg, Py_ssize_t Mg,
                           double padval, int nthreads):
-    """The same y as conv_forward_rows for a 2-D 3x3 or 3-D 3x3x3 stride-1
-    layer, by Winograd F(2x2, 3x3) or F(2x2x2, 3x3x3).
+    """The same y as conv_forward_rows for a stride-1 layer that use_winograd
+    takes, by Winograd: F(2x2, 3x3) in 2-D, F(2x2x2, 3x3x3) in 3-D, F(2, 3) on
+    each three taps (the rest summed directly) in 1-D.
 
     Each image is padded once, split along every spatial axis into `dilation`
     phases (a dilated layer is an undilated one on each phase volume), with an
     extra slice/row/column where a volume has an odd number of outputs along
-    it: then every 2x2(x2) output tile reads a whole 4x4(x4) input tile.  The
-    tiles of an image are numbered across its phase volumes (each the grid of
-    the largest phase), and a work item is a block of up to `tmax` of them:
-    input transform (4^nd points x Cg x tiles), 4^nd GEMMs with the transformed
+    it: then every 2x2(x2) output tile reads a whole 4x4(x4) input tile (in
+    1-D, a tile of 2 outputs reads k + 1 inputs).  The tiles of an image are
+    numbered across its phase volumes (each the grid of the largest phase),
+    and a work item is a block of up to `tmax` of them: input transform (4^nd
+    points x Cg x tiles; 1-D: see wino1_in), the GEMMs with the transformed
     weights (the microkernel of gemm_rows), output transform to y.  Items are
     independent and computed by the same code whatever thread runs them: the
     same bits for any thread count.
@@ -235,8 +236,8 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
     # phase volumes: TD x TH x TW tiles of the largest phase (the tiles of an
     # image are numbered across its d0 * d1 * d2 volumes), each reading 2
-    # slices/rows/columns more; in 2-D one slice (TD = Q0 = 1)
-    # in 1-D one row (TH = Q1 = 1) of tiles reading k - 1 columns more
+    # slices/rows/columns more; in 2-D one slice (TD = Q0 = 1), in 1-D one row
+    # (TH = Q1 = 1) of tiles reading k - 1 columns more
     cdef Py_ssize_t k = geom.k[2]
     cdef Py_ssize_t TD = _wino_tiles(OD, d0) if nd == 3 else 1
     cdef Py_ssize_t TH = _wino_tiles(OH, d1) if nd >= 2 else 1
