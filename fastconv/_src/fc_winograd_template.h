@@ -1,6 +1,7 @@
-/* Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) transforms (Lavin & Gray 2016) for
- * one element type; included by fc_isa_template.h after fc_gemm_kernel.h
- * (mload_/mstore_) and fc_pack_template.h (tvec_).
+/* Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) transforms (Lavin & Gray 2016), and
+ * F(2, 3) on each three taps of a 1-D kernel (at the end), for one element
+ * type; included by fc_isa_template.h after fc_gemm_kernel.h (mload_/mstore_)
+ * and fc_pack_template.h (tvec_).
  *
  * Along one axis a 3-tap stride-1 correlation of 4 inputs d with g gives the 2
  * outputs  y = A^T [ (G g) o (B^T d) ],
@@ -39,7 +40,8 @@
     } while (0)
 
 /* The input slices whose sum or difference is depth point zeta (the rows of
- * B^T): point zeta = slice FC_WINO_ZA - slice FC_WINO_ZB, + for zeta = 1. */
+ * B^T): point zeta = slice wino_za_[zeta] - slice wino_zb_[zeta], + for
+ * zeta = 1. */
 static const int FC_FN(wino_za_)[4] = {0, 1, 2, 1};
 static const int FC_FN(wino_zb_)[4] = {2, 2, 1, 3};
 
