@@ -12,6 +12,7 @@ Cython + OpenMP kernels with SIMD microkernels.
 (1, 3, 4, 4)
 """
 
+from fastconv._algorithms import get_winograd, set_winograd
 from fastconv._isa import show_config
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv._version import __version__
@@ -46,5 +47,5 @@ __all__ = [
     "max_pool_backward", "max_pool1d_backward", "max_pool2d_backward", "max_pool3d_backward",
     "avg_pool", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "avg_pool_backward", "avg_pool1d_backward", "avg_pool2d_backward", "avg_pool3d_backward",
-    "get_num_threads", "set_num_threads", "show_config",
+    "get_num_threads", "set_num_threads", "get_winograd", "set_winograd", "show_config",
 ]

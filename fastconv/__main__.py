@@ -38,7 +38,8 @@ measurement:
   shapes; backward = 2x forward); for pooling GB/s = (input + output bytes) / time.
   "% of peak" divides it by the FMA peak of the same threads, measured in the
   same run by back-to-back vector FMAs of the chosen instruction set.  The flops
-  are those of the direct sum: layers run by Winograd (stride 1 with enough
+  are those of the direct sum.  With FASTCONV_WINOGRAD=1 (off by default: see
+  fastconv.set_winograd) the layers run by Winograd (stride 1 with enough
   channels: 2-D 3x3 by F(2x2, 3x3), 2.25x fewer multiplies, e.g. vgg3x3,
   dil3x3d2; 3-D 3x3x3 by F(2x2x2, 3x3x3), 3.4x fewer, vol3d; 1-D of 7-11 taps
   by F(2, 3) on each three, 1.4x fewer at 7, eeg1d_k7) do less arithmetic, so
@@ -407,7 +408,10 @@ def format_table(report):
         lines.append(f"% of peak: of {peaks['float32']:.0f} GFLOP/s float32 "
                      f"({peaks['float64']:.0f} float64), the FMA peak of "
                      f"{report['threads']} thread(s) measured in this run; the flops are "
-                     "the direct sum's (Winograd layers do 1.4-3.4x fewer).")
+                     "the direct sum's" + (" (Winograd on, FASTCONV_WINOGRAD=1: its layers "
+                                           "do 1.4-3.4x fewer)." if report.get(
+                                               "fastconv_config", {}).get("winograd")
+                                           else "."))
     return "\n".join(lines)
 
 

@@ -518,6 +518,17 @@ def _kernel_name(str name, str what, tuple forced):
 # timings: "rows" / "bcast" (a direct GEMM), "direct" (the policy's direct GEMM,
 # never Winograd), "winograd" (wherever it applies, else the policy's GEMM).
 cdef str _forward_kernel = "auto"
+# may "auto" pick Winograd (fastconv._algorithms: off by default)
+cdef bint _winograd_enabled = False
+
+
+def set_winograd_enabled(bint enabled):
+    global _winograd_enabled
+    _winograd_enabled = enabled
+
+
+def winograd_enabled():
+    return _winograd_enabled
 
 
 def set_forward_kernel(str name):

@@ -38,6 +38,7 @@ def config():
         "threads": get_num_threads(),
         "isa": current_isa(),
         "isas_available": available_isas(),
+        "winograd": _conv_kernels.winograd_enabled(),
         "compiler": BUILD_INFO.get("compiler", "unknown"),
         "cflags": " ".join(BUILD_INFO.get("cflags", [])),
     }
@@ -56,7 +57,7 @@ def show_config(file=None):
     """
     cfg = config()
     lines = [f"fastconv {cfg['version']}"]
-    for key in ("openmp", "threads", "isa", "isas_available", "compiler", "cflags"):
+    for key in ("openmp", "threads", "isa", "isas_available", "winograd", "compiler", "cflags"):
         lines.append(f"  {key + ':':16}{cfg[key]}")
     print("\n".join(lines), file=file)
 

@@ -52,8 +52,9 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
                  Py_ssize_t Cg, Py_ssize_t Mg, Py_ssize_t itemsize):
     """Whether the forward of this layer runs conv_forward_winograd: stride 1,
     2-D 3x3, 3-D 3x3x3 or 1-D of >= 7 taps (any dilation, padding or groups).
-    "auto" also wants enough channels, tiles and tiles per row (see above);
-    forced ("winograd"), any nonempty layer."""
+    "auto" only when Winograd is enabled (fastconv.set_winograd), and then
+    wants enough channels, tiles and tiles per row (see above); forced
+    ("winograd"), any nonempty layer."""
     if _forward_kernel in ("rows", "bcast", "direct"):
         return False
     if stride != (1,) * nd or Cg < 1 or Mg < 1:
@@ -63,6 +64,8 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
         return False
     if _forward_kernel == "winograd":
         return True
+    if not _winograd_enabled:
+        return False
     cdef int nr = _isa.nr_f32 if itemsize == 4 else _isa.nr_f64
     cdef Py_ssize_t tiles = 1, tw = 1
     cdef int a

@@ -26,16 +26,15 @@ THREAD_CASES = [
     # 6 images: 2 and 3 threads each pad their own, then share the tiles of
     # every thread's last image
     ((6, 8, 21, 20), (16, 8, 3, 3), dict(padding=1)),
-    # Winograd (auto: >= 16 channels) over dilation phases, 3 items per phase
-    # plane, 2 K blocks, 3 images in passes of 2 threads' worth
+    # Winograd (forward_kernel "winograd") over dilation phases, 3 items per
+    # phase plane, 2 K blocks, 3 images in passes of 2 threads' worth
     ((3, 130, 19, 22), (20, 130, 3, 3), dict(padding=2, dilation=2)),
     # Winograd over padded images of 1 MiB: passes of one image per thread (3
     # passes at one thread, 2 at two, 1 at three)
     ((3, 64, 62, 62), (32, 64, 3, 3), dict(padding=1)),
-    # 3-D Winograd (auto: >= 8 -> 16 channels): 11 items per image, a partial
-    # last tile slice
+    # 3-D Winograd: 11 items per image, a partial last tile slice
     ((2, 16, 17, 20, 22), (32, 16, 3, 3, 3), dict(padding=1)),
-    # 1-D Winograd (auto: >= 32 -> 64 channels, 7 taps): 4 items per image
+    # 1-D Winograd (7 taps): 4 items per image
     ((3, 64, 701), (64, 64, 7), dict(padding=3)),
 ]
 

@@ -23,6 +23,17 @@ def winograd():
         _conv_kernels.set_forward_kernel("auto")
 
 
+@pytest.fixture
+def enabled():
+    """Let "auto" pick Winograd (fastconv.set_winograd(True))."""
+    before = fastconv.get_winograd()
+    fastconv.set_winograd(True)
+    try:
+        yield
+    finally:
+        fastconv.set_winograd(before)
+
+
 D1 = (1, 1)
 P56 = (56, 56)
 D3 = (1, 1, 1)
@@ -63,12 +74,63 @@ V32 = (32, 32, 32)
     (3, K3, (2, 2, 2), D3, V32, 16, 32, False),          # strided
     (3, (3, 3, 1), D3, D3, V32, 16, 32, False),
 ])
+@pytest.mark.usefixtures("enabled")
 def test_policy(nd, kernel, stride, dilation, out, cg, mg, expected):
     if min(out) < 56 and _isa.current_isa() != "avx512":
         pytest.skip("small planes: how full the GEMM blocks are depends on their width")
     for itemsize in (4, 8):
         assert _conv_kernels.use_winograd(nd, kernel, stride, dilation, out, cg, mg,
                                           itemsize) is expected
+
+
+def test_off_by_default():
+    """Without set_winograd(True) "auto" never picks it, on any layer."""
+    assert fastconv.get_winograd() is False
+    assert not _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, P56, 64, 64, 4)
+    assert not _conv_kernels.use_winograd(3, K3, D3, D3, V32, 16, 32, 4)
+    assert not _conv_kernels.use_winograd(1, (7,), (1,), (1,), (4096,), 128, 64, 4)
+
+
+def test_set_winograd_checks_its_argument():
+    with pytest.raises(TypeError, match="enabled must be a bool, got 1"):
+        fastconv.set_winograd(1)
+    assert fastconv.get_winograd() is False
+
+
+@pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("1", True),
+                                             ("on", True), (" TRUE ", True)])
+def test_environment_variable(monkeypatch, value, expected):
+    from fastconv import _algorithms
+
+    monkeypatch.setenv("FASTCONV_WINOGRAD", value)
+    assert _algorithms._from_environment() is expected
+    monkeypatch.setenv("FASTCONV_WINOGRAD", "2")
+    with pytest.raises(ValueError, match="FASTCONV_WINOGRAD must be 0 or 1, got '2'"):
+        _algorithms._from_environment()
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_default_path_keeps_the_bound_where_winograd_does_not(nd):
+    """Why Winograd is off by default: a large centre weight over zeros among
+    ones, small weights around it.  Each output's own terms are small, its
+    tile's are not: the default kernels stay inside the per-element bound,
+    Winograd (forced) does not."""
+    c = 16
+    k = 7 if nd == 1 else 3
+    w = np.full((4, c) + (k,) * nd, 1e-3, np.float32)
+    w[(slice(None), slice(None)) + (k // 2,) * nd] = 1
+    x = np.ones((1, c) + (16,) * nd, np.float32)
+    x[(Ellipsis,) + (slice(1, None, 2),) * nd] = 0
+    kw = dict(padding=k // 2)
+    ref = conv_ref(x, w, **kw)
+    bound = tolerance(x, w, dtype=np.float32, **kw)
+    assert_conv_close(fastconv.conv(x, w, **kw), ref, bound, dtype=np.float32)
+    _conv_kernels.set_forward_kernel("winograd")
+    try:
+        y = fastconv.conv(x, w, **kw)
+    finally:
+        _conv_kernels.set_forward_kernel("auto")
+    assert np.max(np.abs(y - ref) / bound) > 2
 
 
 def test_forcing_does_not_widen_the_shapes(winograd):
@@ -168,8 +230,9 @@ def test_non_finite_inputs_give_the_direct_sums_infinities(shape):
     assert_array_equal(y[np.isfinite(ref)], ref[np.isfinite(ref)].astype(np.float32))
 
 
+@pytest.mark.usefixtures("enabled")
 def test_auto_runs_it_on_vgg_like_layers(rng):
-    """The default policy takes this layer (64 -> 64 channels), and gives the
+    """Enabled, the policy takes this layer (64 -> 64 channels), and gives the
     exact integer result."""
     assert _conv_kernels.use_winograd(2, (3, 3), (1, 1), D1, (30, 30), 64, 64, 4)
     x = rng.integers(-8, 9, (1, 64, 30, 30)).astype(np.float32)
@@ -178,8 +241,9 @@ def test_auto_runs_it_on_vgg_like_layers(rng):
                        conv_ref(x, w, padding=1).astype(np.float32))
 
 
+@pytest.mark.usefixtures("enabled")
 def test_auto_runs_it_on_volumes(rng):
-    """The default policy takes vol3d's 16 -> 32 channels, and gives the exact
+    """Enabled, the policy takes vol3d's 16 -> 32 channels, and gives the exact
     integer result."""
     assert _conv_kernels.use_winograd(3, K3, D3, D3, (16, 16, 16), 16, 32, 4)
     x = rng.integers(-8, 9, (1, 16, 16, 16, 16)).astype(np.float32)
@@ -188,8 +252,9 @@ def test_auto_runs_it_on_volumes(rng):
                        conv_ref(x, w, padding=1).astype(np.float32))
 
 
+@pytest.mark.usefixtures("enabled")
 def test_auto_runs_it_on_long_signals(rng):
-    """The default policy takes eeg1d_k7's 128 -> 64 channels over 7 taps, and
+    """Enabled, the policy takes eeg1d_k7's 128 -> 64 channels over 7 taps, and
     gives the exact integer result."""
     assert _conv_kernels.use_winograd(1, (7,), (1,), (1,), (1000,), 128, 64, 4)
     x = rng.integers(-8, 9, (2, 128, 1000)).astype(np.float32)

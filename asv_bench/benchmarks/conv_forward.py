@@ -33,8 +33,9 @@ class ConvForward:
 
 class ForwardKernel:
     """fastconv's forward kernels forced in turn on the layers "auto" runs by
-    Winograd: the policy's direct GEMM vs Winograd (F(2x2, 3x3), F(2x2x2,
-    3x3x3), and F(2, 3) on each three of eeg1d_k7's 7 taps)."""
+    Winograd when it is enabled (fastconv.set_winograd; off by default): the
+    policy's direct GEMM vs Winograd (F(2x2, 3x3), F(2x2x2, 3x3x3), and F(2, 3)
+    on each three of eeg1d_k7's 7 taps)."""
 
     params = (["vgg3x3", "dil3x3d2", "vol3d", "eeg1d_k7"], ["direct", "winograd"])
     param_names = ["workload", "kernel"]  # noqa: RUF012 (asv reads a list)
