@@ -44,9 +44,11 @@ def set_winograd(enabled):
     ----------
     enabled : bool
         True: 2-D 3x3 and 3-D 3x3x3 stride-1 layers, and 1-D ones of 7-11 taps,
-        with enough channels run by Winograd (faster; float32 error bounded
-        relative to the data's magnitude, not to each output's terms: see the
-        module docstring).  False (the default): the direct kernels everywhere.
+        with enough channels run by Winograd (faster; float32 error relative to
+        the magnitudes of a tile's inputs, not to each output's terms: see the
+        module docstring); so do the input gradients of stride-1 layers with
+        zero padding, which are computed as such forward convolutions.  False
+        (the default): the direct kernels everywhere.
 
     Examples
     --------
