@@ -523,11 +523,13 @@ cdef bint _winograd_enabled = False
 
 
 def set_winograd_enabled(bint enabled):
+    """Let "auto" pick Winograd (fastconv.set_winograd checks the argument)."""
     global _winograd_enabled
     _winograd_enabled = enabled
 
 
 def winograd_enabled():
+    """Whether "auto" may pick Winograd."""
     return _winograd_enabled
 
 

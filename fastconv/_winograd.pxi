@@ -182,8 +182,7 @@ cdef void _wino1_weights(const floating *w, Py_ssize_t GM, Py_ssize_t Mg, Py_ssi
     cdef Py_ssize_t g3 = k // 3, KW = g3 * Cg, KD = k % 3 * Cg
     cdef Py_ssize_t Mpad = (Mg + mr - 1) // mr * mr, ustride = Mpad * KW
     cdef floating *u
-    cdef double t[3]
-    cdef double v
+    cdef double t[4]
     for gm in range(GM):
         g = gm // Mg
         m = gm % Mg
@@ -192,16 +191,9 @@ cdef void _wino1_weights(const floating *w, Py_ssize_t GM, Py_ssize_t Mg, Py_ssi
             for j in range(g3):
                 for r in range(3):
                     t[r] = w[(gm * Cg + c) * k + 3 * j + r]
+                _wino_g(t, 1, 1)
                 for p in range(4):
-                    if p == 0:
-                        v = t[0]
-                    elif p == 1:
-                        v = 0.5 * (t[0] + t[1] + t[2])
-                    elif p == 2:
-                        v = 0.5 * (t[0] - t[1] + t[2])
-                    else:
-                        v = t[2]
-                    u[p * ustride + (m // mr) * KW * mr + (j * Cg + c) * mr] = <floating>v
+                    u[p * ustride + (m // mr) * KW * mr + (j * Cg + c) * mr] = <floating>t[p]
             for r in range(k % 3):
                 u[4 * ustride + (m // mr) * KD * mr + (r * Cg + c) * mr] = \
                     w[(gm * Cg + c) * k + 3 * g3 + r]

@@ -306,6 +306,20 @@ static inline __attribute__((always_inline)) int FC_FN(wino_out_)(
 
 #define NR (NV * (int)(FC_VBYTES / sizeof(T)))  /* the GEMM block's columns */
 
+/* One transform point's GEMM into o (MR x NR, row stride NR): the MR-row panel
+ * A of its weights against the rows B + koff[k] of V, reduced over K in
+ * increasing k in blocks of kcb (fc_kblock; partial sums kept in o); all NR
+ * columns (those past a block's tiles are never stored) and MR rows. */
+static inline void FC_FN(wino_point_)(const T *A, const T *B, const fc_idx *koff, fc_idx K,
+                                      fc_idx kcb, T *o)
+{
+    for (fc_idx kc = 0; kc < K; kc += kcb) {
+        const fc_idx kl = K - kc < kcb ? K - kc : kcb;
+        FC_FN(ukernel_)(kl, A + kc * MR, B, koff + kc, kc ? o : NULL, NR, o, NR, MR, NR, NULL,
+                        NULL);
+    }
+}
+
 /* y for tiles [t0, t0 + nt) (numbered across phase volumes of PT tiles, see
  * wino_in; volume q's outputs at y + pl[4q], pl[4q + 1] x pl[4q + 2] x
  * pl[4q + 3] of them) from their transformed inputs V (rows of channel c of
@@ -335,13 +349,7 @@ static inline __attribute__((always_inline)) int FC_FN(wino_gemm_out_nd_)(
             for (int xi = 0; xi < np; xi++) {
                 T *o = blk + xi * MR * NR;
                 const T *A = Up + xi * ustride + (mb / MR) * K * MR;
-                const T *B = V + xi * K * ldv + nb;
-                /* all NR columns (those past nt are never stored) and MR rows */
-                for (fc_idx kc = 0; kc < K; kc += kcb) {
-                    const fc_idx kl = K - kc < kcb ? K - kc : kcb;
-                    FC_FN(ukernel_)(kl, A + kc * MR, B, koff + kc, kc ? o : NULL, NR, o, NR, MR,
-                                    NR, NULL, NULL);
-                }
+                FC_FN(wino_point_)(A, V + xi * K * ldv + nb, koff, K, kcb, o);
             }
             const fc_idx s0 = t0 + nb, e0 = s0 + nr;
             for (fc_idx s = s0; s < e0;) {
@@ -546,12 +554,8 @@ static int FC_FN(wino1_gemm_out_)(const T *Up, fc_idx ustride, const T *V, fc_id
                 const fc_idx K = p < 4 ? KW : KD, kcb = p < 4 ? kbw : kbd;
                 const T *A = p < 4 ? Up + p * ustride + (mb / MR) * KW * MR
                                    : Up + 4 * ustride + (mb / MR) * KD * MR;
-                const T *B = V + (p < 4 ? p * KW : 4 * KW + (p - 4) * KD) * ldv + nb;
-                for (fc_idx kc = 0; kc < K; kc += kcb) {
-                    const fc_idx kl = K - kc < kcb ? K - kc : kcb;
-                    FC_FN(ukernel_)(kl, A + kc * MR, B, koff + kc, kc ? o : NULL, NR, o, NR, MR,
-                                    NR, NULL, NULL);
-                }
+                FC_FN(wino_point_)(A, V + (p < 4 ? p * KW : 4 * KW + (p - 4) * KD) * ldv + nb,
+                                   koff, K, kcb, o);
             }
             const fc_idx s0 = t0 + nb, e0 = s0 + nr;
             for (fc_idx s = s0; s < e0;) {
