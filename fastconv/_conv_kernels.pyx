@@ -9,6 +9,7 @@ any number of threads.
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from libc.math cimport copysign
 from libc.string cimport memcpy, memset
 
 import numpy as np
@@ -60,6 +61,8 @@ cdef extern from "fc_kernels.h" nogil:
         void dw_forward_vgrid_f32(const float *pad, const fc_geom *g, const fc_idx *koff,
                                   const float *w, const float *bias, fc_idx M, float *y,
                                   const void *pf, fc_idx pfbytes) noexcept nogil
+        void dw_forward3_f32(const float *x, const fc_geom *g, const float *w, const float *bias,
+                             fc_idx M, float *y, const void *pf, fc_idx pfbytes) noexcept nogil
         void dw_input_grad_f32(const float *gy, const fc_geom *g, const float *w, fc_idx M,
                                float *dpad, float *dx) noexcept nogil
         void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
@@ -109,6 +112,8 @@ cdef extern from "fc_kernels.h" nogil:
         void dw_forward_vgrid_f64(const double *pad, const fc_geom *g, const fc_idx *koff,
                                   const double *w, const double *bias, fc_idx M, double *y,
                                   const void *pf, fc_idx pfbytes) noexcept nogil
+        void dw_forward3_f64(const double *x, const fc_geom *g, const double *w, const double *bias,
+                             fc_idx M, double *y, const void *pf, fc_idx pfbytes) noexcept nogil
         void dw_input_grad_f64(const double *gy, const fc_geom *g, const double *w, fc_idx M,
                                double *dpad, double *dx) noexcept nogil
         void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
@@ -365,6 +370,15 @@ cdef inline void _dw_forward_vgrid(const floating *pad, const fc_geom *g, const 
         _isa.dw_forward_vgrid_f64(pad, g, koff, w, bias, M, y, pf, pfbytes)
 
 
+cdef inline void _dw_forward3(const floating *x, const fc_geom *g, const floating *w,
+                              const floating *bias, fc_idx M, floating *y, const void *pf,
+                              fc_idx pfbytes) noexcept nogil:
+    if floating is float:
+        _isa.dw_forward3_f32(x, g, w, bias, M, y, pf, pfbytes)
+    else:
+        _isa.dw_forward3_f64(x, g, w, bias, M, y, pf, pfbytes)
+
+
 cdef inline void _dw_input_grad(const floating *gy, const fc_geom *g, const floating *w,
                                 fc_idx M, floating *dpad, floating *dx) noexcept nogil:
     if floating is float:
@@ -547,14 +561,17 @@ def set_forward_kernel(str name):
 # 0.83-0.90x the time, 56x56 and 112x112 0.92-1.02x, 112x112 at stride 2
 # 1.06-1.13x; AVX2 7x7 0.98x, 14x14 1.03x, 28x28 1.23x.
 cdef int _DW_WIDE_ROW = 2
-# "auto" (by the row width), or "rows" / "vgrid" forced, for the tests
+# "auto" (by the row width; dw_forward3 where it applies), or "rows" / "vgrid" / "inplace"
+# forced, for the tests
 cdef str _depthwise_kernel = "auto"
 
 
 def set_depthwise_kernel(str name):
-    """Force the depthwise forward ("rows", "vgrid") or restore the policy ("auto")."""
+    """Force the depthwise forward ("rows": the row kernels on the padded
+    plane; "vgrid"; "inplace": dw_forward3 wherever it applies, else the
+    policy's choice) or restore the policy ("auto")."""
     global _depthwise_kernel
-    _depthwise_kernel = _kernel_name(name, "depthwise", ("rows", "vgrid"))
+    _depthwise_kernel = _kernel_name(name, "depthwise", ("rows", "vgrid", "inplace"))
 
 
 cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t K,
@@ -1003,19 +1020,59 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
 
 # ---------------------------------------------------------------- depthwise (C_in/groups == 1)
 
+cdef bint _dw3_applies(const fc_geom *geom, double padval):
+    """A 2-D 3x3 layer at stride 1, dilation 1, with one element of zero
+    padding on every side (out = in): dw_forward3 reads its planes in place.
+    Zero means +0.0: a pad of -0.0 would change the sign of some zero sums."""
+    cdef int a
+    if geom.in_[0] != 1 or geom.k[0] != 1 or not (padval == 0 and copysign(1.0, padval) > 0):
+        return False
+    for a in (1, 2):
+        if (geom.k[a] != 3 or geom.stride[a] != 1 or geom.dilation[a] != 1 or geom.lo[a] != 1
+                or geom.out[a] != geom.in_[a] or not _pads_are_constant(geom, a)):
+            return False
+    return True
+
+
 def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None, tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
-    """Groups of one input channel: pad each (n, g) plane, then direct row loops
-    (rows of at least _DW_WIDE_ROW vectors) or one run over the plane's virtual
-    grid (narrower rows).  x: (N, G, *in), w: (G, Mg, taps), y: (N, G*Mg, *out)."""
+    """Groups of one input channel: 3x3 'same' layers with zero padding straight
+    from the planes (dw_forward3); others pad each (n, g) plane, then direct row
+    loops (rows of at least _DW_WIDE_ROW vectors) or one run over the plane's
+    virtual grid (narrower rows).  x: (N, G, *in), w: (G, Mg, taps),
+    y: (N, G*Mg, *out)."""
     cdef fc_geom geom = _geom(1, geo)
     cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
     cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
     cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
-    cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel == "auto"
+    cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel in ("auto", "inplace")
                       else _depthwise_kernel == "rows")
+    # dw_forward3 where it applies, at any row width (one thread, AVX-512,
+    # 3x3 'same' layers of 8 images, 32-1024 channels of 112x112-7x7 planes:
+    # 0.56-0.70x the time of the better of the other two; AVX2 0.52-0.75x,
+    # float64 0.53-0.76x), but with vectors of 128 bits (generic), 1.0-1.4x
+    cdef bint inplace = (_dw3_applies(&geom, padval)
+                         and (_depthwise_kernel == "inplace"
+                              or _depthwise_kernel == "auto" and _isa != &fc_isa_generic))
+    cdef const floating *xp = _cptr(x)
+    cdef const floating *wp = _cptr(w)
+    cdef floating *yp = _mptr(y)
+    cdef const floating *bp = _cptr(bias)
+    cdef Py_ssize_t it, g, i
+    if N * G == 0 or Mg == 0:
+        return
+    if inplace:
+        with nogil:
+            for it in prange(N * G, schedule="static", num_threads=nthreads):
+                g = it % G
+                # the next plane asked for meanwhile, as below
+                _dw_forward3(xp + it * DHW, &geom, wp + g * Mg * taps,
+                             bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
+                             xp + (it + 1) * DHW if it + 1 < N * G else NULL,
+                             DHW * sizeof(floating))
+        return
     koff_arr = np.empty(max(taps, 1), dtype=np.intp)
     cdef Py_ssize_t[::1] koff = koff_arr
     cdef const fc_idx *ko = &koff[0]
@@ -1026,17 +1083,10 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     # may share their constant right padding with the next row's left
     cdef Py_ssize_t plane = _split_phases(&geom, koff, not wide)
     cdef Py_ssize_t fill = _row_slack(&geom)
-    cdef const floating *xp = _cptr(x)
-    cdef const floating *wp = _cptr(w)
-    cdef floating *yp = _mptr(y)
-    cdef const floating *bp = _cptr(bias)
     cdef floating pv = <floating>padval
     cdef int failed = 0
     cdef int *failed_p = &failed
-    cdef Py_ssize_t it, g, i
     cdef floating *pad
-    if N * G == 0 or Mg == 0:
-        return
     with nogil, parallel(num_threads=nthreads):
         pad = <floating *>fc_malloc((plane + fill + FC_DW_SLACK) * sizeof(floating))
         if pad != NULL:

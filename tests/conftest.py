@@ -37,11 +37,12 @@ def isa(request):
 def forward_kernel(request):
     """Run the test with each forward kernel forced ("winograd" wherever it
     applies: 2-D 3x3 and 3-D 3x3x3 stride 1, any channel count), and with each
-    depthwise forward (row kernels with "rows", the virtual grid with "bcast"):
-    the policies pick one per problem and instruction set, so each must be
-    right on every one."""
+    depthwise forward (row kernels with "rows", the virtual grid with "bcast",
+    3x3 'same' planes read in place with "winograd"): the policies pick one
+    per problem and instruction set, so each must be right on every one."""
     _conv_kernels.set_forward_kernel(request.param)
-    _conv_kernels.set_depthwise_kernel("vgrid" if request.param == "bcast" else "rows")
+    _conv_kernels.set_depthwise_kernel({"rows": "rows", "bcast": "vgrid"}.get(request.param,
+                                                                          "inplace"))
     try:
         yield request.param
     finally:

@@ -399,9 +399,81 @@ def test_depthwise_row_widths_exact(width, kw, dtype):
     assert_array_equal(y, conv_ref(x, w, b, groups=3, **kw).astype(dtype))
 
 
+DEPTHWISE_KERNELS = ("rows", "vgrid", "inplace")
+
+
+def _each_depthwise_kernel(f):
+    """{kernel: f()} with each depthwise forward forced in turn."""
+    out = {}
+    for kernel in DEPTHWISE_KERNELS:
+        _conv_kernels.set_depthwise_kernel(kernel)
+        try:
+            out[kernel] = f()
+        finally:
+            _conv_kernels.set_depthwise_kernel("auto")
+    return out
+
+
+@pytest.mark.usefixtures("isa")
+@pytest.mark.parametrize("height", [1, 2, 3, 6])
+@pytest.mark.parametrize("width", [1, 2, 7, 8, 15, 16, 17, 31, 33, 48, 56, 97, 129])
+def test_depthwise_in_place_3x3_same_bits(height, width, dtype):
+    """3x3 'same' depthwise layers read their planes in place (dw_forward3),
+    the zero padding coming in as zero lanes of vectors moved by one: every
+    width (chunks of up to 6 vectors, a partial last vector, the element after
+    a full one), one row or two at a time, two outputs per group.  It adds the
+    products of the row and virtual-grid kernels on the padded plane in the same
+    order, so on random floats all three give the same bits, inside the bound."""
+    rng = np.random.default_rng(100 * height + width)
+    x = rng.standard_normal((2, 4, height, width)).astype(dtype)
+    w = rng.standard_normal((8, 1, 3, 3)).astype(dtype)
+    b = rng.standard_normal(8).astype(dtype)
+    ys = _each_depthwise_kernel(lambda: fastconv.conv2d(x, w, b, groups=4, padding=1))
+    assert_array_equal(ys["inplace"], ys["rows"])
+    assert_array_equal(ys["inplace"], ys["vgrid"])
+    assert_conv_close(ys["inplace"], conv_ref(x, w, b, groups=4, padding=1),
+                      tolerance(x, w, b, dtype=dtype, groups=4, padding=1), dtype=dtype)
+
+
+@pytest.mark.usefixtures("isa")
+@pytest.mark.parametrize("mode, value", [("zeros", 0.0), ("constant", 0.0), ("constant", -0.0),
+                                         ("constant", 2.5), ("replicate", 0.0),
+                                         ("reflect", 0.0)])
+def test_depthwise_in_place_padding_modes_same_bits(mode, value):
+    """Only zero padding (+0.0) is read in place; other values and modes pad the
+    plane first.  Either way the kernels agree bit for bit: with pad -0.0, sums
+    of +-0 keep the sign that the padded products give them."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, 3, 5, 40)).astype(np.float32)
+    x[0, 1] = 0.0
+    w = rng.standard_normal((3, 1, 3, 3)).astype(np.float32)
+    kw = dict(groups=3, padding=1, padding_mode=mode, pad_value=value)
+    ys = _each_depthwise_kernel(lambda: fastconv.conv2d(x, w, **kw))
+    for kernel in DEPTHWISE_KERNELS:
+        assert_array_equal(np.signbit(ys[kernel]), np.signbit(ys["rows"]))
+        assert_array_equal(ys[kernel], ys["rows"])
+    assert_conv_close(ys["inplace"], conv_ref(x, w, **kw),
+                      tolerance(x, w, dtype=np.float32, **kw), dtype=np.float32)
+
+
+@pytest.mark.usefixtures("isa")
+def test_depthwise_in_place_padding_times_inf_is_nan():
+    """An infinite weight times the zero padding is NaN in the direct sum, and
+    in the in-place kernel too: its zeros are real lanes, not skipped taps."""
+    x = np.ones((1, 2, 4, 20), np.float32)
+    w = np.zeros((2, 1, 3, 3), np.float32)
+    w[:, 0, 0, 0] = np.inf   # the tap above and left: padding for row 0 and column 0
+    ys = _each_depthwise_kernel(lambda: fastconv.conv2d(x, w, groups=2, padding=1))
+    expect = np.full((1, 2, 4, 20), np.inf, np.float32)
+    expect[:, :, 0, :] = np.nan
+    expect[:, :, :, 0] = np.nan
+    for kernel in DEPTHWISE_KERNELS:
+        assert_array_equal(ys[kernel], expect)
+
+
 @pytest.mark.parametrize("setter, kinds", [
     (_conv_kernels.set_forward_kernel, "'auto', 'rows', 'bcast', 'direct', 'winograd'"),
-    (_conv_kernels.set_depthwise_kernel, "'auto', 'rows', 'vgrid'"),
+    (_conv_kernels.set_depthwise_kernel, "'auto', 'rows', 'vgrid', 'inplace'"),
 ])
 def test_kernel_switches_reject_unknown_names(setter, kinds):
     with pytest.raises(ValueError, match=f"one of {kinds}, got 'tiles'"):

@@ -99,6 +99,11 @@ static inline __attribute__((always_inline)) void FC_FN(dw_taps2_)(
         /* padded row r serves tap kh = r of row oh and kh = r - 1 of row oh + 1 */
         const fc_idx t0 = (kd * KH + (r < KH ? r : KH - 1)) * KW;
         const T *row = base + (r < KH ? 0 : down);
+        /* the weights of row oh + 1 chosen once per row: chosen per tap, GCC
+         * (AVX2, three vectors) merged the two ways of reaching the update
+         * and left a multiply and an add where every other path fuses them,
+         * so those outputs differed from the other kernels' in the last bit */
+        const T *wa = w + t0, *wb = w + t0 - (r < KH ? KW : 0);
         for (fc_idx kw = 0; kw < KW; kw++) {
             const T *src = row + koff[t0 + kw];
             DV u[FC_DW2_NVMAX];
@@ -107,11 +112,11 @@ static inline __attribute__((always_inline)) void FC_FN(dw_taps2_)(
                 FC_IN_REG(u[v]);  /* one load for both rows */
             }
             if (r < KH) {
-                const T wt = w[t0 + kw];
+                const T wt = wa[kw];
                 FC_UNROLL for (int v = 0; v < nv; v++) a0[v] += wt * u[v];
             }
             if (r > 0) {
-                const T wt = w[t0 - (r < KH ? KW : 0) + kw];
+                const T wt = wb[kw];
                 FC_UNROLL for (int v = 0; v < nv; v++) a1[v] += wt * u[v];
             }
         }
@@ -319,6 +324,126 @@ static void FC_FN(dw_forward_vgrid_)(const T *pad, const fc_geom *g, const fc_id
         }
     }
 #endif
+}
+
+/* The forward of a 3x3 depthwise layer at stride 1, dilation 1, with one
+ * element of zero padding on every side of H and W (out = in: MobileNet's
+ * 'same' layers), read from the plane x itself: no padded copy.  Two output
+ * rows at a time from the four input rows they read (a row past the plane:
+ * zeros), each row loaded once as the chunk's vectors with the vector before
+ * and the element after them; taps kw = 0 and 2 are those vectors moved one
+ * lane (FC_PREV, FC_NEXT), the zero padding at the row's ends comes in as
+ * zero lanes.  The products and their order are those of dw_forward_ on the
+ * padded plane, zeros included (0 * inf is NaN there too): the same bits.
+ * Padding each plane had cost ~a third of a dw3x3 call (pad_image + memcpy,
+ * mostly the first read of x). */
+#if FC_HAVE_VECTORS
+typedef IT FC_FN(dw3ivec_) __attribute__((vector_size(FC_VBYTES)));
+
+static inline __attribute__((always_inline)) void FC_FN(dw3_chunk_)(
+    const T *const rows[4], fc_idx ow, fc_idx W, const T *w, T b, T *out0, T *out1,
+    const int nv, const int last)
+{
+    typedef FC_FN(dwvec_) DV;
+    typedef FC_FN(dw3ivec_) DIV;
+    enum { DL = FC_VBYTES / sizeof(T) };
+    DV a0[FC_DW2_NVMAX], a1[FC_DW2_NVMAX];
+    FC_UNROLL for (int v = 0; v < nv; v++) a0[v] = a1[v] = (DV){0} + b;
+    FC_UNROLL for (int r = 0; r < 4; r++) {
+        /* u[0]: the vector before the chunk, u[1..nv] the chunk (lanes past
+         * the row's end zero), u[nv + 1]: the element after it */
+        DV u[FC_DW2_NVMAX + 2];
+        const T *row = rows[r];
+        if (row) {
+            const T *p = row + ow;
+            u[0] = (DV){0};
+            if (ow > 0) memcpy(&u[0], p - DL, sizeof(DV));
+            FC_UNROLL for (int v = 0; v < nv - 1; v++) memcpy(&u[v + 1], p + v * DL, sizeof(DV));
+            if (last == DL)
+                memcpy(&u[nv], p + (nv - 1) * DL, sizeof(DV));
+            else
+                u[nv] = FC_FN(mload_)(p + (nv - 1) * DL, (1u << last) - 1u);
+            u[nv + 1] = last == DL && ow + nv * DL < W ? FC_FN(mload_)(p + nv * DL, 1u)
+                                                       : (DV){0};
+        } else {
+            FC_UNROLL for (int v = 0; v < nv + 2; v++) u[v] = (DV){0};
+        }
+        FC_UNROLL for (int v = 0; v < nv; v++) {
+            const DV l = FC_PREV(DV, DIV, TLANES, u[v], u[v + 1]);
+            const DV c = u[v + 1];
+            const DV n = FC_NEXT(DV, DIV, TLANES, u[v + 1], u[v + 2]);
+            if (r < 3) {
+                a0[v] += w[3 * r] * l;
+                a0[v] += w[3 * r + 1] * c;
+                a0[v] += w[3 * r + 2] * n;
+            }
+            if (r > 0) {
+                a1[v] += w[3 * r - 3] * l;
+                a1[v] += w[3 * r - 2] * c;
+                a1[v] += w[3 * r - 1] * n;
+            }
+        }
+    }
+    FC_FN(dw_store_)(out0, a0, nv, last);
+    if (out1) FC_FN(dw_store_)(out1, a1, nv, last);
+}
+#endif
+
+static void FC_FN(dw_forward3_)(const T *x, const fc_geom *g, const T *w, const T *bias,
+                                fc_idx M, T *y, const void *pf, fc_idx pfbytes)
+{
+    const fc_idx H = g->in[1], W = g->in[2];
+    fc_pfshare pfs;
+    fc_pf_init(&pfs, pf, pfbytes, M * H);
+    for (fc_idx m = 0; m < M; m++) {
+        const T *wm = w + m * 9;
+        const T b = bias ? bias[m] : (T)0;
+        for (fc_idx oh = 0; oh < H; oh += 2) {
+            T *out0 = y + (m * H + oh) * W;
+            T *out1 = oh + 1 < H ? out0 + W : NULL;
+            fc_pf_step(&pfs);
+            fc_pf_step(&pfs);
+            const T *rows[4];
+            for (int r = 0; r < 4; r++) {
+                const fc_idx ih = oh - 1 + r;
+                rows[r] = ih >= 0 && ih < H ? x + ih * W : NULL;
+            }
+#if FC_HAVE_VECTORS
+            enum { DL = FC_VBYTES / sizeof(T) };
+            for (fc_idx ow = 0; ow < W; ow += FC_DW2_NVMAX * DL) {
+                int last;
+                T *o1 = out1 ? out1 + ow : NULL;
+                switch (FC_FN(dw_nv_)(W - ow, FC_DW2_NVMAX, &last)) {
+#define FC_DW_C3(n) FC_FN(dw3_chunk_)(rows, ow, W, wm, b, out0 + ow, o1, n, last); break
+                case 1: FC_DW_C3(1);
+                case 2: FC_DW_C3(2);
+                case 3: FC_DW_C3(3);
+#if FC_DW2_NVMAX > 4
+                case 4: FC_DW_C3(4);
+                case 5: FC_DW_C3(5);
+#endif
+                default: FC_DW_C3(FC_DW2_NVMAX);
+#undef FC_DW_C3
+                }
+            }
+#else
+            for (int j = 0; j < 2; j++) {
+                T *out = j ? out1 : out0;
+                if (!out) break;
+                for (fc_idx ow = 0; ow < W; ow++) {
+                    T acc = b;
+                    for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) {
+                        const T *row = rows[j + kh];
+                        const fc_idx iw = ow - 1 + kw;
+                        acc += wm[kh * 3 + kw] * (row && iw >= 0 && iw < W ? row[iw] : (T)0);
+                    }
+                    out[ow] = acc;
+                }
+            }
+#endif
+        }
+    }
 }
 
 /* The adjoint: dpad (zero-filled by the caller, the padded plane's shape) +=

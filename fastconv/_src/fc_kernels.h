@@ -113,6 +113,8 @@ typedef struct {
     void (*dw_forward_vgrid_##SFX)(const T *pad, const fc_geom *g, const fc_idx *koff,       \
                                    const T *w, const T *bias, fc_idx M, T *y,                \
                                    const void *pf, fc_idx pfbytes);                          \
+    void (*dw_forward3_##SFX)(const T *x, const fc_geom *g, const T *w, const T *bias,      \
+                              fc_idx M, T *y, const void *pf, fc_idx pfbytes);               \
     void (*dw_input_grad_##SFX)(const T *gy, const fc_geom *g, const T *w, fc_idx M,         \
                                 T *dpad, T *dx);                                             \
     void (*dw_weight_grad_##SFX)(const T *gy, const T *pad, const fc_geom *g, fc_idx M,      \

@@ -112,5 +112,22 @@
 #define FC_SPREAD_LO(V, IV, VL, x, z) FC_SPREAD_LO_(VL, V, IV, x, z)
 #define FC_SPREAD_HI(V, IV, VL, x, z) FC_SPREAD_HI_(VL, V, IV, x, z)
 #define FC_TRANSPOSE(V, IV, VL, r) FC_TRANSPOSE_(VL, V, IV, r)
+/* FC_NEXT(V, IV, VL, x, y), FC_PREV(V, IV, VL, x, y): the vector one element
+ * further along a row whose consecutive vectors are x, y (lanes 1..VL of x
+ * then y), and the one one element back (lanes VL-1..2VL-2). */
+#define FC_NEXT_2(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 2)
+#define FC_PREV_2(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 2)
+#define FC_NEXT_4(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 2, 3, 4)
+#define FC_PREV_4(V, IV, x, y) FC_SHUF(V, IV, x, y, 3, 4, 5, 6)
+#define FC_NEXT_8(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 2, 3, 4, 5, 6, 7, 8)
+#define FC_PREV_8(V, IV, x, y) FC_SHUF(V, IV, x, y, 7, 8, 9, 10, 11, 12, 13, 14)
+#define FC_NEXT_16(V, IV, x, y) \
+    FC_SHUF(V, IV, x, y, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+#define FC_PREV_16(V, IV, x, y) \
+    FC_SHUF(V, IV, x, y, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30)
+#define FC_NEXT_(VL, V, IV, x, y) FC_NEXT_##VL(V, IV, x, y)
+#define FC_PREV_(VL, V, IV, x, y) FC_PREV_##VL(V, IV, x, y)
+#define FC_NEXT(V, IV, VL, x, y) FC_NEXT_(VL, V, IV, x, y)
+#define FC_PREV(V, IV, VL, x, y) FC_PREV_(VL, V, IV, x, y)
 
 #endif
