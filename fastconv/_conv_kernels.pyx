@@ -1021,15 +1021,16 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
 # ---------------------------------------------------------------- depthwise (C_in/groups == 1)
 
 cdef bint _dw3_applies(const fc_geom *geom, double padval):
-    """A 2-D 3x3 layer at stride 1, dilation 1, with one element of zero
-    padding on every side (out = in): dw_forward3 reads its planes in place.
-    Zero means +0.0: a pad of -0.0 would change the sign of some zero sums."""
+    """A 2-D 3x3 layer at stride 1 or 2, dilation 1, padded with zeros, one
+    element before each axis (any number after): dw_forward3 reads its planes
+    in place.  Zero means +0.0: a pad of -0.0 would change the sign of some
+    zero sums."""
     cdef int a
     if geom.in_[0] != 1 or geom.k[0] != 1 or not (padval == 0 and copysign(1.0, padval) > 0):
         return False
     for a in (1, 2):
-        if (geom.k[a] != 3 or geom.stride[a] != 1 or geom.dilation[a] != 1 or geom.lo[a] != 1
-                or geom.out[a] != geom.in_[a] or not _pads_are_constant(geom, a)):
+        if (geom.k[a] != 3 or not 1 <= geom.stride[a] <= 2 or geom.dilation[a] != 1
+                or geom.lo[a] != 1 or not _pads_are_constant(geom, a)):
             return False
     return True
 
@@ -1037,8 +1038,8 @@ cdef bint _dw3_applies(const fc_geom *geom, double padval):
 def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None, tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
-    """Groups of one input channel: 3x3 'same' layers with zero padding straight
-    from the planes (dw_forward3); others pad each (n, g) plane, then direct row
+    """Groups of one input channel: 3x3 layers at stride 1 or 2 padded with zeros
+    straight from the planes (dw_forward3); others pad each (n, g) plane, then direct row
     loops (rows of at least _DW_WIDE_ROW vectors) or one run over the plane's
     virtual grid (narrower rows).  x: (N, G, *in), w: (G, Mg, taps),
     y: (N, G*Mg, *out)."""
@@ -1049,13 +1050,16 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
     cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel in ("auto", "inplace")
                       else _depthwise_kernel == "rows")
-    # dw_forward3 where it applies, at any row width (one thread, AVX-512,
-    # 3x3 'same' layers of 8 images, 32-1024 channels of 112x112-7x7 planes:
-    # 0.56-0.70x the time of the better of the other two; AVX2 0.52-0.75x,
-    # float64 0.53-0.76x), but with vectors of 128 bits (generic), 1.0-1.4x
+    # dw_forward3 where it applies, at any row width.  One thread, 3x3 layers
+    # of 8 images, 32-1024 channels of 112x112-7x7 planes, its time over the
+    # better of the other two: stride 1 AVX-512 0.56-0.93x (0.65-0.77x on
+    # planes of 28x28 and less), AVX2 0.52-1.03x, float64 0.53-0.76x; stride 2
+    # AVX-512 0.26-0.44x, AVX2 0.24-0.44x, generic 0.46-0.76x.  With vectors
+    # of 128 bits (generic) at stride 1 along W: 1.03-1.41x, not used.
     cdef bint inplace = (_dw3_applies(&geom, padval)
                          and (_depthwise_kernel == "inplace"
-                              or _depthwise_kernel == "auto" and _isa != &fc_isa_generic))
+                              or _depthwise_kernel == "auto"
+                              and (_isa != &fc_isa_generic or geom.stride[2] == 2)))
     cdef const floating *xp = _cptr(x)
     cdef const floating *wp = _cptr(w)
     cdef floating *yp = _mptr(y)

@@ -415,24 +415,32 @@ def _each_depthwise_kernel(f):
 
 
 @pytest.mark.usefixtures("isa")
-@pytest.mark.parametrize("height", [1, 2, 3, 6])
-@pytest.mark.parametrize("width", [1, 2, 7, 8, 15, 16, 17, 31, 33, 48, 56, 97, 129])
-def test_depthwise_in_place_3x3_same_bits(height, width, dtype):
-    """3x3 'same' depthwise layers read their planes in place (dw_forward3),
-    the zero padding coming in as zero lanes of vectors moved by one: every
-    width (chunks of up to 6 vectors, a partial last vector, the element after
-    a full one), one row or two at a time, two outputs per group.  It adds the
-    products of the row and virtual-grid kernels on the padded plane in the same
-    order, so on random floats all three give the same bits, inside the bound."""
+@pytest.mark.parametrize("height", [1, 3, 6])
+@pytest.mark.parametrize("width", [1, 2, 7, 15, 16, 17, 31, 33, 56, 97, 129])
+@pytest.mark.parametrize("stride", [1, 2, (1, 2), (2, 1)], ids=["s1", "s2", "s1x2", "s2x1"])
+@pytest.mark.parametrize("padding", [1, ((1, 0), (1, 0)), ((1, 2), (1, 3))],
+                         ids=["same", "lo-only", "wide-hi"])
+def test_depthwise_in_place_3x3_bits(height, width, stride, padding, dtype):
+    """3x3 depthwise layers at stride 1 or 2 with one element of zero padding
+    before each axis read their planes in place (dw_forward3), the padding
+    coming in as zero lanes: every width (chunks of several vectors, a partial
+    last vector, the element after a full one; at stride 2 even and odd lanes of
+    two loads), odd heights (a row left alone), rows and columns past the plane
+    read as padding, two outputs per group.  It adds the products of the row and
+    virtual-grid kernels on the padded plane in the same order, so on random
+    floats all three give the same bits, inside the bound."""
+    if padding == ((1, 0), (1, 0)):
+        height, width = height + 1, width + 1   # a 3-tap kernel needs 2 + 1 padding
     rng = np.random.default_rng(100 * height + width)
     x = rng.standard_normal((2, 4, height, width)).astype(dtype)
     w = rng.standard_normal((8, 1, 3, 3)).astype(dtype)
     b = rng.standard_normal(8).astype(dtype)
-    ys = _each_depthwise_kernel(lambda: fastconv.conv2d(x, w, b, groups=4, padding=1))
+    kw = dict(groups=4, padding=padding, stride=stride)
+    ys = _each_depthwise_kernel(lambda: fastconv.conv2d(x, w, b, **kw))
     assert_array_equal(ys["inplace"], ys["rows"])
     assert_array_equal(ys["inplace"], ys["vgrid"])
-    assert_conv_close(ys["inplace"], conv_ref(x, w, b, groups=4, padding=1),
-                      tolerance(x, w, b, dtype=dtype, groups=4, padding=1), dtype=dtype)
+    assert_conv_close(ys["inplace"], conv_ref(x, w, b, **kw),
+                      tolerance(x, w, b, dtype=dtype, **kw), dtype=dtype)
 
 
 @pytest.mark.usefixtures("isa")

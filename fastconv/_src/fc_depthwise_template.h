@@ -326,61 +326,127 @@ static void FC_FN(dw_forward_vgrid_)(const T *pad, const fc_geom *g, const fc_id
 #endif
 }
 
-/* The forward of a 3x3 depthwise layer at stride 1, dilation 1, with one
- * element of zero padding on every side of H and W (out = in: MobileNet's
- * 'same' layers), read from the plane x itself: no padded copy.  Two output
- * rows at a time from the four input rows they read (a row past the plane:
- * zeros), each row loaded once as the chunk's vectors with the vector before
- * and the element after them; taps kw = 0 and 2 are those vectors moved one
- * lane (FC_PREV, FC_NEXT), the zero padding at the row's ends comes in as
- * zero lanes.  The products and their order are those of dw_forward_ on the
- * padded plane, zeros included (0 * inf is NaN there too): the same bits.
- * Padding each plane had cost ~a third of a dw3x3 call (pad_image + memcpy,
- * mostly the first read of x). */
+/* The forward of a 3x3 depthwise layer at stride 1 or 2 along each axis,
+ * dilation 1, whose padding is zeros with one element before each axis (any
+ * number after: MobileNet's layers), read from the plane x itself: no padded
+ * copy.  Two output rows at a time from the SH + 3 input rows they read (a row
+ * past the plane: zeros), each row loaded once, lanes past its end zero:
+ *  - stride 1 along W: the chunk's vectors with the vector before and the
+ *    element after them; taps kw = 0 and 2 are those vectors moved one lane
+ *    (FC_PREV, FC_NEXT);
+ *  - stride 2: each output vector's 2 VL inputs split into even (tap 1) and odd
+ *    (tap 2) lanes, tap 0 the odd lanes moved one lane back (FC_PREV of the
+ *    vector before's odd lanes).
+ * The products and their order are those of dw_forward_ on the padded plane,
+ * zeros included (0 * inf is NaN there too): the same bits.  Padding each
+ * plane had cost about a third of a dw3x3 call; at stride 2 small planes were
+ * several times PyTorch's time (four column and row phases per plane). */
 #if FC_HAVE_VECTORS
 typedef IT FC_FN(dw3ivec_) __attribute__((vector_size(FC_VBYTES)));
 
+/* Stride 2 computes fewer vectors at once: each holds two loads. */
+#define FC_DW3S2_NVMAX (FC_VBYTES == 64 ? 4 : 2)
+
+/* x[start ..] of a row of W elements as one vector, lanes past W zero
+ * (start >= 0). */
+static inline __attribute__((always_inline)) FC_FN(dwvec_) FC_FN(dw3_ld_)(
+    const T *row, fc_idx start, fc_idx W)
+{
+    enum { DL = FC_VBYTES / sizeof(T) };
+    const fc_idx n = W - start;
+    FC_FN(dwvec_) u = (FC_FN(dwvec_)){0};
+    if (n >= DL)
+        memcpy(&u, row + start, sizeof(u));
+    else if (n > 0)
+        u = FC_FN(mload_)(row + start, (1u << n) - 1u);
+    return u;
+}
+
+/* nv vectors of output rows oh, oh + 1 from output column ow (constants sh,
+ * sw, nv once inlined).  rows[r]: input row SH*oh - 1 + r, or NULL past the
+ * plane; row oh reads rows kh, row oh + 1 rows kh + sh.  same: stride 1 and
+ * as many outputs as inputs along W. */
 static inline __attribute__((always_inline)) void FC_FN(dw3_chunk_)(
-    const T *const rows[4], fc_idx ow, fc_idx W, const T *w, T b, T *out0, T *out1,
-    const int nv, const int last)
+    const T *const rows[5], const int sh, const int sw, int same, fc_idx ow, fc_idx W,
+    const T *w, T b, T *out0, T *out1, const int nv, const int last)
 {
     typedef FC_FN(dwvec_) DV;
     typedef FC_FN(dw3ivec_) DIV;
     enum { DL = FC_VBYTES / sizeof(T) };
     DV a0[FC_DW2_NVMAX], a1[FC_DW2_NVMAX];
     FC_UNROLL for (int v = 0; v < nv; v++) a0[v] = a1[v] = (DV){0} + b;
-    FC_UNROLL for (int r = 0; r < 4; r++) {
-        /* u[0]: the vector before the chunk, u[1..nv] the chunk (lanes past
-         * the row's end zero), u[nv + 1]: the element after it */
-        DV u[FC_DW2_NVMAX + 2];
+    FC_UNROLL for (int r = 0; r < sh + 3; r++) {
+        DV t0[FC_DW2_NVMAX], t1[FC_DW2_NVMAX], t2[FC_DW2_NVMAX];  /* taps kw = 0, 1, 2 */
         const T *row = rows[r];
-        if (row) {
+        if (!row) {
+            FC_UNROLL for (int v = 0; v < nv; v++) t0[v] = t1[v] = t2[v] = (DV){0};
+        } else if (sw == 1) {
+            /* u[0]: the vector before the chunk, u[1..nv] the chunk, u[nv + 1]
+             * the vector after it (its first lane) */
+            DV u[FC_DW2_NVMAX + 2];
             const T *p = row + ow;
             u[0] = (DV){0};
-            if (ow > 0) memcpy(&u[0], p - DL, sizeof(DV));
-            FC_UNROLL for (int v = 0; v < nv - 1; v++) memcpy(&u[v + 1], p + v * DL, sizeof(DV));
-            if (last == DL)
-                memcpy(&u[nv], p + (nv - 1) * DL, sizeof(DV));
-            else
-                u[nv] = FC_FN(mload_)(p + (nv - 1) * DL, (1u << last) - 1u);
-            u[nv + 1] = last == DL && ow + nv * DL < W ? FC_FN(mload_)(p + nv * DL, 1u)
-                                                       : (DV){0};
-        } else {
-            FC_UNROLL for (int v = 0; v < nv + 2; v++) u[v] = (DV){0};
-        }
-        FC_UNROLL for (int v = 0; v < nv; v++) {
-            const DV l = FC_PREV(DV, DIV, TLANES, u[v], u[v + 1]);
-            const DV c = u[v + 1];
-            const DV n = FC_NEXT(DV, DIV, TLANES, u[v + 1], u[v + 2]);
-            if (r < 3) {
-                a0[v] += w[3 * r] * l;
-                a0[v] += w[3 * r + 1] * c;
-                a0[v] += w[3 * r + 2] * n;
+            if (same) {
+                if (ow > 0) memcpy(&u[0], p - DL, sizeof(DV));
+                /* out = in: the chunk ends where the row does, or is whole
+                 * (the per-vector bounds of the general case cost 1.2x the
+                 * time on dw3x3) */
+                FC_UNROLL for (int v = 0; v < nv - 1; v++)
+                    memcpy(&u[v + 1], p + v * DL, sizeof(DV));
+                if (last == DL)
+                    memcpy(&u[nv], p + (nv - 1) * DL, sizeof(DV));
+                else
+                    u[nv] = FC_FN(mload_)(p + (nv - 1) * DL, (1u << last) - 1u);
+                u[nv + 1] = last == DL && ow + nv * DL < W ? FC_FN(mload_)(p + nv * DL, 1u)
+                                                           : (DV){0};
+            } else {
+                if (ow > 0) u[0] = FC_FN(dw3_ld_)(row, ow - DL, W);
+                FC_UNROLL for (int v = 0; v <= nv; v++)
+                    u[v + 1] = FC_FN(dw3_ld_)(row, ow + v * DL, W);
             }
-            if (r > 0) {
-                a1[v] += w[3 * r - 3] * l;
-                a1[v] += w[3 * r - 2] * c;
-                a1[v] += w[3 * r - 1] * n;
+            FC_UNROLL for (int v = 0; v < nv; v++) {
+                t0[v] = FC_PREV(DV, DIV, TLANES, u[v], u[v + 1]);
+                t1[v] = u[v + 1];
+                t2[v] = FC_NEXT(DV, DIV, TLANES, u[v + 1], u[v + 2]);
+            }
+        } else {
+            /* the odd lanes before the chunk: its last one is x[2 ow - 1] */
+            DV odd = (DV){0};
+            if (ow > 0)
+                odd = FC_ODDS(DV, DIV, TLANES, FC_FN(dw3_ld_)(row, 2 * ow - 2 * DL, W),
+                              FC_FN(dw3_ld_)(row, 2 * ow - DL, W));
+            /* every load inside the row: no bounds per vector */
+            const int inside = 2 * (ow + nv * DL) <= W;
+            FC_UNROLL for (int v = 0; v < nv; v++) {
+                const fc_idx s0 = 2 * (ow + v * DL);
+                DV lo, hi;
+                if (inside) {
+                    memcpy(&lo, row + s0, sizeof(DV));
+                    memcpy(&hi, row + s0 + DL, sizeof(DV));
+                } else {
+                    lo = FC_FN(dw3_ld_)(row, s0, W);
+                    hi = FC_FN(dw3_ld_)(row, s0 + DL, W);
+                }
+                t1[v] = FC_EVENS(DV, DIV, TLANES, lo, hi);
+                t2[v] = FC_ODDS(DV, DIV, TLANES, lo, hi);
+                t0[v] = FC_PREV(DV, DIV, TLANES, odd, t2[v]);
+                odd = t2[v];
+            }
+        }
+        if (r < 3) {
+            const T *wr = w + 3 * r;
+            FC_UNROLL for (int v = 0; v < nv; v++) {
+                a0[v] += wr[0] * t0[v];
+                a0[v] += wr[1] * t1[v];
+                a0[v] += wr[2] * t2[v];
+            }
+        }
+        if (r >= sh) {
+            const T *wr = w + 3 * (r - sh);
+            FC_UNROLL for (int v = 0; v < nv; v++) {
+                a1[v] += wr[0] * t0[v];
+                a1[v] += wr[1] * t1[v];
+                a1[v] += wr[2] * t2[v];
             }
         }
     }
@@ -392,50 +458,82 @@ static inline __attribute__((always_inline)) void FC_FN(dw3_chunk_)(
 static void FC_FN(dw_forward3_)(const T *x, const fc_geom *g, const T *w, const T *bias,
                                 fc_idx M, T *y, const void *pf, fc_idx pfbytes)
 {
-    const fc_idx H = g->in[1], W = g->in[2];
+    const fc_idx H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
+    const fc_idx sh = g->stride[1], sw = g->stride[2];
+    const int same = sw == 1 && OW == W;
     fc_pfshare pfs;
-    fc_pf_init(&pfs, pf, pfbytes, M * H);
+    fc_pf_init(&pfs, pf, pfbytes, M * OH);
     for (fc_idx m = 0; m < M; m++) {
         const T *wm = w + m * 9;
         const T b = bias ? bias[m] : (T)0;
-        for (fc_idx oh = 0; oh < H; oh += 2) {
-            T *out0 = y + (m * H + oh) * W;
-            T *out1 = oh + 1 < H ? out0 + W : NULL;
+        for (fc_idx oh = 0; oh < OH; oh += 2) {
+            T *out0 = y + (m * OH + oh) * OW;
+            T *out1 = oh + 1 < OH ? out0 + OW : NULL;
             fc_pf_step(&pfs);
             fc_pf_step(&pfs);
-            const T *rows[4];
-            for (int r = 0; r < 4; r++) {
-                const fc_idx ih = oh - 1 + r;
+            const T *rows[5] = {NULL, NULL, NULL, NULL, NULL};
+            for (fc_idx r = 0; r < sh + 3; r++) {
+                const fc_idx ih = sh * oh - 1 + r;
                 rows[r] = ih >= 0 && ih < H ? x + ih * W : NULL;
             }
 #if FC_HAVE_VECTORS
             enum { DL = FC_VBYTES / sizeof(T) };
-            for (fc_idx ow = 0; ow < W; ow += FC_DW2_NVMAX * DL) {
+            const int nvmax = sw == 1 ? FC_DW2_NVMAX : FC_DW3S2_NVMAX;
+            for (fc_idx ow = 0; ow < OW; ow += nvmax * DL) {
                 int last;
                 T *o1 = out1 ? out1 + ow : NULL;
-                switch (FC_FN(dw_nv_)(W - ow, FC_DW2_NVMAX, &last)) {
-#define FC_DW_C3(n) FC_FN(dw3_chunk_)(rows, ow, W, wm, b, out0 + ow, o1, n, last); break
-                case 1: FC_DW_C3(1);
-                case 2: FC_DW_C3(2);
-                case 3: FC_DW_C3(3);
+                const int nv = FC_FN(dw_nv_)(OW - ow, nvmax, &last);
+#define FC_DW_C3(h, s, n) \
+    FC_FN(dw3_chunk_)(rows, h, s, same, ow, W, wm, b, out0 + ow, o1, n, last); break
 #if FC_DW2_NVMAX > 4
-                case 4: FC_DW_C3(4);
-                case 5: FC_DW_C3(5);
+#define FC_DW_S1_MORE(h) case 4: FC_DW_C3(h, 1, 4); case 5: FC_DW_C3(h, 1, 5);
+#else
+#define FC_DW_S1_MORE(h)
 #endif
-                default: FC_DW_C3(FC_DW2_NVMAX);
-#undef FC_DW_C3
+#if FC_DW3S2_NVMAX > 2
+#define FC_DW_S2_MORE(h) case 2: FC_DW_C3(h, 2, 2); case 3: FC_DW_C3(h, 2, 3);
+#else
+#define FC_DW_S2_MORE(h)
+#endif
+#define FC_DW_S1(h)                                                                    \
+    switch (nv) {                                                                      \
+    case 1: FC_DW_C3(h, 1, 1);                                                         \
+    case 2: FC_DW_C3(h, 1, 2);                                                         \
+    case 3: FC_DW_C3(h, 1, 3);                                                         \
+    FC_DW_S1_MORE(h)                                                                   \
+    default: FC_DW_C3(h, 1, FC_DW2_NVMAX);                                             \
+    }
+#define FC_DW_S2(h)                                                                    \
+    switch (nv) {                                                                      \
+    case 1: FC_DW_C3(h, 2, 1);                                                         \
+    FC_DW_S2_MORE(h)                                                                   \
+    default: FC_DW_C3(h, 2, FC_DW3S2_NVMAX);                                           \
+    }
+                if (sh == 1 && sw == 1) {
+                    FC_DW_S1(1)
+                } else if (sw == 1) {
+                    FC_DW_S1(2)
+                } else if (sh == 1) {
+                    FC_DW_S2(1)
+                } else {
+                    FC_DW_S2(2)
                 }
+#undef FC_DW_S1
+#undef FC_DW_S2
+#undef FC_DW_S1_MORE
+#undef FC_DW_S2_MORE
+#undef FC_DW_C3
             }
 #else
             for (int j = 0; j < 2; j++) {
                 T *out = j ? out1 : out0;
                 if (!out) break;
-                for (fc_idx ow = 0; ow < W; ow++) {
+                for (fc_idx ow = 0; ow < OW; ow++) {
                     T acc = b;
-                    for (int kh = 0; kh < 3; kh++)
-                    for (int kw = 0; kw < 3; kw++) {
-                        const T *row = rows[j + kh];
-                        const fc_idx iw = ow - 1 + kw;
+                    for (fc_idx kh = 0; kh < 3; kh++)
+                    for (fc_idx kw = 0; kw < 3; kw++) {
+                        const T *row = rows[j * sh + kh];
+                        const fc_idx iw = sw * ow - 1 + kw;
                         acc += wm[kh * 3 + kw] * (row && iw >= 0 && iw < W ? row[iw] : (T)0);
                     }
                     out[ow] = acc;
