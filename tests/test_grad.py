@@ -159,6 +159,34 @@ def test_weight_grad_of_large_unpadded_image_is_exact(kernel, isa):
     np.testing.assert_array_equal(gw, ref.astype(np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [1, 7, 15, 16, 17, 33, 56])
+@pytest.mark.parametrize("stride,dilation,mult", [((1, 1), 1, 1), ((2, 1), 1, 2), ((1, 1), 2, 1)])
+def test_depthwise_weight_grad_widths_exact(width, stride, dilation, mult, dtype, isa):
+    """The depthwise 3x3 weight gradient keeps nine vectors of partial sums over
+    a plane, each row's last width % lanes outputs in masked vectors: every
+    number of whole vectors and of lanes in the last, small integers (exact),
+    against sums of shifted slices of the zero-padded input."""
+    rng = np.random.default_rng(width)
+    c, pad = 3, dilation
+    x = rng.integers(-3, 4, (2, c, 5, width)).astype(dtype)
+    opts = dict(stride=stride, padding=pad, dilation=dilation, groups=c)
+    w_shape = (c * mult, 1, 3, 3)
+    y_shape = fastconv.conv(x, np.zeros(w_shape, dtype), **opts).shape
+    g = rng.integers(-3, 4, y_shape).astype(dtype)
+    gw = fastconv.conv_weight_grad(x, g, w_shape, **opts)
+    xp = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = y_shape[2:]
+    ref = np.zeros(w_shape, np.int64)
+    for m in range(c * mult):
+        for kh in range(3):
+            for kw in range(3):
+                win = xp[:, m // mult, kh * dilation:kh * dilation + stride[0] * oh:stride[0],
+                         kw * dilation:kw * dilation + stride[1] * ow:stride[1]]
+                ref[m, 0, kh, kw] = np.sum(win * g[:, m].astype(np.int64))
+    np.testing.assert_array_equal(gw, ref.astype(dtype))
+
+
 @pytest.mark.parametrize("stride", [(2, 2), (1, 2), (2, 3)])
 def test_strided_input_grad_of_wide_rows_is_exact(stride, isa):
     """Strided input gradients (GEMM + col2im; stride 2 along W takes vector
