@@ -64,14 +64,17 @@ typedef struct {
  * pack_gy_t, wgrad_t: the weight gradient as accT[k][m] += B[k][p] gyT[p][m]
  *   with B[k][p] = base[koff[k] + p] broadcast from the image rows
  *   (fc_wgrad_template.h); Mpad is a multiple of the lane count.
- * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and dw_* read.
+ * pad_image: the padded image (phase-split, see fc_geom) that gemm_rows and the
+ *   padded dw_* kernels read.
  * dw_*: direct kernels for one-input-channel groups (fc_depthwise_template.h);
  *   dw_forward: tap t of an output at koff[t] from its place in the plane split
  *   into phases along W; dw_forward_vgrid: the same on the virtual grid of
- *   gemm_rows (every axis split), for narrow rows.
- *   dw_forward reads up to FC_DW_SLACK elements past the padded plane, and asks
- *   for [pf, pf + pfbytes) (the next plane it will read) in shares spread over
- *   its rows, so that memory latency overlaps its arithmetic. */
+ *   gemm_rows (every axis split), for narrow rows; dw_forward3: 3x3 layers at
+ *   stride 1 or 2 padded with zeros (one element before each axis) from the
+ *   unpadded plane x itself, reading nothing outside it.
+ *   dw_forward reads up to FC_DW_SLACK elements past the padded plane.  All
+ *   three ask for [pf, pf + pfbytes) (the next plane they will read) in shares
+ *   spread over their rows, so that memory latency overlaps their arithmetic. */
 #define FC_DW_SLACK 64
 /* wino_in, wino_gemm_out: Winograd F(2x2, 3x3) (nd = 2) or F(2x2x2, 3x3x3)
  *   (nd = 3) of tiles [t0, t0 + nt), numbered across phase volumes of PT tiles

@@ -76,7 +76,11 @@
 #else
 #define FC_SHUF(V, IV, x, y, ...) __builtin_shuffle(x, y, (IV){__VA_ARGS__})
 #endif
-#define FC_TRANSPOSE_(VL, V, IV, r) FC_TRANSPOSE_##VL(V, IV, r)
+/* FC_BYLANES(OP, VL, ...): OP##_##VL(...), VL expanded first (callers pass
+ * TLANES, itself a macro): each lane permutation below is written once per
+ * lane count and picked by this one rule. */
+#define FC_BYLANES_(OP, VL, ...) OP##_##VL(__VA_ARGS__)
+#define FC_BYLANES(OP, VL, ...) FC_BYLANES_(OP, VL, __VA_ARGS__)
 
 /* FC_SPREAD_LO/HI(V, IV, VL, x, z): the first / second half of x's lanes in the
  * even lanes, z's in the odd ones (z = 0: a stride-2 row segment of x). */
@@ -97,21 +101,17 @@
 #define FC_EVENS_8(V, IV, x, y) FC_SHUF(V, IV, x, y, 0, 2, 4, 6, 8, 10, 12, 14)
 #define FC_EVENS_16(V, IV, x, y) \
     FC_SHUF(V, IV, x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
-#define FC_EVENS_(VL, V, IV, x, y) FC_EVENS_##VL(V, IV, x, y)
-#define FC_EVENS(V, IV, VL, x, y) FC_EVENS_(VL, V, IV, x, y)
+#define FC_EVENS(V, IV, VL, x, y) FC_BYLANES(FC_EVENS, VL, V, IV, x, y)
 /* FC_ODDS(V, IV, VL, x, y): the odd lanes of x then those of y. */
 #define FC_ODDS_2(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 3)
 #define FC_ODDS_4(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 3, 5, 7)
 #define FC_ODDS_8(V, IV, x, y) FC_SHUF(V, IV, x, y, 1, 3, 5, 7, 9, 11, 13, 15)
 #define FC_ODDS_16(V, IV, x, y) \
     FC_SHUF(V, IV, x, y, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
-#define FC_ODDS_(VL, V, IV, x, y) FC_ODDS_##VL(V, IV, x, y)
-#define FC_ODDS(V, IV, VL, x, y) FC_ODDS_(VL, V, IV, x, y)
-#define FC_SPREAD_LO_(VL, V, IV, x, z) FC_SPREAD_LO_##VL(V, IV, x, z)
-#define FC_SPREAD_HI_(VL, V, IV, x, z) FC_SPREAD_HI_##VL(V, IV, x, z)
-#define FC_SPREAD_LO(V, IV, VL, x, z) FC_SPREAD_LO_(VL, V, IV, x, z)
-#define FC_SPREAD_HI(V, IV, VL, x, z) FC_SPREAD_HI_(VL, V, IV, x, z)
-#define FC_TRANSPOSE(V, IV, VL, r) FC_TRANSPOSE_(VL, V, IV, r)
+#define FC_ODDS(V, IV, VL, x, y) FC_BYLANES(FC_ODDS, VL, V, IV, x, y)
+#define FC_SPREAD_LO(V, IV, VL, x, z) FC_BYLANES(FC_SPREAD_LO, VL, V, IV, x, z)
+#define FC_SPREAD_HI(V, IV, VL, x, z) FC_BYLANES(FC_SPREAD_HI, VL, V, IV, x, z)
+#define FC_TRANSPOSE(V, IV, VL, r) FC_BYLANES(FC_TRANSPOSE, VL, V, IV, r)
 /* FC_NEXT(V, IV, VL, x, y), FC_PREV(V, IV, VL, x, y): the vector one element
  * further along a row whose consecutive vectors are x, y (lanes 1..VL of x
  * then y), and the one one element back (lanes VL-1..2VL-2). */
@@ -125,9 +125,7 @@
     FC_SHUF(V, IV, x, y, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 #define FC_PREV_16(V, IV, x, y) \
     FC_SHUF(V, IV, x, y, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30)
-#define FC_NEXT_(VL, V, IV, x, y) FC_NEXT_##VL(V, IV, x, y)
-#define FC_PREV_(VL, V, IV, x, y) FC_PREV_##VL(V, IV, x, y)
-#define FC_NEXT(V, IV, VL, x, y) FC_NEXT_(VL, V, IV, x, y)
-#define FC_PREV(V, IV, VL, x, y) FC_PREV_(VL, V, IV, x, y)
+#define FC_NEXT(V, IV, VL, x, y) FC_BYLANES(FC_NEXT, VL, V, IV, x, y)
+#define FC_PREV(V, IV, VL, x, y) FC_BYLANES(FC_PREV, VL, V, IV, x, y)
 
 #endif
