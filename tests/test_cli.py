@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _baselines as B
-from fastconv._workloads import CONV_WORKLOADS, POOL_WORKLOADS, conv_workload
+from fastconv.bench import baselines as B
+from fastconv.bench.workloads import CONV_WORKLOADS, POOL_WORKLOADS, conv_workload
 
 
 def _run_cli(*args, timeout=60):

@@ -1,7 +1,7 @@
 """asv benchmarks of fastconv against NumPy, SciPy and PyTorch.
 
 The workloads and the peer implementations are fastconv's own
-(``fastconv._workloads``, ``fastconv._baselines``): the installed fastconv is
+(``fastconv.bench.workloads``, ``fastconv.bench.baselines``): the installed fastconv is
 benchmarked, and ``python -m fastconv bench`` times exactly the same code.
 
 Threads: every system gets ``$FASTCONV_BENCH_THREADS`` threads (default 2).
@@ -24,6 +24,6 @@ def threads():
 
 def pin_threads(system):
     """Give fastconv, torch and BLAS the benchmark's thread count."""
-    from fastconv import _baselines
+    from fastconv.bench import baselines
 
-    _baselines.configure_threads(threads(), torch=(system == "torch"))
+    baselines.configure_threads(threads(), torch=(system == "torch"))

@@ -1,7 +1,7 @@
 """Backward convolution (input gradient + weight gradient) on the conv workloads."""
 
-from fastconv._baselines import conv_backward_runner
-from fastconv._workloads import CONV_WORKLOADS, conv_workload
+from fastconv.bench.baselines import conv_backward_runner
+from fastconv.bench.workloads import CONV_WORKLOADS, conv_workload
 
 from . import pin_threads
 

@@ -1,7 +1,7 @@
 """Forward convolution on the workloads of shared/workloads.md."""
 
-from fastconv._baselines import SYSTEMS, conv_forward_runner
-from fastconv._workloads import CONV_WORKLOADS, conv_workload
+from fastconv.bench.baselines import SYSTEMS, conv_forward_runner
+from fastconv.bench.workloads import CONV_WORKLOADS, conv_workload
 
 from . import SCIPY_CONV_WORKLOADS, pin_threads
 

@@ -1,7 +1,7 @@
 """2-d max / average pooling on (8, 64, 112, 112), and max-pool forward + backward."""
 
-from fastconv._baselines import SYSTEMS, pool_runner
-from fastconv._workloads import POOL_WORKLOADS, pool_workload
+from fastconv.bench.baselines import SYSTEMS, pool_runner
+from fastconv.bench.workloads import POOL_WORKLOADS, pool_workload
 
 from . import pin_threads
 

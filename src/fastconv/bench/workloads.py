@@ -8,7 +8,7 @@ counts come from the shapes (never typed in): a forward convolution costs
 
 Examples
 --------
->>> from fastconv._workloads import conv_workload
+>>> from fastconv.bench.workloads import conv_workload
 >>> w = conv_workload("vgg3x3")
 >>> w.out_shape
 (8, 64, 56, 56)

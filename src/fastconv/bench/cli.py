@@ -3,7 +3,7 @@
 ``info`` prints the build (OpenMP, compiler flags), the SIMD paths available and
 the one chosen, and the thread count.  ``bench`` times fastconv against NumPy,
 SciPy and PyTorch (the peers that are importable) on the workloads of
-``fastconv._workloads``, alternating the systems call by call and quoting
+``fastconv.bench.workloads``, alternating the systems call by call and quoting
 medians and same-run ratios.
 """
 
@@ -182,7 +182,7 @@ def _timed(fn):
 
 def _cases(ops, names):
     """(op, workload) pairs to run, filtered by ``names`` (None: all)."""
-    from fastconv._workloads import CONV_WORKLOADS, POOL_WORKLOADS
+    from fastconv.bench.workloads import CONV_WORKLOADS, POOL_WORKLOADS
 
     known = {w.name for w in CONV_WORKLOADS} | {w.name for w in POOL_WORKLOADS}
     if names is not None:
@@ -199,7 +199,7 @@ def _cases(ops, names):
 
 def _runners(op, wl, systems, scipy_batch=None, dtype=np.float32):
     """{system: callable} and {system: reason} for the systems that cannot run."""
-    from fastconv import _baselines as B
+    from fastconv.bench import baselines as B
 
     made, why = {}, {}
     if op == "pool":
@@ -286,7 +286,7 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
               scipy_samples=1, pause=0.3, burst=6, progress=True, dtype="float32"):
     """Run the benchmark; returns the JSON-able result dict."""
     import fastconv
-    from fastconv import _baselines as B
+    from fastconv.bench import baselines as B
     from fastconv import _isa
 
     systems = list(systems or B.SYSTEMS)
