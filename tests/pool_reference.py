@@ -22,7 +22,7 @@ def _windows(a, pad_value, k, s, p, d, out):
     w = sliding_window_view(ap, ext, axis=tuple(range(2, 2 + nd)))
     sl = tuple(slice(0, (o - 1) * ss + 1, ss) for o, ss in zip(out, s))
     w = w[(slice(None), slice(None)) + sl + tuple(slice(None, None, dd) for dd in d)]
-    return w.reshape(w.shape[:2 + nd] + (-1,))
+    return w.reshape(w.shape[:2 + nd] + (int(np.prod(k)),))  # explicit: N may be 0
 
 
 def out_shape(spatial, k, s, p, d, ceil_mode):

@@ -11,10 +11,12 @@ import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.testing import assert_array_equal
 
 __all__ = [
     "NP_PAD_MODE", "REF_DTYPE", "as_tuple", "resolve_padding", "pad_input", "conv_ref",
-    "reduction_length", "tolerance", "assert_conv_close",
+    "reduction_length", "tolerance", "assert_conv_close", "relayout", "snapshot",
+    "assert_unchanged",
 ]
 
 # fastconv padding_mode -> numpy.pad mode
@@ -174,3 +176,53 @@ def assert_conv_close(y, ref, bound, *, dtype=None):
             f"got {float(y[worst])!r}, reference {float(ref[worst])!r}, "
             f"|error| {float(err[worst]):.3e} > bound {float(bound[worst]):.3e} "
             f"({float(ratio[worst]):.2f}x)")
+
+
+# --------------------------------------------------------------------------- layouts
+
+def relayout(v, layout):
+    """The values of ``v`` in another memory layout (never sharing memory with v)."""
+    v = np.asarray(v)
+    if layout == "c":
+        return v.copy()
+    if layout == "fortran":
+        return np.asfortranarray(v.copy())
+    if layout == "negative":
+        a = np.flip(np.flip(v).copy())
+        assert v.size <= 1 or any(s < 0 for s in a.strides)
+        return a
+    if layout == "strided":
+        big = np.zeros(tuple(2 * s for s in v.shape), v.dtype)
+        a = big[(slice(None, None, 2),) * v.ndim]
+        a[...] = v
+        return a
+    if layout == "bigendian":
+        a = v.astype(v.dtype.newbyteorder(">"))
+        assert v.dtype.itemsize == 1 or not a.dtype.isnative
+        return a
+    if layout == "readonly":
+        a = v.copy()
+        a.flags.writeable = False
+        return a
+    if layout == "misaligned":
+        buf = np.zeros(v.nbytes + 1, np.uint8)
+        a = buf[1:].view(v.dtype).reshape(v.shape)
+        a[...] = v
+        assert v.size == 0 or v.dtype.alignment == 1 or not a.flags.aligned
+        return a
+    raise ValueError(layout)
+
+
+def snapshot(*arrays):
+    """Copies, dtypes and strides of the arguments, for assert_unchanged."""
+    return [None if a is None else (a.copy(), a.dtype, a.strides) for a in arrays]
+
+
+def assert_unchanged(arrays, snaps):
+    """Assert that no argument changed its values, dtype or strides since snapshot."""
+    for a, s in zip(arrays, snaps):
+        if a is None:
+            continue
+        copy, dt, strides = s
+        assert a.dtype == dt and a.strides == strides
+        assert_array_equal(a, copy, err_msg="an input was modified")

@@ -13,9 +13,12 @@ from numpy.testing import assert_array_equal
 from reference import (
     NP_PAD_MODE,
     assert_conv_close,
+    assert_unchanged,
     conv_ref,
     reduction_length,
+    relayout,
     resolve_padding,
+    snapshot,
     tolerance,
 )
 
@@ -30,52 +33,6 @@ oracle = pytest.mark.usefixtures("isa", "forward_kernel")
 
 
 # --------------------------------------------------------------------------- helpers
-
-def relayout(v, layout):
-    """The values of ``v`` in another memory layout (never sharing memory with v)."""
-    v = np.asarray(v)
-    if layout == "c":
-        return v.copy()
-    if layout == "fortran":
-        return np.asfortranarray(v.copy())
-    if layout == "negative":
-        a = np.flip(np.flip(v).copy())
-        assert v.ndim == 0 or any(s < 0 for s in a.strides)
-        return a
-    if layout == "strided":
-        big = np.zeros(tuple(2 * s for s in v.shape), v.dtype)
-        a = big[(slice(None, None, 2),) * v.ndim]
-        a[...] = v
-        return a
-    if layout == "bigendian":
-        a = v.astype(v.dtype.newbyteorder(">"))
-        assert not a.dtype.isnative
-        return a
-    if layout == "readonly":
-        a = v.copy()
-        a.flags.writeable = False
-        return a
-    if layout == "misaligned":
-        buf = np.zeros(v.nbytes + 1, np.uint8)
-        a = buf[1:].view(v.dtype).reshape(v.shape)
-        a[...] = v
-        assert not a.flags.aligned
-        return a
-    raise ValueError(layout)
-
-
-def snapshot(*arrays):
-    return [None if a is None else (a.copy(), a.dtype, a.strides) for a in arrays]
-
-
-def assert_unchanged(arrays, snaps):
-    for a, s in zip(arrays, snaps):
-        if a is None:
-            continue
-        copy, dt, strides = s
-        assert a.dtype == dt and a.strides == strides
-        assert_array_equal(a, copy, err_msg="an input was modified")
-
 
 def params_of(cfg):
     keys = ("stride", "padding", "dilation", "groups", "padding_mode", "flip")

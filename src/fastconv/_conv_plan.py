@@ -160,7 +160,7 @@ def kernel_weight(plan, weight, dtype):
     """Weight as a contiguous (G, C_out/G, K) array, flipped for true convolution."""
     if plan.flip:
         weight = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * plan.nd]
-    w = np.ascontiguousarray(weight, dtype=dtype)
+    w = np.require(weight, dtype=dtype, requirements=["C", "A"])  # aligned: kernels load it
     return w.reshape(plan.groups, plan.out_channels // plan.groups, plan.reduction_length)
 
 

@@ -120,11 +120,11 @@ def _simd_level():
 
 
 def _intp(a):
-    return np.ascontiguousarray(a, dtype=np.intp)
+    return np.require(a, dtype=np.intp, requirements=["C", "A"])
 
 
 def _i64(a):
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return np.require(a, dtype=np.int64, requirements=["C", "A"])
 
 
 def _divisor(divisor_override):
