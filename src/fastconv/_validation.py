@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from fastconv._shapes import MAX_EXTENT
+
 __all__ = ["as_array", "result_dtype", "as_kernel_input", "check_out", "as_bool", "as_real"]
 
 _ALLOWED_KINDS = "biuf"
@@ -26,6 +28,10 @@ def as_array(value, name):
     if arr.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(
             f"{name} must have a real numeric dtype (bool, integer or float), got {arr.dtype}")
+    if arr.size > MAX_EXTENT:
+        # e.g. a broadcast view: its contiguous copy could never be allocated
+        raise ValueError(f"{name} has {arr.size} elements (shape {arr.shape}), more than "
+                         f"fastconv handles ({MAX_EXTENT})")
     return arr
 
 
