@@ -88,8 +88,7 @@ def _ref_or_none(x, w, b, params):
     """The reference result, or None where the geometry has no output (an empty axis)."""
     pairs = resolve_padding(params["padding"], x.shape[2:], w.shape[2:],
                             params["stride"], params["dilation"])
-    for n, k, s, d, (lo, hi) in zip(x.shape[2:], w.shape[2:], params["stride"],
-                                    params["dilation"], pairs):
+    for n, k, d, (lo, hi) in zip(x.shape[2:], w.shape[2:], params["dilation"], pairs):
         if n + lo + hi < d * (k - 1) + 1:
             return None
     return conv_ref(x, w, b, **params)

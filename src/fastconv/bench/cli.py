@@ -286,8 +286,8 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
               scipy_samples=1, pause=0.3, burst=6, progress=True, dtype="float32"):
     """Run the benchmark; returns the JSON-able result dict."""
     import fastconv
-    from fastconv.bench import baselines as B
     from fastconv import _isa
+    from fastconv.bench import baselines as B
 
     systems = list(systems or B.SYSTEMS)
     if "fastconv" not in systems:
