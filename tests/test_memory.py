@@ -20,6 +20,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
 def test_vgg3x3_forward_workspace_is_bounded(tmp_path):
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,

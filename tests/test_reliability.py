@@ -71,6 +71,7 @@ LEAK_SCRIPT = """
 """
 
 
+@pytest.mark.memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 def test_no_leak_over_100k_calls():
     """10^5 calls of mixed ops, shapes, modes and dtypes (errors included): resident
@@ -149,6 +150,7 @@ def test_set_num_threads_from_another_thread_mid_call(restore_threads):
         t.join(timeout=60)
 
 
+@pytest.mark.memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS")
 def test_allocation_failure_raises_memory_error_and_leaves_a_usable_process():
     """Under an address-space limit a call too big for it raises MemoryError (from the
