@@ -1,0 +1,286 @@
+"""Direct (sum of products) correlation for :mod:`fastconv.signal`.
+
+``correlate_padded(x, v, pads, ...)`` returns ``corr(pad(x), v)`` ('valid' over the
+padded input), any number of dimensions, any dtype:
+
+- float32/float64: fastconv's compiled kernels.  Axes where ``v`` has one tap are
+  folded into the batch axis; up to three convolved axes run in one call; more
+  run as a loop over the taps of the leading axes, each a 3-axis call.  A long
+  axis is cut into frames (overlap-save with the direct kernel) so that the
+  kernels' per-axis index tables (taps x outputs entries; see issue 17) stay
+  small.
+- complex: the four real products in one call (real and imaginary parts as
+  batch entries and as two output channels).
+- integers and bool: exact.  When no partial sum can reach 2**53 the float64
+  kernels give the exact sum, which is then wrapped into the integer type as an
+  integer sum would wrap (SciPy sums in the integer type); otherwise a loop over
+  the taps sums in the integer type itself.
+- float16: float32 kernels, rounded once at the end.
+- anything else (longdouble, object): the same loop over taps, in that dtype.
+
+NaN and inf stay local: an output is NaN/inf only if a product it sums is.
+"""
+
+import math
+
+import numpy as np
+
+from fastconv.conv import conv as _fc_conv
+
+# Largest (taps x outputs) index table per axis we let the kernels build.
+_TABLE_BUDGET = 1 << 18
+# Frames are at least this many outputs long (the kernels' per-call cost).
+_MIN_FRAME = 512
+_PAD_MODES = {"constant": "constant", "wrap": "circular", "symmetric": "symmetric"}
+
+
+def correlate_padded(x, v, pads, dtype, *, boundary="constant", fill=0):
+    """``corr(pad(x), v)`` with the result in ``dtype``; ``x`` and ``v`` same ndim."""
+    dtype = np.dtype(dtype)
+    if x.ndim == 0:
+        return np.asarray(x * v, dtype=dtype)
+    if dtype.kind == "f" and dtype.itemsize in (4, 8):
+        return _real(x, v, pads, dtype, boundary, fill)
+    if dtype == np.float16:
+        return _real(x, v, pads, np.dtype(np.float32), boundary, fill).astype(np.float16)
+    if dtype.kind == "c" and dtype.itemsize in (8, 16):
+        return _complex(x, v, pads, dtype, boundary, fill)
+    if dtype.kind in "biu":
+        return _integer(x, v, pads, dtype, boundary, fill)
+    return _tap_loop(x, v, pads, dtype, boundary, fill)
+
+
+def _out_shape(x, v, pads):
+    return tuple(n + lo + hi - k + 1 for n, k, (lo, hi) in zip(x.shape, v.shape, pads))
+
+
+def _integer(x, v, pads, dtype, boundary, fill):
+    fill_i = int(np.asarray(fill).astype(dtype)) if boundary == "constant" else 0
+    xmax = _absmax_int(x)
+    if boundary == "constant":
+        xmax = max(xmax, abs(fill_i))
+    bound = xmax * _absmax_int(v) * math.prod(v.shape)
+    if bound >= 2 ** 53:
+        return _tap_loop(x, v, pads, dtype, boundary, fill_i)
+    y = _real(x, v, pads, np.dtype(np.float64), boundary, float(fill_i))
+    if dtype == np.bool_:
+        return y != 0
+    # an exact integer below 2**53 in magnitude: int64 holds it, and the cast to a
+    # narrower (or unsigned) type wraps it modulo 2**bits as integer sums do
+    return y.astype(np.int64).astype(dtype)
+
+
+def _absmax_int(a):
+    if a.size == 0:
+        return 0
+    if a.dtype == np.bool_:
+        return int(a.any())
+    return max(abs(int(a.max())), abs(int(a.min())))
+
+
+def _complex(x, v, pads, dtype, boundary, fill):
+    rdt = np.dtype(np.float32 if dtype == np.complex64 else np.float64)
+    fill = complex(fill) if boundary == "constant" else 0j
+    if np.iscomplexobj(x) or fill.imag != 0:
+        xr = np.stack([x.real, x.imag]) if np.iscomplexobj(x) else np.stack([x, np.zeros_like(x)])
+    else:
+        xr = x[None]
+    vr = np.stack([v.real, v.imag]) if np.iscomplexobj(v) else v[None]
+    fills = [fill.real, fill.imag] if xr.shape[0] == 2 else [fill.real]
+    if fills[-1] != fills[0]:
+        # different constants for the two parts: two calls
+        parts = [_real_multi(xr[i:i + 1], vr, pads, rdt, boundary, fills[i]) for i in range(2)]
+        y = np.concatenate(parts)
+    else:
+        y = _real_multi(xr, vr, pads, rdt, boundary, fills[0])
+    # y[i, j] = xpart_i * vpart_j
+    out = np.empty(y.shape[2:], dtype=dtype)
+    if xr.shape[0] == 2 and vr.shape[0] == 2:
+        out.real = y[0, 0] - y[1, 1]
+        out.imag = y[0, 1] + y[1, 0]
+    elif xr.shape[0] == 2:
+        out.real = y[0, 0]
+        out.imag = y[1, 0]
+    elif vr.shape[0] == 2:
+        out.real = y[0, 0]
+        out.imag = y[0, 1]
+    else:
+        out.real = y[0, 0]
+        out.imag = 0
+    return out
+
+
+def _real(x, v, pads, dtype, boundary, fill):
+    return _real_multi(x[None], v[None], pads, dtype, boundary, fill)[0, 0]
+
+
+def _real_multi(xs, vs, pads, dtype, boundary, fill):
+    """``corr(pad(xs[i]), vs[j])`` for every pair: shape (len(xs), len(vs), *out)."""
+    nx, nv = xs.shape[0], vs.shape[0]
+    out_shape = _out_shape(xs[0], vs[0], pads)
+    nd = xs.ndim - 1
+    conv_axes = [a for a in range(nd) if vs.shape[a + 1] > 1 or pads[a] != (0, 0)]
+    batch_axes = [a for a in range(nd) if a not in conv_axes]
+    # (nx, *batch, *conv) -> (B, 1, *conv); v -> (nv, 1, *conv)
+    perm = [0] + [a + 1 for a in batch_axes] + [a + 1 for a in conv_axes]
+    xt = xs.transpose(perm)
+    bshape = xt.shape[:1 + len(batch_axes)]
+    cx = xt.reshape((-1, 1) + tuple(xs.shape[a + 1] for a in conv_axes))
+    cv = vs.transpose([0] + [a + 1 for a in batch_axes] + [a + 1 for a in conv_axes])
+    cv = cv.reshape((nv, 1) + tuple(vs.shape[a + 1] for a in conv_axes))
+    cpads = [pads[a] for a in conv_axes]
+    if not conv_axes:
+        y = cx.astype(dtype) * cv.reshape(1, nv).astype(dtype)      # (B, nv)
+    else:
+        y = _conv_nd(cx, cv, cpads, dtype, boundary, fill)   # (B, nv, *conv_out)
+    # back to (nx, nv, *out) in the original axis order
+    y = y.reshape(bshape + (nv,) + tuple(out_shape[a] for a in conv_axes))
+    y = np.moveaxis(y, len(bshape), 1)
+    order = [0, 1] + [a + 2 for a in batch_axes] + [a + 2 for a in conv_axes]
+    inv = np.argsort(order)
+    y = y.transpose(inv)
+    assert y.shape == (nx, nv) + out_shape
+    return y
+
+
+def _conv_nd(x, v, pads, dtype, boundary, fill):
+    """x (B, 1, *sp), v (M, 1, *k): corr(pad(x), v) as (B, M, *out), any number of axes."""
+    c = x.ndim - 2
+    if c <= 3:
+        return _conv_framed(x, v, pads, dtype, boundary, fill)
+    # more than three convolved axes (zero padding only: boundary modes exist for 2-D
+    # only): sum over the taps of the leading c - 3 axes of 3-axis correlations
+    lead = c - 3
+    n, k = x.shape[2:2 + lead], v.shape[2:2 + lead]
+    out_lead = tuple(nn + lo + hi - kk + 1 for nn, kk, (lo, hi) in zip(n, k, pads[:lead]))
+    out_tail = tuple(nn + lo + hi - kk + 1 for nn, kk, (lo, hi) in
+                     zip(x.shape[2 + lead:], v.shape[2 + lead:], pads[lead:]))
+    y = np.zeros((x.shape[0], v.shape[0]) + out_lead + out_tail, dtype=dtype)
+    for taps in np.ndindex(*k):
+        osl, isl = [], []
+        for t, nn, (lo, _), o in zip(taps, n, pads[:lead], out_lead):
+            # output o reads input o + t - lo
+            o0, o1 = max(0, lo - t), min(o, nn + lo - t)
+            if o0 >= o1:
+                break
+            osl.append(slice(o0, o1))
+            isl.append(slice(o0 + t - lo, o1 + t - lo))
+        else:
+            xs = x[(slice(None), 0) + tuple(isl)]
+            lead_shape = xs.shape[1:1 + lead]
+            xs = xs.reshape((-1, 1) + xs.shape[1 + lead:])
+            vs = v[(slice(None), slice(None)) + taps]
+            part = _conv_framed(xs, vs, pads[lead:], dtype, boundary, fill)
+            # part: (B * prod(lead_shape), M, *tail) -> (B, M, *lead_shape, *tail)
+            part = part.reshape((x.shape[0],) + lead_shape + part.shape[1:])
+            part = np.moveaxis(part, 1 + lead, 1)
+            y[(slice(None), slice(None)) + tuple(osl)] += part
+    return y
+
+
+def _conv_framed(x, v, pads, dtype, boundary, fill):
+    """1-3 convolved axes through fastconv.conv, framing the longest axis if needed."""
+    k = v.shape[2:]
+    out = tuple(nn + lo + hi - kk + 1 for nn, kk, (lo, hi) in zip(x.shape[2:], k, pads))
+    big = [a for a in range(len(k)) if k[a] * out[a] > _TABLE_BUDGET]
+    if not big:
+        return _fc(x, v, pads, dtype, boundary, fill)
+    if boundary != "constant":
+        # frames near the edges would need the whole axis for the wrap/symmetric maps:
+        # materialise the padding once (an input-sized copy) and frame that
+        x = np.pad(x, [(0, 0), (0, 0)] + [tuple(p) for p in pads],
+                   mode="wrap" if boundary == "wrap" else "symmetric")
+        pads = [(0, 0)] * len(k)
+        boundary, fill = "constant", 0
+    a = max(big, key=lambda i: k[i] * out[i])
+    frame = max(_MIN_FRAME, _TABLE_BUDGET // k[a])
+    if frame >= out[a]:
+        return _fc(x, v, pads, dtype, boundary, fill)
+    y = np.empty((x.shape[0], v.shape[0]) + out, dtype=dtype)
+    lo, _ = pads[a]
+    n = x.shape[2 + a]
+    for o0 in range(0, out[a], frame):
+        o1 = min(out[a], o0 + frame)
+        # outputs [o0, o1) read padded positions [o0, o1 + k - 1) = input [o0 - lo, ...)
+        i0, i1 = o0 - lo, o1 + k[a] - 1 - lo
+        sub_pads = list(pads)
+        c0, c1 = max(0, i0), min(n, i1)
+        if c1 <= c0:
+            y[(slice(None),) * (2 + a) + (slice(o0, o1),)] = _constant_only(
+                x, v, pads, a, o1 - o0, dtype, fill)
+            continue
+        sub_pads[a] = (c0 - i0, i1 - c1)
+        xs = x[(slice(None),) * (2 + a) + (slice(c0, c1),)]
+        y[(slice(None),) * (2 + a) + (slice(o0, o1),)] = _fc(xs, v, sub_pads, dtype,
+                                                             boundary, fill)
+    return y
+
+
+def _constant_only(x, v, pads, a, length, dtype, fill):
+    """A frame that reads only padding along axis a: the constant times the kernel sums."""
+    shape = list(x.shape)
+    shape[2 + a] = 1
+    xs = np.full(shape, fill, dtype=dtype)
+    sub = list(pads)
+    k = v.shape[2 + a]
+    sub[a] = (k - 1, length - 1)
+    return _fc(xs, v, sub, dtype, "constant", fill)
+
+
+def _fc(x, v, pads, dtype, boundary, fill):
+    """One fastconv.conv call: x (B, 1, *sp), v (M, 1, *k)."""
+    if boundary == "constant" and (fill == 0 or not _reads_padding(pads)):
+        mode, value = "zeros", 0.0
+    elif boundary == "constant":
+        mode, value = "constant", float(fill)
+    else:
+        mode, value = _PAD_MODES[boundary], 0.0
+    xk = x if x.dtype == dtype else x.astype(dtype)
+    vk = v if v.dtype == dtype else v.astype(dtype)
+    if mode != "constant" or math.isfinite(value):
+        if any(lo < 0 or hi < 0 for lo, hi in pads):
+            xk, pads = _crop_negative(xk, pads)
+        return _fc_conv(xk, vk, padding=[tuple(p) for p in pads], padding_mode=mode,
+                        pad_value=value)
+    # a non-finite fill value: pad by hand (the kernels take finite constants only)
+    xp = np.pad(xk, [(0, 0), (0, 0)] + [tuple(p) for p in pads], mode="constant",
+                constant_values=value)
+    return _fc_conv(xp, vk)
+
+
+def _reads_padding(pads):
+    return any(lo > 0 or hi > 0 for lo, hi in pads)
+
+
+def _crop_negative(x, pads):
+    """Negative padding (valid-mode frames) as a crop of the input."""
+    sl = [slice(None), slice(None)]
+    new = []
+    for n, (lo, hi) in zip(x.shape[2:], pads):
+        a0 = -lo if lo < 0 else 0
+        a1 = n + hi if hi < 0 else n
+        sl.append(slice(a0, a1))
+        new.append((max(lo, 0), max(hi, 0)))
+    return x[tuple(sl)], new
+
+
+def _tap_loop(x, v, pads, dtype, boundary, fill):
+    """Generic shift-and-add over the taps of v, in ``dtype`` (exact for integers,
+    wrapping as integer sums do; works for object arrays).  Memory: the padded
+    input plus the output."""
+    np_mode = {"constant": "constant", "wrap": "wrap", "symmetric": "symmetric"}[boundary]
+    xd = x.astype(dtype, copy=False)
+    if np_mode == "constant":
+        xp = np.pad(xd, pads, mode="constant", constant_values=np.asarray(fill).astype(dtype))
+    else:
+        xp = np.pad(xd, pads, mode=np_mode)
+    out = _out_shape(x, v, pads)
+    y = np.zeros(out, dtype=dtype)
+    vd = v.astype(dtype, copy=False)
+    for taps in np.ndindex(*v.shape):
+        w = vd[taps]
+        if dtype.kind != "O" and w == 0:
+            continue
+        sl = tuple(slice(t, t + o) for t, o in zip(taps, out))
+        y += xp[sl] * w
+    return y
