@@ -39,6 +39,10 @@ def correlate_padded(x, v, pads, dtype, *, boundary="constant", fill=0):
     dtype = np.dtype(dtype)
     if x.ndim == 0:
         return np.asarray(x * v, dtype=dtype)
+    if boundary == "constant" and not np.any(fill):
+        v, pads = _clip_taps(x.shape, v, pads)
+        if v is None:
+            return np.zeros(_out_shape(x, np.empty(0), pads), dtype=dtype)
     if dtype.kind == "f" and dtype.itemsize in (4, 8):
         return _real(x, v, pads, dtype, boundary, fill)
     if dtype == np.float16:
@@ -51,7 +55,28 @@ def correlate_padded(x, v, pads, dtype, *, boundary="constant", fill=0):
 
 
 def _out_shape(x, v, pads):
+    if v.ndim != x.ndim:      # pads already give the output shape (see _clip_taps)
+        return tuple(lo for lo, _ in pads)
     return tuple(n + lo + hi - k + 1 for n, k, (lo, hi) in zip(x.shape, v.shape, pads))
+
+
+def _clip_taps(shape, v, pads):
+    """Drop the taps that only ever meet zero padding (a kernel longer than the
+    input in 'same' mode, say): the result is unchanged and the sums shorter.
+
+    Returns (v, pads), or (None, [(out, 0), ...]) when every output is zero."""
+    sl, new = [], []
+    for n, k, (lo, hi) in zip(shape, v.shape, pads):
+        out = n + lo + hi - k + 1
+        t0, t1 = max(0, lo - out + 1), min(k - 1, lo + n - 1)
+        if t0 > t1:
+            return None, [(n + lo + hi - kk + 1, 0) for n, kk, (lo, hi)
+                          in zip(shape, v.shape, pads)]
+        kk = t1 - t0 + 1
+        lo2 = lo - t0
+        sl.append(slice(t0, t1 + 1))
+        new.append((lo2, out - 1 + kk - n - lo2))
+    return v[tuple(sl)], new
 
 
 def _integer(x, v, pads, dtype, boundary, fill):

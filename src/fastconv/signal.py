@@ -120,6 +120,9 @@ def convolve(in1, in2, mode="full", method="auto"):
     dtype = direct_result_dtype(volume.dtype, kernel.dtype)
     if method == "fft":
         return _convolve_fft(volume, kernel, mode, dtype)
+    if mode == "full" and kernel.size > volume.size:
+        # commutative: the longer input as the signal gives the kernels short sums
+        volume, kernel = kernel, volume
     pads = [range_to_pads(k, *full_range(n, k, mode), n)
             for n, k in zip(volume.shape, kernel.shape)]
     return correlate_padded(volume, _flip(kernel), pads, dtype)
@@ -217,10 +220,11 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     if valid_swap(mode, s1, s2, axes):
         a, b = b, a
         s1, s2 = s2, s1
-    cdt = fft_result_dtype(a.dtype, b.dtype)
     if not axes:
-        out = np.multiply(a, b, dtype=cdt) if cdt.kind != "O" else a * b
+        # no axis left to transform (SciPy multiplies, keeping the inputs' dtype)
+        out = a * b
     else:
+        cdt = fft_result_dtype(a.dtype, b.dtype)
         ranges = [full_range(s1[ax], s2[ax], mode) for ax in axes]
         out = _fftconv.fft_convolve(a, b, axes, ranges, cdt)
     if mode == "same":
