@@ -204,52 +204,49 @@ def _conv_nd(x, v, pads, dtype, boundary, fill):
 
 
 def _conv_framed(x, v, pads, dtype, boundary, fill):
-    """1-3 convolved axes through fastconv.conv, framing the longest axis if needed."""
+    """1-3 convolved axes through fastconv.conv; a long axis is cut into frames.
+
+    The frames (``L + k - 1`` padded samples giving ``L`` outputs each) become
+    batch entries of one kernel call, so the kernels' index tables hold
+    ``k x L`` entries instead of ``k x outputs`` and the frames spread over the
+    threads.  The framed copy is the input's size (plus ``(k - 1) / L``)."""
     k = v.shape[2:]
     out = tuple(nn + lo + hi - kk + 1 for nn, kk, (lo, hi) in zip(x.shape[2:], k, pads))
     big = [a for a in range(len(k)) if k[a] * out[a] > _TABLE_BUDGET]
     if not big:
         return _fc(x, v, pads, dtype, boundary, fill)
-    if boundary != "constant":
-        # frames near the edges would need the whole axis for the wrap/symmetric maps:
-        # materialise the padding once (an input-sized copy) and frame that
-        x = np.pad(x, [(0, 0), (0, 0)] + [tuple(p) for p in pads],
-                   mode="wrap" if boundary == "wrap" else "symmetric")
-        pads = [(0, 0)] * len(k)
-        boundary, fill = "constant", 0
     a = max(big, key=lambda i: k[i] * out[i])
     frame = max(_MIN_FRAME, _TABLE_BUDGET // k[a])
     if frame >= out[a]:
         return _fc(x, v, pads, dtype, boundary, fill)
-    y = np.empty((x.shape[0], v.shape[0]) + out, dtype=dtype)
-    lo, _ = pads[a]
-    n = x.shape[2 + a]
-    for o0 in range(0, out[a], frame):
-        o1 = min(out[a], o0 + frame)
-        # outputs [o0, o1) read padded positions [o0, o1 + k - 1) = input [o0 - lo, ...)
-        i0, i1 = o0 - lo, o1 + k[a] - 1 - lo
-        sub_pads = list(pads)
-        c0, c1 = max(0, i0), min(n, i1)
-        if c1 <= c0:
-            y[(slice(None),) * (2 + a) + (slice(o0, o1),)] = _constant_only(
-                x, v, pads, a, o1 - o0, dtype, fill)
-            continue
-        sub_pads[a] = (c0 - i0, i1 - c1)
-        xs = x[(slice(None),) * (2 + a) + (slice(c0, c1),)]
-        y[(slice(None),) * (2 + a) + (slice(o0, o1),)] = _fc(xs, v, sub_pads, dtype,
-                                                             boundary, fill)
-    return y
-
-
-def _constant_only(x, v, pads, a, length, dtype, fill):
-    """A frame that reads only padding along axis a: the constant times the kernel sums."""
-    shape = list(x.shape)
-    shape[2 + a] = 1
-    xs = np.full(shape, fill, dtype=dtype)
+    nf = -(-out[a] // frame)
+    # pad axis a (only) so that nf frames of frame + k - 1 samples fit
+    lo, hi = pads[a]
+    extra = nf * frame - out[a]
+    ax = 2 + a
+    width = [(0, 0)] * x.ndim
+    width[ax] = (max(lo, 0), max(hi, 0) + extra)
+    xs = x.astype(dtype, copy=False)
+    if lo < 0 or hi < 0:
+        xs = xs[(slice(None),) * ax + (slice(max(-lo, 0), xs.shape[ax] - max(-hi, 0)),)]
+    if boundary == "constant":
+        xp = np.pad(xs, width, mode="constant", constant_values=fill)
+    else:
+        # numpy.pad's wrap/symmetric extension (the same maps as the kernels'); the
+        # extra tail only feeds outputs that are cropped away
+        xp = np.pad(xs, width, mode="wrap" if boundary == "wrap" else "symmetric")
+    win = np.lib.stride_tricks.sliding_window_view(xp, frame + k[a] - 1, axis=ax)
+    win = win[(slice(None),) * ax + (slice(None, None, frame),)]    # (B,1,..,nf,..,W)
+    win = np.moveaxis(win, ax, 1)                                    # (B,nf,1,..,..,W)
+    win = np.moveaxis(win, -1, ax + 1)                               # (B,nf,1,..,W,..)
+    xf = np.ascontiguousarray(win).reshape((-1,) + win.shape[2:])
     sub = list(pads)
-    k = v.shape[2 + a]
-    sub[a] = (k - 1, length - 1)
-    return _fc(xs, v, sub, dtype, "constant", fill)
+    sub[a] = (0, 0)
+    y = _fc(xf, v, sub, dtype, boundary, fill)                       # (B*nf, M, .., frame, ..)
+    y = y.reshape((x.shape[0], nf) + y.shape[1:])
+    y = np.moveaxis(y, 1, ax)                                        # (B, M, .., nf, frame, ..)
+    y = y.reshape(y.shape[:ax] + (nf * frame,) + y.shape[ax + 2:])
+    return y[(slice(None),) * ax + (slice(0, out[a]),)]
 
 
 def _fc(x, v, pads, dtype, boundary, fill):
