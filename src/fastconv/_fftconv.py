@@ -35,6 +35,8 @@ except ImportError:     # pragma: no cover - exercised without SciPy
 _GROUP_BUDGET = 1 << 20
 # largest block we let one transform have, in elements, when cutting
 _BLOCK_MAX = 1 << 22
+# smallest overlap-save block (shorter blocks cost more in calls than they save)
+_MIN_BLOCK = 512
 # per-element overhead of a block, in units of one butterfly (copy in/out, product)
 _OVERHEAD = 6.0
 
@@ -96,6 +98,9 @@ def fft_convolve(x, w, axes, ranges, dtype):
     out = np.empty(out_shape, dtype=dtype)
     if out.size == 0:
         return out
+    if not axes:
+        np.multiply(x, w, out=out, dtype=dtype, casting="unsafe")
+        return out
     nthreads = get_num_threads()
     rdt = dtype if not complex_ else np.dtype(dtype.char.lower())
 
@@ -121,7 +126,7 @@ def _choose_blocks(x, w, axes, ranges, sizes, complex_):
     for a, (s, n) in zip(axes, ranges):
         k = min(x.shape[a], w.shape[a])
         other = total // sizes[a]
-        nmin = next_fast_len(max(2 * k, 16), not complex_)
+        nmin = next_fast_len(max(2 * k, _MIN_BLOCK), not complex_)
         cand = nmin
         while cand < sizes[a]:
             step = cand - k + 1
@@ -192,29 +197,36 @@ def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
     crop[c + 1] = slice(k - 1, k - 1 + step)
 
     def run(b0, b1):
-        seg = np.zeros([b1 - b0] + seg_shape, dtype=xdt)
-        for g, b in enumerate(range(b0, b1)):
-            f0 = start + b * step
-            i0, i1 = f0 - k + 1, f0 + step      # input span of this block
-            c0, c1 = max(0, i0), min(n, i1)
-            if c1 > c0:
-                dst = [g] + [slice(None)] * x.ndim
-                dst[c + 1] = slice(c0 - i0, c1 - i0)
-                src = [slice(None)] * x.ndim
-                src[c] = slice(c0, c1)
-                seg[tuple(dst)] = x[tuple(src)]
+        g = b1 - b0
+        # the group's input span, zero outside the input, then one window per block
+        i0 = start + b0 * step - k + 1
+        span = (g - 1) * step + N
+        buf_shape = list(x.shape)
+        buf_shape[c] = span
+        buf = np.zeros(buf_shape, dtype=xdt)
+        c0, c1 = max(0, i0), min(n, i0 + span)
+        if c1 > c0:
+            dst = [slice(None)] * x.ndim
+            dst[c] = slice(c0 - i0, c1 - i0)
+            src = [slice(None)] * x.ndim
+            src[c] = slice(c0, c1)
+            buf[tuple(dst)] = x[tuple(src)]
+        win = np.lib.stride_tricks.sliding_window_view(buf, N, axis=c)
+        win = win[(slice(None),) * c + (slice(None, None, step),)]   # (.., g, .., N)
+        seg = np.moveaxis(win, c, 0)                                   # (g, .., N)
+        seg = np.moveaxis(seg, -1, c + 1)                              # (g, .., N at c, ..)
         spec = fwd(seg, fshape, faxes)
         spec = spec * wspec if spec.shape != np.broadcast_shapes(spec.shape, wspec.shape) \
             else _imul(spec, wspec)
-        r = inv(spec, fshape, faxes)[tuple(crop)]
-        for g, b in enumerate(range(b0, b1)):
-            o0 = b * step
-            o1 = min(length, o0 + step)
-            dst = [slice(None)] * x.ndim
-            dst[c] = slice(o0, o1)
-            srcr = [g] + [slice(None)] * x.ndim
-            srcr[c + 1] = slice(0, o1 - o0)
-            out[tuple(dst)] = r[tuple(srcr)]
+        r = inv(spec, fshape, faxes)[tuple(crop)]                      # (g, .., step at c, ..)
+        r = np.moveaxis(r, 0, c)                                       # (.., g, step, ..)
+        r = r.reshape(r.shape[:c] + (g * step,) + r.shape[c + 2:])
+        o0, o1 = b0 * step, min(length, b1 * step)
+        dst = [slice(None)] * x.ndim
+        dst[c] = slice(o0, o1)
+        srcr = [slice(None)] * x.ndim
+        srcr[c] = slice(0, o1 - o0)
+        out[tuple(dst)] = r[tuple(srcr)]
 
     if pool_threads <= 1:
         for b0, b1 in groups:

@@ -130,8 +130,20 @@ def convolve(in1, in2, mode="full", method="auto"):
 
 def _convolve_fft(volume, kernel, mode, dtype):
     cdt = fft_result_dtype(volume.dtype, kernel.dtype)
-    ranges = [full_range(n, k, mode) for n, k in zip(volume.shape, kernel.shape)]
-    out = _fftconv.fft_convolve(volume, kernel, list(range(volume.ndim)), ranges, cdt)
+    # axes where an input has one element are a broadcast product, not a transform
+    axes = [a for a in range(volume.ndim) if volume.shape[a] > 1 and kernel.shape[a] > 1]
+    out = _fftconv.fft_convolve(volume, kernel, axes,
+                                [full_range(volume.shape[a], kernel.shape[a], mode)
+                                 for a in axes], cdt)
+    if mode == "same":
+        sl = tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(out.shape,
+                                                                          volume.shape))
+        out = out[sl]
+    elif mode == "valid":
+        sl = tuple(slice(0, min(n, m - k + 1)) if volume.shape[a] == 1 or kernel.shape[a] == 1
+                   else slice(None) for a, (n, m, k) in
+                   enumerate(zip(out.shape, volume.shape, kernel.shape)))
+        out = out[sl]
     if dtype.kind in "iu":
         out = np.round(out)
     elif dtype.kind == "b":
