@@ -119,10 +119,16 @@ def fft_convolve(x, w, axes, ranges, dtype):
 
 
 def _choose_blocks(x, w, axes, ranges, sizes, complex_):
-    """(axis, block size, swap) for overlap-save, or None for one transform."""
+    """(axis, block size, swap) for overlap-save, or None for one transform.
+
+    Cost model, in element-butterflies: one transform of the whole padded
+    array costs three transforms (both inputs and the inverse); blocks cost two
+    per block (input and inverse) plus one of the kernel at the block's size.
+    Blocks also keep the working set in cache, which the model does not count,
+    so ties go to blocks."""
     best = None
     total = math.prod(sizes.values())
-    one_shot = total * (math.log2(max(total, 2)) + _OVERHEAD)
+    one_shot = 3 * total * (math.log2(max(total, 2)) + _OVERHEAD)
     for a, (s, n) in zip(axes, ranges):
         k = min(x.shape[a], w.shape[a])
         other = total // sizes[a]
@@ -131,14 +137,15 @@ def _choose_blocks(x, w, axes, ranges, sizes, complex_):
         while cand < sizes[a]:
             step = cand - k + 1
             nb = -(-n // step)
-            cost = nb * other * cand * (math.log2(cand * other) + _OVERHEAD)
+            per = other * cand * (math.log2(cand * other) + _OVERHEAD)
+            cost = (2 * nb + 1) * per
             fits = cand * other <= _BLOCK_MAX
             if (best is None or cost < best[0]) and (fits or cand == nmin):
                 best = (cost, a, cand, x.shape[a] < w.shape[a])
             cand = next_fast_len(int(cand * 1.25) + 1, not complex_)
     if best is None:
         return None
-    if best[0] >= one_shot and total <= 4 * _BLOCK_MAX:
+    if best[0] > one_shot and total <= 4 * _BLOCK_MAX:
         return None
     return best[1], best[2], best[3]
 

@@ -383,23 +383,27 @@ def correlation_lags(in1_len, in2_len, mode="full"):
 
 # ---------------------------------------------------------------- method choice
 
-# Measured on the dev machine (2 vCPU AMD EPYC Zen 4, 2 threads): seconds per
-# multiply-add of the direct kernels and per element-butterfly of the FFT path.
-_DIRECT_S = {4: 0.12e-9, 8: 0.2e-9}
-_FFT_S = {4: 1.0e-9, 8: 1.6e-9}
+# Seconds per multiply-add of the direct kernels and per element x log2(block)
+# unit of the FFT path, measured on the dev machine (2 vCPU AMD EPYC Zen 4, 2
+# threads; 1-D 1e6 samples x 16-2048 taps, 2-D 2048x2048 x 5x5-31x31): the
+# crossovers land near 130-150 taps in 1-D and 14x14 in 2-D.
+_DIRECT_S = {4: 0.05e-9, 8: 0.1e-9}
+_FFT_S = {4: 0.4e-9, 8: 0.7e-9}
 _CALL_S = 30e-6
 
 
 def _predict(volume, kernel, mode):
     """Predicted seconds of (direct, fft) for convolve(volume, kernel, mode)."""
     out = [full_range(n, k, mode)[1] for n, k in zip(volume.shape, kernel.shape)]
-    taps = min(volume.size, kernel.size)
+    taps = math.prod(min(a, b) for a, b in zip(volume.shape, kernel.shape))
     dt = np.result_type(volume.dtype, kernel.dtype)
     item = 4 if dt in (np.float32, np.complex64, np.float16) else 8
-    cplx = 4 if dt.kind == "c" else 1
-    direct = math.prod(out) * taps * _DIRECT_S[item] * cplx + _CALL_S
-    n = sum(math.log2(max(2, 2 * min(a, b))) for a, b in zip(volume.shape, kernel.shape))
-    fft = math.prod(max(o, 1) for o in out) * (n + 4) * _FFT_S[item] * cplx + 3 * _CALL_S
+    direct = math.prod(out) * taps * _DIRECT_S[item] * (4 if dt.kind == "c" else 1) + _CALL_S
+    # the overlap-save block along each transformed axis: a few kernel lengths
+    units = sum(math.log2(min(o + k - 1, max(8 * k, 1024))) + 1
+                for o, k in zip(out, (min(a, b) for a, b in zip(volume.shape, kernel.shape)))
+                if k > 1) + 6
+    fft = math.prod(out) * units * _FFT_S[item] * (2 if dt.kind == "c" else 1) + 3 * _CALL_S
     return direct, fft
 
 
