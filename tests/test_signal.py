@@ -559,3 +559,32 @@ def test_long_convolution_memory_is_bounded():
     assert out.returncode == 0, out.stderr
     grew = float(out.stdout.split()[-1])
     assert grew < 76 + 120, f"peak memory grew by {grew:.0f} MiB"
+
+
+def _bound_ratio(x, w, y, mode="same"):
+    ref = np.convolve(x.astype(np.float64), w.astype(np.float64), mode)
+    S = np.convolve(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64), mode)
+    bound = 2 * np.sqrt(w.size) * 2.0 ** -24 * S
+    return np.max(np.abs(y - ref) / np.where(bound > 0, bound, np.inf))
+
+
+@pytest.mark.parametrize("case", ["noise", "half_quiet", "spike", "zero_background"])
+def test_auto_keeps_per_element_bound(rng, case):
+    """'auto' never leaves the direct path's per-element float32 bound: wide
+    dynamic ranges (where an FFT would) stay direct."""
+    x = rng.standard_normal(100_000).astype(np.float32)
+    w = rng.standard_normal(900).astype(np.float32)
+    if case == "half_quiet":
+        x[:50_000] *= 1e-3
+    elif case == "spike":
+        x[30_000] = 1e4
+    elif case == "zero_background":
+        x[:80_000] = 0
+    method = signal.choose_conv_method(x, w, "same")
+    assert method == ("fft" if case == "noise" else "direct")
+    y = signal.convolve(x, w, "same")
+    assert y.dtype == np.float32
+    assert _bound_ratio(x, w, y) <= 1.0
+    if case != "noise":
+        # the FFT would have broken the bound: the guard is needed
+        assert _bound_ratio(x, w, signal.convolve(x, w, "same", method="fft")) > 1.0
