@@ -588,3 +588,29 @@ def test_auto_keeps_per_element_bound(rng, case):
     if case != "noise":
         # the FFT would have broken the bound: the guard is needed
         assert _bound_ratio(x, w, signal.convolve(x, w, "same", method="fft")) > 1.0
+
+
+# ------------------------------------------------------------------ benchmark hooks
+
+def test_bench_suite_runners():
+    pytest.importorskip("scipy")
+    from fastconv.bench.signal_suite import SYSTEMS, WORKLOADS, signal_runner
+
+    assert "conv1d_k16" in WORKLOADS and "fastconv" in SYSTEMS
+    with pytest.raises(NotImplementedError):
+        signal_runner("conv1d_k16", "opencv.filter2D")
+    with pytest.raises(NotImplementedError):
+        signal_runner("conv1d_k16", "nope")
+    a = signal_runner("matched_c64", "fastconv", threads=1)()
+    b = signal_runner("matched_c64", "scipy.convolve", threads=1)()
+    assert a.dtype == b.dtype == np.complex64 and a.shape == b.shape
+    assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
+
+
+def test_bench_cli_signal_suite():
+    pytest.importorskip("scipy")
+    r = subprocess.run([sys.executable, "-m", "fastconv", "bench", "--suite", "signal",
+                        "--workloads", "conv1d_k16", "--repeat", "1", "--no-progress"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "conv1d_k16" in r.stdout and "geomean fastconv/SciPy-best" in r.stdout

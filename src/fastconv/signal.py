@@ -41,7 +41,6 @@ from fastconv._sigmodes import (
     same_ndim,
     valid_swap,
 )
-from fastconv._threads import get_num_threads
 
 __all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d", "correlate2d",
            "choose_conv_method", "correlation_lags"]
@@ -506,7 +505,3 @@ def _best_time(fn, repeat=3):
         fn()
         best = min(best, time.perf_counter() - t)
     return best
-
-
-def _threads():
-    return get_num_threads()
