@@ -551,6 +551,22 @@ MEMORY_SCRIPT = textwrap.dedent("""
 """)
 
 
+MEMMAP_SCRIPT = textwrap.dedent("""
+    import resource, sys, numpy as np
+    from fastconv import signal
+    path = sys.argv[1]
+    np.random.default_rng(0).standard_normal(10_000_000).tofile(path)
+    x = np.memmap(path, dtype=np.float64, mode="r")
+    w = np.random.default_rng(1).standard_normal(10_000)
+    signal.oaconvolve(x[:100_000], w[:100], "same")
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    y = signal.oaconvolve(x, w, "valid")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert y.shape == (10_000_000 - 10_000 + 1,)
+    print(peak - base)
+""")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
 def test_long_convolution_memory_is_bounded():
     """1e7 samples x 10,000 taps: the output (76 MiB) plus a few blocks."""
@@ -559,6 +575,57 @@ def test_long_convolution_memory_is_bounded():
     assert out.returncode == 0, out.stderr
     grew = float(out.stdout.split()[-1])
     assert grew < 76 + 120, f"peak memory grew by {grew:.0f} MiB"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
+def test_memmapped_long_convolution_memory_is_bounded(tmp_path):
+    """A memory-mapped 1e7-sample input is read by slices: output + the mapped
+    pages (76 MiB each) plus a few blocks, no padded or converted copy of it."""
+    out = subprocess.run([sys.executable, "-c", MEMMAP_SCRIPT, str(tmp_path / "x.f8")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    grew = float(out.stdout.split()[-1])
+    assert grew < 2 * 76 + 120, f"peak memory grew by {grew:.0f} MiB"
+
+
+try:
+    import hypothesis
+    from hypothesis import strategies as st
+except ImportError:      # hypothesis is a test extra: the property test skips without it
+    hypothesis = None
+
+
+def _given_integer_cases(test):
+    if hypothesis is None:
+        return pytest.mark.skip(reason="hypothesis is not installed")(test)
+    return hypothesis.settings(max_examples=60, deadline=None)(hypothesis.given(
+        shapes=st.integers(1, 3).flatmap(lambda nd: st.tuples(
+            st.lists(st.integers(1, 6), min_size=nd, max_size=nd),
+            st.lists(st.integers(1, 6), min_size=nd, max_size=nd))),
+        mode=st.sampled_from(MODES), method=st.sampled_from(["direct", "fft", "auto"]),
+        seed=st.integers(0, 2 ** 32 - 1))(test))
+
+
+@_given_integer_cases
+def test_property_integer_valued_exact(shapes, mode, method, seed):
+    """Small integers: every method gives the exact NumPy-reference result
+    (to rounding for the FFT), shapes and dtypes included."""
+    s1, s2 = shapes
+    if mode == "valid" and not (all(a >= b for a, b in zip(s1, s2))
+                                or all(b >= a for a, b in zip(s1, s2))):
+        with pytest.raises(ValueError):
+            signal.convolve(np.ones(s1), np.ones(s2), mode, method)
+        return
+    r = np.random.default_rng(seed)
+    x = r.integers(-8, 9, s1)
+    w = r.integers(-8, 9, s2)
+    ref = ref_convolve(x.astype(object), w.astype(object), mode).astype(np.int64)
+    y = signal.convolve(x, w, mode, method)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, ref)
+    yf = signal.convolve(x.astype(np.float32), w.astype(np.float32), mode, method)
+    assert yf.dtype == np.float32
+    np.testing.assert_allclose(yf, ref, atol=1e-3 if method != "direct" else 0)
 
 
 def _bound_ratio(x, w, y, mode="same"):
