@@ -681,3 +681,23 @@ def test_bench_cli_signal_suite():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "conv1d_k16" in r.stdout and "geomean fastconv/SciPy-best" in r.stdout
+
+
+def test_numpy_fft_backend_without_scipy(monkeypatch, rng):
+    """``pip install fastconv`` has no SciPy: numpy.fft gives the same results,
+    float32 kept in float32, blocked paths included."""
+    from fastconv import _fftconv
+
+    x = rng.standard_normal((3, 20_000)).astype(np.float32)
+    w = rng.standard_normal((1, 700)).astype(np.float32)
+    xc = (x[0] + 1j * x[1]).astype(np.complex64)
+    with_scipy = [signal.fftconvolve(x, w, "same"), signal.fftconvolve(xc, xc[:99], "valid")]
+    monkeypatch.setattr(_fftconv, "_sfft", None)
+    assert _fftconv.backend() == "numpy.fft"
+    assert _fftconv.next_fast_len(2049) == 2160
+    without = [signal.fftconvolve(x, w, "same"), signal.fftconvolve(xc, xc[:99], "valid")]
+    for a, b in zip(without, with_scipy):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
+    ref = ref_convolve(x.astype(np.float64), w.astype(np.float64), "same")
+    assert np.linalg.norm(without[0] - ref) <= 1e-5 * np.linalg.norm(ref)
