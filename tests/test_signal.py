@@ -701,3 +701,13 @@ def test_numpy_fft_backend_without_scipy(monkeypatch, rng):
         assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
     ref = ref_convolve(x.astype(np.float64), w.astype(np.float64), "same")
     assert np.linalg.norm(without[0] - ref) <= 1e-5 * np.linalg.norm(ref)
+
+
+def test_results_are_c_contiguous(rng):
+    x, w = rng.standard_normal((30, 40, 3)), rng.standard_normal((5, 1, 2))
+    for f in [lambda: signal.convolve(x, w, "same", "direct"),
+              lambda: signal.convolve(x, w, "full", "fft"),
+              lambda: signal.correlate(x.astype(np.complex64), w, "valid"),
+              lambda: signal.fftconvolve(x, w, "same", axes=[0, 2]),
+              lambda: signal.correlate2d(x[:, :, 0], w[:, :, 0].T, "valid")]:
+        assert f().flags.c_contiguous

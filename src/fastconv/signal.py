@@ -128,7 +128,7 @@ def convolve(in1, in2, mode="full", method="auto"):
         volume, kernel = kernel, volume
     pads = [range_to_pads(k, *full_range(n, k, mode), n)
             for n, k in zip(volume.shape, kernel.shape)]
-    return correlate_padded(volume, _flip(kernel), pads, dtype)
+    return np.ascontiguousarray(correlate_padded(volume, _flip(kernel), pads, dtype))
 
 
 def _convolve_fft(volume, kernel, mode, dtype):
@@ -156,7 +156,7 @@ def _convolve_fft(volume, kernel, mode, dtype):
         warnings.warn("Use of fft convolution on input with NAN or inf results in NAN or inf "
                       "output. Consider using method='direct' instead.", RuntimeWarning,
                       stacklevel=3)
-    return out.astype(dtype, copy=False)
+    return np.ascontiguousarray(out, dtype=dtype)
 
 
 def correlate(in1, in2, mode="full", method="auto"):
@@ -325,7 +325,8 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     if valid_swap(mode, a.shape, b.shape):
         a, b = b, a
     pads = [range_to_pads(k, *full_range(n, k, mode), n) for n, k in zip(a.shape, b.shape)]
-    return correlate_padded(a, _flip(b), pads, dtype, boundary=bmode, fill=fill)
+    return np.ascontiguousarray(correlate_padded(a, _flip(b), pads, dtype, boundary=bmode,
+                                                 fill=fill))
 
 
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
@@ -352,7 +353,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     pads = [range_to_pads(k, *full_range(n, k, mode, correlate2d=True), n)
             for n, k in zip(a.shape, b.shape)]
     out = correlate_padded(a, v, pads, dtype, boundary=bmode, fill=fill)
-    return np.ascontiguousarray(out[::-1, ::-1]) if swapped else out
+    return np.ascontiguousarray(out[::-1, ::-1] if swapped else out)
 
 
 def correlation_lags(in1_len, in2_len, mode="full"):
