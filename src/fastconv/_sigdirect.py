@@ -224,26 +224,28 @@ def _conv_framed(x, v, pads, dtype, boundary, fill):
     if frame >= out[a]:
         return _fc(x, v, pads, dtype, boundary, fill)
     nf = -(-out[a] // frame)
-    # pad axis a (only) so that nf frames of frame + k - 1 samples fit
+    # nf frames of frame + k - 1 padded samples along axis a
     lo, hi = pads[a]
     extra = nf * frame - out[a]
     ax = 2 + a
-    width = [(0, 0)] * x.ndim
-    width[ax] = (max(lo, 0), max(hi, 0) + extra)
     xs = x.astype(dtype, copy=False)
     if lo < 0 or hi < 0:
         xs = xs[(slice(None),) * ax + (slice(max(-lo, 0), xs.shape[ax] - max(-hi, 0)),)]
+        lo, hi = max(lo, 0), max(hi, 0)
+    W = frame + k[a] - 1
     if boundary == "constant":
-        xp = np.pad(xs, width, mode="constant", constant_values=fill)
+        xf = _frames_constant(xs, ax, lo, frame, W, nf, fill, dtype)
     else:
         # numpy.pad's wrap/symmetric extension (the same maps as the kernels'); the
         # extra tail only feeds outputs that are cropped away
+        width = [(0, 0)] * x.ndim
+        width[ax] = (lo, hi + extra)
         xp = np.pad(xs, width, mode="wrap" if boundary == "wrap" else "symmetric")
-    win = np.lib.stride_tricks.sliding_window_view(xp, frame + k[a] - 1, axis=ax)
-    win = win[(slice(None),) * ax + (slice(None, None, frame),)]    # (B,1,..,nf,..,W)
-    win = np.moveaxis(win, ax, 1)                                    # (B,nf,1,..,..,W)
-    win = np.moveaxis(win, -1, ax + 1)                               # (B,nf,1,..,W,..)
-    xf = np.ascontiguousarray(win).reshape((-1,) + win.shape[2:])
+        win = np.lib.stride_tricks.sliding_window_view(xp, W, axis=ax)
+        win = win[(slice(None),) * ax + (slice(None, None, frame),)]    # (B,1,..,nf,..,W)
+        win = np.moveaxis(np.moveaxis(win, ax, 1), -1, ax + 1)          # (B,nf,1,..,W,..)
+        xf = np.ascontiguousarray(win)
+    xf = xf.reshape((-1,) + xf.shape[2:])
     sub = list(pads)
     sub[a] = (0, 0)
     y = _fc(xf, v, sub, dtype, boundary, fill)                       # (B*nf, M, .., frame, ..)
@@ -251,6 +253,30 @@ def _conv_framed(x, v, pads, dtype, boundary, fill):
     y = np.moveaxis(y, 1, ax)                                        # (B, M, .., nf, frame, ..)
     y = y.reshape(y.shape[:ax] + (nf * frame,) + y.shape[ax + 2:])
     return y[(slice(None),) * ax + (slice(0, out[a]),)]
+
+
+def _frames_constant(xs, ax, lo, frame, W, nf, fill, dtype):
+    """Frames of the constant-padded axis ``ax`` without padding the whole input:
+    (B, nf, 1, .., W, ..), frame f holding padded samples [f*frame, f*frame + W)."""
+    n = xs.shape[ax]
+    xf = np.empty((xs.shape[0], nf) + xs.shape[1:ax] + (W,) + xs.shape[ax + 1:], dtype=dtype)
+    # frames that lie inside the input are one strided copy
+    f0 = min(nf, -(-lo // frame))
+    f1 = max(f0, min(nf, (n - W + lo) // frame + 1)) if n >= W else f0
+    if f1 > f0:
+        win = np.lib.stride_tricks.sliding_window_view(xs, W, axis=ax)
+        s0 = f0 * frame - lo
+        win = win[(slice(None),) * ax + (slice(s0, s0 + (f1 - f0 - 1) * frame + 1, frame),)]
+        xf[:, f0:f1] = np.moveaxis(np.moveaxis(win, ax, 1), -1, ax + 1)
+    for f in [*range(0, f0), *range(f1, nf)]:
+        i0 = f * frame - lo
+        c0, c1 = max(0, i0), min(n, i0 + W)
+        part = xf[:, f]
+        part[...] = fill
+        if c1 > c0:
+            part[(slice(None),) * ax + (slice(c0 - i0, c1 - i0),)] = \
+                xs[(slice(None),) * ax + (slice(c0, c1),)]
+    return xf
 
 
 def _fc(x, v, pads, dtype, boundary, fill):
