@@ -4,8 +4,8 @@
 length)`` of the full linear convolution along each axis of ``axes``;
 the other axes broadcast (sizes equal or 1), as in SciPy's ``fftconvolve``.
 
-One axis (the one whose output is longest compared with the shorter input
-along it) may be cut into blocks: each block of ``N`` input samples gives
+One axis (the one where a cost model of the transforms says cutting saves most,
+counting a cache penalty for big blocks) may be cut into blocks: each block of ``N`` input samples gives
 ``N - k + 1`` outputs of a circular convolution (overlap-save), so the
 temporaries are a few blocks, never the whole padded signal, and the input is
 only read by slices (memory-mapped inputs stay on disk).  ``N`` minimises a
@@ -14,9 +14,12 @@ are transformed in groups; groups run on a thread pool, so every part of the
 work (copy in, transforms, products, copy out) uses all threads.  The block
 split does not depend on the thread count, so neither do the bits.
 
-Backend: ``scipy.fft`` when it is installed (it keeps float32 in float32 and its
-pocketfft is SIMD-vectorised); otherwise ``numpy.fft`` (NumPy >= 2 also keeps
-float32).  Real inputs use real-input transforms.
+Backend: ``scipy.fft`` when it is installed, otherwise ``numpy.fft``.  Both are
+pocketfft and both compute float32 in float32 (NumPy >= 2); SciPy's vectorises
+across the lines of a multi-axis transform (2-D blocks of 243 x 2080 float32:
+2.2 ms of CPU against NumPy's 3.0) and takes ``workers``, which the one-block
+path uses.  Without SciPy the results are the same to rounding (tested).  Real
+inputs use real-input transforms.
 """
 
 import concurrent.futures
