@@ -492,7 +492,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     if measure:
         times = {}
         for method in ("fft", "direct"):
-            times[method] = _best_time(lambda: convolve(volume, kernel, mode, method))
+            times[method] = _best_time(lambda m=method: convolve(volume, kernel, mode, m))
         return ("fft" if times["fft"] < times["direct"] else "direct"), times
     if volume.ndim == kernel.ndim == 0:
         return "direct"

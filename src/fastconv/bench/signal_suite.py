@@ -162,7 +162,7 @@ def run_signal_suite(names=None, threads=2, repeat=5, progress=True, scipy_cap=2
         if names and name not in names:
             continue
         x, h = make()
-        systems = {"fastconv": lambda a, b, f=func: getattr(signal, f)(a, b, mode)}
+        systems = {"fastconv": lambda a, b, f=func, m=mode: getattr(signal, f)(a, b, m)}
         if have_scipy:
             systems.update(_scipy_calls(func, mode, axes))
         if cv2_call is not None and name.startswith("img"):
