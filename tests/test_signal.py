@@ -711,3 +711,14 @@ def test_results_are_c_contiguous(rng):
               lambda: signal.fftconvolve(x, w, "same", axes=[0, 2]),
               lambda: signal.correlate2d(x[:, :, 0], w[:, :, 0].T, "valid")]:
         assert f().flags.c_contiguous
+
+
+def test_fft_nan_spreads_over_its_blocks_only(rng):
+    """A NaN poisons the overlap-save blocks that read it, not the whole output
+    (SciPy's one big transform spreads it everywhere)."""
+    x = rng.standard_normal(1_000_000)
+    w = rng.standard_normal(100)
+    x[10] = np.nan
+    y = signal.fftconvolve(x, w)
+    assert np.isnan(y[10:110]).all()
+    assert np.isfinite(y[-500_000:]).all()
