@@ -449,6 +449,9 @@ def write_plot(report, path):
 
 
 def cmd_bench(args):
+    if args.suite == "signal":
+        from fastconv.bench.signal_suite import cmd_signal
+        return cmd_signal(args)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in ops if o not in OPS]
     if bad:
@@ -536,6 +539,9 @@ def build_parser():
                     help="sleep before every turn, so that the previous system's spinning "
                          "worker threads have gone to sleep (default 300)")
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    pb.add_argument("--suite", choices=("cnn", "signal"), default="cnn",
+                    help="'signal': fastconv.signal against SciPy's best (and OpenCV) on "
+                         "1-D/2-D filtering workloads (fastconv.bench.signal_suite)")
     pb.set_defaults(func=cmd_bench)
     return p
 

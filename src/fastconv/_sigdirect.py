@@ -1,0 +1,338 @@
+"""Direct (sum of products) correlation for :mod:`fastconv.signal`.
+
+``correlate_padded(x, v, pads, ...)`` returns ``corr(pad(x), v)`` ('valid' over the
+padded input), any number of dimensions, any dtype:
+
+- float32/float64: fastconv's compiled kernels.  Axes where ``v`` has one tap are
+  folded into the batch axis; up to three convolved axes run in one call; more
+  run as a loop over the taps of the leading axes, each a 3-axis call.  A long
+  axis is cut into frames (overlap-save with the direct kernel) so that the
+  kernels' per-axis index tables (taps x outputs entries; see issue 17) stay
+  small.
+- complex: the four real products in one call (real and imaginary parts as
+  batch entries and as two output channels).
+- integers and bool: exact.  When no partial sum can reach 2**53 the float64
+  kernels give the exact sum, which is then wrapped into the integer type as an
+  integer sum would wrap (SciPy sums in the integer type); otherwise a loop over
+  the taps sums in the integer type itself.
+- float16: float32 kernels, rounded once at the end.
+- anything else (longdouble, object): the same loop over taps, in that dtype.
+
+NaN and inf stay local: an output is NaN/inf only if a product it sums is.
+"""
+
+import math
+
+import numpy as np
+
+from fastconv.conv import conv as _fc_conv
+
+# Largest (taps x outputs) index table per axis we let the kernels build.
+_TABLE_BUDGET = 1 << 18
+# Frames are at least this many outputs long, and at most _MAX_FRAME (longer rows
+# ran slower in the kernels: 1e6 x 16 taps, float64, 1.7 ms in frames of 2048,
+# 14 ms in frames of 8192).
+_MIN_FRAME = 512
+_MAX_FRAME = 2048
+_PAD_MODES = {"constant": "constant", "wrap": "circular", "symmetric": "symmetric"}
+
+
+def correlate_padded(x, v, pads, dtype, *, boundary="constant", fill=0):
+    """``corr(pad(x), v)`` with the result in ``dtype``; ``x`` and ``v`` same ndim."""
+    dtype = np.dtype(dtype)
+    if x.ndim == 0:
+        return np.asarray(x * v, dtype=dtype)
+    if boundary == "constant" and not np.any(fill):
+        v, pads = _clip_taps(x.shape, v, pads)
+        if v is None:
+            return np.zeros(_out_shape(x, np.empty(0), pads), dtype=dtype)
+    if dtype.kind == "f" and dtype.itemsize in (4, 8):
+        return _real(x, v, pads, dtype, boundary, fill)
+    if dtype == np.float16:
+        return _real(x, v, pads, np.dtype(np.float32), boundary, fill).astype(np.float16)
+    if dtype.kind == "c" and dtype.itemsize in (8, 16):
+        return _complex(x, v, pads, dtype, boundary, fill)
+    if dtype.kind in "biu":
+        return _integer(x, v, pads, dtype, boundary, fill)
+    return _tap_loop(x, v, pads, dtype, boundary, fill)
+
+
+def _out_shape(x, v, pads):
+    if v.ndim != x.ndim:      # pads already give the output shape (see _clip_taps)
+        return tuple(lo for lo, _ in pads)
+    return tuple(n + lo + hi - k + 1 for n, k, (lo, hi) in zip(x.shape, v.shape, pads))
+
+
+def _clip_taps(shape, v, pads):
+    """Drop the taps that only ever meet zero padding (a kernel longer than the
+    input in 'same' mode, say): the result is unchanged and the sums shorter.
+
+    Returns (v, pads), or (None, [(out, 0), ...]) when every output is zero."""
+    sl, new = [], []
+    for n, k, (lo, hi) in zip(shape, v.shape, pads):
+        out = n + lo + hi - k + 1
+        t0, t1 = max(0, lo - out + 1), min(k - 1, lo + n - 1)
+        if t0 > t1:
+            return None, [(n + lo + hi - kk + 1, 0) for n, kk, (lo, hi)
+                          in zip(shape, v.shape, pads)]
+        kk = t1 - t0 + 1
+        lo2 = lo - t0
+        sl.append(slice(t0, t1 + 1))
+        new.append((lo2, out - 1 + kk - n - lo2))
+    return v[tuple(sl)], new
+
+
+def _integer(x, v, pads, dtype, boundary, fill):
+    fill_i = int(np.asarray(fill).astype(dtype)) if boundary == "constant" else 0
+    xmax = _absmax_int(x)
+    if boundary == "constant":
+        xmax = max(xmax, abs(fill_i))
+    bound = xmax * _absmax_int(v) * math.prod(v.shape)
+    if bound >= 2 ** 53:
+        return _tap_loop(x, v, pads, dtype, boundary, fill_i)
+    y = _real(x, v, pads, np.dtype(np.float64), boundary, float(fill_i))
+    if dtype == np.bool_:
+        return y != 0
+    # an exact integer below 2**53 in magnitude: int64 holds it, and the cast to a
+    # narrower (or unsigned) type wraps it modulo 2**bits as integer sums do
+    return y.astype(np.int64).astype(dtype)
+
+
+def _absmax_int(a):
+    if a.size == 0:
+        return 0
+    if a.dtype == np.bool_:
+        return int(a.any())
+    return max(abs(int(a.max())), abs(int(a.min())))
+
+
+def _complex(x, v, pads, dtype, boundary, fill):
+    rdt = np.dtype(np.float32 if dtype == np.complex64 else np.float64)
+    fill = complex(fill) if boundary == "constant" else 0j
+    if np.iscomplexobj(x) or fill.imag != 0:
+        xr = np.stack([x.real, x.imag]) if np.iscomplexobj(x) else np.stack([x, np.zeros_like(x)])
+    else:
+        xr = x[None]
+    vr = np.stack([v.real, v.imag]) if np.iscomplexobj(v) else v[None]
+    fills = [fill.real, fill.imag] if xr.shape[0] == 2 else [fill.real]
+    if fills[-1] != fills[0]:
+        # different constants for the two parts: two calls
+        parts = [_real_multi(xr[i:i + 1], vr, pads, rdt, boundary, fills[i]) for i in range(2)]
+        y = np.concatenate(parts)
+    else:
+        y = _real_multi(xr, vr, pads, rdt, boundary, fills[0])
+    # y[i, j] = xpart_i * vpart_j
+    out = np.empty(y.shape[2:], dtype=dtype)
+    if xr.shape[0] == 2 and vr.shape[0] == 2:
+        out.real = y[0, 0] - y[1, 1]
+        out.imag = y[0, 1] + y[1, 0]
+    elif xr.shape[0] == 2:
+        out.real = y[0, 0]
+        out.imag = y[1, 0]
+    elif vr.shape[0] == 2:
+        out.real = y[0, 0]
+        out.imag = y[0, 1]
+    else:
+        out.real = y[0, 0]
+        out.imag = 0
+    return out
+
+
+def _real(x, v, pads, dtype, boundary, fill):
+    return _real_multi(x[None], v[None], pads, dtype, boundary, fill)[0, 0]
+
+
+def _real_multi(xs, vs, pads, dtype, boundary, fill):
+    """``corr(pad(xs[i]), vs[j])`` for every pair: shape (len(xs), len(vs), *out)."""
+    nx, nv = xs.shape[0], vs.shape[0]
+    out_shape = _out_shape(xs[0], vs[0], pads)
+    nd = xs.ndim - 1
+    conv_axes = [a for a in range(nd) if vs.shape[a + 1] > 1 or pads[a] != (0, 0)]
+    batch_axes = [a for a in range(nd) if a not in conv_axes]
+    # (nx, *batch, *conv) -> (B, 1, *conv); v -> (nv, 1, *conv)
+    perm = [0] + [a + 1 for a in batch_axes] + [a + 1 for a in conv_axes]
+    xt = xs.transpose(perm)
+    bshape = xt.shape[:1 + len(batch_axes)]
+    cx = xt.reshape((-1, 1) + tuple(xs.shape[a + 1] for a in conv_axes))
+    cv = vs.transpose([0] + [a + 1 for a in batch_axes] + [a + 1 for a in conv_axes])
+    cv = cv.reshape((nv, 1) + tuple(vs.shape[a + 1] for a in conv_axes))
+    cpads = [pads[a] for a in conv_axes]
+    if not conv_axes:
+        y = cx.astype(dtype) * cv.reshape(1, nv).astype(dtype)      # (B, nv)
+    else:
+        y = _conv_nd(cx, cv, cpads, dtype, boundary, fill)   # (B, nv, *conv_out)
+    # back to (nx, nv, *out) in the original axis order
+    y = y.reshape(bshape + (nv,) + tuple(out_shape[a] for a in conv_axes))
+    y = np.moveaxis(y, len(bshape), 1)
+    order = [0, 1] + [a + 2 for a in batch_axes] + [a + 2 for a in conv_axes]
+    inv = np.argsort(order)
+    y = y.transpose(inv)
+    assert y.shape == (nx, nv) + out_shape
+    return y
+
+
+def _conv_nd(x, v, pads, dtype, boundary, fill):
+    """x (B, 1, *sp), v (M, 1, *k): corr(pad(x), v) as (B, M, *out), any number of axes."""
+    c = x.ndim - 2
+    if c <= 3:
+        return _conv_framed(x, v, pads, dtype, boundary, fill)
+    # more than three convolved axes (zero padding only: boundary modes exist for 2-D
+    # only): sum over the taps of the leading c - 3 axes of 3-axis correlations
+    lead = c - 3
+    n, k = x.shape[2:2 + lead], v.shape[2:2 + lead]
+    out_lead = tuple(nn + lo + hi - kk + 1 for nn, kk, (lo, hi) in zip(n, k, pads[:lead]))
+    out_tail = tuple(nn + lo + hi - kk + 1 for nn, kk, (lo, hi) in
+                     zip(x.shape[2 + lead:], v.shape[2 + lead:], pads[lead:]))
+    y = np.zeros((x.shape[0], v.shape[0]) + out_lead + out_tail, dtype=dtype)
+    for taps in np.ndindex(*k):
+        osl, isl = [], []
+        for t, nn, (lo, _), o in zip(taps, n, pads[:lead], out_lead):
+            # output o reads input o + t - lo
+            o0, o1 = max(0, lo - t), min(o, nn + lo - t)
+            if o0 >= o1:
+                break
+            osl.append(slice(o0, o1))
+            isl.append(slice(o0 + t - lo, o1 + t - lo))
+        else:
+            xs = x[(slice(None), 0) + tuple(isl)]
+            lead_shape = xs.shape[1:1 + lead]
+            xs = xs.reshape((-1, 1) + xs.shape[1 + lead:])
+            vs = v[(slice(None), slice(None)) + taps]
+            part = _conv_framed(xs, vs, pads[lead:], dtype, boundary, fill)
+            # part: (B * prod(lead_shape), M, *tail) -> (B, M, *lead_shape, *tail)
+            part = part.reshape((x.shape[0],) + lead_shape + part.shape[1:])
+            part = np.moveaxis(part, 1 + lead, 1)
+            y[(slice(None), slice(None)) + tuple(osl)] += part
+    return y
+
+
+def _conv_framed(x, v, pads, dtype, boundary, fill):
+    """1-3 convolved axes through fastconv.conv; a long axis is cut into frames.
+
+    The frames (``L + k - 1`` padded samples giving ``L`` outputs each) become
+    batch entries of one kernel call, so the kernels' index tables hold
+    ``k x L`` entries instead of ``k x outputs`` and the frames spread over the
+    threads.  The framed copy is the input's size (plus ``(k - 1) / L``)."""
+    k = v.shape[2:]
+    out = tuple(nn + lo + hi - kk + 1 for nn, kk, (lo, hi) in zip(x.shape[2:], k, pads))
+    big = [a for a in range(len(k))
+           if k[a] * out[a] > _TABLE_BUDGET or (len(k) == 1 and out[a] > 2 * _MAX_FRAME)]
+    if not big:
+        return _fc(x, v, pads, dtype, boundary, fill)
+    a = max(big, key=lambda i: k[i] * out[i])
+    frame = min(_MAX_FRAME, max(_MIN_FRAME, _TABLE_BUDGET // k[a]))
+    if frame >= out[a]:
+        return _fc(x, v, pads, dtype, boundary, fill)
+    nf = -(-out[a] // frame)
+    # nf frames of frame + k - 1 padded samples along axis a
+    lo, hi = pads[a]
+    extra = nf * frame - out[a]
+    ax = 2 + a
+    xs = x.astype(dtype, copy=False)
+    if lo < 0 or hi < 0:
+        xs = xs[(slice(None),) * ax + (slice(max(-lo, 0), xs.shape[ax] - max(-hi, 0)),)]
+        lo, hi = max(lo, 0), max(hi, 0)
+    W = frame + k[a] - 1
+    if boundary == "constant":
+        xf = _frames_constant(xs, ax, lo, frame, W, nf, fill, dtype)
+    else:
+        # numpy.pad's wrap/symmetric extension (the same maps as the kernels'); the
+        # extra tail only feeds outputs that are cropped away
+        width = [(0, 0)] * x.ndim
+        width[ax] = (lo, hi + extra)
+        xp = np.pad(xs, width, mode="wrap" if boundary == "wrap" else "symmetric")
+        win = np.lib.stride_tricks.sliding_window_view(xp, W, axis=ax)
+        win = win[(slice(None),) * ax + (slice(None, None, frame),)]    # (B,1,..,nf,..,W)
+        win = np.moveaxis(np.moveaxis(win, ax, 1), -1, ax + 1)          # (B,nf,1,..,W,..)
+        xf = np.ascontiguousarray(win)
+    xf = xf.reshape((-1,) + xf.shape[2:])
+    sub = list(pads)
+    sub[a] = (0, 0)
+    y = _fc(xf, v, sub, dtype, boundary, fill)                       # (B*nf, M, .., frame, ..)
+    y = y.reshape((x.shape[0], nf) + y.shape[1:])
+    y = np.moveaxis(y, 1, ax)                                        # (B, M, .., nf, frame, ..)
+    y = y.reshape(y.shape[:ax] + (nf * frame,) + y.shape[ax + 2:])
+    return y[(slice(None),) * ax + (slice(0, out[a]),)]
+
+
+def _frames_constant(xs, ax, lo, frame, W, nf, fill, dtype):
+    """Frames of the constant-padded axis ``ax`` without padding the whole input:
+    (B, nf, 1, .., W, ..), frame f holding padded samples [f*frame, f*frame + W)."""
+    n = xs.shape[ax]
+    xf = np.empty((xs.shape[0], nf) + xs.shape[1:ax] + (W,) + xs.shape[ax + 1:], dtype=dtype)
+    # frames that lie inside the input are one strided copy
+    f0 = min(nf, -(-lo // frame))
+    f1 = max(f0, min(nf, (n - W + lo) // frame + 1)) if n >= W else f0
+    if f1 > f0:
+        win = np.lib.stride_tricks.sliding_window_view(xs, W, axis=ax)
+        s0 = f0 * frame - lo
+        win = win[(slice(None),) * ax + (slice(s0, s0 + (f1 - f0 - 1) * frame + 1, frame),)]
+        xf[:, f0:f1] = np.moveaxis(np.moveaxis(win, ax, 1), -1, ax + 1)
+    for f in [*range(0, f0), *range(f1, nf)]:
+        i0 = f * frame - lo
+        c0, c1 = max(0, i0), min(n, i0 + W)
+        part = xf[:, f]
+        part[...] = fill
+        if c1 > c0:
+            part[(slice(None),) * ax + (slice(c0 - i0, c1 - i0),)] = \
+                xs[(slice(None),) * ax + (slice(c0, c1),)]
+    return xf
+
+
+def _fc(x, v, pads, dtype, boundary, fill):
+    """One fastconv.conv call: x (B, 1, *sp), v (M, 1, *k)."""
+    if boundary == "constant" and (fill == 0 or not _reads_padding(pads)):
+        mode, value = "zeros", 0.0
+    elif boundary == "constant":
+        mode, value = "constant", float(fill)
+    else:
+        mode, value = _PAD_MODES[boundary], 0.0
+    xk = x if x.dtype == dtype else x.astype(dtype)
+    vk = v if v.dtype == dtype else v.astype(dtype)
+    if mode != "constant" or math.isfinite(value):
+        if any(lo < 0 or hi < 0 for lo, hi in pads):
+            xk, pads = _crop_negative(xk, pads)
+        return _fc_conv(xk, vk, padding=[tuple(p) for p in pads], padding_mode=mode,
+                        pad_value=value)
+    # a non-finite fill value: pad by hand (the kernels take finite constants only)
+    xp = np.pad(xk, [(0, 0), (0, 0)] + [tuple(p) for p in pads], mode="constant",
+                constant_values=value)
+    return _fc_conv(xp, vk)
+
+
+def _reads_padding(pads):
+    return any(lo > 0 or hi > 0 for lo, hi in pads)
+
+
+def _crop_negative(x, pads):
+    """Negative padding (valid-mode frames) as a crop of the input."""
+    sl = [slice(None), slice(None)]
+    new = []
+    for n, (lo, hi) in zip(x.shape[2:], pads):
+        a0 = -lo if lo < 0 else 0
+        a1 = n + hi if hi < 0 else n
+        sl.append(slice(a0, a1))
+        new.append((max(lo, 0), max(hi, 0)))
+    return x[tuple(sl)], new
+
+
+def _tap_loop(x, v, pads, dtype, boundary, fill):
+    """Generic shift-and-add over the taps of v, in ``dtype`` (exact for integers,
+    wrapping as integer sums do; works for object arrays).  Memory: the padded
+    input plus the output."""
+    np_mode = {"constant": "constant", "wrap": "wrap", "symmetric": "symmetric"}[boundary]
+    xd = x.astype(dtype, copy=False)
+    if np_mode == "constant":
+        xp = np.pad(xd, pads, mode="constant", constant_values=np.asarray(fill).astype(dtype))
+    else:
+        xp = np.pad(xd, pads, mode=np_mode)
+    out = _out_shape(x, v, pads)
+    y = np.zeros(out, dtype=dtype)
+    vd = v.astype(dtype, copy=False)
+    for taps in np.ndindex(*v.shape):
+        w = vd[taps]
+        if dtype.kind != "O" and w == 0:
+            continue
+        sl = tuple(slice(t, t + o) for t, o in zip(taps, out))
+        y += xp[sl] * w
+    return y
