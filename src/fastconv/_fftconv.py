@@ -5,7 +5,8 @@ length)`` of the full linear convolution along each axis of ``axes``;
 the other axes broadcast (sizes equal or 1), as in SciPy's ``fftconvolve``.
 
 One axis (the one where a cost model of the transforms says cutting saves most,
-counting a cache penalty for big blocks) may be cut into blocks: each block of ``N`` input samples gives
+counting a cache penalty for big blocks) may be cut into blocks: each block of
+``N`` input samples gives
 ``N - k + 1`` outputs of a circular convolution (overlap-save), so the
 temporaries are a few blocks, never the whole padded signal, and the input is
 only read by slices (memory-mapped inputs stay on disk).  ``N`` minimises a
@@ -99,9 +100,8 @@ def fft_convolve(x, w, axes, ranges, dtype):
     for ``axes[i]``.  Non-axes broadcast.  Result in ``dtype`` (the compute dtype)."""
     dtype = np.dtype(dtype)
     complex_ = dtype.kind == "c"
-    nd = x.ndim
     out_shape = [max(a, b) for a, b in zip(x.shape, w.shape)]
-    for a, (s, n) in zip(axes, ranges):
+    for a, (_, n) in zip(axes, ranges):
         out_shape[a] = n
     out = np.empty(out_shape, dtype=dtype)
     if out.size == 0:
@@ -139,7 +139,7 @@ def _choose_blocks(x, w, axes, ranges, sizes, complex_):
     batch = math.prod(max(p, q) for i, (p, q) in enumerate(zip(x.shape, w.shape))
                       if i not in axes)
     one_shot = 3 * total * (math.log2(max(total, 2)) + _OVERHEAD) * _cache_penalty(total * batch)
-    for a, (s, n) in zip(axes, ranges):
+    for a, (_, n) in zip(axes, ranges):
         k = min(x.shape[a], w.shape[a])
         other = total // sizes[a]
         nmin = next_fast_len(max(2 * k, -(-_MIN_BLOCK // (other * batch))), not complex_)
