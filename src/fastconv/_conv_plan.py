@@ -6,14 +6,14 @@ before any C runs) and returns a ``ConvPlan``; ``run_*`` hand a plan and
 contiguous buffers to the Cython drivers.
 """
 
-import functools
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from fastconv import _conv_kernels
-from fastconv._padmaps import normalize_padding_mode, padded_map, window_table
+from fastconv._padmaps import MODE_CODES, normalize_padding_mode
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -75,34 +75,27 @@ class ConvPlan:
         """K: the number of products summed into one output element."""
         return self.in_channels // self.groups * math.prod(self.kernel)
 
-    def tables(self):
-        """Index tables of the three (rank-promoted) axes for the kernels."""
-        tabs = [np.zeros(1, dtype=np.intp)] * (3 - self.nd)
-        for n, k, s, d, (lo, _), o in zip(self.in_spatial, self.kernel, self.stride,
-                                          self.dilation, self.pads, self.out_spatial):
-            tabs.append(window_table(n, k, s, d, lo, o, self.mode).ravel())
-        return tabs
-
-    def padded_maps(self):
-        """Maps of the padded axes that pad_image materialises (three axes)."""
-        maps = [np.zeros(1, dtype=np.intp)] * (3 - self.nd)
-        for n, e, (lo, _) in zip(self.in_spatial, self.padded_extent, self.pads):
-            maps.append(padded_map(n, lo, e, self.mode))
-        return maps
-
     @property
     def padded_extent(self):
         """The part of each padded axis that some output reads."""
         return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in
                      zip(self.out_spatial, self.kernel, self.stride, self.dilation))
 
-    def geometry(self):
-        """(in, kernel, out, (stride, dilation, lo)) promoted to three axes."""
+    @cached_property
+    def kernel_args(self):
+        """(geo, N, G, C_in/G, C_out/G): what every driver takes.  geo = (in,
+        kernel, out, (stride, dilation, lo), mode code), promoted to three
+        axes: a few integers, whatever the data (the kernels compute padded
+        positions' sources themselves).  Kept on the plan (plans of repeated
+        shapes are cached, see make_plan)."""
         one = (1,) * (3 - self.nd)
         zero = (0,) * (3 - self.nd)
         steps = (one + self.stride, one + self.dilation,
                  zero + tuple(lo for lo, _ in self.pads))
-        return one + self.in_spatial, one + self.kernel, one + self.out_spatial, steps
+        geo = (one + self.in_spatial, one + self.kernel, one + self.out_spatial, steps,
+               MODE_CODES[self.mode])
+        g = self.groups
+        return geo, self.batch, g, self.in_channels // g, self.out_channels // g
 
 
 def spatial_rank(weight_ndim, name="weight"):
@@ -174,17 +167,8 @@ def _threads(plan):
     return get_num_threads() if work >= _SERIAL_BELOW else 1
 
 
-@functools.lru_cache(maxsize=128)
 def _kernel_args(plan):
-    """(geo, N, G, C_in/G, C_out/G): the geometry tuple every driver takes.
-
-    Cached per plan: a training loop calls the same layers again and again, and
-    the index tables (read-only for the kernels) are the bulk of a small call's
-    Python overhead."""
-    in3, k3, out3, steps = plan.geometry()
-    geo = (in3, k3, out3, steps, tuple(plan.tables()), tuple(plan.padded_maps()))
-    g = plan.groups
-    return geo, plan.batch, g, plan.in_channels // g, plan.out_channels // g
+    return plan.kernel_args
 
 
 def run_forward(plan, x, w, bias, y):
