@@ -14,7 +14,8 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
-from fastconv._openmp cimport (fc_claim, fc_cpu_relax, fc_omp_enabled, fc_omp_get_max_threads,
+from fastconv._openmp cimport (fc_claim, fc_cpu_relax, fc_omp_barrier, fc_omp_enabled,
+                               fc_omp_get_max_threads,
                                fc_omp_get_num_threads, fc_omp_set_num_threads, fc_publish,
                                fc_published)
 
@@ -459,8 +460,9 @@ cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
 
 cdef bint _pads_are_constant(const fc_geom *geom, int a):
     """Every padded position of axis a reads the constant: a constant mode, or no
-    padding inside the extent that some output reads."""
-    return geom.mode == 0 or (geom.lo[a] == 0 and geom.ext[a] <= geom.in_[a])
+    padding inside the extent that some output reads (lo < 0: a slab that starts
+    inside the input)."""
+    return geom.mode == 0 or (geom.lo[a] <= 0 and geom.ext[a] - geom.lo[a] <= geom.in_[a])
 
 
 cdef inline Py_ssize_t _row_slack(const fc_geom *geom) noexcept:

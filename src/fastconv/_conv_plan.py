@@ -13,16 +13,20 @@ from functools import cached_property
 import numpy as np
 
 from fastconv import _conv_kernels
+from fastconv._caches import BoundedCache, plain
 from fastconv._padmaps import MODE_CODES, normalize_padding_mode
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
+    check_fits,
     conv_output_shape,
     int_tuple,
     padding_pairs,
+    show,
 )
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_bool, as_real
+from fastconv._workspace import thread_share
 
 # Groups that read one input channel and write at most this many output
 # channels run the direct depthwise kernels; wider ones fill a GEMM block better.
@@ -107,9 +111,39 @@ def spatial_rank(weight_ndim, name="weight"):
     return nd
 
 
+# An output this big (2^28 elements: 1 GiB of float32) made mostly of padding
+# is taken for a mistake (padding=10**9 on 5 samples), not allocated.
+_PADDING_ONLY_OUTPUTS = 1 << 28
+
+# Plans of the calls seen last (a training loop or a filter bank repeats a few
+# shapes): about 1 KiB each, keyed on shapes and arguments of plain Python types.
+_PLANS = BoundedCache("conv plans", 256)
+
+
 def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mode,
               pad_value, flip, x_name="x", w_name="weight"):
-    """Validate the arguments of a convolution; ``x_shape`` must be batched."""
+    """Validate the arguments of a convolution; ``x_shape`` must be batched.
+
+    Plans of plain arguments are cached (bounded, see fastconv.clear_caches):
+    one dict lookup for a repeated call."""
+    pv = pad_value.__class__
+    if ((pv is float or pv is int) and flip.__class__ is bool
+            and plain((x_shape, w_shape, stride, padding, dilation, groups, padding_mode))):
+        # -0.0 == 0.0 but pads differently: the sign is part of the key
+        key = (x_shape, w_shape, stride, padding, dilation, groups, padding_mode, pad_value,
+               math.copysign(1.0, pad_value), flip, x_name, w_name)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _make_plan(x_shape, w_shape, stride, padding, dilation, groups,
+                              padding_mode, pad_value, flip, x_name, w_name)
+            _PLANS.put(key, plan)
+        return plan
+    return _make_plan(x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+                      pad_value, flip, x_name, w_name)
+
+
+def _make_plan(x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+               pad_value, flip, x_name, w_name):
     nd = len(w_shape) - 2
     batch, cin = x_shape[0], x_shape[1]
     in_spatial = tuple(int(v) for v in x_shape[2:])
@@ -145,6 +179,16 @@ def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mo
     total = batch * cout * math.prod(out_spatial)
     if total > MAX_EXTENT:
         raise ValueError(f"the output would have {total} elements, more than fastconv handles")
+    # absurd sizes: the parameter that asked for them, before anything is allocated
+    check_fits(batch * cin * math.prod(in_spatial), 4, x_name, tuple(x_shape), "its shape")
+    if total > _PADDING_ONLY_OUTPUTS and any(
+            lo + hi > n + d * (k - 1)
+            for n, k, d, (lo, hi) in zip(in_spatial, kernel, dilation, pads)):
+        raise ValueError(
+            f"padding={show(padding)} is too large: more padding than input along an axis, "
+            f"for an output of {total} elements (outputs that read only padding; more than "
+            f"{_PADDING_ONLY_OUTPUTS} such elements are refused)")
+    check_fits(total, 4, x_name, tuple(x_shape), "the output")
     return ConvPlan(nd, batch, cin, cout, groups, in_spatial, kernel, stride, dilation, pads,
                     out_spatial, mode, pad_value, flip)
 
@@ -171,18 +215,103 @@ def _kernel_args(plan):
     return plan.kernel_args
 
 
-def run_forward(plan, x, w, bias, y):
-    """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype."""
+# ---------------------------------------------------------------- slabs
+
+def _padded_bytes(plan, itemsize, channels):
+    """One image's padded copy as the kernels hold it (phase-split rows rounded up)."""
+    return channels * itemsize * math.prod(
+        e + s - 1 for e, s in zip(plan.padded_extent, plan.stride))
+
+
+def _slabs(plan, itemsize, channels, out_channels):
+    """None if one image's padded copy (``channels`` of it) fits a thread's share
+    of the workspace; else (axis, [(o0, o1), ...]): the outputs cut into slabs
+    along one spatial axis so that each slab's padded input and its output fit.
+    From the shapes and the limit only: the same slabs for any thread count."""
+    share = thread_share()
+    if _padded_bytes(plan, itemsize, channels) <= share:
+        return None
+    ext = [e + s - 1 for e, s in zip(plan.padded_extent, plan.stride)]
+    best = None
+    for a in range(plan.nd):
+        out_a = plan.out_spatial[a]
+        if out_a <= 1:
+            continue
+        s, halo = plan.stride[a], plan.dilation[a] * (plan.kernel[a] - 1) + 1
+        row_in = channels * itemsize * math.prod(ext[:a] + ext[a + 1:])
+        row_out = out_channels * itemsize * math.prod(plan.out_spatial[:a]
+                                                      + plan.out_spatial[a + 1:])
+        # m outputs read m*s + halo - 1 padded positions along a
+        m = max(1, min((share // row_in - halo + 1) // s, share // max(row_out, 1)))
+        if m >= out_a:
+            continue
+        if best is None or m * s > best[1] * plan.stride[best[0]]:
+            best = (a, m)
+        if share // row_in >= halo + s:     # the outermost axis that does the job
+            break
+    if best is None:
+        return None
+    a, m = best
+    out_a = plan.out_spatial[a]
+    return a, [(o0, min(o0 + m, out_a)) for o0 in range(0, out_a, m)]
+
+
+def _slab_plan(plan, a, o0, o1):
+    """The outputs [o0, o1) along axis a of one image: the same input, read
+    from padded position o0*stride on (lo may become negative)."""
+    lo, _ = plan.pads[a]
+    n, s = plan.in_spatial[a], plan.stride[a]
+    lo2 = lo - o0 * s
+    hi2 = (o1 - o0 - 1) * s + plan.dilation[a] * (plan.kernel[a] - 1) + 1 - n - lo2
+    pads = plan.pads[:a] + ((lo2, hi2),) + plan.pads[a + 1:]
+    out = plan.out_spatial[:a] + (o1 - o0,) + plan.out_spatial[a + 1:]
+    return ConvPlan(plan.nd, 1, plan.in_channels, plan.out_channels, plan.groups,
+                    plan.in_spatial, plan.kernel, plan.stride, plan.dilation, pads, out,
+                    plan.mode, plan.pad_value, plan.flip)
+
+
+def _along(a, o0, o1, nd):
+    return (slice(None), slice(None)) + (slice(None),) * a + (slice(o0, o1),) + \
+        (slice(None),) * (nd - a - 1)
+
+
+def _dw3_inplace(plan):
+    """The depthwise 3x3 kernel that reads x in place (no padded copy) may run."""
+    return (plan.nd == 2 and plan.kernel == (3, 3) and all(1 <= s <= 2 for s in plan.stride)
+            and plan.dilation == (1, 1) and all(lo == 1 for lo, _ in plan.pads)
+            and plan.mode in ("zeros", "constant") and plan.pad_value == 0.0
+            and math.copysign(1.0, plan.pad_value) > 0)
+
+
+# ---------------------------------------------------------------- drivers
+
+def run_forward(plan, x, w, bias, y, whole=True):
+    """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype.
+
+    An image whose padded copy would not fit a thread's share of the workspace
+    is computed slab by slab (whole=False: this plan is one such slab)."""
     geo, n, g, cg, mg = _kernel_args(plan)
+    dw = _is_depthwise(cg, mg)
+    cut = (_slabs(plan, y.dtype.itemsize, 1 if dw else plan.in_channels, plan.out_channels)
+           if whole and not (dw and _dw3_inplace(plan)) else None)
+    if cut is not None:
+        a, ranges = cut
+        for i in range(plan.batch):
+            for o0, o1 in ranges:
+                sub = _slab_plan(plan, a, o0, o1)
+                ys = np.empty(sub.y_shape, dtype=y.dtype)
+                run_forward(sub, x[i:i + 1], w, bias, ys, whole=False)
+                y[i:i + 1][_along(a, o0, o1, plan.nd)] = ys
+        return
     b = bias if bias is not None else np.empty(0, dtype=y.dtype)
-    if _is_depthwise(cg, mg):
+    if dw:
         _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
                                         plan.pad_value, _threads(plan))
         return
     # Winograd hands a call whose outputs came out infinite or NaN back to the
     # direct convolution, which gives those the IEEE sums' infinities
-    if (_conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, plan.dilation,
-                                   plan.out_spatial, cg, mg, y.dtype.itemsize)
+    if (whole and _conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, plan.dilation,
+                                             plan.out_spatial, cg, mg, y.dtype.itemsize)
             and not _conv_kernels.conv_forward_winograd(x.ravel(), w.ravel(), b, y.reshape(-1),
                                                         geo, plan.nd, n, g, cg, mg, plan.pad_value,
                                                         _threads(plan))):
@@ -222,8 +351,19 @@ def run_input_grad(plan, gy, w, dtype):
     geo, n, g, cg, mg = _kernel_args(plan)
     if _is_depthwise(cg, mg):
         dx = np.zeros(plan.x_shape, dtype=dtype)
-        _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, mg,
-                                           _threads(plan))
+        # the kernel adds each slab's share into dx (its padded plane: one slab)
+        cut = _slabs(plan, dtype.itemsize, 1, plan.out_channels)
+        if cut is None:
+            _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g,
+                                               mg, _threads(plan))
+            return dx
+        a, ranges = cut
+        for i in range(plan.batch):
+            for o0, o1 in ranges:
+                sub = _slab_plan(plan, a, o0, o1)
+                gs = np.ascontiguousarray(gy[i:i + 1][_along(a, o0, o1, plan.nd)])
+                _conv_kernels.depthwise_input_grad(gs.ravel(), w.ravel(), dx[i:i + 1].reshape(-1),
+                                                   sub.kernel_args[0], 1, g, mg, _threads(sub))
         return dx
     dx = np.zeros(plan.x_shape, dtype=dtype)
     _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,
@@ -231,7 +371,7 @@ def run_input_grad(plan, gy, w, dtype):
     return dx
 
 
-def run_weight_grad(plan, x, gy, dtype):
+def run_weight_grad(plan, x, gy, dtype, whole=True):
     """d<conv(x, w), gy>/dw as a new (G, C_out/G, K) array.
 
     The reduction over (image, pixel tile) is cut into a fixed number of chunks
@@ -239,6 +379,18 @@ def run_weight_grad(plan, x, gy, dtype):
     in order: the same bits for any thread count.
     """
     geo, n, g, cg, mg = _kernel_args(plan)
+    cut = (_slabs(plan, dtype.itemsize, 1 if _is_depthwise(cg, mg) else plan.in_channels,
+                  plan.out_channels) if whole else None)
+    if cut is not None:
+        # slab by slab, image by image, summed in that order in float64
+        a, ranges = cut
+        total = np.zeros(plan.w_shape, dtype=np.float64).reshape(g, mg, -1)
+        for i in range(plan.batch):
+            for o0, o1 in ranges:
+                sub = _slab_plan(plan, a, o0, o1)
+                gs = np.ascontiguousarray(gy[i:i + 1][_along(a, o0, o1, plan.nd)])
+                total += run_weight_grad(sub, x[i:i + 1], gs, dtype, whole=False)
+        return total.astype(dtype)
     if _is_depthwise(cg, mg):
         acc = np.zeros(plan.out_channels * plan.reduction_length, dtype=np.float64)
         _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,

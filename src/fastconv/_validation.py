@@ -40,8 +40,15 @@ def result_dtype(*arrays):
                     "in float32 or float64")
 
 
-def as_kernel_input(arr, dtype):
-    """A C-contiguous, aligned, native-endian array of ``dtype``; a copy only if needed."""
+def as_kernel_input(arr, dtype, name="x"):
+    """A C-contiguous, aligned, native-endian array of ``dtype``; a copy only if needed
+    (ValueError naming ``name`` for a copy bigger than the machine's memory: a
+    broadcast view of a huge shape)."""
+    if arr.__class__ is np.ndarray and arr.dtype == dtype and arr.flags.c_contiguous \
+            and arr.flags.aligned:
+        return arr
+    from fastconv._shapes import check_fits
+    check_fits(arr.size, np.dtype(dtype).itemsize, name, arr, "a contiguous copy")
     return np.require(arr, dtype=dtype, requirements=["C", "A"])
 
 

@@ -578,9 +578,9 @@ static void FC_FN(dw_input_grad_)(const T *gy, const fc_geom *g, const T *w, fc_
     const fc_idx H = g->in[1], W = g->in[2];
     /* padded positions [l0, l1) of a row are the input's own (in increasing
      * order as before: each dx element sums its terms in the same order) */
-    const fc_idx lo2 = g->lo[2];
-    const fc_idx l0 = lo2 < E2 ? lo2 : E2;
-    const fc_idx l1 = lo2 + W < E2 ? lo2 + W : E2;
+    const fc_idx lo2 = g->lo[2];   /* negative for a slab that starts inside the input */
+    const fc_idx l0 = lo2 < 0 ? 0 : lo2 < E2 ? lo2 : E2;
+    const fc_idx l1 = lo2 + W < l0 ? l0 : lo2 + W < E2 ? lo2 + W : E2;
     for (fc_idx i = 0; i < E0; i++) {
         const fc_idx s0 = fc_src(g, 0, i);
         if (s0 < 0) continue;
@@ -594,7 +594,7 @@ static void FC_FN(dw_input_grad_)(const T *gy, const fc_geom *g, const T *w, fc_
                 if (s2 >= 0) row[s2] += src[l];
             }
             for (fc_idx l = l0; l < l1; l++) row[l - lo2] += src[l];
-            for (fc_idx l = l1 > l0 ? l1 : l0; l < E2; l++) {
+            for (fc_idx l = l1; l < E2; l++) {
                 const fc_idx s2 = fc_src(g, 2, l);
                 if (s2 >= 0) row[s2] += src[l];
             }

@@ -33,7 +33,7 @@ typedef IT FC_FN(tivec_) __attribute__((vector_size(FC_VBYTES)));
 static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, fc_idx np,
                        T *dx)
 {
-    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx OH = g->out[1], OW = g->out[2];
     const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
     const fc_idx D = g->in[0], H = g->in[1], W = g->in[2];
     fc_idx k = 0;

@@ -286,8 +286,8 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
               scipy_samples=1, pause=0.3, burst=6, progress=True, dtype="float32"):
     """Run the benchmark; returns the JSON-able result dict."""
     import fastconv
-    from fastconv.bench import baselines as B
     from fastconv import _isa
+    from fastconv.bench import baselines as B
 
     systems = list(systems or B.SYSTEMS)
     if "fastconv" not in systems:
@@ -449,6 +449,9 @@ def write_plot(report, path):
 
 
 def cmd_bench(args):
+    if args.latency:
+        from fastconv.bench.latency import run_latency
+        return run_latency(args)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in ops if o not in OPS]
     if bad:
@@ -536,6 +539,9 @@ def build_parser():
                     help="sleep before every turn, so that the previous system's spinning "
                          "worker threads have gone to sleep (default 300)")
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    pb.add_argument("--latency", action="store_true",
+                    help="small and batch-1 calls and first calls vs PyTorch instead "
+                         "(fastconv.bench.latency)")
     pb.set_defaults(func=cmd_bench)
     return p
 
