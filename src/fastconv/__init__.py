@@ -12,6 +12,26 @@ Cython + OpenMP kernels with SIMD microkernels.
 (1, 3, 4, 4)
 """
 
+# ruff: noqa: E402
+import os as _os
+
+# GNU OpenMP reads its wait policy once, when the library loads (the first
+# import of a kernel module below).  By default a team's idle threads spin;
+# on a machine where another process keeps a core busy, a parallel region then
+# waits for a spinning thread the OS has descheduled: measured 100-1000x the
+# one-thread time on small calls.  Passive (sleeping) idle threads avoid that;
+# a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins, and the environment is left
+# as it was (only this process's OpenMP runtime sees the setting).
+_policy = not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(_os.environ)
+if _policy:
+    _os.environ["OMP_WAIT_POLICY"] = "passive"
+try:
+    from fastconv import _conv_kernels  # noqa: F401  (loads OpenMP)
+finally:
+    if _policy:
+        del _os.environ["OMP_WAIT_POLICY"]
+del _policy
+
 from fastconv._algorithms import get_winograd, set_winograd
 from fastconv._caches import clear_caches
 from fastconv._isa import show_config

@@ -32,9 +32,12 @@ from fastconv._workspace import thread_share
 # channels run the direct depthwise kernels; wider ones fill a GEMM block better.
 _DEPTHWISE_MAX_OUT = 2
 
-# Below this many multiply-adds a call runs on one thread: waking a team costs
-# more than it saves (and the bits do not depend on the thread count anyway).
-_SERIAL_BELOW = 1 << 17
+# Below this many multiply-adds (about 0.1-0.2 ms of one core) a call runs on
+# one thread: waking a team, and waiting for a thread that another process
+# keeps off its core, costs more than it saves (measured on the latency table:
+# (1, 8, 24, 24) 3x3 convolutions, 0.33 M multiply-adds, took 2x the one-thread
+# time at two threads on a loaded machine).  The bits never depend on it.
+_SERIAL_BELOW = 1 << 22
 
 # The weight gradient sums a fixed number of chunks (16, fewer for big weights:
 # at most 8 MiB of partial sums) in order: enough for 16 threads, and the same
@@ -79,6 +82,25 @@ class ConvPlan:
         """K: the number of products summed into one output element."""
         return self.in_channels // self.groups * math.prod(self.kernel)
 
+    @cached_property
+    def padded_elements(self):
+        """Elements of one channel of an image's padded copy (phase rows rounded up)."""
+        return math.prod(e + s - 1 for e, s in zip(self.padded_extent, self.stride))
+
+    @cached_property
+    def transposed(self):
+        """The forward plan whose output is this plan's input gradient (see
+        _input_grad_as_forward), or None where it does not apply."""
+        if any(s != 1 for s in self.stride) or self.mode not in ("zeros", "constant"):
+            return None
+        pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                     for k, d, (lo, hi) in zip(self.kernel, self.dilation, self.pads))
+        if any(lo < 0 or hi < 0 for lo, hi in pads):
+            return None
+        return ConvPlan(self.nd, self.batch, self.out_channels, self.in_channels, self.groups,
+                        self.out_spatial, self.kernel, self.stride, self.dilation, pads,
+                        self.in_spatial, "zeros", 0.0, False)
+
     @property
     def padded_extent(self):
         """The part of each padded axis that some output reads."""
@@ -120,6 +142,11 @@ _PADDING_ONLY_OUTPUTS = 1 << 28
 _PLANS = BoundedCache("conv plans", 256)
 
 
+def _plain_arg(v):
+    t = v.__class__
+    return t is int or t is str or (t is tuple and plain(v))
+
+
 def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mode,
               pad_value, flip, x_name="x", w_name="weight"):
     """Validate the arguments of a convolution; ``x_shape`` must be batched.
@@ -127,8 +154,10 @@ def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mo
     Plans of plain arguments are cached (bounded, see fastconv.clear_caches):
     one dict lookup for a repeated call."""
     pv = pad_value.__class__
-    if ((pv is float or pv is int) and flip.__class__ is bool
-            and plain((x_shape, w_shape, stride, padding, dilation, groups, padding_mode))):
+    # shapes are tuples of Python ints already (ndarray.shape, or checked by the caller)
+    if ((pv is float or pv is int) and flip.__class__ is bool and groups.__class__ is int
+            and padding_mode.__class__ is str and _plain_arg(stride) and _plain_arg(padding)
+            and _plain_arg(dilation)):
         # -0.0 == 0.0 but pads differently: the sign is part of the key
         key = (x_shape, w_shape, stride, padding, dilation, groups, padding_mode, pad_value,
                math.copysign(1.0, pad_value), flip, x_name, w_name)
@@ -219,8 +248,7 @@ def _kernel_args(plan):
 
 def _padded_bytes(plan, itemsize, channels):
     """One image's padded copy as the kernels hold it (phase-split rows rounded up)."""
-    return channels * itemsize * math.prod(
-        e + s - 1 for e, s in zip(plan.padded_extent, plan.stride))
+    return channels * itemsize * plan.padded_elements
 
 
 def _slabs(plan, itemsize, channels, out_channels):
@@ -324,20 +352,14 @@ def _input_grad_as_forward(plan, gy, w, dtype):
     """Stride 1, no padding to fold back: the input gradient is the forward
     correlation of gy with the flipped, channel-transposed kernel, padded by
     dilation*(k-1) - padding on each side.  None if that padding is negative."""
-    if any(s != 1 for s in plan.stride) or plan.mode not in ("zeros", "constant"):
-        return None
-    pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
-                 for k, d, (lo, hi) in zip(plan.kernel, plan.dilation, plan.pads))
-    if any(lo < 0 or hi < 0 for lo, hi in pads):
+    tplan = plan.transposed
+    if tplan is None:
         return None
     g, mg, cg = plan.groups, plan.out_channels // plan.groups, plan.in_channels // plan.groups
     # w: (G, Mg, Cg*k) -> (G, Cg, Mg, k) flipped: the weight of the transposed correlation
     wt = w.reshape((g, mg, cg) + plan.kernel).swapaxes(1, 2)
     wt = wt[(Ellipsis,) + (slice(None, None, -1),) * plan.nd]
     wt = np.ascontiguousarray(wt).reshape(g, cg, -1)
-    tplan = ConvPlan(plan.nd, plan.batch, plan.out_channels, plan.in_channels, g,
-                     plan.out_spatial, plan.kernel, plan.stride, plan.dilation, pads,
-                     plan.in_spatial, "zeros", 0.0, False)
     dx = np.empty(plan.x_shape, dtype=dtype)
     run_forward(tplan, gy, wt, None, dx)
     return dx

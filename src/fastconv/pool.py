@@ -119,10 +119,10 @@ class _Pool:
 _PLANS = BoundedCache("pool plans", 128)
 _CACHED_TABLES_UPTO = 1024      # outputs + taps over the three axes
 
-# Below this many input elements a call runs on one thread: waking a team (or
-# waiting for a thread another process keeps off its core) costs more than the
-# work; PyTorch's grain is 32768 elements per thread.
-_POOL_GRAIN = 1 << 16
+# Below this many input elements (1 MiB of float32) a call runs on one thread:
+# waking a team (or waiting for a thread another process keeps off its core)
+# costs more than the work, ~0.1 ms (PyTorch's grain: 32768 elements per thread).
+_POOL_GRAIN = 1 << 18
 
 
 def _pool_threads(elements):
@@ -130,13 +130,15 @@ def _pool_threads(elements):
 
 
 def _cached_plan(key, flags, build):
-    """build() -> (plan, args), cached under key + flags when key is plain, the
-    flags are bools and the tables small."""
+    """build() -> (plan, args), cached under key + flags when key is plain (its
+    shape is a tuple of ints already), the flags are bools and the tables small."""
     for f in flags:
         if f.__class__ is not bool:
             return build()
-    if not plain(key):
-        return build()
+    for v in key[3:]:
+        t = v.__class__
+        if not (t is int or v is None or t is str or (t is tuple and plain(v))):
+            return build()
     key = key + flags
     hit = _PLANS.get(key)
     if hit is None:
