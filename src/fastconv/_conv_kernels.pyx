@@ -282,9 +282,12 @@ cdef inline floating *_mptr(floating[::1] a) noexcept:
 def _empty_aligned(Py_ssize_t n, dtype):
     """np.empty(n, dtype) starting on a 64-byte boundary: vectors loaded from it
     never straddle two cache lines (NumPy only promises 16 bytes)."""
-    itemsize = np.dtype(dtype).itemsize
+    cdef Py_ssize_t itemsize = 4 if dtype is np.float32 else np.dtype(dtype).itemsize
     raw = np.empty(n + 64 // itemsize, dtype=dtype)
-    skip = (-raw.ctypes.data % 64) // itemsize
+    # the address through a byte view: ndarray.ctypes.data took ~2 us, a fifth
+    # of a tiny convolution
+    cdef const unsigned char[::1] b = raw.view(np.uint8)
+    cdef Py_ssize_t skip = (64 - <Py_ssize_t>(<size_t>&b[0] % 64)) % 64 // itemsize
     return raw[skip:skip + n]
 
 
