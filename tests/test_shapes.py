@@ -241,13 +241,16 @@ def test_padding_mode_names():
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
-def test_window_table(mode):
-    n, k, s, d, lo = 5, 3, 2, 2, 4
-    out = _shapes.conv_output_size(n, k, s, d, lo, 3)
-    tab = _padmaps.window_table(n, k, s, d, lo, out, mode)
-    assert tab.shape == (k, out) and tab.dtype == np.intp
-    padded = (np.pad(np.arange(n), (lo, 3), mode="constant", constant_values=-1)
-              if mode in ("zeros", "constant") else np.pad(np.arange(n), (lo, 3), mode=mode))
-    for t in range(k):
-        for o in range(out):
-            assert tab[t, o] == padded[o * s + t * d]
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_kernel_padding_matches_numpy_pad(mode, n):
+    """The kernels' closed forms (fc_src: no index tables) give np.pad's
+    source of every padded position, padding many times the input included."""
+    from fastconv import _conv_kernels
+    for lo, hi in ((0, 0), (4, 3), (0, 11), (13, 0), (2 * n + 1, 3 * n + 2)):
+        ext = n + lo + hi
+        got = _conv_kernels.padded_source(n, lo, ext, _padmaps.MODE_CODES[mode])
+        if mode in ("zeros", "constant"):
+            want = np.pad(np.arange(n), (lo, hi), mode="constant", constant_values=-1)
+        else:
+            want = np.pad(np.arange(n), (lo, hi), mode=mode)
+        np.testing.assert_array_equal(got, want)

@@ -12,6 +12,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import fastconv
+from fastconv import _conv_kernels
 
 THREAD_CASES = [
     # x shape, w shape, kwargs
@@ -54,7 +55,8 @@ def test_bit_identical_for_any_thread_count(case, dt, restore_threads):
     b = rng.standard_normal(ws[0]).astype(dt)
     results = {}
     for n in (1, 2, 3, 1):
-        fastconv.set_num_threads(n)
+        # past set_num_threads' cap (the cores): teams bigger than the machine too
+        _conv_kernels.omp_set_num_threads(n)
         assert fastconv.get_num_threads() == n
         results.setdefault(n, []).append(fastconv.conv(x, w, b, **kw))
     ref = _bits(results[1][0])
@@ -190,3 +192,44 @@ def test_forked_child_calling_set_num_threads_does_not_hang(tmp_path):
     """fastconv.set_num_threads(2) in a child forked after multithreaded use, then
     fastconv.conv: must not hang (it may run on one thread)."""
     _run_guarded(FORK_SET_THREADS_SCRIPT, tmp_path, timeout=30)
+
+
+def test_set_num_threads_is_capped_at_the_cores(restore_threads):
+    from fastconv._threads import available_cores
+
+    cores = available_cores()
+    with pytest.warns(RuntimeWarning, match="capped"):
+        fastconv.set_num_threads(cores + 1000)
+    assert fastconv.get_num_threads() == cores
+
+
+def test_small_calls_run_on_one_thread(restore_threads):
+    """Below the grain sizes the kernels get a team of one, whatever the setting
+    (a team waiting for a descheduled thread cost 100-1000x a tiny call)."""
+    from fastconv import _conv_plan, pool
+
+    fastconv.set_num_threads(min(2, fastconv._threads.available_cores()))
+    plan = _conv_plan.make_plan((1, 8, 24, 24), (8, 8, 3, 3), stride=1, padding=1,
+                                dilation=1, groups=1, padding_mode="zeros", pad_value=0.0,
+                                flip=False)
+    assert _conv_plan._threads(plan) == 1
+    assert pool._pool_threads(64 * 56 * 56) == 1
+    big = _conv_plan.make_plan((8, 64, 56, 56), (64, 64, 3, 3), stride=1, padding=1,
+                               dilation=1, groups=1, padding_mode="zeros", pad_value=0.0,
+                               flip=False)
+    assert _conv_plan._threads(big) == fastconv.get_num_threads()
+
+
+def test_import_sets_a_passive_wait_policy_and_leaves_the_environment():
+    code = textwrap.dedent("""
+        import os
+        assert "OMP_WAIT_POLICY" not in os.environ
+        import fastconv
+        assert "OMP_WAIT_POLICY" not in os.environ, "import leaked OMP_WAIT_POLICY"
+        print("ok")
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY",
+                                                            "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -6,31 +6,38 @@ before any C runs) and returns a ``ConvPlan``; ``run_*`` hand a plan and
 contiguous buffers to the Cython drivers.
 """
 
-import functools
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from fastconv import _conv_kernels
-from fastconv._padmaps import normalize_padding_mode, padded_map, window_table
+from fastconv._caches import BoundedCache, plain
+from fastconv._padmaps import MODE_CODES, normalize_padding_mode
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
+    check_fits,
     conv_output_shape,
     int_tuple,
     padding_pairs,
+    show,
 )
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_bool, as_real
+from fastconv._workspace import thread_share
 
 # Groups that read one input channel and write at most this many output
 # channels run the direct depthwise kernels; wider ones fill a GEMM block better.
 _DEPTHWISE_MAX_OUT = 2
 
-# Below this many multiply-adds a call runs on one thread: waking a team costs
-# more than it saves (and the bits do not depend on the thread count anyway).
-_SERIAL_BELOW = 1 << 17
+# Below this many multiply-adds (about 0.1-0.2 ms of one core) a call runs on
+# one thread: waking a team, and waiting for a thread that another process
+# keeps off its core, costs more than it saves (measured on the latency table:
+# (1, 8, 24, 24) 3x3 convolutions, 0.33 M multiply-adds, took 2x the one-thread
+# time at two threads on a loaded machine).  The bits never depend on it.
+_SERIAL_BELOW = 1 << 22
 
 # The weight gradient sums a fixed number of chunks (16, fewer for big weights:
 # at most 8 MiB of partial sums) in order: enough for 16 threads, and the same
@@ -75,20 +82,24 @@ class ConvPlan:
         """K: the number of products summed into one output element."""
         return self.in_channels // self.groups * math.prod(self.kernel)
 
-    def tables(self):
-        """Index tables of the three (rank-promoted) axes for the kernels."""
-        tabs = [np.zeros(1, dtype=np.intp)] * (3 - self.nd)
-        for n, k, s, d, (lo, _), o in zip(self.in_spatial, self.kernel, self.stride,
-                                          self.dilation, self.pads, self.out_spatial):
-            tabs.append(window_table(n, k, s, d, lo, o, self.mode).ravel())
-        return tabs
+    @cached_property
+    def padded_elements(self):
+        """Elements of one channel of an image's padded copy (phase rows rounded up)."""
+        return math.prod(e + s - 1 for e, s in zip(self.padded_extent, self.stride))
 
-    def padded_maps(self):
-        """Maps of the padded axes that pad_image materialises (three axes)."""
-        maps = [np.zeros(1, dtype=np.intp)] * (3 - self.nd)
-        for n, e, (lo, _) in zip(self.in_spatial, self.padded_extent, self.pads):
-            maps.append(padded_map(n, lo, e, self.mode))
-        return maps
+    @cached_property
+    def transposed(self):
+        """The forward plan whose output is this plan's input gradient (see
+        _input_grad_as_forward), or None where it does not apply."""
+        if any(s != 1 for s in self.stride) or self.mode not in ("zeros", "constant"):
+            return None
+        pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                     for k, d, (lo, hi) in zip(self.kernel, self.dilation, self.pads))
+        if any(lo < 0 or hi < 0 for lo, hi in pads):
+            return None
+        return ConvPlan(self.nd, self.batch, self.out_channels, self.in_channels, self.groups,
+                        self.out_spatial, self.kernel, self.stride, self.dilation, pads,
+                        self.in_spatial, "zeros", 0.0, False)
 
     @property
     def padded_extent(self):
@@ -96,13 +107,21 @@ class ConvPlan:
         return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in
                      zip(self.out_spatial, self.kernel, self.stride, self.dilation))
 
-    def geometry(self):
-        """(in, kernel, out, (stride, dilation, lo)) promoted to three axes."""
+    @cached_property
+    def kernel_args(self):
+        """(geo, N, G, C_in/G, C_out/G): what every driver takes.  geo = (in,
+        kernel, out, (stride, dilation, lo), mode code), promoted to three
+        axes: a few integers, whatever the data (the kernels compute padded
+        positions' sources themselves).  Kept on the plan (plans of repeated
+        shapes are cached, see make_plan)."""
         one = (1,) * (3 - self.nd)
         zero = (0,) * (3 - self.nd)
         steps = (one + self.stride, one + self.dilation,
                  zero + tuple(lo for lo, _ in self.pads))
-        return one + self.in_spatial, one + self.kernel, one + self.out_spatial, steps
+        geo = (one + self.in_spatial, one + self.kernel, one + self.out_spatial, steps,
+               MODE_CODES[self.mode])
+        g = self.groups
+        return geo, self.batch, g, self.in_channels // g, self.out_channels // g
 
 
 def spatial_rank(weight_ndim, name="weight"):
@@ -114,9 +133,46 @@ def spatial_rank(weight_ndim, name="weight"):
     return nd
 
 
+# An output this big (2^28 elements: 1 GiB of float32) made mostly of padding
+# is taken for a mistake (padding=10**9 on 5 samples), not allocated.
+_PADDING_ONLY_OUTPUTS = 1 << 28
+
+# Plans of the calls seen last (a training loop or a filter bank repeats a few
+# shapes): about 1 KiB each, keyed on shapes and arguments of plain Python types.
+_PLANS = BoundedCache("conv plans", 256)
+
+
+def _plain_arg(v):
+    t = v.__class__
+    return t is int or t is str or (t is tuple and plain(v))
+
+
 def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mode,
               pad_value, flip, x_name="x", w_name="weight"):
-    """Validate the arguments of a convolution; ``x_shape`` must be batched."""
+    """Validate the arguments of a convolution; ``x_shape`` must be batched.
+
+    Plans of plain arguments are cached (bounded, see fastconv.clear_caches):
+    one dict lookup for a repeated call."""
+    pv = pad_value.__class__
+    # shapes are tuples of Python ints already (ndarray.shape, or checked by the caller)
+    if ((pv is float or pv is int) and flip.__class__ is bool and groups.__class__ is int
+            and padding_mode.__class__ is str and _plain_arg(stride) and _plain_arg(padding)
+            and _plain_arg(dilation)):
+        # -0.0 == 0.0 but pads differently: the sign is part of the key
+        key = (x_shape, w_shape, stride, padding, dilation, groups, padding_mode, pad_value,
+               math.copysign(1.0, pad_value), flip, x_name, w_name)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _make_plan(x_shape, w_shape, stride, padding, dilation, groups,
+                              padding_mode, pad_value, flip, x_name, w_name)
+            _PLANS.put(key, plan)
+        return plan
+    return _make_plan(x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+                      pad_value, flip, x_name, w_name)
+
+
+def _make_plan(x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+               pad_value, flip, x_name, w_name):
     nd = len(w_shape) - 2
     batch, cin = x_shape[0], x_shape[1]
     in_spatial = tuple(int(v) for v in x_shape[2:])
@@ -152,6 +208,16 @@ def make_plan(x_shape, w_shape, *, stride, padding, dilation, groups, padding_mo
     total = batch * cout * math.prod(out_spatial)
     if total > MAX_EXTENT:
         raise ValueError(f"the output would have {total} elements, more than fastconv handles")
+    # absurd sizes: the parameter that asked for them, before anything is allocated
+    check_fits(batch * cin * math.prod(in_spatial), 4, x_name, tuple(x_shape), "its shape")
+    if total > _PADDING_ONLY_OUTPUTS and any(
+            lo + hi > n + d * (k - 1)
+            for n, k, d, (lo, hi) in zip(in_spatial, kernel, dilation, pads)):
+        raise ValueError(
+            f"padding={show(padding)} is too large: more padding than input along an axis, "
+            f"for an output of {total} elements (outputs that read only padding; more than "
+            f"{_PADDING_ONLY_OUTPUTS} such elements are refused)")
+    check_fits(total, 4, x_name, tuple(x_shape), "the output")
     return ConvPlan(nd, batch, cin, cout, groups, in_spatial, kernel, stride, dilation, pads,
                     out_spatial, mode, pad_value, flip)
 
@@ -174,31 +240,106 @@ def _threads(plan):
     return get_num_threads() if work >= _SERIAL_BELOW else 1
 
 
-@functools.lru_cache(maxsize=128)
 def _kernel_args(plan):
-    """(geo, N, G, C_in/G, C_out/G): the geometry tuple every driver takes.
-
-    Cached per plan: a training loop calls the same layers again and again, and
-    the index tables (read-only for the kernels) are the bulk of a small call's
-    Python overhead."""
-    in3, k3, out3, steps = plan.geometry()
-    geo = (in3, k3, out3, steps, tuple(plan.tables()), tuple(plan.padded_maps()))
-    g = plan.groups
-    return geo, plan.batch, g, plan.in_channels // g, plan.out_channels // g
+    return plan.kernel_args
 
 
-def run_forward(plan, x, w, bias, y):
-    """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype."""
+# ---------------------------------------------------------------- slabs
+
+def _padded_bytes(plan, itemsize, channels):
+    """One image's padded copy as the kernels hold it (phase-split rows rounded up)."""
+    return channels * itemsize * plan.padded_elements
+
+
+def _slabs(plan, itemsize, channels, out_channels):
+    """None if one image's padded copy (``channels`` of it) fits a thread's share
+    of the workspace; else (axis, [(o0, o1), ...]): the outputs cut into slabs
+    along one spatial axis so that each slab's padded input and its output fit.
+    From the shapes and the limit only: the same slabs for any thread count."""
+    share = thread_share()
+    if _padded_bytes(plan, itemsize, channels) <= share:
+        return None
+    ext = [e + s - 1 for e, s in zip(plan.padded_extent, plan.stride)]
+    best = None
+    for a in range(plan.nd):
+        out_a = plan.out_spatial[a]
+        if out_a <= 1:
+            continue
+        s, halo = plan.stride[a], plan.dilation[a] * (plan.kernel[a] - 1) + 1
+        row_in = channels * itemsize * math.prod(ext[:a] + ext[a + 1:])
+        row_out = out_channels * itemsize * math.prod(plan.out_spatial[:a]
+                                                      + plan.out_spatial[a + 1:])
+        # m outputs read m*s + halo - 1 padded positions along a
+        m = max(1, min((share // row_in - halo + 1) // s, share // max(row_out, 1)))
+        if m >= out_a:
+            continue
+        if best is None or m * s > best[1] * plan.stride[best[0]]:
+            best = (a, m)
+        if share // row_in >= halo + s:     # the outermost axis that does the job
+            break
+    if best is None:
+        return None
+    a, m = best
+    out_a = plan.out_spatial[a]
+    return a, [(o0, min(o0 + m, out_a)) for o0 in range(0, out_a, m)]
+
+
+def _slab_plan(plan, a, o0, o1):
+    """The outputs [o0, o1) along axis a of one image: the same input, read
+    from padded position o0*stride on (lo may become negative)."""
+    lo, _ = plan.pads[a]
+    n, s = plan.in_spatial[a], plan.stride[a]
+    lo2 = lo - o0 * s
+    hi2 = (o1 - o0 - 1) * s + plan.dilation[a] * (plan.kernel[a] - 1) + 1 - n - lo2
+    pads = plan.pads[:a] + ((lo2, hi2),) + plan.pads[a + 1:]
+    out = plan.out_spatial[:a] + (o1 - o0,) + plan.out_spatial[a + 1:]
+    return ConvPlan(plan.nd, 1, plan.in_channels, plan.out_channels, plan.groups,
+                    plan.in_spatial, plan.kernel, plan.stride, plan.dilation, pads, out,
+                    plan.mode, plan.pad_value, plan.flip)
+
+
+def _along(a, o0, o1, nd):
+    return (slice(None), slice(None)) + (slice(None),) * a + (slice(o0, o1),) + \
+        (slice(None),) * (nd - a - 1)
+
+
+def _dw3_inplace(plan):
+    """The depthwise 3x3 kernel that reads x in place (no padded copy) may run."""
+    return (plan.nd == 2 and plan.kernel == (3, 3) and all(1 <= s <= 2 for s in plan.stride)
+            and plan.dilation == (1, 1) and all(lo == 1 for lo, _ in plan.pads)
+            and plan.mode in ("zeros", "constant") and plan.pad_value == 0.0
+            and math.copysign(1.0, plan.pad_value) > 0)
+
+
+# ---------------------------------------------------------------- drivers
+
+def run_forward(plan, x, w, bias, y, whole=True):
+    """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype.
+
+    An image whose padded copy would not fit a thread's share of the workspace
+    is computed slab by slab (whole=False: this plan is one such slab)."""
     geo, n, g, cg, mg = _kernel_args(plan)
+    dw = _is_depthwise(cg, mg)
+    cut = (_slabs(plan, y.dtype.itemsize, 1 if dw else plan.in_channels, plan.out_channels)
+           if whole and not (dw and _dw3_inplace(plan)) else None)
+    if cut is not None:
+        a, ranges = cut
+        for i in range(plan.batch):
+            for o0, o1 in ranges:
+                sub = _slab_plan(plan, a, o0, o1)
+                ys = np.empty(sub.y_shape, dtype=y.dtype)
+                run_forward(sub, x[i:i + 1], w, bias, ys, whole=False)
+                y[i:i + 1][_along(a, o0, o1, plan.nd)] = ys
+        return
     b = bias if bias is not None else np.empty(0, dtype=y.dtype)
-    if _is_depthwise(cg, mg):
+    if dw:
         _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
                                         plan.pad_value, _threads(plan))
         return
     # Winograd hands a call whose outputs came out infinite or NaN back to the
     # direct convolution, which gives those the IEEE sums' infinities
-    if (_conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, plan.dilation,
-                                   plan.out_spatial, cg, mg, y.dtype.itemsize)
+    if (whole and _conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, plan.dilation,
+                                             plan.out_spatial, cg, mg, y.dtype.itemsize)
             and not _conv_kernels.conv_forward_winograd(x.ravel(), w.ravel(), b, y.reshape(-1),
                                                         geo, plan.nd, n, g, cg, mg, plan.pad_value,
                                                         _threads(plan))):
@@ -211,20 +352,14 @@ def _input_grad_as_forward(plan, gy, w, dtype):
     """Stride 1, no padding to fold back: the input gradient is the forward
     correlation of gy with the flipped, channel-transposed kernel, padded by
     dilation*(k-1) - padding on each side.  None if that padding is negative."""
-    if any(s != 1 for s in plan.stride) or plan.mode not in ("zeros", "constant"):
-        return None
-    pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
-                 for k, d, (lo, hi) in zip(plan.kernel, plan.dilation, plan.pads))
-    if any(lo < 0 or hi < 0 for lo, hi in pads):
+    tplan = plan.transposed
+    if tplan is None:
         return None
     g, mg, cg = plan.groups, plan.out_channels // plan.groups, plan.in_channels // plan.groups
     # w: (G, Mg, Cg*k) -> (G, Cg, Mg, k) flipped: the weight of the transposed correlation
     wt = w.reshape((g, mg, cg) + plan.kernel).swapaxes(1, 2)
     wt = wt[(Ellipsis,) + (slice(None, None, -1),) * plan.nd]
     wt = np.ascontiguousarray(wt).reshape(g, cg, -1)
-    tplan = ConvPlan(plan.nd, plan.batch, plan.out_channels, plan.in_channels, g,
-                     plan.out_spatial, plan.kernel, plan.stride, plan.dilation, pads,
-                     plan.in_spatial, "zeros", 0.0, False)
     dx = np.empty(plan.x_shape, dtype=dtype)
     run_forward(tplan, gy, wt, None, dx)
     return dx
@@ -238,8 +373,19 @@ def run_input_grad(plan, gy, w, dtype):
     geo, n, g, cg, mg = _kernel_args(plan)
     if _is_depthwise(cg, mg):
         dx = np.zeros(plan.x_shape, dtype=dtype)
-        _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, mg,
-                                           _threads(plan))
+        # the kernel adds each slab's share into dx (its padded plane: one slab)
+        cut = _slabs(plan, dtype.itemsize, 1, plan.out_channels)
+        if cut is None:
+            _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g,
+                                               mg, _threads(plan))
+            return dx
+        a, ranges = cut
+        for i in range(plan.batch):
+            for o0, o1 in ranges:
+                sub = _slab_plan(plan, a, o0, o1)
+                gs = np.ascontiguousarray(gy[i:i + 1][_along(a, o0, o1, plan.nd)])
+                _conv_kernels.depthwise_input_grad(gs.ravel(), w.ravel(), dx[i:i + 1].reshape(-1),
+                                                   sub.kernel_args[0], 1, g, mg, _threads(sub))
         return dx
     dx = np.zeros(plan.x_shape, dtype=dtype)
     _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,
@@ -247,7 +393,7 @@ def run_input_grad(plan, gy, w, dtype):
     return dx
 
 
-def run_weight_grad(plan, x, gy, dtype):
+def run_weight_grad(plan, x, gy, dtype, whole=True):
     """d<conv(x, w), gy>/dw as a new (G, C_out/G, K) array.
 
     The reduction over (image, pixel tile) is cut into a fixed number of chunks
@@ -255,6 +401,18 @@ def run_weight_grad(plan, x, gy, dtype):
     in order: the same bits for any thread count.
     """
     geo, n, g, cg, mg = _kernel_args(plan)
+    cut = (_slabs(plan, dtype.itemsize, 1 if _is_depthwise(cg, mg) else plan.in_channels,
+                  plan.out_channels) if whole else None)
+    if cut is not None:
+        # slab by slab, image by image, summed in that order in float64
+        a, ranges = cut
+        total = np.zeros(plan.w_shape, dtype=np.float64).reshape(g, mg, -1)
+        for i in range(plan.batch):
+            for o0, o1 in ranges:
+                sub = _slab_plan(plan, a, o0, o1)
+                gs = np.ascontiguousarray(gy[i:i + 1][_along(a, o0, o1, plan.nd)])
+                total += run_weight_grad(sub, x[i:i + 1], gs, dtype, whole=False)
+        return total.astype(dtype)
     if _is_depthwise(cg, mg):
         acc = np.zeros(plan.out_channels * plan.reduction_length, dtype=np.float64)
         _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,

@@ -6,6 +6,7 @@ cdef extern from "fc_openmp.h" nogil:
     void fc_omp_set_num_threads(int n)
     int fc_omp_get_thread_num()
     int fc_omp_get_num_threads()
+    void fc_omp_barrier()
     long long fc_claim(long long *next)
     void fc_publish(long long *flag)
     int fc_published(long long *flag)

@@ -6,8 +6,12 @@ with one index map per axis.  Constant padding is the map value ``-1``.  The
 kernels only ever read the input through these maps, so all modes share one
 code path, and the input gradient folds padding back through the same maps.
 
-The closed forms below equal ``np.pad(np.arange(n), (lo, hi), mode)`` for any
-widths (repeated reflection/wrapping included); the tests check that.
+The kernels never see a table: they evaluate the same closed forms in C
+(``fc_src`` in ``_src/fc_kernels.h``) on the padding alone, so no index array
+that grows with the data is ever built.  ``source_index`` below is the NumPy
+statement of those forms; it equals ``np.pad(np.arange(n), (lo, hi), mode)``
+for any widths (repeated reflection/wrapping included), and the tests check
+both against it.
 """
 
 import numpy as np
@@ -25,8 +29,14 @@ PADDING_MODES = {
 }
 
 
+# canonical name -> the kernels' FC_PAD_* code (fc_kernels.h)
+MODE_CODES = {"zeros": 0, "constant": 0, "edge": 1, "wrap": 2, "reflect": 3, "symmetric": 4}
+
+
 def normalize_padding_mode(padding_mode):
     """Return the canonical name of a padding mode, or raise ValueError/TypeError."""
+    if padding_mode.__class__ is str and padding_mode == "zeros":   # the default, fast
+        return "zeros"
     if not isinstance(padding_mode, str):
         raise TypeError(f"padding_mode must be a string, got {padding_mode!r}")
     try:
@@ -59,20 +69,3 @@ def source_index(j, n, mode):
         r = j % period
         return np.where(r < n, r, period - 1 - r)
     raise ValueError(f"unknown padding mode {mode!r}")
-
-
-def window_table(n, k, s, d, lo, out, mode):
-    """Input index read by kernel tap ``t`` for output position ``o``.
-
-    Returns an int64 array ``table[t, o] = map(o * s + t * d - lo)`` of shape
-    ``(k, out)``, with -1 for constant padding.
-    """
-    j = (np.arange(out, dtype=np.int64)[None, :] * s
-         + np.arange(k, dtype=np.int64)[:, None] * d - lo)
-    return np.ascontiguousarray(source_index(j, n, mode), dtype=np.intp)
-
-
-def padded_map(n, lo, ext, mode):
-    """Input index of each position of a padded axis of length ``ext`` (-1: constant)."""
-    j = np.arange(ext, dtype=np.int64) - lo
-    return np.ascontiguousarray(source_index(j, n, mode), dtype=np.intp)

@@ -10,6 +10,7 @@ Conventions: ``lo``/``hi`` are the padding before/after along one spatial axis;
 """
 
 import operator
+import os
 
 import numpy as np
 
@@ -24,12 +25,44 @@ __all__ = [
     "pool_output_size",
     "pool_window_tables",
     "MAX_EXTENT",
+    "check_fits",
 ]
 
 # Largest size any axis (padded input, output, kernel extent) may have.  Index
 # arithmetic in the kernels is 64-bit; this bound keeps products of a few such
 # values far from overflow and turns absurd parameters into a ValueError.
 MAX_EXTENT = 2**40
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):   # not a POSIX system
+        return 1 << 40
+
+
+# An array bigger than the machine's memory is refused with a ValueError
+# naming the parameter that asked for it, before anything is allocated.
+MEMORY_BYTES = _physical_memory()
+
+
+def check_fits(count, itemsize, name, value, what):
+    """ValueError naming ``name`` if ``count`` elements of ``itemsize`` bytes
+    (``what``) would not fit in this machine's memory.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_fits(10**15, 4, "padding", 10**15, "the output")
+    ... except ValueError as e:
+    ...     print(str(e)[:38])
+    padding=1000000000000000 is too large:
+    """
+    if count * itemsize > MEMORY_BYTES:
+        raise ValueError(
+            f"{name}={show(value)} is too large: {what} would have {count} elements "
+            f"({count * itemsize / 1e9:.1f} GB), more than this machine's memory "
+            f"({MEMORY_BYTES / 1e9:.1f} GB)")
 
 
 def show(value):

@@ -2,7 +2,9 @@
 
 The default team size is OpenMP's own (``OMP_NUM_THREADS``, or the CPU count),
 so ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` is honoured.
-``set_num_threads`` sets it for the calling thread.
+``set_num_threads`` sets it for the calling thread, at most the number of
+cores the process may use (more is capped, with a warning).  Calls whose work
+is below a grain size run on one thread whatever the setting.
 
 GNU OpenMP is not fork-safe: a child forked after the parent ran a parallel
 region hangs when it starts one.  After a fork the child therefore runs the
@@ -27,6 +29,14 @@ def _after_fork_in_child():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def available_cores():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def get_num_threads():
@@ -54,6 +64,9 @@ def set_num_threads(n):
     ----------
     n : int
         At least 1.  The result of every function is bit-identical for any ``n``.
+        More than the cores this process may use is capped to that number, with
+        a RuntimeWarning.  Calls with little work run on one thread whatever
+        ``n`` (see docs/performance.md, "Threads").
 
     Examples
     --------
@@ -69,6 +82,13 @@ def set_num_threads(n):
     n = as_int(n, "n")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    cores = available_cores()
+    if n > cores:
+        # more threads than cores only ever wait for each other (a parallel
+        # region ends when its slowest thread does): measured 7x slower
+        warnings.warn(f"fastconv: set_num_threads({n}) capped to the {cores} cores this "
+                      f"process may use", RuntimeWarning, stacklevel=2)
+        n = cores
     if _forked_child and n > 1:
         warnings.warn("fastconv: this process was forked after OpenMP threads ran; GNU "
                       "OpenMP would hang in it, so fastconv stays on one thread here",

@@ -340,6 +340,11 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                 _pad_image(xp + (n0 * G + it // npc) * Cg * DHW + c0 * DHW,
                            &geom_last if c0 + cpc > Cg else &geom_part, pv,
                            padp + (it // npc) * img + c0 * cs)
+            # a thread's tiles read channels (npc > 1) or images (images not
+            # shared evenly) other threads padded: wait for them (prange in a
+            # parallel block has no barrier of its own; without this, generic
+            # 2-thread runs read half-padded images)
+            fc_omp_barrier()
             for it in prange(nc * G * nitems, schedule="static"):
                 t0 = (it % nitems) * tmax
                 nt = min(tmax, ntile - t0)

@@ -9,10 +9,12 @@ import math
 import numpy as np
 
 from fastconv import _isa, _pool_kernels
+from fastconv._caches import BoundedCache, plain
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
     batched_shape,
+    check_fits,
     int_tuple,
     pool_output_size,
     pool_window_tables,
@@ -81,6 +83,8 @@ class _Pool:
             out.append(o)
         self.kernel, self.stride, self.padding, self.dilation = k, s, p, d
         self.out_spatial = tuple(out)
+        # before anything is allocated (a broadcast view of a huge shape)
+        check_fits(math.prod(self.shape), 4, name, self.shape, "its shape")
         one = (1,) * (3 - nd)
         self.geo = (one + self.in_spatial, one + self.out_spatial, one + k, one + s,
                     (0,) * (3 - nd) + p, one + d)
@@ -108,6 +112,41 @@ class _Pool:
                     f"with dilation={self.dilation!r} and padding={self.padding!r}, output "
                     f"window {i} along spatial axis {a - 3 + self.nd} lies entirely in the "
                     f"padding (input size {self.in_spatial[a - 3 + self.nd]})")
+
+
+# Plans of repeated calls (kernel arguments included), when their window tables
+# are small (never data-sized): at most 128 entries of < 40 KiB.
+_PLANS = BoundedCache("pool plans", 128)
+_CACHED_TABLES_UPTO = 1024      # outputs + taps over the three axes
+
+# Below this many input elements (1 MiB of float32) a call runs on one thread:
+# waking a team (or waiting for a thread another process keeps off its core)
+# costs more than the work, ~0.1 ms (PyTorch's grain: 32768 elements per thread).
+_POOL_GRAIN = 1 << 18
+
+
+def _pool_threads(elements):
+    return get_num_threads() if elements >= _POOL_GRAIN else 1
+
+
+def _cached_plan(key, flags, build):
+    """build() -> (plan, args), cached under key + flags when key is plain (its
+    shape is a tuple of ints already), the flags are bools and the tables small."""
+    for f in flags:
+        if f.__class__ is not bool:
+            return build()
+    for v in key[3:]:
+        t = v.__class__
+        if not (t is int or v is None or t is str or (t is tuple and plain(v))):
+            return build()
+    key = key + flags
+    hit = _PLANS.get(key)
+    if hit is None:
+        hit = build()
+        plan = hit[0]
+        if sum(plan.out_spatial) + sum(plan.kernel) <= _CACHED_TABLES_UPTO:
+            _PLANS.put(key, hit)
+    return hit
 
 
 _SIMD_LEVEL = {"avx512": 2, "avx2": 1}
@@ -207,18 +246,23 @@ def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
     return_indices = as_bool(return_indices, "return_indices")
     dtype = result_dtype(x)
     nd = _rank(kernel_size, x.ndim, _nd, "x")
-    plan = _Pool(x.shape, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    tabs = plan.tables()
-    plan.check_windows(tabs)
+
+    def build():
+        plan = _Pool(x.shape, nd, kernel_size, stride, padding, dilation, ceil_mode)
+        tabs = plan.tables()
+        plan.check_windows(tabs)
+        tw = tabs[2]
+        return plan, (plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]))
+
+    plan, args = _cached_plan(("max", x.shape, nd, kernel_size, stride, padding, dilation),
+                              (ceil_mode,), build)
     y = np.empty(plan.out_shape, dtype=dtype)
     ind = np.empty(plan.out_shape if return_indices else (1,), dtype=np.int64)
     if y.size:
         xk = as_kernel_input(x, dtype)
-        tw = tabs[2]
         _pool_kernels.max_pool_forward(
             xk.reshape(-1), y.reshape(-1), ind.reshape(-1), return_indices, plan.planes,
-            plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]), get_num_threads(),
-            _simd_level())
+            *args, _pool_threads(x.size), _simd_level())
     return (y, ind) if return_indices else y
 
 
@@ -299,7 +343,7 @@ def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
         raise ValueError("indices must lie in [0, prod(spatial input shape)), got a value "
                          "that overflows int64")
     bad = _pool_kernels.max_pool_backward(gyk, ik, gx.reshape(-1), planes, pin, pout,
-                                          get_num_threads())
+                                          _pool_threads(gx.size))
     if bad:
         raise ValueError(f"indices must lie in [0, {pin}) (the size of one input plane of "
                          f"input_shape {input_shape!r}); {bad} do not")
@@ -310,17 +354,18 @@ def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
 
 def _avg_plan(shape, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, name):
-    plan = _Pool(shape, nd, kernel_size, stride, padding, 1, ceil_mode, name)
-    cip = as_bool(count_include_pad, "count_include_pad")
-    div = _divisor(divisor_override)
-    tabs = plan.tables(cip)
-    return plan, tabs, div
+    """(plan, the kernels' arguments after the buffers and plane count)."""
+    def build():
+        plan = _Pool(shape, nd, kernel_size, stride, padding, 1, ceil_mode, name)
+        cip = as_bool(count_include_pad, "count_include_pad")
+        div = _divisor(divisor_override)
+        tabs = plan.tables(cip)
+        tw = tabs[2]
+        return plan, (plan.geo, _intp(tw[0]), _intp(tw[1]), _i64(tabs[0][3]),
+                      _i64(tabs[1][3]), _i64(tw[3]), div)
 
-
-def _avg_args(plan, tabs, div):
-    tw = tabs[2]
-    return (plan.geo, _intp(tw[0]), _intp(tw[1]), _i64(tabs[0][3]), _i64(tabs[1][3]),
-            _i64(tw[3]), div)
+    return _cached_plan(("avg", shape, nd, kernel_size, stride, padding, divisor_override,
+                         name), (ceil_mode, count_include_pad), build)
 
 
 def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -364,15 +409,14 @@ def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_incl
     x = as_array(x, "x")
     dtype = result_dtype(x)
     nd = _rank(kernel_size, x.ndim, _nd, "x")
-    plan, tabs, div = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
-                                count_include_pad, divisor_override, "x")
+    plan, args = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
+                           count_include_pad, divisor_override, "x")
     y = np.empty(plan.out_shape, dtype=dtype)
     if y.size:
         xk = as_kernel_input(x, dtype)
         wide = dtype == np.float32 and math.prod(plan.kernel) > 16
         rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
-                                            *_avg_args(plan, tabs, div), wide,
-                                            get_num_threads(), _simd_level())
+                                            *args, wide, _pool_threads(x.size), _simd_level())
         if rc:
             raise MemoryError("avg_pool: could not allocate scratch memory")
     return y
@@ -409,8 +453,8 @@ def avg_pool_backward(grad_output, input_shape, kernel_size, stride=None, paddin
     grad_output = as_array(grad_output, "grad_output")
     input_shape = _input_shape(input_shape)
     nd = _rank(kernel_size, len(input_shape), _nd, "input_shape")
-    plan, tabs, div = _avg_plan(input_shape, nd, kernel_size, stride, padding, ceil_mode,
-                                count_include_pad, divisor_override, "input_shape")
+    plan, args = _avg_plan(input_shape, nd, kernel_size, stride, padding, ceil_mode,
+                           count_include_pad, divisor_override, "input_shape")
     if grad_output.shape != plan.out_shape:
         raise ValueError(f"grad_output must have shape {plan.out_shape} (the pooled output "
                          f"of input_shape {input_shape!r}), got {grad_output.shape}")
@@ -420,7 +464,7 @@ def avg_pool_backward(grad_output, input_shape, kernel_size, stride=None, paddin
         return gx
     gyk = as_kernel_input(grad_output, dtype)
     rc = _pool_kernels.avg_pool_backward(gyk.reshape(-1), gx.reshape(-1), plan.planes,
-                                         *_avg_args(plan, tabs, div), get_num_threads())
+                                         *args, _pool_threads(gx.size))
     if rc:
         raise MemoryError("avg_pool_backward: could not allocate scratch memory")
     return gx

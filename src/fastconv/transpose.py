@@ -4,6 +4,8 @@ It is the input gradient of :func:`fastconv.conv` with the roles of the channels
 swapped, and runs on the same kernels.
 """
 
+import math
+
 import numpy as np
 
 from fastconv._conv_plan import (
@@ -15,6 +17,7 @@ from fastconv._conv_plan import (
 from fastconv._shapes import (
     as_int,
     batched_shape,
+    check_fits,
     conv_transpose_output_size,
     int_tuple,
     padding_pairs,
@@ -93,6 +96,10 @@ def conv_transpose(x, weight, bias=None, *, stride=1, padding=0, output_padding=
         raise ValueError(f"conv_transpose output size {out_spatial} is not positive: padding "
                          f"{padding!r} is too large for input size {in_spatial} and kernel "
                          f"{kernel}")
+    # before anything is allocated: a stride or dilation that asks for absurd memory
+    big = "stride" if max(stride) >= max(dilation) else "dilation"
+    check_fits(n * weight.shape[1] * math.prod(out_spatial), dtype.itemsize, big,
+               stride if big == "stride" else dilation, "the output")
     groups = as_int(groups, "groups")
     if groups < 1 or cin % groups:
         raise ValueError(f"groups must be >= 1 and divide the {cin} input channels, "

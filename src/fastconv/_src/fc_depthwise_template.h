@@ -546,7 +546,7 @@ static void FC_FN(dw_forward3_)(const T *x, const fc_geom *g, const T *w, const 
 
 /* The adjoint: dpad (zero-filled by the caller, the padded plane's shape) +=
  * taps of gy; then what fell on the padding is folded back onto the input
- * positions it was copied from (pmap), constant padding dropped: dx +=. */
+ * positions it was copied from (fc_src), constant padding dropped: dx +=. */
 static void FC_FN(dw_input_grad_)(const T *gy, const fc_geom *g, const T *w, fc_idx M,
                                   T *dpad, T *dx)
 {
@@ -576,15 +576,28 @@ static void FC_FN(dw_input_grad_)(const T *gy, const fc_geom *g, const T *w, fc_
         }
     }
     const fc_idx H = g->in[1], W = g->in[2];
-    const fc_idx *m0 = g->pmap[0], *m1 = g->pmap[1], *m2 = g->pmap[2];
+    /* padded positions [l0, l1) of a row are the input's own (in increasing
+     * order as before: each dx element sums its terms in the same order) */
+    const fc_idx lo2 = g->lo[2];   /* negative for a slab that starts inside the input */
+    const fc_idx l0 = lo2 < 0 ? 0 : lo2 < E2 ? lo2 : E2;
+    const fc_idx l1 = lo2 + W < l0 ? l0 : lo2 + W < E2 ? lo2 + W : E2;
     for (fc_idx i = 0; i < E0; i++) {
-        if (m0[i] < 0) continue;
+        const fc_idx s0 = fc_src(g, 0, i);
+        if (s0 < 0) continue;
         for (fc_idx j = 0; j < E1; j++) {
-            if (m1[j] < 0) continue;
-            T *row = dx + (m0[i] * H + m1[j]) * W;
+            const fc_idx s1 = fc_src(g, 1, j);
+            if (s1 < 0) continue;
+            T *row = dx + (s0 * H + s1) * W;
             const T *src = dpad + (i * E1 + j) * E2;
-            for (fc_idx l = 0; l < E2; l++)
-                if (m2[l] >= 0) row[m2[l]] += src[l];
+            for (fc_idx l = 0; l < l0; l++) {
+                const fc_idx s2 = fc_src(g, 2, l);
+                if (s2 >= 0) row[s2] += src[l];
+            }
+            for (fc_idx l = l0; l < l1; l++) row[l - lo2] += src[l];
+            for (fc_idx l = l1; l < E2; l++) {
+                const fc_idx s2 = fc_src(g, 2, l);
+                if (s2 >= 0) row[s2] += src[l];
+            }
         }
     }
 }

@@ -22,13 +22,14 @@ typedef struct {
     fc_idx in[3];             /* input spatial shape (D, H, W) */
     fc_idx k[3];              /* kernel shape */
     fc_idx out[3];            /* output spatial shape */
-    const fc_idx *tab[3];     /* tab[a][t * out[a] + o] = input index or -1 (padding) */
-    fc_idx stride[3], dilation[3], lo[3];  /* tab[a][t][o] == o*stride + t*dilation - lo
-                                              wherever that lies inside the input */
-    /* the padded extent ext[a] = (out - 1)*stride + dilation*(k - 1) + 1 and
-     * pmap[a][i] = input index of padded position i, or -1 */
+    fc_idx stride[3], dilation[3], lo[3];  /* tap t of output o reads padded position
+                                              o*stride + t*dilation: input index
+                                              o*stride + t*dilation - lo inside the input */
+    /* the padded extent ext[a] = (out - 1)*stride + dilation*(k - 1) + 1; the
+     * input index of padded position i is fc_src(g, a, i) (no index tables: they
+     * would grow with the data) */
     fc_idx ext[3];
-    const fc_idx *pmap[3];
+    int mode;                 /* FC_PAD_*: what the padding holds */
     /* pad_image splits each padded axis into split[a] phases (positions
      * i = q*split + phase), each pext[a] = ceil(ext[a] / split[a]) long, laid
      * out [c][phase0][phase1][phase2][q0][q1][q2]: with split = stride, every
@@ -38,6 +39,41 @@ typedef struct {
      * start of the next row (or from slack after the buffer). */
     fc_idx split[3], pext[3];
 } fc_geom;
+
+/* Padding modes (numpy.pad's): the constant (zeros too), edge, wrap, reflect, symmetric. */
+enum { FC_PAD_CONSTANT = 0, FC_PAD_EDGE = 1, FC_PAD_WRAP = 2, FC_PAD_REFLECT = 3,
+       FC_PAD_SYMMETRIC = 4 };
+
+/* Input index of padded position i along axis a, -1 where it holds the
+ * constant: np.pad(np.arange(n), (lo, hi), mode)[i] for any widths (repeated
+ * reflection and wrapping included).  Inside the input, i - lo itself; the
+ * closed forms below run on the padding only. */
+static inline fc_idx fc_src(const fc_geom *g, int a, fc_idx i)
+{
+    const fc_idx n = g->in[a], j = i - g->lo[a];
+    if (j >= 0 && j < n) return j;
+    fc_idx p, r;
+    switch (g->mode) {
+    case FC_PAD_EDGE:
+        return j < 0 ? 0 : n - 1;
+    case FC_PAD_WRAP:
+        r = j % n;
+        return r < 0 ? r + n : r;
+    case FC_PAD_REFLECT:
+        if (n == 1) return 0;
+        p = 2 * n - 2;
+        r = j % p;
+        if (r < 0) r += p;
+        return r < n ? r : p - r;
+    case FC_PAD_SYMMETRIC:
+        p = 2 * n;
+        r = j % p;
+        if (r < 0) r += p;
+        return r < n ? r : p - 1 - r;
+    default:
+        return -1;
+    }
+}
 
 /* One instruction set's kernels.  gemm: see the layouts above.
  * col2im: dx[input index] += col[k][p] (row stride ldcol, k = tap, p = output

@@ -3,6 +3,19 @@
 #include <string.h>
 #include "fc_kernels.h"
 
+#if !defined(_MSC_VER)
+#include <sys/mman.h>
+#endif
+
+/* Blocks of at least this size are mapped from the system and unmapped when
+ * freed.  Through malloc they would be kept: glibc raises its mmap threshold
+ * (up to 32 MiB) whenever a big block (any NumPy array) is freed, after which
+ * big blocks come from per-thread arenas that keep their memory - a process's
+ * resident size then grew to several times the workspace limit. */
+#define FC_MAP_BYTES ((size_t)1 << 20)
+/* Each block starts with a header of one cache line holding its size. */
+#define FC_HEADER 64
+
 void *fc_malloc(size_t bytes)
 {
     /* 64-byte alignment: one cache line, one AVX-512 vector */
@@ -11,9 +24,19 @@ void *fc_malloc(size_t bytes)
 #if defined(_MSC_VER)
     return _aligned_malloc(rounded, 64);
 #else
-    void *p = NULL;
-    if (posix_memalign(&p, 64, rounded) != 0) return NULL;
-    return p;
+    const size_t total = rounded + FC_HEADER;
+    char *base = NULL;
+    if (total >= FC_MAP_BYTES) {
+        void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return NULL;
+        base = (char *)m;
+    } else {
+        void *p = NULL;
+        if (posix_memalign(&p, 64, total) != 0) return NULL;
+        base = (char *)p;
+    }
+    *(size_t *)base = total;
+    return base + FC_HEADER;
 #endif
 }
 
@@ -22,7 +45,13 @@ void fc_free(void *p)
 #if defined(_MSC_VER)
     _aligned_free(p);
 #else
-    free(p);
+    if (p == NULL) return;
+    char *base = (char *)p - FC_HEADER;
+    const size_t total = *(size_t *)base;
+    if (total >= FC_MAP_BYTES)
+        munmap(base, total);
+    else
+        free(base);
 #endif
 }
 

@@ -10,12 +10,19 @@ static inline int fc_omp_get_max_threads(void) { return omp_get_max_threads(); }
 static inline void fc_omp_set_num_threads(int n) { omp_set_num_threads(n); }
 static inline int fc_omp_get_thread_num(void) { return omp_get_thread_num(); }
 static inline int fc_omp_get_num_threads(void) { return omp_get_num_threads(); }
+/* Every thread of the team waits here for the others (Cython's prange inside
+ * a parallel block ends without a barrier: "omp for nowait"). */
+static inline void fc_omp_barrier(void)
+{
+#pragma omp barrier
+}
 #else
 static inline int fc_omp_enabled(void) { return 0; }
 static inline int fc_omp_get_max_threads(void) { return 1; }
 static inline void fc_omp_set_num_threads(int n) { (void)n; }
 static inline int fc_omp_get_thread_num(void) { return 0; }
 static inline int fc_omp_get_num_threads(void) { return 1; }
+static inline void fc_omp_barrier(void) {}
 #endif
 
 /* Work shared inside a team: a counter that hands out items (relaxed: an item

@@ -24,7 +24,7 @@ static void fc_interior(fc_idx n, fc_idx out, fc_idx s, fc_idx off, fc_idx *a, f
 /* dx[input index] += col[k][p] for output pixels [p0, p0 + np) (col row stride
  * ldcol, K = C * prod(k) rows), for every tap that reads a real input element;
  * taps on constant padding are dropped, taps on reflected/wrapped/... padding
- * fold back onto the element they copy (the index tables).  Serial, fixed order. */
+ * fold back onto the element they copy (fc_src).  Serial, fixed order. */
 #if FC_HAVE_VECTORS
 typedef T FC_FN(tvec_) __attribute__((vector_size(FC_VBYTES)));
 typedef IT FC_FN(tivec_) __attribute__((vector_size(FC_VBYTES)));
@@ -33,7 +33,7 @@ typedef IT FC_FN(tivec_) __attribute__((vector_size(FC_VBYTES)));
 static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx p0, fc_idx np,
                        T *dx)
 {
-    const fc_idx OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const fc_idx OH = g->out[1], OW = g->out[2];
     const fc_idx KD = g->k[0], KH = g->k[1], KW = g->k[2];
     const fc_idx D = g->in[0], H = g->in[1], W = g->in[2];
     fc_idx k = 0;
@@ -41,32 +41,36 @@ static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx 
     for (fc_idx kd = 0; kd < KD; kd++)
     for (fc_idx kh = 0; kh < KH; kh++)
     for (fc_idx kw = 0; kw < KW; kw++, k++) {
-        const fc_idx *td = g->tab[0] + kd * OD;
-        const fc_idx *th = g->tab[1] + kh * OH;
-        const fc_idx *tw = g->tab[2] + kw * OW;
+        const fc_idx td = kd * g->dilation[0], th = kh * g->dilation[1];
+        const fc_idx tw = kw * g->dilation[2];
         const T *src = col + k * ldcol;
         const fc_idx sw = g->stride[2];
         fc_idx ia, ib;
-        fc_interior(W, OW, sw, kw * g->dilation[2] - g->lo[2], &ia, &ib);
+        fc_interior(W, OW, sw, tw - g->lo[2], &ia, &ib);
         fc_idx p = p0, q = 0;
         fc_idx ow = p % OW, oh = (p / OW) % OH, od = p / (OW * OH);
         while (q < np) {
             fc_idx run = OW - ow;
             if (run > np - q) run = np - q;
-            const fc_idx sd = td[od], sh = th[oh];
+            const fc_idx sd = fc_src(g, 0, od * g->stride[0] + td);
+            const fc_idx sh = fc_src(g, 1, oh * g->stride[1] + th);
             if (sd >= 0 && sh >= 0) {
                 T *row = dx + ((c * D + sd) * H + sh) * W;
-                const fc_idx *t = tw + ow;
+                /* input index of output ow + i's tap */
+#define FC_TW(i) fc_src(g, 2, (ow + (i)) * sw + tw)
                 const T *s = src + q;
                 fc_idx a = ia - ow, b = ib - ow;
                 if (a < 0) a = 0;
                 if (a > run) a = run;
                 if (b > run) b = run;
                 if (b < a) b = a;
-                for (fc_idx i = 0; i < a; i++)
-                    if (t[i] >= 0) row[t[i]] += s[i];
+                for (fc_idx i = 0; i < a; i++) {
+                    const fc_idx j = FC_TW(i);
+                    if (j >= 0) row[j] += s[i];
+                }
                 if (b > a) {
-                    T *dst = row + t[a];
+                    const fc_idx ta = (ow + a) * sw + tw - g->lo[2];
+                    T *dst = row + ta;
                     fc_idx i = a;
                     if (sw == 1) {
                         for (; i < b; i++) dst[i - a] += s[i];
@@ -79,7 +83,7 @@ static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx 
                         typedef FC_FN(tivec_) TIV;
                         enum { TL = FC_VBYTES / sizeof(T) };
                         const TV zero = {0};
-                        for (; i + TL <= b && 2 * (i - a) + 2 * TL <= W - t[a]; i += TL) {
+                        for (; i + TL <= b && 2 * (i - a) + 2 * TL <= W - ta; i += TL) {
                             TV v, lo, hi;
                             memcpy(&v, s + i, sizeof(TV));
                             T *d = dst + 2 * (i - a);
@@ -94,8 +98,11 @@ static void FC_FN(col2im_)(const T *col, fc_idx ldcol, const fc_geom *g, fc_idx 
 #endif
                     for (; i < b; i++) dst[(i - a) * sw] += s[i];
                 }
-                for (fc_idx i = b; i < run; i++)
-                    if (t[i] >= 0) row[t[i]] += s[i];
+                for (fc_idx i = b; i < run; i++) {
+                    const fc_idx j = FC_TW(i);
+                    if (j >= 0) row[j] += s[i];
+                }
+#undef FC_TW
             }
             q += run;
             p += run;
@@ -137,13 +144,12 @@ static void FC_FN(pack_b_)(const T *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx c
 }
 
 /* The padded image the row kernels read in place:
- * dst[c][p0][p1][p2][q0][q1][q2] = x[c][pmap0[i0]][pmap1[i1]][pmap2[i2]] with
- * padded position i = q*split + p (padval where a map is -1, or past ext).
+ * dst[c][p0][p1][p2][q0][q1][q2] = x[c][src0(i0)][src1(i1)][src2(i2)] (fc_src) with
+ * padded position i = q*split + p (padval where fc_src is -1, or past ext).
  * With split = 1 this is simply the (C, ext0, ext1, ext2) padded image. */
 static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
 {
     const fc_idx D = g->in[0], H = g->in[1], W = g->in[2];
-    const fc_idx *m0 = g->pmap[0], *m1 = g->pmap[1], *m2 = g->pmap[2];
     const fc_idx S0 = g->split[0], S1 = g->split[1], S2 = g->split[2];
     const fc_idx Q0 = g->pext[0], Q1 = g->pext[1], Q2 = g->pext[2];
     for (fc_idx c = 0; c < g->C; c++)
@@ -162,17 +168,19 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
         for (fc_idx q1 = 0; q1 < Q1; q1++) {
             T *out = dst + (((((c * S0 + p0) * S1 + p1) * S2 + p2) * Q0 + q0) * Q1 + q1) * Q2;
             const fc_idx i0 = q0 * S0 + p0, i1 = q1 * S1 + p1;
-            if (i0 >= g->ext[0] || i1 >= g->ext[1] || m0[i0] < 0 || m1[i1] < 0) {
+            const fc_idx j0 = i0 < g->ext[0] ? fc_src(g, 0, i0) : -1;
+            const fc_idx j1 = i1 < g->ext[1] ? fc_src(g, 1, i1) : -1;
+            if (j0 < 0 || j1 < 0) {
                 for (fc_idx q = 0; q < Q2; q++) out[q] = padval;
                 continue;
             }
-            const T *row = x + ((c * D + m0[i0]) * H + m1[i1]) * W;
+            const T *row = x + ((c * D + j0) * H + j1) * W;
             for (fc_idx q = 0; q < ia; q++) {
-                const fc_idx j = m2[q * S2 + p2];
+                const fc_idx j = fc_src(g, 2, q * S2 + p2);
                 out[q] = j >= 0 ? row[j] : padval;
             }
             if (ib > ia) {
-                const T *src = row + m2[ia * S2 + p2];
+                const T *src = row + (ia * S2 + p2 - g->lo[2]);
                 fc_idx q = ia;
                 if (S2 == 1) {
                     /* memcpy: GCC copies this loop element by element (the two
@@ -187,7 +195,7 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
                     typedef FC_FN(tvec_) TV;
                     typedef FC_FN(tivec_) TIV;
                     enum { TL = FC_VBYTES / sizeof(T) };
-                    const fc_idx avail = W - m2[ia * S2 + p2];
+                    const fc_idx avail = W - (ia * S2 + p2 - g->lo[2]);
                     for (fc_idx q0 = ia; q0 < ib; q0 += TL) {
                         /* the last vector may overlap the one before (same
                          * values written twice) rather than leave a scalar tail */
@@ -221,7 +229,7 @@ static void FC_FN(pad_image_)(const T *x, const fc_geom *g, T padval, T *dst)
                 for (; q < ib; q++) out[q] = src[(q - ia) * S2];
             }
             for (fc_idx q = ib; q < qn; q++) {
-                const fc_idx j = m2[q * S2 + p2];
+                const fc_idx j = fc_src(g, 2, q * S2 + p2);
                 out[q] = j >= 0 ? row[j] : padval;
             }
             for (fc_idx q = qn; q < Q2; q++) out[q] = padval;

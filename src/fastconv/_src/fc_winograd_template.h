@@ -382,6 +382,11 @@ static int FC_FN(wino_gemm_out_)(const T *Up, fc_idx ustride, const T *V, fc_idx
 #else
     T blk2[16 * MR * NR + FC_WINO_SLACK];
 #endif
+    /* the output transform's vectors read junk lanes up to the slack: they are
+     * never stored, but they go into the finiteness check, so they must be
+     * finite (uninitialised stack made a generic two-thread run fall back to
+     * the direct sum, whose bits differ) */
+    memset(blk2 + 16 * MR * NR, 0, FC_WINO_SLACK * sizeof(T));
     return FC_FN(wino_gemm_out_nd_)(Up, ustride, V, ldv, koff, K, M, TH, TW, PT, pl, t0, nt,
                                     bias, y, ys0, ys1, ys2, P, blk2, 2);
 }
@@ -542,6 +547,7 @@ static int FC_FN(wino1_gemm_out_)(const T *Up, fc_idx ustride, const T *V, fc_id
 #else
     T blk[6 * MR * NR + FC_WINO_SLACK];
 #endif
+    memset(blk + 6 * MR * NR, 0, FC_WINO_SLACK * sizeof(T));     /* as in 2-D */
     const fc_idx KW = k / 3 * C, KD = k % 3 * C;
     const fc_idx kbw = fc_kblock(KW, FC_KC), kbd = fc_kblock(KD, FC_KC);
     int bad = 0;

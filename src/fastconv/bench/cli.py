@@ -452,6 +452,9 @@ def cmd_bench(args):
     if args.suite == "signal":
         from fastconv.bench.signal_suite import cmd_signal
         return cmd_signal(args)
+    if args.latency:
+        from fastconv.bench.latency import run_latency
+        return run_latency(args)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in ops if o not in OPS]
     if bad:
@@ -542,6 +545,9 @@ def build_parser():
     pb.add_argument("--suite", choices=("cnn", "signal"), default="cnn",
                     help="'signal': fastconv.signal against SciPy's best (and OpenCV) on "
                          "1-D/2-D filtering workloads (fastconv.bench.signal_suite)")
+    pb.add_argument("--latency", action="store_true",
+                    help="small and batch-1 calls and first calls vs PyTorch instead "
+                         "(fastconv.bench.latency)")
     pb.set_defaults(func=cmd_bench)
     return p
 

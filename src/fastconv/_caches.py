@@ -1,0 +1,79 @@
+"""Fastconv's caches: small, bounded, and cleared by ``fastconv.clear_caches()``.
+
+Only descriptions of calls are cached (validated plans: tuples of a few dozen
+integers, keyed on shapes, dtypes and arguments), never data or anything whose
+size grows with the data.  Each cache keeps at most ``max_entries`` entries
+(the oldest leave first), about 1 KiB each: every cache of the package
+together holds well under ``MAX_TOTAL_BYTES``.
+"""
+
+__all__ = ["BoundedCache", "clear_caches", "cache_info", "plain", "MAX_TOTAL_BYTES"]
+
+MAX_TOTAL_BYTES = 4 << 20
+
+_registry = []
+
+
+class BoundedCache(dict):
+    """A dict that keeps at most ``max_entries`` items (first in, first out).
+
+    Examples
+    --------
+    >>> c = BoundedCache("example", 2)
+    >>> c.put("a", 1); c.put("b", 2); c.put("c", 3)
+    >>> sorted(c)
+    ['b', 'c']
+    >>> _registry.remove(c)
+    """
+
+    def __init__(self, name, max_entries):
+        super().__init__()
+        self.name = name
+        self.max_entries = max_entries
+        _registry.append(self)
+
+    def put(self, key, value):
+        if len(self) >= self.max_entries:
+            # dicts keep insertion order: the oldest entry is the first
+            del self[next(iter(self))]
+        self[key] = value
+
+
+def plain(v):
+    """True if v is None, an int, a str or a tuple of those (nested): a key that
+    cannot confuse values the checks treat differently (1, 1.0, True and
+    np.int64(1) hash alike; callers check bool arguments' class themselves).
+
+    >>> plain((1, "same", (2, 3))), plain((1.0,)), plain([1])
+    (True, False, False)
+    """
+    t = v.__class__
+    if t is int or t is str or v is None:
+        return True
+    if t is tuple:
+        for e in v:
+            if not plain(e):
+                return False
+        return True
+    return False
+
+
+def clear_caches():
+    """Empty every cache of fastconv (plans of the shapes seen so far).
+
+    Nothing the size of the data is ever cached (every cache is bounded: a few
+    MiB in all), so this is never needed to free memory; it resets the state,
+    e.g. before measuring a first call.
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> fastconv.clear_caches()
+    """
+    for cache in _registry:
+        cache.clear()
+
+
+def cache_info():
+    """{name: (entries, max_entries)} of every cache."""
+    return {c.name: (len(c), c.max_entries) for c in _registry}
