@@ -245,7 +245,8 @@ class Sequential(Module):
                 # in place only on an array this model owns whose producer
                 # does not read it again in its backward pass
                 prev = layers[i - 1] if i > 0 else None
-                m.inplace_ok = prev is not None and prev._reuse_out and not prev.keeps_output
+                m.inplace_ok = (prev is not None and prev._reuse_out and not prev.keeps_output
+                                and m._reuse_out)
             if isinstance(m, Sequential):
                 m._wire()
 
