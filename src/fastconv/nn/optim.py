@@ -12,6 +12,31 @@ import numpy as np
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 
+class _Fma:
+    """``out = a * b + c`` rounded once, as PyTorch's vectorised ``fmadd`` (its ``add`` with
+    ``alpha``, ``lerp`` and ``addcmul`` kernels).  float32 arrays go through float64,
+    where the product of two float32 numbers is exact, so the result is rounded once
+    (twice only when the float64 sum lands on a float32 tie: rarely, by one ulp).
+    float64 arrays are multiplied and added (NumPy has no fused multiply-add)."""
+
+    def __init__(self, n, dtype):
+        self.wide = np.empty(n, np.float64) if dtype == np.float32 else None
+
+    def __call__(self, a, b, c, out):
+        w = self.wide
+        if w is None:
+            if out is c:
+                c += np.multiply(a, b)
+            else:
+                np.multiply(a, b, out=out)
+                out += c
+            return out
+        np.multiply(a, b, out=w, dtype=np.float64)
+        np.add(w, c, out=w)
+        np.copyto(out, w, casting="same_kind")
+        return out
+
+
 class _Group:
     """Parameters of one dtype, their data and grads as views of two flat arrays."""
 
@@ -60,6 +85,7 @@ class Optimizer:
         for p in params:
             by_dtype.setdefault(p.data.dtype, []).append(p)
         self._groups = [_Group(ps) for ps in by_dtype.values()]
+        self._fma = [_Fma(g.data.size, g.data.dtype) for g in self._groups]
         self.params = params
 
     def zero_grad(self):
@@ -115,36 +141,25 @@ class SGD(Optimizer):
 
     def _update(self, i, p, grad):
         f = p.dtype.type
+        fma = self._fma[i]
         tmp = self._tmp[i]
         if tmp is None:
             tmp = self._tmp[i] = np.empty_like(p)
         g = grad
         if self.weight_decay != 0:
-            np.multiply(p, f(self.weight_decay), out=tmp)   # grad.add(p, alpha=wd)
-            np.add(grad, tmp, out=tmp)
-            g = tmp
+            g = fma(p, f(self.weight_decay), grad, tmp)      # grad.add(p, alpha=wd)
         if self.momentum != 0:
             buf = self._buf[i]
             if buf is None:
                 buf = self._buf[i] = g.copy()
             else:
-                buf *= f(self.momentum)
-                if self.dampening != 0:
-                    buf += f(1 - self.dampening) * g
-                else:
-                    buf += g
+                buf *= f(self.momentum)                       # buf.mul_(momentum)
+                fma(g, f(1 - self.dampening), buf, buf)       # .add_(g, alpha=1 - dampening)
             if self.nesterov:
-                if g is not tmp:
-                    np.copyto(tmp, g)
-                    g = tmp
-                g += f(self.momentum) * buf
+                g = fma(buf, f(self.momentum), g, tmp)        # g.add(buf, alpha=momentum)
             else:
                 g = buf
-        if g is tmp:
-            tmp *= f(-self.lr)
-        else:
-            np.multiply(g, f(-self.lr), out=tmp)
-        p += tmp
+        fma(g, f(-self.lr), p, p)                             # p.add_(g, alpha=-lr)
 
 
 class Adam(Optimizer):
@@ -152,8 +167,11 @@ class Adam(Optimizer):
 
     Per step t: ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 * v + (1 - beta2) * g * g``,
     ``denom = sqrt(v) / sqrt(1 - beta2**t) + eps``, ``p += -(lr / (1 - beta1**t)) * m / denom``
-    with the same order of operations and scalar roundings as PyTorch's for-loop
-    implementation, so float32 trajectories agree to the last bits.
+    with the same order of operations, fused multiply-adds and scalar roundings as
+    PyTorch's for-loop implementation: given the same gradients, float32 moments are
+    PyTorch's bit for bit.  The parameters can differ by an ulp now and then, where
+    PyTorch's square root (Intel MKL's vector sqrt in the x86 wheels) is not correctly
+    rounded and NumPy's is.
 
     Examples
     --------
@@ -196,29 +214,26 @@ class Adam(Optimizer):
                                        t2=np.empty_like(p),
                                        vmax=np.zeros_like(p) if self.amsgrad else None)
         f = p.dtype.type
+        fma = self._fma[i]
         b1, b2 = self.betas
         m, v, t1, t2 = st["m"], st["v"], st["t1"], st["t2"]
         g = grad
         if self.weight_decay != 0:
-            np.multiply(p, f(self.weight_decay), out=t1)    # grad.add(p, alpha=wd)
-            np.add(grad, t1, out=t1)
-            g = t1
-        # m.lerp_(g, 1 - beta1): m + w * (g - m) for w < 0.5
-        w = 1 - b1
+            g = fma(p, f(self.weight_decay), grad, t1)        # grad.add(p, alpha=wd)
+        # m.lerp_(g, 1 - beta1), as PyTorch's vectorised lerp:
+        # fma(w, g - m, m) for |w| < 0.5, else fma(w - 1, g - m, g)
+        w = f(1 - b1)
+        np.subtract(g, m, out=t2)
         if abs(w) < 0.5:
-            np.subtract(g, m, out=t2)
-            t2 *= f(w)
-            m += t2
+            fma(t2, w, m, m)
         else:
-            np.subtract(g, m, out=t2)
-            t2 *= f(1 - w)
-            np.subtract(g, t2, out=m)
-        # v.mul_(beta2).addcmul_(g, g, value=1 - beta2): v + (value * g) * g
+            fma(t2, w - f(1), g, m)
+        # v.mul_(beta2).addcmul_(g, g, value=1 - beta2): fma(value * g, g, v)
         v *= f(b2)
         np.multiply(g, f(1 - b2), out=t2)
-        t2 *= g
-        v += t2
+        fma(t2, g, v, v)
         t = self.step_count
+        # bias corrections in Python floats, in PyTorch's order
         bias_correction1 = 1 - b1 ** t
         bias_correction2 = 1 - b2 ** t
         step_size = self.lr / bias_correction1
@@ -228,11 +243,9 @@ class Adam(Optimizer):
             np.sqrt(st["vmax"], out=t2)
         else:
             np.sqrt(v, out=t2)
-        t2 /= f(bias_correction2_sqrt)
-        t2 += f(self.eps)
+        t2 /= f(bias_correction2_sqrt)                        # denom = sqrt(v) / bc2_sqrt
+        t2 += f(self.eps)                                     # .add_(eps)
         # p.addcdiv_(m, denom, value=-step_size): p + (value * m) / denom
         np.multiply(m, f(-step_size), out=t1)
         t1 /= t2
         p += t1
-
-
