@@ -53,8 +53,9 @@ class ReLU(Module):
         self._y = None
 
     def forward(self, x):
-        x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating):
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        if x.dtype.kind != "f":
             x = x.astype(np.float32)
         if (self.inplace or self.inplace_ok) and x.flags.writeable:
             y = x

@@ -10,6 +10,7 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
+_REUSE_BYTES = 1 << 17
 
 
 def _tuple(v, nd, name):
@@ -26,9 +27,8 @@ def _tuple(v, nd, name):
 
 def _batched(x, nd, dtype, name):
     """x as an array of ``dtype`` with a batch axis; whether one was added."""
-    x = np.asarray(x)
-    if x.dtype != dtype:
-        x = x.astype(dtype)
+    if type(x) is not np.ndarray or x.dtype != dtype:
+        x = np.asarray(x, dtype=dtype)
     if x.ndim == nd + 1:
         return x[None], True
     if x.ndim != nd + 2:
@@ -112,12 +112,14 @@ class _ConvNd(Module):
         b = None if self.bias is None else self.bias.data
         self._x = x
         if self._reuse_out and not unbatched:
+            # big outputs go to the buffer of the previous call: a fresh one would be
+            # faulted in page by page (small ones come from malloc's free lists)
             y = self._bufs.get("y")
             if y is not None and self._y_for == x.shape:
-                self._run(x, w, b, y)
-                return y
+                return self._run(x, w, b, y)
             y = self._run(x, w, b, None)
-            self._bufs["y"], self._y_for = y, x.shape
+            if y.nbytes >= _REUSE_BYTES:
+                self._bufs["y"], self._y_for = y, x.shape
             return y
         y = self._run(x, w, b, None)
         return y[0] if unbatched else y

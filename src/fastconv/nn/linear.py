@@ -2,10 +2,35 @@
 
 import numpy as np
 
+import fastconv
 from fastconv.nn.init import reset_weight_bias
 from fastconv.nn.module import Module, Parameter, _as_dtype
 
 __all__ = ["Linear", "Flatten"]
+
+# OpenBLAS runs a GEMM on one thread when m * n * k <= 4 * 65536 (interface/gemm.c).
+# Its worker threads spin after a call and fight fastconv's OpenMP team for the
+# cores, so matrix products here stay under that size, in row chunks, and larger
+# ones run as a 1x1 convolution on fastconv's own threads.
+_ONE_THREAD_MNK = 4 * 65536
+_MIN_CHUNK_ROWS = 16
+
+
+def matmul(a, b, out):
+    """``out[...] = a @ b`` for 2-d float arrays without waking BLAS threads."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m * n * k <= _ONE_THREAD_MNK:
+        return np.matmul(a, b, out=out)
+    rows = _ONE_THREAD_MNK // (n * k)
+    if rows >= _MIN_CHUNK_ROWS:
+        for s in range(0, m, rows):
+            np.matmul(a[s:s + rows], b, out=out[s:s + rows])
+        return out
+    # out (m, n) = sum_c a[m, c] b[c, n]: a convolution of b as one image with k
+    # channels and n positions by m filters of width 1
+    fastconv.conv1d(np.ascontiguousarray(b)[None], a[:, :, None], out=out[None])
+    return out
 
 
 class Linear(Module):
@@ -54,7 +79,8 @@ class Linear(Module):
                              f"{x.shape}")
         self._x = x
         y = self._buf("y", x.shape[:-1] + (self.out_features,), self.dtype, self._reuse_out)
-        np.matmul(x, self.weight.data.T, out=y)
+        matmul(x.reshape(-1, self.in_features), self.weight.data.T,
+               y.reshape(-1, self.out_features))
         if self.bias is not None:
             y += self.bias.data
         return y
@@ -67,14 +93,14 @@ class Linear(Module):
         g2 = gy.reshape(-1, self.out_features)
         x2 = x.reshape(-1, self.in_features)
         gw = self._buf("gw", self.weight.shape, self.dtype)
-        np.matmul(g2.T, x2, out=gw)
+        matmul(g2.T, x2, gw)
         self.weight.grad += gw
         if self.bias is not None:
             self.bias.grad += g2.sum(axis=0)
         if not need_input_grad:
             return None
         gx = self._buf("gx", x.shape, self.dtype, self._reuse_gin)
-        np.matmul(gy, self.weight.data, out=gx)
+        matmul(g2, self.weight.data, gx.reshape(-1, self.in_features))
         return gx
 
 
