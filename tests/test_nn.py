@@ -5,10 +5,9 @@ import importlib
 
 import numpy as np
 import pytest
+from nn_cases import LAYER_CASES, case_id
 
 from fastconv import nn
-
-from nn_cases import LAYER_CASES, case_id
 
 MODULES = ["fastconv.nn", "fastconv.nn.module", "fastconv.nn.init", "fastconv.nn.pool",
            "fastconv.nn.linear", "fastconv.nn.activation", "fastconv.nn.norm",
@@ -129,7 +128,8 @@ def test_float32_layers_match_torch(case, rng):
             b = b.detach().numpy()
             assert np.abs(a - b).max() <= 1e-5 * (1 + np.abs(b).max())
         for p, q in zip(layer.parameters(), t.parameters()):
-            assert np.abs(p.grad - q.grad.numpy()).max() <= 1e-5 * (1 + np.abs(q.grad.numpy()).max())
+            qg = q.grad.numpy()
+            assert np.abs(p.grad - qg).max() <= 1e-5 * (1 + np.abs(qg).max())
         for k, v in t.state_dict().items():
             np.testing.assert_allclose(layer.state_dict()[k], v.numpy(), rtol=1e-5, atol=1e-6)
         return
@@ -170,7 +170,7 @@ def test_parameter_order_shapes_and_init(case):
     name, args, kwargs, _ = case
     t = getattr(torch.nn, name)(*args, **kwargs)
     assert list(layer.state_dict()) == list(t.state_dict())
-    for (k, v), (k2, v2) in zip(layer.state_dict().items(), t.state_dict().items()):
+    for (k, v), (_, v2) in zip(layer.state_dict().items(), t.state_dict().items()):
         assert v.shape == tuple(v2.shape), k
     tp = dict(t.named_parameters())
     assert [n for n, _ in layer.named_parameters()] == list(tp)

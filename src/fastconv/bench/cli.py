@@ -449,6 +449,9 @@ def write_plot(report, path):
 
 
 def cmd_bench(args):
+    if args.suite == "nn":
+        from fastconv.bench.nn_suite import cmd_nn_bench
+        return cmd_nn_bench(args)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in ops if o not in OPS]
     if bad:
@@ -504,7 +507,7 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m fastconv",
         description="fastconv: build information and benchmarks against NumPy, SciPy, PyTorch.")
-    sub = p.add_subparsers(dest="command", metavar="{info,bench}")
+    sub = p.add_subparsers(dest="command", metavar="{info,bench,demo}")
     sub.required = True
     pi = sub.add_parser("info", help="build and runtime configuration (OpenMP, SIMD, threads)")
     pi.set_defaults(func=cmd_info)
@@ -536,11 +539,22 @@ def build_parser():
                     help="sleep before every turn, so that the previous system's spinning "
                          "worker threads have gone to sleep (default 300)")
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    pb.add_argument("--suite", choices=("ops", "nn"), default="ops",
+                    help="ops: the workload table (default); nn: training steps of model2 "
+                         "with fastconv.nn vs PyTorch (fastconv.bench.nn_suite)")
     pb.set_defaults(func=cmd_bench)
+    # demo: its own options, parsed by fastconv.nn.demo (see main)
+    sub.add_parser("demo", add_help=False,
+                   help="train CNNs with fastconv.nn on real digits and MNIST-1D "
+                        "(python -m fastconv demo --help)")
     return p
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["demo"]:
+        from fastconv.nn.demo import main as demo_main
+        return demo_main(argv[1:])
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", 1) is not None and getattr(args, "threads", 1) < 1:
         print("error: --threads must be >= 1", file=sys.stderr)

@@ -138,3 +138,21 @@ def format_nn_table(report):
         lines.append(f"| {r['case']} | {r['ms']['fastconv']:.3g} | "
                      f"{'-' if t is None else f'{t:.3g}'} | {ratio} |")
     return "\n".join(lines)
+
+
+def cmd_nn_bench(args):
+    """``python -m fastconv bench --suite nn``: uses --threads, --repeat, --pause, --burst,
+    --quick, --json and --no-progress of the bench command."""
+    import json
+
+    repeat = args.repeat or (3 if args.quick else 7)
+    report = run_nn_bench(threads=args.threads, repeat=repeat, pause=args.pause / 1e3,
+                          burst=args.burst if args.burst != 6 else None,
+                          progress=not args.no_progress)
+    report["argv"] = sys.argv[1:]
+    print(format_nn_table(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0

@@ -13,7 +13,7 @@ __all__ = ["Linear", "Flatten"]
 # cores, so matrix products here stay under that size, in row chunks, and larger
 # ones run as a 1x1 convolution on fastconv's own threads.
 _ONE_THREAD_MNK = 4 * 65536
-_MIN_CHUNK_ROWS = 16
+_MIN_CHUNK_ROWS = 4
 
 
 def matmul(a, b, out):
