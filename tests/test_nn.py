@@ -9,7 +9,8 @@ from nn_cases import LAYER_CASES, case_id
 
 from fastconv import nn
 
-MODULES = ["fastconv.nn", "fastconv.nn.module", "fastconv.nn.init", "fastconv.nn.pool",
+MODULES = ["fastconv.nn", "fastconv.nn.module", "fastconv.nn.init", "fastconv.nn.conv",
+           "fastconv.nn.dropout", "fastconv.nn.pool",
            "fastconv.nn.linear", "fastconv.nn.activation", "fastconv.nn.norm",
            "fastconv.nn.loss", "fastconv.nn.optim", "fastconv.nn.data"]
 

@@ -176,6 +176,19 @@ def _conv_class(nd):
     ----------
     weight : Parameter, shape (out_channels, in_channels // groups, *kernel_size)
     bias : Parameter, shape (out_channels,), or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import nn
+    >>> conv = nn.Conv{nd}d(2, 4, 3, padding=1)
+    >>> x = np.ones((5, 2) + (6,) * {nd}, dtype=np.float32)
+    >>> y = conv(x)
+    >>> y.shape == (5, 4) + (6,) * {nd}, conv.weight.shape == (4, 2) + (3,) * {nd}
+    (True, True)
+    >>> gx = conv.backward(np.ones_like(y))      # adds to conv.weight.grad, conv.bias.grad
+    >>> gx.shape == x.shape, float(conv.bias.grad[0]) == 5 * 6 ** {nd}
+    (True, True)
     """
     return ConvNd
 
@@ -207,6 +220,14 @@ def _conv_transpose_class(nd):
     ----------
     weight : Parameter, shape (in_channels, out_channels // groups, *kernel_size)
     bias : Parameter, shape (out_channels,), or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import nn
+    >>> up = nn.ConvTranspose{nd}d(4, 2, 2, stride=2)
+    >>> up(np.ones((1, 4) + (3,) * {nd}, dtype=np.float32)).shape == (1, 2) + (6,) * {nd}
+    True
     """
     return ConvTransposeNd
 

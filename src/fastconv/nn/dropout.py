@@ -14,6 +14,17 @@ class Dropout(Module):
 
     The mask comes from :func:`fastconv.nn.init.get_rng` (NumPy's generator), so
     its draws differ from PyTorch's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import nn
+    >>> drop = nn.Dropout(0.5)
+    >>> y = drop(np.ones((2, 1000), dtype=np.float32))
+    >>> sorted(set(y.ravel().tolist()))
+    [0.0, 2.0]
+    >>> drop.eval()(np.ones(3))
+    array([1., 1., 1.])
     """
 
     keeps_output = False
