@@ -354,6 +354,11 @@ def test_bad_inputs_raise():
         nn.CrossEntropyLoss()(np.zeros((2, 3)), np.array([0.0, 1.0]))
     with pytest.raises(RuntimeError, match="before"):
         nn.Linear(3, 4).backward(np.zeros((1, 4)))
+    pool = nn.MaxPool2d(2)
+    pool(np.ones((1, 1, 4, 4)))
+    pool.eval()(np.ones((1, 1, 6, 6)))
+    with pytest.raises(RuntimeError, match="train mode"):
+        pool.backward(np.ones((1, 1, 3, 3)))
     with pytest.raises(ValueError, match="BatchNorm2d"):
         nn.BatchNorm2d(3)(np.zeros((2, 4, 2, 2)))
 

@@ -29,6 +29,7 @@ class _MaxPoolNd(Module):
         want = self.training or self.return_indices
         r = max_pool(x, *self._args, return_indices=want, _nd=self._nd)
         if not want:
+            self._ind = None        # a backward now would use another input's windows
             return r
         y, self._ind = r
         self._xshape = np.shape(x)
