@@ -49,7 +49,7 @@ def test_demo_quick_run(tmp_path):
     pytest.importorskip("sklearn")
     pytest.importorskip("mnist1d")
     out = tmp_path / "report.json"
-    env = dict(os.environ, OMP_NUM_THREADS="2")
+    env = dict(os.environ)
     proc = subprocess.run(
         [sys.executable, "-m", "fastconv", "demo", "--quick", "--no-torch", "--no-progress",
          "--no-plot", "--json", str(out)],
