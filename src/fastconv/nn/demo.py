@@ -279,7 +279,8 @@ def _plot(report, path):
         ax.bar(pos + 0.2, tc, 0.4, label="PyTorch")
     ax.set_xticks(pos)
     ax.set_xticklabels(names, fontsize=8)
-    ax.set(title=f"time per epoch ({report['threads']} threads)", ylabel="ms")
+    n = report['threads']
+    ax.set(title=f"time per epoch ({n} thread{'s' if n != 1 else ''})", ylabel="ms")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
