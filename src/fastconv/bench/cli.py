@@ -20,6 +20,12 @@ import numpy as np
 __all__ = ["main"]
 
 OPS = ("conv", "backward", "pool")
+# --suite NAME -> (module, function taking the parsed arguments); "cnn" is this module's
+SUITES = {
+    "signal": ("fastconv.bench.signal_suite", "cmd_signal"),
+    "nn": ("fastconv.bench.nn_suite", "cmd_nn_bench"),
+    "latency": ("fastconv.bench.latency", "run_latency"),
+}
 PEERS = ("torch", "numpy", "scipy")
 
 BENCH_EPILOG = """\
@@ -449,12 +455,12 @@ def write_plot(report, path):
 
 
 def cmd_bench(args):
-    if args.suite == "signal":
-        from fastconv.bench.signal_suite import cmd_signal
-        return cmd_signal(args)
     if args.latency:
-        from fastconv.bench.latency import run_latency
-        return run_latency(args)
+        args.suite = "latency"
+    if args.suite != "cnn":
+        import importlib
+        module, func = SUITES[args.suite]
+        return getattr(importlib.import_module(module), func)(args)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in ops if o not in OPS]
     if bad:
@@ -510,7 +516,7 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m fastconv",
         description="fastconv: build information and benchmarks against NumPy, SciPy, PyTorch.")
-    sub = p.add_subparsers(dest="command", metavar="{info,bench}")
+    sub = p.add_subparsers(dest="command", metavar="{info,bench,demo}")
     sub.required = True
     pi = sub.add_parser("info", help="build and runtime configuration (OpenMP, SIMD, threads)")
     pi.set_defaults(func=cmd_info)
@@ -542,17 +548,25 @@ def build_parser():
                     help="sleep before every turn, so that the previous system's spinning "
                          "worker threads have gone to sleep (default 300)")
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
-    pb.add_argument("--suite", choices=("cnn", "signal"), default="cnn",
-                    help="'signal': fastconv.signal against SciPy's best (and OpenCV) on "
-                         "1-D/2-D filtering workloads (fastconv.bench.signal_suite)")
-    pb.add_argument("--latency", action="store_true",
-                    help="small and batch-1 calls and first calls vs PyTorch instead "
-                         "(fastconv.bench.latency)")
+    pb.add_argument("--suite", choices=("cnn",) + tuple(SUITES), default="cnn",
+                    help="cnn: the CNN workload table (default); signal: fastconv.signal vs "
+                         "SciPy's best and OpenCV; nn: model2 training steps with "
+                         "fastconv.nn vs PyTorch; latency: small, batch-1 and first calls "
+                         "vs PyTorch")
+    pb.add_argument("--latency", action="store_true", help="the same as --suite latency")
     pb.set_defaults(func=cmd_bench)
+    # demo: its own options, parsed by fastconv.nn.demo (see main)
+    sub.add_parser("demo", add_help=False,
+                   help="train CNNs with fastconv.nn on real digits and MNIST-1D "
+                        "(python -m fastconv demo --help)")
     return p
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["demo"]:
+        from fastconv.nn.demo import main as demo_main
+        return demo_main(argv[1:])
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", 1) is not None and getattr(args, "threads", 1) < 1:
         print("error: --threads must be >= 1", file=sys.stderr)

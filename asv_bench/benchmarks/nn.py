@@ -1,0 +1,34 @@
+"""fastconv.nn vs PyTorch: training steps (forward, loss, backward, Adam) of the course's
+model2 on 28x28 inputs at batches 1, 64 and 1,000, and inference of one image.
+The cases are ``fastconv.bench.nn_suite``'s, which ``python -m fastconv bench --suite nn``
+times the same way."""
+
+from fastconv.bench.baselines import Unavailable
+from fastconv.bench.nn_suite import CASES, make_case
+
+from . import pin_threads
+
+
+class Model2:
+    """One step of model2 (``train b*``) or one inference (``infer b1``)."""
+
+    params = ([name for name, _, _ in CASES], ["fastconv", "torch"])
+    param_names = ["case", "system"]  # noqa: RUF012 (asv reads a list)
+    timeout = 300
+
+    def setup(self, case, system):
+        _, batch, train = next(c for c in CASES if c[0] == case)
+        pin_threads(system)
+        if system == "torch":
+            try:
+                import torch  # noqa: F401
+            except ImportError:
+                raise Unavailable("torch is not installed") from None
+        self.run = make_case(system, batch, train)
+        self.run()
+
+    def time_step(self, case, system):
+        self.run()
+
+    def peakmem_step(self, case, system):
+        self.run()
