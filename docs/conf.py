@@ -7,9 +7,12 @@ checkout whose extension is built in place, ``build.sh`` puts ``src/`` first on 
 import importlib
 import os
 import re
+import sys
 import warnings
 
 import fastconv
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # _gallery_order
 
 project = "fastconv"
 author = "the fastconv developers"
@@ -81,6 +84,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    "within_subsection_order": "_gallery_order.ExampleOrder",
     "abort_on_example_error": True,
     "download_all_examples": False,
     "remove_config_comments": True,

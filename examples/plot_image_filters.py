@@ -52,12 +52,13 @@ panels = [(image, "original"), (blur, "Gaussian blur (sigma 2)"),
           (np.clip(sharp, 0, 1), "sharpened (unsharp mask)"),
           (gx, "Sobel x (d/dx)"), (gy, "Sobel y (d/dy)"), (edges, "edge magnitude")]
 for ax, (img, title) in zip(axes.flat, panels):
-    cmap = "RdBu_r" if title.startswith("Sobel") else "gray"
-    if cmap == "RdBu_r":
-        lim = np.abs(img).max()
-        ax.imshow(img, cmap=cmap, vmin=-lim, vmax=lim)
+    if title.startswith("Sobel"):  # signed: blue negative, red positive
+        lim = np.percentile(np.abs(img), 99.5)
+        ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    elif title.startswith("edge"):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=np.percentile(img, 99.5))
     else:
-        ax.imshow(img, cmap=cmap, vmin=0, vmax=img.max())
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
     ax.set_title(title)
     ax.set_axis_off()
 

@@ -54,7 +54,8 @@ for col, (name, kw) in enumerate(cases):
 # Max pooling
 # -----------
 # ``max_pool2d(x, 2)`` (the stride defaults to the kernel size): a 6 x 6 plane gives
-# 3 x 3 outputs, each the largest of its block (green: the winners).
+# 3 x 3 outputs, each the largest of its block (green: the winners). On a tie, as in
+# the top-left block, the first maximum in row-major order wins, as in PyTorch.
 rng = np.random.default_rng(3)
 p_in = rng.integers(0, 10, size=(6, 6)).astype(np.float64)
 pooled, idx = fastconv.max_pool2d(p_in[None, None], 2, return_indices=True)
@@ -66,6 +67,6 @@ for k in range(1, 3):
     axes[0].axhline(2 * k - 0.5, color="k", lw=2)
     axes[0].axvline(2 * k - 0.5, color="k", lw=2)
 draw_grid(axes[1], pooled, "max_pool2d(x, 2)")
-draw_grid(axes[2], idx, "return_indices: flat index\nof each maximum", fmt="{:d}")
+draw_grid(axes[2], idx, "indices (flat, into the plane)", fmt="{:d}")
 
 plt.show()
