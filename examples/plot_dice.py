@@ -33,6 +33,8 @@ s = 35 - 10  # total 35 means sum of (score - 1) = 25
 exact = sum((-1) ** j * math.comb(10, j) * math.comb(s - 6 * j + 9, 9) for j in range(s // 6 + 1))
 assert counts[10][s] == exact
 
+# %%
+# The distributions: counts over ``6**n``, against the normal approximation.
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
 for ax, n in zip(axes, [1, 2, 10]):
     totals = np.arange(n, 6 * n + 1)
