@@ -4,6 +4,7 @@ The build documents whichever ``fastconv`` the interpreter imports: from a sourc
 checkout whose extension is built in place, ``build.sh`` puts ``src/`` first on the path.
 """
 
+import doctest
 import importlib
 import os
 import re
@@ -76,6 +77,8 @@ myst_enable_extensions = ["colon_fence"]
 
 # -- doctest builder: the >>> snippets of the guide run with `-b doctest` ----------------
 doctest_global_setup = "import numpy as np\nimport fastconv"
+doctest_default_flags = (doctest.ELLIPSIS | doctest.IGNORE_EXCEPTION_DETAIL
+                         | doctest.DONT_ACCEPT_TRUE_FOR_1 | doctest.NORMALIZE_WHITESPACE)
 
 # -- gallery ---------------------------------------------------------------------------
 warnings.filterwarnings("ignore", category=UserWarning,
