@@ -1,7 +1,8 @@
 """The order of the gallery's examples: from a 1-D signal to images to benchmarks."""
 
 ORDER = ["plot_conv_modes.py", "plot_smoothing.py", "plot_lti_system.py", "plot_dice.py",
-         "plot_image_filters.py", "plot_stride_dilation_pooling.py", "plot_benchmarks.py"]
+         "plot_image_filters.py", "plot_stride_dilation_pooling.py", "plot_train_digits.py",
+         "plot_benchmarks.py"]
 
 
 class ExampleOrder:
