@@ -1,0 +1,225 @@
+/* Row kernels of fastconv.ndimage (included by fastconv/_filter_kernels.pyx).
+ *
+ * Every filter of the module is computed as "output row = a combination of
+ * input rows": a row is a run of contiguous elements, the rows of one output
+ * are handed over as an array of pointers (boundary rows already point at the
+ * padded copy or at a row of cval), and the kernels loop over the columns, so
+ * the compiler vectorises them across the contiguous axis.
+ *
+ * The order of the arithmetic of each output element is fixed and independent
+ * of the column blocking, the instruction set and the thread count, and it is
+ * SciPy's (scipy/ndimage/src/ni_filters.c):
+ *   correlate1d, general weights:   acc = x[K-1]*w[K-1]; acc += x[k]*w[k], k = 0..K-2
+ *   correlate1d, symmetric (odd K): acc = x[c]*w[c]; acc += (x[k] + x[K-1-k])*w[k], k < c
+ *   correlate1d, antisymmetric:     acc = x[c]*w[c]; acc += (x[k] - x[K-1-k])*w[k], k < c
+ *   correlate (N-d):                acc = 0; acc += w[k]*x[k] over the nonzero taps in order
+ *   uniform_filter1d:               a running sum in double, tmp += x[i+size-1] - x[i-1],
+ *                                   out = tmp / size
+ *   minimum/maximum:                the first tap, then v = x[k] < v ? x[k] : v (max: >)
+ * With double data these are SciPy's operations one for one, so float64 results
+ * carry SciPy's bits (the double copies are compiled for targets without FMA;
+ * the float copies may contract a multiply and an add into an FMA).
+ *
+ * The AVX-512 and AVX2 copies are the same C compiled for their instruction
+ * set with __attribute__((target)); ``level`` (2, 1, 0) picks one and comes
+ * from the Python layer (CPU check and FASTCONV_ISA).
+ */
+#ifndef FC_NDFILTER_H
+#define FC_NDFILTER_H
+
+#include <stddef.h>
+
+#if defined(__GNUC__) && defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 6)
+#define FCND_HAVE_SIMD 1
+/* float: FMA allowed (gcc contracts a multiply and an add).  double: no FMA in
+ * the target, so nothing can be contracted and the roundings stay SciPy's
+ * (AVX-512F brings FMA with it and optimize("fp-contract=off") is not honoured
+ * there, so the double "AVX-512" copy is the AVX2 one). */
+#define FCND_T512_f __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
+#define FCND_T256_f __attribute__((target("avx2,fma")))
+#define FCND_T512_d __attribute__((target("avx2")))
+#define FCND_T256_d __attribute__((target("avx2")))
+#define FCND_TGEN_d
+#else
+#define FCND_HAVE_SIMD 0
+#define FCND_T512_f
+#define FCND_T256_f
+#define FCND_T512_d
+#define FCND_T256_d
+#define FCND_TGEN_d
+#endif
+#define FCND_TGEN_f
+
+/* columns of one register block (the accumulators stay in registers) */
+#define FCND_B 32
+
+static inline int fcnd_simd_levels(void) { return FCND_HAVE_SIMD ? 2 : 0; }
+
+/* ---- correlation: out[j] = sum_k w[k] * rows[k][j], j < n --------------- */
+#define FCND_CORR_BODY(T)                                                          \
+{                                                                                  \
+    ptrdiff_t j = 0;                                                               \
+    int k, jj, c = K / 2;                                                          \
+    for (; j + FCND_B <= n; j += FCND_B) {                                         \
+        T acc[FCND_B];                                                             \
+        if (sym == 0) {                                                            \
+            const T *q = rows[K - 1] + j;                                          \
+            T wk = w[K - 1];                                                       \
+            for (jj = 0; jj < FCND_B; jj++) acc[jj] = q[jj] * wk;                  \
+            for (k = 0; k < K - 1; k++) {                                          \
+                q = rows[k] + j; wk = w[k];                                        \
+                for (jj = 0; jj < FCND_B; jj++) acc[jj] += q[jj] * wk;             \
+            }                                                                      \
+        } else if (sym == 2) {                                                     \
+            for (jj = 0; jj < FCND_B; jj++) acc[jj] = 0;                           \
+            for (k = 0; k < K; k++) {                                              \
+                const T *q = rows[k] + j;                                          \
+                T wk = w[k];                                                       \
+                for (jj = 0; jj < FCND_B; jj++) acc[jj] += wk * q[jj];             \
+            }                                                                      \
+        } else {                                                                   \
+            const T *q = rows[c] + j;                                              \
+            T wk = w[c];                                                           \
+            for (jj = 0; jj < FCND_B; jj++) acc[jj] = q[jj] * wk;                  \
+            if (sym > 0) {                                                         \
+                for (k = 0; k < c; k++) {                                          \
+                    const T *qa = rows[k] + j, *qb = rows[K - 1 - k] + j;          \
+                    wk = w[k];                                                     \
+                    for (jj = 0; jj < FCND_B; jj++) acc[jj] += (qa[jj] + qb[jj]) * wk; \
+                }                                                                  \
+            } else {                                                               \
+                for (k = 0; k < c; k++) {                                          \
+                    const T *qa = rows[k] + j, *qb = rows[K - 1 - k] + j;          \
+                    wk = w[k];                                                     \
+                    for (jj = 0; jj < FCND_B; jj++) acc[jj] += (qa[jj] - qb[jj]) * wk; \
+                }                                                                  \
+            }                                                                      \
+        }                                                                          \
+        for (jj = 0; jj < FCND_B; jj++) out[j + jj] = acc[jj];                     \
+    }                                                                              \
+    for (; j < n; j++) {                                                           \
+        T a;                                                                       \
+        if (sym == 0) {                                                            \
+            a = rows[K - 1][j] * w[K - 1];                                         \
+            for (k = 0; k < K - 1; k++) a += rows[k][j] * w[k];                    \
+        } else if (sym == 2) {                                                     \
+            a = 0;                                                                 \
+            for (k = 0; k < K; k++) a += w[k] * rows[k][j];                        \
+        } else if (sym > 0) {                                                      \
+            a = rows[c][j] * w[c];                                                 \
+            for (k = 0; k < c; k++) a += (rows[k][j] + rows[K - 1 - k][j]) * w[k]; \
+        } else {                                                                   \
+            a = rows[c][j] * w[c];                                                 \
+            for (k = 0; k < c; k++) a += (rows[k][j] - rows[K - 1 - k][j]) * w[k]; \
+        }                                                                          \
+        out[j] = a;                                                                \
+    }                                                                              \
+}
+
+/* ---- minimum / maximum over rows ---------------------------------------- */
+#define FCND_MINMAX_BODY(T)                                                        \
+{                                                                                  \
+    ptrdiff_t j = 0;                                                               \
+    int k, jj;                                                                     \
+    for (; j + FCND_B <= n; j += FCND_B) {                                         \
+        T acc[FCND_B];                                                             \
+        const T *q = rows[0] + j;                                                  \
+        for (jj = 0; jj < FCND_B; jj++) acc[jj] = q[jj];                           \
+        if (is_min) {                                                              \
+            for (k = 1; k < K; k++) {                                              \
+                q = rows[k] + j;                                                   \
+                for (jj = 0; jj < FCND_B; jj++) acc[jj] = q[jj] < acc[jj] ? q[jj] : acc[jj]; \
+            }                                                                      \
+        } else {                                                                   \
+            for (k = 1; k < K; k++) {                                              \
+                q = rows[k] + j;                                                   \
+                for (jj = 0; jj < FCND_B; jj++) acc[jj] = q[jj] > acc[jj] ? q[jj] : acc[jj]; \
+            }                                                                      \
+        }                                                                          \
+        for (jj = 0; jj < FCND_B; jj++) out[j + jj] = acc[jj];                     \
+    }                                                                              \
+    for (; j < n; j++) {                                                           \
+        T a = rows[0][j];                                                          \
+        for (k = 1; k < K; k++) {                                                  \
+            T v = rows[k][j];                                                      \
+            if (is_min) a = v < a ? v : a; else a = v > a ? v : a;                 \
+        }                                                                          \
+        out[j] = a;                                                                \
+    }                                                                              \
+}
+
+/* ---- running sum down the rows (uniform_filter1d) ------------------------
+ * rows: the n + size - 1 rows of the extended line, out row i at out + i*ostride. */
+#define FCND_UNIFORM_BODY(T)                                                       \
+{                                                                                  \
+    ptrdiff_t j0, i;                                                               \
+    int k, jj;                                                                     \
+    double fs = (double)size;                                                      \
+    for (j0 = 0; j0 < ncols; j0 += 2 * FCND_B) {                                   \
+        double tmp[2 * FCND_B];                                                    \
+        int nb = (int)(ncols - j0 < 2 * FCND_B ? ncols - j0 : 2 * FCND_B);         \
+        T *o = out + j0;                                                           \
+        for (jj = 0; jj < nb; jj++) tmp[jj] = 0.0;                                 \
+        for (k = 0; k < size; k++) {                                               \
+            const T *q = rows[k] + j0;                                             \
+            for (jj = 0; jj < nb; jj++) tmp[jj] += (double)q[jj];                  \
+        }                                                                          \
+        for (jj = 0; jj < nb; jj++) o[jj] = (T)(tmp[jj] / fs);                     \
+        for (i = 1; i < n; i++) {                                                  \
+            const T *qa = rows[i + size - 1] + j0, *qb = rows[i - 1] + j0;         \
+            o = out + i * ostride + j0;                                            \
+            for (jj = 0; jj < nb; jj++) {                                          \
+                tmp[jj] += (double)qa[jj] - (double)qb[jj];                        \
+                o[jj] = (T)(tmp[jj] / fs);                                         \
+            }                                                                      \
+        }                                                                          \
+    }                                                                              \
+}
+
+#define FCND_DEFINE(T, SUF)                                                        \
+FCND_TGEN_##SUF static void fcnd_corr_##SUF##_gen(const T *const *rows, const T *w, int K, int sym, \
+                                  T *out, ptrdiff_t n) FCND_CORR_BODY(T)           \
+FCND_T256_##SUF static void fcnd_corr_##SUF##_avx2(const T *const *rows, const T *w, int K, \
+                                  int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T)  \
+FCND_T512_##SUF static void fcnd_corr_##SUF##_avx512(const T *const *rows, const T *w, int K, \
+                                  int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T)  \
+FCND_TGEN_##SUF static void fcnd_minmax_##SUF##_gen(const T *const *rows, int K, int is_min,       \
+                                    T *out, ptrdiff_t n) FCND_MINMAX_BODY(T)       \
+FCND_T256_##SUF static void fcnd_minmax_##SUF##_avx2(const T *const *rows, int K, int is_min, \
+                                    T *out, ptrdiff_t n) FCND_MINMAX_BODY(T)       \
+FCND_T512_##SUF static void fcnd_minmax_##SUF##_avx512(const T *const *rows, int K, int is_min, \
+                                    T *out, ptrdiff_t n) FCND_MINMAX_BODY(T)       \
+FCND_TGEN_##SUF static void fcnd_uniform_##SUF##_gen(const T *const *rows, ptrdiff_t n, int size,  \
+                    T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T) \
+FCND_T256_##SUF static void fcnd_uniform_##SUF##_avx2(const T *const *rows, ptrdiff_t n, int size, \
+                    T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T) \
+FCND_T512_##SUF static void fcnd_uniform_##SUF##_avx512(const T *const *rows, ptrdiff_t n, int size, \
+                    T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T) \
+static inline void fcnd_corr_##SUF(int level, const T *const *rows, const T *w, int K, \
+                                   int sym, T *out, ptrdiff_t n)                   \
+{                                                                                  \
+    if (FCND_HAVE_SIMD && level >= 2) fcnd_corr_##SUF##_avx512(rows, w, K, sym, out, n); \
+    else if (FCND_HAVE_SIMD && level == 1) fcnd_corr_##SUF##_avx2(rows, w, K, sym, out, n); \
+    else fcnd_corr_##SUF##_gen(rows, w, K, sym, out, n);                           \
+}                                                                                  \
+static inline void fcnd_minmax_##SUF(int level, const T *const *rows, int K, int is_min, \
+                                     T *out, ptrdiff_t n)                          \
+{                                                                                  \
+    if (FCND_HAVE_SIMD && level >= 2) fcnd_minmax_##SUF##_avx512(rows, K, is_min, out, n); \
+    else if (FCND_HAVE_SIMD && level == 1) fcnd_minmax_##SUF##_avx2(rows, K, is_min, out, n); \
+    else fcnd_minmax_##SUF##_gen(rows, K, is_min, out, n);                         \
+}                                                                                  \
+static inline void fcnd_uniform_##SUF(int level, const T *const *rows, ptrdiff_t n, int size, \
+                                      T *out, ptrdiff_t ostride, ptrdiff_t ncols)  \
+{                                                                                  \
+    if (FCND_HAVE_SIMD && level >= 2)                                              \
+        fcnd_uniform_##SUF##_avx512(rows, n, size, out, ostride, ncols);           \
+    else if (FCND_HAVE_SIMD && level == 1)                                         \
+        fcnd_uniform_##SUF##_avx2(rows, n, size, out, ostride, ncols);             \
+    else fcnd_uniform_##SUF##_gen(rows, n, size, out, ostride, ncols);             \
+}
+
+FCND_DEFINE(float, f)
+FCND_DEFINE(double, d)
+
+#endif
