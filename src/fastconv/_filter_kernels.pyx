@@ -96,7 +96,17 @@ cdef inline void _pad_line(const floating *src, floating *buf, const Py_ssize_t 
         buf[m] = cv if s < 0 else src[s]
 
 
-def pass1d(floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int sym,
+cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
+                           Py_ssize_t inner, Py_ssize_t nb, floating cv) noexcept nogil:
+    cdef Py_ssize_t j
+    if s < 0:
+        for j in range(nb):
+            slot[j] = cv
+    else:
+        memcpy(slot, base + s * inner, nb * sizeof(floating))
+
+
+def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int sym,
            const Py_ssize_t[::1] emap, Py_ssize_t lo, double cval, int op, int size, int level):
     """One 1-D pass along the middle axis of x (outer, n, inner) into out.
 
@@ -115,6 +125,7 @@ def pass1d(floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int 
     cdef floating *buf
     cdef floating *obuf
     cdef floating *cvrow
+    cdef floating *ring
     cdef const floating **rows
     cdef const floating *base
     if outer == 0 or n == 0 or inner == 0:
@@ -125,7 +136,7 @@ def pass1d(floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int 
             rows = <const floating **>malloc(K * sizeof(floating *))
             for k0 in range(K):
                 rows[k0] = buf + k0
-            for o in prange(outer, schedule='static'):
+            for o in prange(outer, schedule='dynamic', chunksize=16):
                 _pad_line(xb + o * n, buf, &emap[0], E, lo, n, cv)
                 _rows_op(level, op, rows, wp, K, sym, ob + o * n, n)
             free(<void *>rows)
@@ -139,7 +150,7 @@ def pass1d(floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int 
             rows = <const floating **>malloc(E * sizeof(floating *))
             for m0 in range(E):
                 rows[m0] = buf + m0 * PANEL
-            for it in prange(ngroups, schedule='static'):
+            for it in prange(ngroups, schedule='dynamic'):
                 o = it * PANEL
                 ng = PANEL if outer - o > PANEL else outer - o
                 for g in range(ng):
@@ -156,7 +167,7 @@ def pass1d(floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int 
             free(buf)
     else:
         # rows of a column block: K of them must fit the L1 cache together
-        CB = 32768 // (sizeof(floating) * (K if K < 256 else 256))
+        CB = 16384 // (sizeof(floating) * (K if K < 256 else 256))
         CB = (CB // 64) * 64
         if CB < 64:
             CB = 64
@@ -171,7 +182,11 @@ def pass1d(floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int 
             cvrow[k] = cv
         with nogil, parallel():
             rows = <const floating **>malloc(E * sizeof(floating *))
-            for it in prange(items, schedule='static'):
+            # the K rows of one output, copied into a ring of K slots: source rows
+            # lie a multiple of 4 KiB apart in wide images, which would put them
+            # all in the same L1 sets
+            ring = <floating *>malloc(K * CB * sizeof(floating))
+            for it in prange(items, schedule='dynamic'):
                 o = it // nblk
                 j0 = (it % nblk) * CB
                 nb = CB if inner - j0 > CB else inner - j0
@@ -185,19 +200,20 @@ def pass1d(floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int 
                             rows[m] = base + s * inner
                     _uniform(level, rows, n, K, ob + o * n * inner + j0, inner, nb)
                 else:
+                    for m in range(K - 1):
+                        _ring_fill(ring + (m % K) * CB, base, emap[m], inner, nb, cv)
                     for i in range(n):
+                        m = i + K - 1
+                        _ring_fill(ring + (m % K) * CB, base, emap[m], inner, nb, cv)
                         for k in range(K):
-                            s = emap[i + k]
-                            if s < 0:
-                                rows[k] = cvrow
-                            else:
-                                rows[k] = base + s * inner
+                            rows[k] = ring + ((i + k) % K) * CB
                         _rows_op(level, op, rows, wp, K, sym, ob + (o * n + i) * inner + j0, nb)
+            free(ring)
             free(<void *>rows)
         free(cvrow)
 
 
-def filternd(floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
+def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
              const Py_ssize_t[:, ::1] tapc, const Py_ssize_t[::1] tapl,
              const Py_ssize_t[::1] dims, const Py_ssize_t[::1] maps,
              const Py_ssize_t[::1] mapoff, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
@@ -233,12 +249,12 @@ def filternd(floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     for m in range(We):
         ext[R * We + m] = cv
     with nogil:
-        for r in prange(R, schedule='static'):
+        for r in prange(R, schedule='dynamic', chunksize=16):
             _pad_line(xb + r * W, ext + r * We, &lastmap[0], We, lo, W, cv)
         with parallel():
             rows = <const floating **>malloc(T * sizeof(floating *))
             coord = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
-            for r in prange(R, schedule='static'):
+            for r in prange(R, schedule='dynamic', chunksize=4):
                 q = r
                 for a in range(nd - 1, -1, -1):
                     coord[a] = q % dims[a]

@@ -227,6 +227,13 @@ def run_passes(input, output, passes):
         if op == OP_CORR:
             sym = weights_symmetry(weights)
         last = ii + 1 == len(passes)
+        if op == OP_UNIFORM and buf.dtype == np.float32 and mode in (4, 6) and \
+                float(np.float32(cval)) != cval:
+            # the running sum is in float64 from float32 data; a cval that float32
+            # cannot hold must enter it unrounded, as SciPy's line buffer holds it
+            buf = pass1d(buf.astype(np.float64), axis, op, size, origin, mode, cval)
+            buf = _roundtrip(buf, np.float32) if not last else buf
+            continue
         dst = output if last and _direct(output, cdt, buf) else None
         buf = pass1d(buf, axis, op, size, origin, mode, cval, weights, sym, dst)
         if not last and output.dtype != cdt:

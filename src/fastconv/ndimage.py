@@ -281,9 +281,9 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     >>> from fastconv import ndimage
     >>> x = np.arange(9.0).reshape(3, 3)
     >>> ndimage.correlate(x, [[0, 1], [1, 0]])
-    array([[ 4.,  5.,  7.],
-           [10., 11., 13.],
-           [13., 14., 16.]])
+    array([[ 0.,  1.,  3.],
+           [ 3.,  4.,  6.],
+           [ 9., 10., 12.]])
     """
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes)
 
@@ -460,10 +460,10 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.uniform_filter(np.arange(16.0).reshape(4, 4), size=3)
-    array([[ 2.66666667,  3.33333333,  4.33333333,  5.        ],
-           [ 5.33333333,  6.        ,  7.        ,  7.66666667],
-           [ 9.33333333, 10.        , 11.        , 11.66666667],
-           [12.        , 12.66666667, 13.66666667, 14.33333333]])
+    array([[ 1.66666667,  2.33333333,  3.33333333,  4.        ],
+           [ 4.33333333,  5.        ,  6.        ,  6.66666667],
+           [ 8.33333333,  9.        , 10.        , 10.66666667],
+           [11.        , 11.66666667, 12.66666667, 13.33333333]])
     """
     input = np.asarray(input)
     output = _nf.get_output(output, input, complex_output=input.dtype.kind == "c")
@@ -674,9 +674,9 @@ def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
     >>> d2 = lambda x, axis, out, mode, cval: ndimage.correlate1d(x, [1, -2, 1], axis, out,
     ...                                                            mode, cval)
     >>> ndimage.generic_laplace(np.eye(3), d2)
-    array([[-3.,  2.,  0.],
+    array([[-2.,  2.,  0.],
            [ 2., -4.,  2.],
-           [ 0.,  2., -3.]])
+           [ 0.,  2., -2.]])
     """
     if extra_keywords is None:
         extra_keywords = {}
@@ -703,9 +703,9 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None):
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.laplace(np.eye(3))
-    array([[-3.,  2.,  0.],
+    array([[-2.,  2.,  0.],
            [ 2., -4.,  2.],
-           [ 0.,  2., -3.]])
+           [ 0.,  2., -2.]])
     """
     def derivative2(input, axis, output, mode, cval):
         return correlate1d(input, [1, -2, 1], axis, output, mode, cval, 0)
@@ -721,9 +721,9 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.gaussian_laplace(np.eye(3), 1).round(3)
-    array([[-0.121,  0.052,  0.065],
-           [ 0.052, -0.067,  0.052],
-           [ 0.065,  0.052, -0.121]])
+    array([[-0.385,  0.037,  0.348],
+           [ 0.037, -0.073,  0.037],
+           [ 0.348,  0.037, -0.385]])
     """
     input = np.asarray(input)
 
@@ -787,9 +787,9 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.gaussian_gradient_magnitude(np.eye(3), 1).round(3)
-    array([[0.113, 0.077, 0.068],
-           [0.077, 0.   , 0.077],
-           [0.068, 0.077, 0.113]])
+    array([[0.153, 0.202, 0.132],
+           [0.202, 0.   , 0.202],
+           [0.132, 0.202, 0.153]])
     """
     input = np.asarray(input)
 

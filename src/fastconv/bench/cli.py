@@ -449,6 +449,9 @@ def write_plot(report, path):
 
 
 def cmd_bench(args):
+    if getattr(args, "suite", None) == "ndimage":
+        from fastconv.bench import ndimage_suite
+        return ndimage_suite.main(args)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in ops if o not in OPS]
     if bad:
@@ -536,6 +539,9 @@ def build_parser():
                     help="sleep before every turn, so that the previous system's spinning "
                          "worker threads have gone to sleep (default 300)")
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    if "--suite" not in pb._option_string_actions:
+        pb.add_argument("--suite", default=None, metavar="NAME",
+                        help="a separate benchmark suite instead of the workloads")
     pb.set_defaults(func=cmd_bench)
     return p
 
