@@ -121,7 +121,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef const floating *wp = &w[0] if w.shape[0] > 0 else NULL
     cdef const floating *xb = &x[0, 0, 0]
     cdef floating *ob = &out[0, 0, 0]
-    cdef Py_ssize_t it, o, i, j0, nb, k, m, s, g, ng, CB, nblk, items, ngroups, k0, m0
+    cdef Py_ssize_t it, o, i, j0, nb, k, m, s, g, ng, CB, P, nblk, items, ngroups, k0, m0
+    cdef Py_ssize_t i0, i1, STRIP, nstrip
     cdef floating *buf
     cdef floating *obuf
     cdef floating *cvrow
@@ -166,17 +167,18 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             free(obuf)
             free(buf)
     else:
-        # rows of a column block: K of them must fit the L1 cache together
-        CB = 16384 // (sizeof(floating) * (K if K < 256 else 256))
-        CB = (CB // 64) * 64
-        if CB < 64:
-            CB = 64
+        # column blocks: whole rows (long contiguous runs for the prefetchers and
+        # the TLB) unless they are very wide; uniform: blocks of its running sums
+        CB = inner if inner <= 8192 else 4096
         if op == OP_UNIFORM:
-            CB = 64
-        if CB > inner:
-            CB = inner
+            CB = 64 if inner > 64 else inner
+        # ring pitch: rows 4 KiB apart would share their L1 sets
+        P = CB + 16
         nblk = (inner + CB - 1) // CB
-        items = outer * nblk
+        # strips of output rows: work for every thread when there is one plane
+        STRIP = n if op == OP_UNIFORM else 64
+        nstrip = (n + STRIP - 1) // STRIP
+        items = outer * nblk * nstrip
         cvrow = <floating *>malloc(CB * sizeof(floating))
         for k in range(CB):
             cvrow[k] = cv
@@ -185,10 +187,12 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             # the K rows of one output, copied into a ring of K slots: source rows
             # lie a multiple of 4 KiB apart in wide images, which would put them
             # all in the same L1 sets
-            ring = <floating *>malloc(K * CB * sizeof(floating))
+            ring = <floating *>malloc(K * P * sizeof(floating))
             for it in prange(items, schedule='dynamic'):
-                o = it // nblk
-                j0 = (it % nblk) * CB
+                o = it // (nblk * nstrip)
+                j0 = ((it // nstrip) % nblk) * CB
+                i0 = (it % nstrip) * STRIP
+                i1 = n if op == OP_UNIFORM or i0 + STRIP > n else i0 + STRIP
                 nb = CB if inner - j0 > CB else inner - j0
                 base = xb + o * n * inner + j0
                 if op == OP_UNIFORM:
@@ -199,18 +203,123 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                         else:
                             rows[m] = base + s * inner
                     _uniform(level, rows, n, K, ob + o * n * inner + j0, inner, nb)
+                elif K <= 8:
+                    # a few rows share the L1 sets without evicting each other
+                    for i in range(i0, i1):
+                        for k in range(K):
+                            s = emap[i + k]
+                            if s < 0:
+                                rows[k] = cvrow
+                            else:
+                                rows[k] = base + s * inner
+                        _rows_op(level, op, rows, wp, K, sym, ob + (o * n + i) * inner + j0, nb)
                 else:
                     for m in range(K - 1):
-                        _ring_fill(ring + (m % K) * CB, base, emap[m], inner, nb, cv)
-                    for i in range(n):
-                        m = i + K - 1
-                        _ring_fill(ring + (m % K) * CB, base, emap[m], inner, nb, cv)
+                        _ring_fill(ring + m * P, base, emap[i0 + m], inner, nb, cv)
+                    g = 0  # ring slot of extended row i ((i - i0) % K, kept without divisions)
+                    for i in range(i0, i1):
+                        m = g - 1 if g > 0 else K - 1  # slot of row i + K - 1
+                        _ring_fill(ring + m * P, base, emap[i + K - 1], inner, nb, cv)
+                        m = g
                         for k in range(K):
-                            rows[k] = ring + ((i + k) % K) * CB
+                            rows[k] = ring + m * P
+                            m = m + 1
+                            if m == K:
+                                m = 0
                         _rows_op(level, op, rows, wp, K, sym, ob + (o * n + i) * inner + j0, nb)
+                        g = g + 1
+                        if g == K:
+                            g = 0
             free(ring)
             free(<void *>rows)
         free(cvrow)
+
+
+def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+          int op0, floating[::1] w0, int sym0, const Py_ssize_t[::1] emap0, int K0,
+          int op1, floating[::1] w1, int sym1, const Py_ssize_t[::1] emap1, Py_ssize_t lo1,
+          int K1, double cval, int level):
+    """Two 1-D passes fused: op0 along axis 1 then op1 along axis 2 of x (outer, H, W).
+
+    Each output row is made from its intermediate row (op0 over K0 rows of x,
+    full width) held in a padded buffer, so the intermediate image never goes
+    to memory.  Same operations as two pass1d calls whose intermediate is kept
+    in x's dtype.  op0/op1: 0 correlation, 1 minimum, 2 maximum.
+    """
+    cdef Py_ssize_t outer = x.shape[0], H = x.shape[1], W = x.shape[2]
+    cdef Py_ssize_t We = emap1.shape[0]
+    cdef floating cv = <floating>cval
+    cdef const floating *wp0 = &w0[0] if w0.shape[0] > 0 else NULL
+    cdef const floating *wp1 = &w1[0] if w1.shape[0] > 0 else NULL
+    cdef const floating *xb
+    cdef floating *ob
+    cdef Py_ssize_t STRIP = 16, nstrips, items, it, o, i, i1, k, m, s, k0
+    cdef floating *cvrow
+    cdef floating *tbuf
+    cdef const floating **rows0
+    cdef const floating **rows1
+    cdef const floating *base
+    if outer == 0 or H == 0 or W == 0:
+        return
+    xb = &x[0, 0, 0]
+    ob = &out[0, 0, 0]
+    nstrips = (H + STRIP - 1) // STRIP
+    items = outer * nstrips
+    cvrow = <floating *>malloc(W * sizeof(floating))
+    for k in range(W):
+        cvrow[k] = cv
+    with nogil, parallel():
+        tbuf = <floating *>malloc(We * sizeof(floating))
+        rows0 = <const floating **>malloc(K0 * sizeof(floating *))
+        rows1 = <const floating **>malloc(K1 * sizeof(floating *))
+        for k0 in range(K1):
+            rows1[k0] = tbuf + k0
+        for it in prange(items, schedule='dynamic'):
+            o = it // nstrips
+            i = (it % nstrips) * STRIP
+            i1 = i + STRIP if i + STRIP < H else H
+            base = xb + o * H * W
+            while i < i1:
+                for k in range(K0):
+                    s = emap0[i + k]
+                    if s < 0:
+                        rows0[k] = cvrow
+                    else:
+                        rows0[k] = base + s * W
+                _rows_op(level, op0, rows0, wp0, K0, sym0, tbuf + lo1, W)
+                for m in range(lo1):
+                    s = emap1[m]
+                    tbuf[m] = cv if s < 0 else tbuf[lo1 + s]
+                for m in range(lo1 + W, We):
+                    s = emap1[m]
+                    tbuf[m] = cv if s < 0 else tbuf[lo1 + s]
+                _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i) * W, W)
+                i = i + 1
+        free(<void *>rows1)
+        free(<void *>rows0)
+        free(tbuf)
+    free(cvrow)
+
+
+cdef inline void _edge_cols(const floating *xb, const Py_ssize_t *srow, Py_ssize_t R,
+                            Py_ssize_t W, const Py_ssize_t *tapl, Py_ssize_t T,
+                            const Py_ssize_t *lastmap, Py_ssize_t c0, Py_ssize_t c1,
+                            Py_ssize_t Kw, floating cv, floating *ebuf, const floating **rows,
+                            int level, int op, const floating *wp, floating *orow) noexcept nogil:
+    """Output columns [c0, c1) of one row from padded copies of their taps' inputs."""
+    cdef Py_ssize_t t, m, e, s, EW = c1 - c0 + Kw - 1
+    cdef const floating *xr
+    for t in range(T):
+        if srow[t] >= R:
+            for m in range(EW):
+                ebuf[t * EW + m] = cv
+        else:
+            xr = xb + srow[t] * W
+            for m in range(EW):
+                s = lastmap[c0 + m]
+                ebuf[t * EW + m] = cv if s < 0 else xr[s]
+        rows[t] = ebuf + t * EW + tapl[t]
+    _rows_op(level, op, rows, wp, <int>T, 2, orow + c0, c1 - c0)
 
 
 def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
@@ -223,53 +332,81 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     x, out: (R, W), R the product of ``dims`` (the leading axes). Tap t sits at
     leading coordinates tapc[t] and last coordinate tapl[t]; maps[mapoff[a]:]
     is the boundary table of leading axis a, ``lastmap`` that of the last axis
-    (``lo`` of its entries lie before the first element).
+    (``lo`` of its entries lie before the first element).  Output columns whose
+    window lies inside the row read x in place; the few at each end read small
+    padded copies (no padded image is made).
     """
     cdef Py_ssize_t R = x.shape[0], W = x.shape[1], T = tapl.shape[0]
     cdef int nd = dims.shape[0]
-    cdef Py_ssize_t We = lastmap.shape[0]
+    cdef Py_ssize_t Kw = lastmap.shape[0] - W + 1
+    cdef Py_ssize_t ja = lo, jb = W - (Kw - 1 - lo), EWmax
     cdef floating cv = <floating>cval
     cdef const floating *wp = &w[0] if w.shape[0] > 0 else NULL
     cdef const floating *xb
     cdef floating *ob
-    cdef floating *ext
-    cdef Py_ssize_t r, m, t, a, q, srow, mm
+    cdef floating *ebuf
+    cdef floating *cvrow
+    cdef Py_ssize_t r, t, a, q, srow, mm
     cdef Py_ssize_t *coord
+    cdef Py_ssize_t *srows
     cdef Py_ssize_t *rstride
     cdef const floating **rows
     if R == 0 or W == 0 or T == 0:
         return
+    if jb <= ja:
+        ja = 0
+        jb = 0
+    EWmax = (ja if ja > W - jb else W - jb) + Kw - 1
+    if jb == 0:
+        EWmax = W + Kw - 1
     xb = &x[0, 0]
     ob = &out[0, 0]
     rstride = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
-    ext = <floating *>malloc((R + 1) * We * sizeof(floating))
     rstride[nd] = 1
     for a in range(nd - 1, -1, -1):
         rstride[a] = rstride[a + 1] * dims[a]
-    for m in range(We):
-        ext[R * We + m] = cv
-    with nogil:
-        for r in prange(R, schedule='dynamic', chunksize=16):
-            _pad_line(xb + r * W, ext + r * We, &lastmap[0], We, lo, W, cv)
-        with parallel():
-            rows = <const floating **>malloc(T * sizeof(floating *))
-            coord = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
-            for r in prange(R, schedule='dynamic', chunksize=4):
-                q = r
-                for a in range(nd - 1, -1, -1):
-                    coord[a] = q % dims[a]
-                    q = q // dims[a]
+    cvrow = <floating *>malloc(W * sizeof(floating))
+    for a in range(W):
+        cvrow[a] = cv
+    with nogil, parallel():
+        rows = <const floating **>malloc(T * sizeof(floating *))
+        srows = <Py_ssize_t *>malloc(T * sizeof(Py_ssize_t))
+        coord = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
+        ebuf = <floating *>malloc(T * EWmax * sizeof(floating))
+        for r in prange(R, schedule='dynamic', chunksize=4):
+            q = r
+            for a in range(nd - 1, -1, -1):
+                coord[a] = q % dims[a]
+                q = q // dims[a]
+            for t in range(T):
+                srow = 0
+                for a in range(nd):
+                    mm = maps[mapoff[a] + coord[a] + tapc[t, a]]
+                    if mm < 0:
+                        srow = R
+                        break
+                    srow = srow + mm * rstride[a + 1]
+                srows[t] = srow
+            if jb > ja:
+                if ja > 0:
+                    _edge_cols(xb, srows, R, W, &tapl[0], T, &lastmap[0], 0, ja, Kw, cv,
+                               ebuf, rows, level, op, wp, ob + r * W)
+                if jb < W:
+                    _edge_cols(xb, srows, R, W, &tapl[0], T, &lastmap[0], jb, W, Kw, cv,
+                               ebuf, rows, level, op, wp, ob + r * W)
+                # interior: every tap reads x in place, or the row of cval
                 for t in range(T):
-                    srow = 0
-                    for a in range(nd):
-                        mm = maps[mapoff[a] + coord[a] + tapc[t, a]]
-                        if mm < 0:
-                            srow = R
-                            break
-                        srow = srow + mm * rstride[a + 1]
-                    rows[t] = ext + srow * We + tapl[t]
-                _rows_op(level, op, rows, wp, <int>T, 2, ob + r * W, W)
-            free(coord)
-            free(<void *>rows)
-    free(ext)
+                    if srows[t] >= R:
+                        rows[t] = cvrow
+                    else:
+                        rows[t] = xb + srows[t] * W + ja + tapl[t] - lo
+                _rows_op(level, op, rows, wp, <int>T, 2, ob + r * W + ja, jb - ja)
+            else:
+                _edge_cols(xb, srows, R, W, &tapl[0], T, &lastmap[0], 0, W, Kw, cv,
+                           ebuf, rows, level, op, wp, ob + r * W)
+        free(ebuf)
+        free(coord)
+        free(srows)
+        free(<void *>rows)
+    free(cvrow)
     free(rstride)

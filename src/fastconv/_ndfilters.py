@@ -55,23 +55,25 @@ def get_output(output, input, shape=None, complex_output=False):
     """SciPy's _get_output: the output array from None, a dtype or an array."""
     if shape is None:
         shape = input.shape
+    # np.empty where SciPy has np.zeros: every element is written, and calloc's
+    # fresh zero pages would fault in one by one during the kernel's writes
     if output is None:
         if not complex_output:
-            return np.zeros(shape, dtype=input.dtype.name)
-        return np.zeros(shape, dtype=np.promote_types(input.dtype, np.complex64))
+            return np.empty(shape, dtype=input.dtype.name)
+        return np.empty(shape, dtype=np.promote_types(input.dtype, np.complex64))
     if isinstance(output, type | np.dtype):
         if complex_output and np.dtype(output).kind != "c":
             import warnings
             warnings.warn("promoting specified output dtype to complex", stacklevel=4)
             output = np.promote_types(output, np.complex64)
-        return np.zeros(shape, dtype=output)
+        return np.empty(shape, dtype=output)
     if isinstance(output, str):
         output = np.dtype(output)
         if complex_output and output.kind != "c":
             raise RuntimeError("output must have complex dtype")
         if not issubclass(output.type, np.number):
             raise RuntimeError("output must have numeric dtype")
-        return np.zeros(shape, dtype=output)
+        return np.empty(shape, dtype=output)
     output = np.asarray(output)
     if output.shape != shape:
         raise RuntimeError(f"output shape not correct: output.shape={output.shape}, "
@@ -222,6 +224,16 @@ def run_passes(input, output, passes):
     separable filters store theirs; returns output."""
     cdt = compute_dtype(input.dtype, output.dtype)
     buf = to_compute(input, cdt)
+    if len(passes) >= 2 and output.dtype == cdt and buf.ndim >= 2:
+        # the last two passes along the last two axes run fused: no intermediate image
+        (a0, op0, *_), (a1, op1, *_), cval = passes[-2], passes[-1], passes[-1][5]
+        # (only short windows along the rows: longer ones read their rows from L2
+        # at every output row, slower than the column-blocked pass)
+        if a0 == buf.ndim - 2 and a1 == buf.ndim - 1 and OP_UNIFORM not in (op0, op1) \
+                and passes[-2][2] <= 4 and buf.size > 0:
+            if len(passes) > 2:
+                buf = run_passes(buf, np.empty(buf.shape, cdt), passes[:-2])
+            return _fused2(buf, output, passes[-2], passes[-1])
     for ii, (axis, op, size, origin, mode, cval, weights) in enumerate(passes):
         sym = 0
         if op == OP_CORR:
@@ -247,6 +259,29 @@ def _direct(output, cdt, src):
     """Whether a kernel may write its result straight into ``output``."""
     return (output.dtype == cdt and output.flags.c_contiguous and output.flags.writeable
             and output.flags.aligned and not np.may_share_memory(output, src))
+
+
+def _fused2(src, output, p0, p1):
+    H, W = src.shape[-2:]
+    outer = src.size // (H * W)
+    (_, op0, K0, org0, mode0, cval, w0), (_, op1, K1, org1, mode1, _, w1) = p0, p1
+    emap0 = extend_map(H, H + K0 - 1, K0 // 2 + org0, mode0)
+    lo1 = K1 // 2 + org1
+    emap1 = extend_map(W, W + K1 - 1, lo1, mode1)
+    ws = []
+    for op, w in ((op0, w0), (op1, w1)):
+        if op == OP_CORR:
+            ws.append((np.ascontiguousarray(w, dtype=src.dtype), weights_symmetry(w)))
+        else:
+            ws.append((np.zeros(0, dtype=src.dtype), 0))
+    direct = _direct(output, src.dtype, src)
+    dst = output if direct else np.empty(src.shape, dtype=src.dtype)
+    _filter_kernels.sep2d(src.reshape(outer, H, W), dst.reshape(outer, H, W),
+                          op0, ws[0][0], ws[0][1], emap0, K0,
+                          op1, ws[1][0], ws[1][1], emap1, lo1, K1, cval, _level())
+    if not direct:
+        store(dst, output)
+    return output
 
 
 def _roundtrip(buf, dtype):
