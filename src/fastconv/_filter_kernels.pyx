@@ -122,7 +122,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef const floating *xb = &x[0, 0, 0]
     cdef floating *ob = &out[0, 0, 0]
     cdef Py_ssize_t it, o, i, j0, nb, k, m, s, g, ng, CB, P, nblk, items, ngroups, k0, m0
-    cdef Py_ssize_t i0, i1, STRIP, nstrip
+    cdef Py_ssize_t i0, i1, STRIP, nstrip, b0, b1
     cdef floating *buf
     cdef floating *obuf
     cdef floating *cvrow
@@ -154,15 +154,21 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             for it in prange(ngroups, schedule='dynamic'):
                 o = it * PANEL
                 ng = PANEL if outer - o > PANEL else outer - o
-                for g in range(ng):
-                    base = xb + (o + g) * n
-                    for m in range(E):
-                        s = emap[m]
-                        buf[m * PANEL + g] = cv if s < 0 else base[s]
+                # transposes in blocks of 64 positions, so that the block of the
+                # panel stays in L1 while the lines are read (written) in runs
+                for b0 in range(0, E, 64):
+                    b1 = b0 + 64 if b0 + 64 < E else E
+                    for g in range(ng):
+                        base = xb + (o + g) * n
+                        for m in range(b0, b1):
+                            s = emap[m]
+                            buf[m * PANEL + g] = cv if s < 0 else base[s]
                 _uniform(level, rows, n, K, obuf, PANEL, ng)
-                for g in range(ng):
-                    for i in range(n):
-                        ob[(o + g) * n + i] = obuf[i * PANEL + g]
+                for b0 in range(0, n, 64):
+                    b1 = b0 + 64 if b0 + 64 < n else n
+                    for g in range(ng):
+                        for i in range(b0, b1):
+                            ob[(o + g) * n + i] = obuf[i * PANEL + g]
             free(<void *>rows)
             free(obuf)
             free(buf)
@@ -410,3 +416,65 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         free(<void *>rows)
     free(cvrow)
     free(rstride)
+
+
+def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
+             const Py_ssize_t[::1] tapr, const Py_ssize_t[::1] tapl,
+             const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
+             double cval, int op, int level):
+    """filternd for 2-D x (H, W): tap t reads extended row i + tapr[t] and column
+    j + tapl[t] of output (i, j).
+
+    The K0 extended rows an output row needs are kept padded in a ring (pitch off
+    4 KiB: rows of a wide image 4 KiB apart would share their L1 sets); output
+    rows go in strips of 64, each priming its own ring.
+    """
+    cdef Py_ssize_t H = x.shape[0], W = x.shape[1], T = tapl.shape[0]
+    cdef Py_ssize_t We = lastmap.shape[0], K0 = rowmap.shape[0] - H + 1
+    cdef Py_ssize_t P = ((We + 15) // 16) * 16 + 16
+    cdef Py_ssize_t STRIP = 64, nstrip = (H + STRIP - 1) // STRIP
+    cdef floating cv = <floating>cval
+    cdef const floating *wp = &w[0] if w.shape[0] > 0 else NULL
+    cdef const floating *xb
+    cdef floating *ob
+    cdef floating *ring
+    cdef const floating **rows
+    cdef Py_ssize_t it, i, i0, i1, t, m, g, sl, s
+    if H == 0 or W == 0 or T == 0:
+        return
+    xb = &x[0, 0]
+    ob = &out[0, 0]
+    with nogil, parallel():
+        ring = <floating *>malloc(K0 * P * sizeof(floating))
+        rows = <const floating **>malloc(T * sizeof(floating *))
+        for it in prange(nstrip, schedule='dynamic'):
+            i0 = it * STRIP
+            i1 = i0 + STRIP if i0 + STRIP < H else H
+            for m in range(K0 - 1):
+                _fill_row(ring + m * P, xb, rowmap[i0 + m], W, &lastmap[0], We, lo, cv)
+            g = 0  # slot of extended row i: (i - i0) % K0
+            for i in range(i0, i1):
+                sl = g - 1 if g > 0 else K0 - 1
+                _fill_row(ring + sl * P, xb, rowmap[i + K0 - 1], W, &lastmap[0], We, lo, cv)
+                for t in range(T):
+                    sl = g + tapr[t]
+                    if sl >= K0:
+                        sl = sl - K0
+                    rows[t] = ring + sl * P + tapl[t]
+                _rows_op(level, op, rows, wp, <int>T, 2, ob + i * W, W)
+                g = g + 1
+                if g == K0:
+                    g = 0
+        free(<void *>rows)
+        free(ring)
+
+
+cdef inline void _fill_row(floating *dst, const floating *xb, Py_ssize_t s, Py_ssize_t W,
+                           const Py_ssize_t *lastmap, Py_ssize_t We, Py_ssize_t lo,
+                           floating cv) noexcept nogil:
+    cdef Py_ssize_t m
+    if s < 0:
+        for m in range(We):
+            dst[m] = cv
+    else:
+        _pad_line(xb + s * W, dst, lastmap, We, lo, W, cv)

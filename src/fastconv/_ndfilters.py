@@ -323,6 +323,13 @@ def filternd(input, output, footprint, origins, mode, cval, op):
     R = src.size // W
     direct = _direct(output, cdt, src)
     dst = output.reshape(R, W) if direct else np.empty((R, W), dtype=cdt)
+    if nd == 2:
+        _filter_kernels.filter2d(src, dst, w, np.ascontiguousarray(coords[:, 0]),
+                                 np.ascontiguousarray(coords[:, 1]), maps[0], lastmap, lo,
+                                 cval, op, _level())
+        if not direct:
+            store(dst.reshape(shape), output)
+        return output
     _filter_kernels.filternd(
         src.reshape(R, W), dst, w,
         np.ascontiguousarray(coords[:, :-1]), np.ascontiguousarray(coords[:, -1]),

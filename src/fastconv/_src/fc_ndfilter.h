@@ -66,6 +66,7 @@ typedef float fcnd_vf##B __attribute__((vector_size(B), aligned(4), may_alias));
 typedef double fcnd_vd##B __attribute__((vector_size(B), aligned(8), may_alias));  \
 typedef int fcnd_vif##B __attribute__((vector_size(B), aligned(4), may_alias));    \
 typedef long long fcnd_vid##B __attribute__((vector_size(B), aligned(8), may_alias));
+FCND_VTYPES(8)
 FCND_VTYPES(16)
 FCND_VTYPES(32)
 FCND_VTYPES(64)
@@ -173,34 +174,52 @@ FCND_VTYPES(64)
 }
 
 /* ---- running sum down the rows (uniform_filter1d) ------------------------
- * rows: the n + size - 1 rows of the extended line, out row i at out + i*ostride. */
-#define FCND_UNIFORM_BODY(T)                                                       \
+ * rows: the n + size - 1 rows of the extended line, out row i at out + i*ostride.
+ * VS holds NL elements of T, VD the same NL lanes in double: the sums are
+ * SciPy's, in double, lane by lane (tmp = tmp + (x[i+size-1] - x[i-1]); out =
+ * tmp / size, rounded to T). */
+#define FCND_CVT(V, x) __builtin_convertvector((x), V)
+#define FCND_UNIFORM_BODY(T, VS, VD)                                               \
 {                                                                                  \
-    ptrdiff_t j0, i;                                                               \
-    int k, jj;                                                                     \
+    const int NL = (int)(sizeof(VD) / sizeof(double));                             \
+    ptrdiff_t j0 = 0, i;                                                           \
+    int k;                                                                         \
     double fs = (double)size;                                                      \
-    for (j0 = 0; j0 < ncols; j0 += 2 * FCND_B) {                                   \
-        double tmp[2 * FCND_B];                                                    \
-        int nb = (int)(ncols - j0 < 2 * FCND_B ? ncols - j0 : 2 * FCND_B);         \
-        T *o = out + j0;                                                           \
-        for (jj = 0; jj < nb; jj++) tmp[jj] = 0.0;                                 \
-        for (k = 0; k < size; k++) {                                               \
-            const T *q = rows[k] + j0;                                             \
-            for (jj = 0; jj < nb; jj++) tmp[jj] += (double)q[jj];                  \
-        }                                                                          \
-        for (jj = 0; jj < nb; jj++) o[jj] = (T)(tmp[jj] / fs);                     \
+    VD fsv = (VD){0} + fs;                                                         \
+    while (j0 + NL <= ncols) {                                                     \
+        /* up to 16 vectors of columns walk down the rows together */              \
+        VD tmp[16];                                                                \
+        int v, nv = (int)((ncols - j0) / NL);                                      \
+        if (nv > 16) nv = 16;                                                      \
+        for (v = 0; v < nv; v++) tmp[v] = (VD){0};                                 \
+        for (k = 0; k < size; k++)                                                 \
+            for (v = 0; v < nv; v++)                                               \
+                tmp[v] += FCND_CVT(VD, FCND_LD(VS, rows[k] + j0 + v * NL));        \
+        for (v = 0; v < nv; v++)                                                   \
+            FCND_ST(VS, out + j0 + v * NL, FCND_CVT(VS, tmp[v] / fsv));            \
         for (i = 1; i < n; i++) {                                                  \
-            const T *qa = rows[i + size - 1] + j0, *qb = rows[i - 1] + j0;         \
-            o = out + i * ostride + j0;                                            \
-            for (jj = 0; jj < nb; jj++) {                                          \
-                tmp[jj] += (double)qa[jj] - (double)qb[jj];                        \
-                o[jj] = (T)(tmp[jj] / fs);                                         \
+            const T *ra = rows[i + size - 1] + j0, *rb = rows[i - 1] + j0;         \
+            T *o = out + i * ostride + j0;                                         \
+            for (v = 0; v < nv; v++) {                                             \
+                tmp[v] += FCND_CVT(VD, FCND_LD(VS, ra + v * NL))                   \
+                          - FCND_CVT(VD, FCND_LD(VS, rb + v * NL));                \
+                FCND_ST(VS, o + v * NL, FCND_CVT(VS, tmp[v] / fsv));               \
             }                                                                      \
+        }                                                                          \
+        j0 += (ptrdiff_t)nv * NL;                                                  \
+    }                                                                              \
+    for (; j0 < ncols; j0++) {                                                     \
+        double t = 0.0;                                                            \
+        for (k = 0; k < size; k++) t += (double)rows[k][j0];                       \
+        out[j0] = (T)(t / fs);                                                     \
+        for (i = 1; i < n; i++) {                                                  \
+            t += (double)rows[i + size - 1][j0] - (double)rows[i - 1][j0];         \
+            out[i * ostride + j0] = (T)(t / fs);                                   \
         }                                                                          \
     }                                                                              \
 }
 
-#define FCND_DEFINE(T, SUF, V, VI, G, A2, A5)                                      \
+#define FCND_DEFINE(T, SUF, V, VI, G, A2, A5, UG, U2, U5)                                      \
 FCND_TGEN_##SUF static void fcnd_corr_##SUF##_gen(const T *const *rows, const T *w, int K, \
                       int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T, V##G)        \
 FCND_T256_##SUF static void fcnd_corr_##SUF##_avx2(const T *const *rows, const T *w, int K, \
@@ -214,11 +233,11 @@ FCND_T256_##SUF static void fcnd_minmax_##SUF##_avx2(const T *const *rows, int K
 FCND_T512_##SUF static void fcnd_minmax_##SUF##_avx512(const T *const *rows, int K, int is_min, \
                       T *out, ptrdiff_t n) FCND_MINMAX_BODY(T, V##A5, VI##A5)      \
 FCND_TGEN_##SUF static void fcnd_uniform_##SUF##_gen(const T *const *rows, ptrdiff_t n, int size, \
-                    T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T) \
+                    T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T, V##UG, fcnd_vd16) \
 FCND_T256_##SUF static void fcnd_uniform_##SUF##_avx2(const T *const *rows, ptrdiff_t n, int size, \
-                    T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T) \
+                    T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T, V##U2, fcnd_vd32) \
 FCND_T512_##SUF static void fcnd_uniform_##SUF##_avx512(const T *const *rows, ptrdiff_t n, \
-                    int size, T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T) \
+                    int size, T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T, V##U5, fcnd_vd##A5) \
 static inline void fcnd_corr_##SUF(int level, const T *const *rows, const T *w, int K, \
                                    int sym, T *out, ptrdiff_t n)                   \
 {                                                                                  \
@@ -244,7 +263,7 @@ static inline void fcnd_uniform_##SUF(int level, const T *const *rows, ptrdiff_t
 }
 
 /* vector bytes of the generic, AVX2 and AVX-512 copies (the double "AVX-512" copy is AVX2) */
-FCND_DEFINE(float, f, fcnd_vf, fcnd_vif, 16, 32, 64)
-FCND_DEFINE(double, d, fcnd_vd, fcnd_vid, 16, 32, 32)
+FCND_DEFINE(float, f, fcnd_vf, fcnd_vif, 16, 32, 64, 8, 16, 32)
+FCND_DEFINE(double, d, fcnd_vd, fcnd_vid, 16, 32, 32, 16, 32, 32)
 
 #endif
