@@ -60,7 +60,7 @@ def _np_correlate(x, w, mode, cval, origins):
     """N-d correlation by np.pad + sliding windows, float64."""
     x = np.asarray(x, np.float64)
     pads = []
-    for n, k, o in zip(x.shape, w.shape, origins):
+    for k, o in zip(w.shape, origins):
         lo = k // 2 + o
         pads.append((lo, k - 1 - lo))
     m = NP_PAD[mode]
@@ -551,3 +551,33 @@ def test_modes_sequence_per_axis():
                                       snd.uniform_filter(x, 3, mode=mode, cval=0.7))
         np.testing.assert_array_equal(fnd.minimum_filter(x, (2, 3, 2), mode=mode, cval=0.7),
                                       snd.minimum_filter(x, (2, 3, 2), mode=mode, cval=0.7))
+
+
+def test_every_instruction_set():
+    """The AVX-512, AVX2 and generic copies of the row kernels: SciPy's float64
+    bits on each (no FMA in the double copies), float32 within the bound."""
+    from fastconv import _isa
+
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((37, 70))
+    w = rng.standard_normal((5, 4))
+    old = _isa.current_isa()
+    try:
+        for isa in _isa.available_isas():
+            _isa.select_isa(isa)
+            for mode in ("reflect", "constant", "wrap"):
+                _assert_f64(fnd.correlate(x, w, mode=mode), snd.correlate(x, w, mode=mode))
+                _assert_f64(fnd.gaussian_filter(x, 2.0, mode=mode),
+                            snd.gaussian_filter(x, 2.0, mode=mode))
+                np.testing.assert_array_equal(fnd.uniform_filter(x, 5, mode=mode),
+                                              snd.uniform_filter(x, 5, mode=mode))
+                np.testing.assert_array_equal(fnd.maximum_filter(x, (3, 7), mode=mode),
+                                              snd.maximum_filter(x, (3, 7), mode=mode))
+                x32 = x.astype(np.float32)
+                ref = snd.correlate1d(x, w[:, 0], axis=0, mode=mode)
+                S = snd.correlate1d(np.abs(x), np.abs(w[:, 0]), axis=0, mode=mode)
+                _assert_f32(fnd.correlate1d(x32, w[:, 0], axis=0, mode=mode), ref, S, 5)
+                np.testing.assert_array_equal(fnd.uniform_filter(x32, 5, mode=mode),
+                                              snd.uniform_filter(x32, 5, mode=mode))
+    finally:
+        _isa.select_isa(old)

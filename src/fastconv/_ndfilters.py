@@ -61,7 +61,7 @@ def get_output(output, input, shape=None, complex_output=False):
         if not complex_output:
             return np.empty(shape, dtype=input.dtype.name)
         return np.empty(shape, dtype=np.promote_types(input.dtype, np.complex64))
-    if isinstance(output, type | np.dtype):
+    if isinstance(output, (type, np.dtype)):
         if complex_output and np.dtype(output).kind != "c":
             import warnings
             warnings.warn("promoting specified output dtype to complex", stacklevel=4)

@@ -59,8 +59,14 @@ static inline int fcnd_simd_levels(void) { return FCND_HAVE_SIMD ? 2 : 0; }
  * the columns of a block were measured 10x slower from 9 taps on (gcc unrolls
  * and jams the tap loop and leaves the column loop scalar).  A vector is the
  * target's register (64, 32 or 16 bytes), a block two vectors. */
-#if defined(__GNUC__) || defined(__clang__)
+#ifndef FCND_VEC  /* -DFCND_VEC=0 builds the plain loops (to test them) */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
 #define FCND_VEC 1
+#else
+#define FCND_VEC 0
+#endif
+#endif
+#if FCND_VEC
 #define FCND_VTYPES(B)                                                             \
 typedef float fcnd_vf##B __attribute__((vector_size(B), aligned(4), may_alias));   \
 typedef double fcnd_vd##B __attribute__((vector_size(B), aligned(8), may_alias));  \
@@ -70,8 +76,6 @@ FCND_VTYPES(8)
 FCND_VTYPES(16)
 FCND_VTYPES(32)
 FCND_VTYPES(64)
-#else
-#define FCND_VEC 0
 #endif
 
 /* ---- correlation: out[j] = sum_k w[k] * rows[k][j], j < n --------------- */
@@ -218,6 +222,42 @@ FCND_VTYPES(64)
         }                                                                          \
     }                                                                              \
 }
+
+#if !FCND_VEC
+/* compilers without GCC's vector extensions: the same operations, one column at a time */
+#undef FCND_CORR_BODY
+#undef FCND_MINMAX_BODY
+#undef FCND_UNIFORM_BODY
+#define FCND_CORR_BODY(T, VT) { ptrdiff_t j = 0; int k, c = K / 2; FCND_CORR_SCALAR(T) }
+#define FCND_MINMAX_BODY(T, VT, VI)                                                \
+{                                                                                  \
+    ptrdiff_t j;                                                                   \
+    int k;                                                                         \
+    for (j = 0; j < n; j++) {                                                      \
+        T a = rows[0][j];                                                          \
+        for (k = 1; k < K; k++) {                                                  \
+            T v = rows[k][j];                                                      \
+            if (is_min) a = v < a ? v : a; else a = v > a ? v : a;                 \
+        }                                                                          \
+        out[j] = a;                                                                \
+    }                                                                              \
+}
+#define FCND_UNIFORM_BODY(T, VS, VD)                                               \
+{                                                                                  \
+    ptrdiff_t j0, i;                                                               \
+    int k;                                                                         \
+    double fs = (double)size;                                                      \
+    for (j0 = 0; j0 < ncols; j0++) {                                               \
+        double t = 0.0;                                                            \
+        for (k = 0; k < size; k++) t += (double)rows[k][j0];                       \
+        out[j0] = (T)(t / fs);                                                     \
+        for (i = 1; i < n; i++) {                                                  \
+            t += (double)rows[i + size - 1][j0] - (double)rows[i - 1][j0];         \
+            out[i * ostride + j0] = (T)(t / fs);                                   \
+        }                                                                          \
+    }                                                                              \
+}
+#endif
 
 #define FCND_DEFINE(T, SUF, V, VI, G, A2, A5, UG, U2, U5)                                      \
 FCND_TGEN_##SUF static void fcnd_corr_##SUF##_gen(const T *const *rows, const T *w, int K, \
