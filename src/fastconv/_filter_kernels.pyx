@@ -97,7 +97,7 @@ cdef inline void _pad_line(const floating *src, floating *buf, const Py_ssize_t 
 
 
 cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
-                           Py_ssize_t inner, Py_ssize_t nb, floating cv) noexcept nogil:
+                            Py_ssize_t inner, Py_ssize_t nb, floating cv) noexcept nogil:
     cdef Py_ssize_t j
     if s < 0:
         for j in range(nb):
@@ -313,7 +313,7 @@ cdef inline void _edge_cols(const floating *xb, const Py_ssize_t *srow, Py_ssize
                             Py_ssize_t Kw, floating cv, floating *ebuf, const floating **rows,
                             int level, int op, const floating *wp, floating *orow) noexcept nogil:
     """Output columns [c0, c1) of one row from padded copies of their taps' inputs."""
-    cdef Py_ssize_t t, m, e, s, EW = c1 - c0 + Kw - 1
+    cdef Py_ssize_t t, m, s, EW = c1 - c0 + Kw - 1
     cdef const floating *xr
     for t in range(T):
         if srow[t] >= R:
@@ -439,7 +439,7 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     cdef floating *ob
     cdef floating *ring
     cdef const floating **rows
-    cdef Py_ssize_t it, i, i0, i1, t, m, g, sl, s
+    cdef Py_ssize_t it, i, i0, i1, t, m, g, sl
     if H == 0 or W == 0 or T == 0:
         return
     xb = &x[0, 0]
