@@ -581,3 +581,21 @@ def test_every_instruction_set():
                                               snd.uniform_filter(x32, 5, mode=mode))
     finally:
         _isa.select_isa(old)
+
+
+@pytest.mark.parametrize("size", [2, 3, 7, 32, 45, 100])
+def test_min_max_1d_ties_and_van_herk(size):
+    """SciPy's 1-D filters keep the last of equal values (-0.0 vs +0.0 tells them
+    apart), direct and van Herk alike; windows from 32 on take van Herk's path."""
+    rng = np.random.default_rng(size)
+    x = rng.choice([0.0, -0.0, 1.0, -1.0], size=(60, 70))
+    y = rng.standard_normal((61, 130)).astype(np.float32)
+    for f in ("maximum_filter1d", "minimum_filter1d"):
+        for axis in (0, 1):
+            for mode in ("reflect", "constant", "wrap", "mirror"):
+                got = getattr(fnd, f)(x, size, axis=axis, mode=mode, cval=-0.0)
+                want = getattr(snd, f)(x, size, axis=axis, mode=mode, cval=-0.0)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(getattr(fnd, f)(y, size, axis=axis, mode=mode),
+                                              getattr(snd, f)(y, size, axis=axis, mode=mode))

@@ -36,10 +36,14 @@ cdef extern from "fc_ndfilter.h" nogil:
                      float *out, Py_ssize_t n)
     void fcnd_corr_d(int level, const double **rows, const double *w, int K, int sym,
                      double *out, Py_ssize_t n)
-    void fcnd_minmax_f(int level, const float **rows, int K, int is_min, float *out,
+    void fcnd_minmax_f(int level, const float **rows, int K, int flags, float *out,
                        Py_ssize_t n)
-    void fcnd_minmax_d(int level, const double **rows, int K, int is_min, double *out,
+    void fcnd_minmax_d(int level, const double **rows, int K, int flags, double *out,
                        Py_ssize_t n)
+    void fcnd_vh_f(int level, const float **rows, Py_ssize_t n, int K, int is_min, float *out,
+                   Py_ssize_t ostride, Py_ssize_t ncols, float *gh)
+    void fcnd_vh_d(int level, const double **rows, Py_ssize_t n, int K, int is_min,
+                   double *out, Py_ssize_t ostride, Py_ssize_t ncols, double *gh)
     void fcnd_uniform_f(int level, const float **rows, Py_ssize_t n, int size, float *out,
                         Py_ssize_t ostride, Py_ssize_t ncols)
     void fcnd_uniform_d(int level, const double **rows, Py_ssize_t n, int size, double *out,
@@ -52,6 +56,8 @@ cdef enum:
     OP_MIN = 1
     OP_MAX = 2
     OP_UNIFORM = 3
+    OP_VHMIN = 4
+    OP_VHMAX = 5
     # lines of one uniform_filter1d panel along the contiguous axis
     PANEL = 16
 
@@ -69,18 +75,26 @@ cdef inline void _rows_op(int level, int op, const floating **rows, const floati
         else:
             fcnd_corr_d(level, rows, w, K, sym, out, n)
     else:
+        # sym 2 (N-d filters): the first of equal values, else (1-D passes) the last
         if floating is float:
-            fcnd_minmax_f(level, rows, K, op == OP_MIN, out, n)
+            fcnd_minmax_f(level, rows, K, (op == OP_MIN) | (0 if sym == 2 else 2), out, n)
         else:
-            fcnd_minmax_d(level, rows, K, op == OP_MIN, out, n)
+            fcnd_minmax_d(level, rows, K, (op == OP_MIN) | (0 if sym == 2 else 2), out, n)
 
 
-cdef inline void _uniform(int level, const floating **rows, Py_ssize_t n, int size,
-                          floating *out, Py_ssize_t ostride, Py_ssize_t ncols) noexcept nogil:
-    if floating is float:
-        fcnd_uniform_f(level, rows, n, size, out, ostride, ncols)
+cdef inline void _uniform(int level, int op, const floating **rows, Py_ssize_t n, int size,
+                          floating *out, Py_ssize_t ostride, Py_ssize_t ncols,
+                          floating *gh) noexcept nogil:
+    """The running operations down the rows: uniform (running sum) or van Herk min/max."""
+    if op == OP_UNIFORM:
+        if floating is float:
+            fcnd_uniform_f(level, rows, n, size, out, ostride, ncols)
+        else:
+            fcnd_uniform_d(level, rows, n, size, out, ostride, ncols)
+    elif floating is float:
+        fcnd_vh_f(level, rows, n, size, op == OP_VHMIN, out, ostride, ncols, gh)
     else:
-        fcnd_uniform_d(level, rows, n, size, out, ostride, ncols)
+        fcnd_vh_d(level, rows, n, size, op == OP_VHMIN, out, ostride, ncols, gh)
 
 
 cdef inline void _pad_line(const floating *src, floating *buf, const Py_ssize_t *emap,
@@ -111,8 +125,9 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     """One 1-D pass along the middle axis of x (outer, n, inner) into out.
 
     op: 0 correlation with weights ``w`` (``sym``: 0 general, 1 symmetric,
-    -1 antisymmetric), 1 minimum, 2 maximum, 3 uniform (running sum); ``size``
-    is the window length (len(w) for a correlation).
+    -1 antisymmetric), 1 minimum, 2 maximum, 3 uniform (running sum), 4/5
+    minimum/maximum by van Herk / Gil-Werman; ``size`` is the window length
+    (len(w) for a correlation).
     """
     cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef Py_ssize_t E = emap.shape[0]
@@ -127,11 +142,13 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef floating *obuf
     cdef floating *cvrow
     cdef floating *ring
+    cdef floating *gh
     cdef const floating **rows
     cdef const floating *base
     if outer == 0 or n == 0 or inner == 0:
         return
-    if inner == 1 and op != OP_UNIFORM:
+    cdef bint running = op >= OP_UNIFORM
+    if inner == 1 and not running:
         with nogil, parallel():
             buf = <floating *>malloc(E * sizeof(floating))
             rows = <const floating **>malloc(K * sizeof(floating *))
@@ -143,9 +160,10 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             free(<void *>rows)
             free(buf)
     elif inner == 1:
-        # uniform along the contiguous axis: PANEL lines side by side
+        # running filters along the contiguous axis: PANEL lines side by side
         ngroups = (outer + PANEL - 1) // PANEL
         with nogil, parallel():
+            gh = <floating *>malloc(2 * E * 16 * sizeof(floating))
             buf = <floating *>malloc(E * PANEL * sizeof(floating))
             obuf = <floating *>malloc(n * PANEL * sizeof(floating))
             rows = <const floating **>malloc(E * sizeof(floating *))
@@ -163,7 +181,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                         for m in range(b0, b1):
                             s = emap[m]
                             buf[m * PANEL + g] = cv if s < 0 else base[s]
-                _uniform(level, rows, n, K, obuf, PANEL, ng)
+                _uniform(level, op, rows, n, K, obuf, PANEL, ng, gh)
                 for b0 in range(0, n, 64):
                     b1 = b0 + 64 if b0 + 64 < n else n
                     for g in range(ng):
@@ -172,17 +190,18 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             free(<void *>rows)
             free(obuf)
             free(buf)
+            free(gh)
     else:
         # column blocks: whole rows (long contiguous runs for the prefetchers and
         # the TLB) unless they are very wide; uniform: blocks of its running sums
         CB = inner if inner <= 8192 else 4096
-        if op == OP_UNIFORM:
+        if running:
             CB = 64 if inner > 64 else inner
         # ring pitch: rows 4 KiB apart would share their L1 sets
         P = CB + 16
         nblk = (inner + CB - 1) // CB
         # strips of output rows: work for every thread when there is one plane
-        STRIP = n if op == OP_UNIFORM else 64
+        STRIP = n if running else 64
         nstrip = (n + STRIP - 1) // STRIP
         items = outer * nblk * nstrip
         cvrow = <floating *>malloc(CB * sizeof(floating))
@@ -194,21 +213,22 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             # lie a multiple of 4 KiB apart in wide images, which would put them
             # all in the same L1 sets
             ring = <floating *>malloc(K * P * sizeof(floating))
+            gh = <floating *>malloc(2 * E * 16 * sizeof(floating)) if running else NULL
             for it in prange(items, schedule='dynamic'):
                 o = it // (nblk * nstrip)
                 j0 = ((it // nstrip) % nblk) * CB
                 i0 = (it % nstrip) * STRIP
-                i1 = n if op == OP_UNIFORM or i0 + STRIP > n else i0 + STRIP
+                i1 = n if running or i0 + STRIP > n else i0 + STRIP
                 nb = CB if inner - j0 > CB else inner - j0
                 base = xb + o * n * inner + j0
-                if op == OP_UNIFORM:
+                if running:
                     for m in range(E):
                         s = emap[m]
                         if s < 0:
                             rows[m] = cvrow
                         else:
                             rows[m] = base + s * inner
-                    _uniform(level, rows, n, K, ob + o * n * inner + j0, inner, nb)
+                    _uniform(level, op, rows, n, K, ob + o * n * inner + j0, inner, nb, gh)
                 elif K <= 8:
                     # a few rows share the L1 sets without evicting each other
                     for i in range(i0, i1):
@@ -237,6 +257,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                         if g == K:
                             g = 0
             free(ring)
+            free(gh)
             free(<void *>rows)
         free(cvrow)
 

@@ -23,6 +23,9 @@ _DBL_EPSILON = np.finfo(np.float64).eps
 _SIMD_LEVEL = {"avx512": 2, "avx2": 1}
 
 OP_CORR, OP_MIN, OP_MAX, OP_UNIFORM = 0, 1, 2, 3
+# van Herk / Gil-Werman (3 comparisons an output) from this window length on
+# (direct: size - 1 comparisons, in registers)
+VAN_HERK_FROM = 32
 
 
 def _level():
@@ -209,6 +212,8 @@ def pass1d(src, axis, op, size, origin, mode, cval, weights=None, sym=0, dst=Non
     inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
     lo = size // 2 + origin
     emap = extend_map(n, n + size - 1, lo, mode)
+    if op in (OP_MIN, OP_MAX) and size >= VAN_HERK_FROM:
+        op += 3
     if weights is None:
         w = np.zeros(0, dtype=src.dtype)
     else:

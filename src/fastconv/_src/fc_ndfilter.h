@@ -149,32 +149,111 @@ FCND_VTYPES(64)
 }
 
 /* ---- minimum / maximum over rows ----------------------------------------
- * v = x[k] > v ? x[k] : v as a select on the comparison mask (exact: no NaN or
- * signed-zero rule other than the scalar one) */
-#define FCND_MINMAX_BODY(T, VT, VI)                                                \
-{                                                                                  \
-    const int VL = (int)(sizeof(VT) / sizeof(T));                                  \
-    ptrdiff_t j = 0;                                                               \
-    int k;                                                                         \
+ * flags: bit 0 minimum, bit 1 ties go to the later tap.  v = x[k] > v ? x[k] : v
+ * (>= with bit 1) as a select on the comparison mask: the scalar rule exactly.
+ * SciPy's 1-D filters keep the last of equal values (bit 1; it decides between
+ * -0.0 and +0.0), its N-d filters the first. */
+#define FCND_MM_LOOP(T, VT, VI, CMP)                                               \
     for (; j + 2 * VL <= n; j += 2 * VL) {                                         \
         VT a0 = FCND_LD(VT, rows[0] + j), a1 = FCND_LD(VT, rows[0] + j + VL);      \
         for (k = 1; k < K; k++) {                                                  \
             VT q0 = FCND_LD(VT, rows[k] + j), q1 = FCND_LD(VT, rows[k] + j + VL);  \
-            VI m0 = is_min ? (VI)(q0 < a0) : (VI)(q0 > a0);                        \
-            VI m1 = is_min ? (VI)(q1 < a1) : (VI)(q1 > a1);                        \
+            VI m0 = (VI)(q0 CMP a0), m1 = (VI)(q1 CMP a1);                         \
             a0 = (VT)(((VI)q0 & m0) | ((VI)a0 & ~m0));                             \
             a1 = (VT)(((VI)q1 & m1) | ((VI)a1 & ~m1));                             \
         }                                                                          \
         FCND_ST(VT, out + j, a0); FCND_ST(VT, out + j + VL, a1);                   \
     }                                                                              \
+    FCND_MM_SCALAR(T, CMP)
+
+#define FCND_MM_SCALAR(T, CMP)                                                     \
     for (; j < n; j++) {                                                           \
         T a = rows[0][j];                                                          \
         for (k = 1; k < K; k++) {                                                  \
             T v = rows[k][j];                                                      \
-            if (is_min) a = v < a ? v : a; else a = v > a ? v : a;                 \
+            a = v CMP a ? v : a;                                                   \
         }                                                                          \
         out[j] = a;                                                                \
+    }
+
+#define FCND_MINMAX_BODY(T, VT, VI)                                                \
+{                                                                                  \
+    const int VL = (int)(sizeof(VT) / sizeof(T));                                  \
+    ptrdiff_t j = 0;                                                               \
+    int k;                                                                         \
+    switch (flags) {                                                               \
+    case 0: FCND_MM_LOOP(T, VT, VI, >) break;                                      \
+    case 1: FCND_MM_LOOP(T, VT, VI, <) break;                                      \
+    case 2: FCND_MM_LOOP(T, VT, VI, >=) break;                                     \
+    default: FCND_MM_LOOP(T, VT, VI, <=) break;                                    \
     }                                                                              \
+}
+
+/* ---- van Herk / Gil-Werman minimum / maximum down the rows ----------------
+ * rows: the n + K - 1 rows of the extended line; 3 comparisons an output for
+ * any K.  Blocks of K extended rows: g = running max from each block's start,
+ * h = running max from each block's end backwards; out[i] = h[i] vs g[i+K-1].
+ * Ties go to the later element everywhere (SciPy's 1-D rule, flags bit 1 set).
+ * gh: scratch of 2 * (n + K - 1) * ncols elements; out row i at out + i*ostride. */
+#define FCND_VH_SEL(VT, VI, x, a, CMP) \
+    ({ VI m_ = (VI)((x) CMP (a)); (VT)(((VI)(x) & m_) | ((VI)(a) & ~m_)); })
+#define FCND_VH_LOOP(T, VT, VI, GE, GT)                                            \
+    for (j0 = 0; j0 + VL <= ncols; j0 += VL) {                                     \
+        for (b = 0; b < E; b += K) {                                               \
+            ptrdiff_t e = b + K < E ? b + K : E;                                   \
+            VT acc = FCND_LD(VT, rows[b] + j0);                                    \
+            FCND_ST(VT, g + b * VL, acc);                                          \
+            for (m = b + 1; m < e; m++) {                                          \
+                acc = FCND_VH_SEL(VT, VI, FCND_LD(VT, rows[m] + j0), acc, GE);     \
+                FCND_ST(VT, g + m * VL, acc);                                      \
+            }                                                                      \
+            acc = FCND_LD(VT, rows[e - 1] + j0);                                   \
+            FCND_ST(VT, h + (e - 1) * VL, acc);                                    \
+            for (m = e - 2; m >= b; m--) {                                         \
+                acc = FCND_VH_SEL(VT, VI, FCND_LD(VT, rows[m] + j0), acc, GT);     \
+                FCND_ST(VT, h + m * VL, acc);                                      \
+            }                                                                      \
+        }                                                                          \
+        for (i = 0; i < n; i++) {                                                  \
+            VT hv = FCND_LD(VT, h + i * VL), gv = FCND_LD(VT, g + (i + K - 1) * VL); \
+            FCND_ST(VT, out + i * ostride + j0, FCND_VH_SEL(VT, VI, gv, hv, GE));  \
+        }                                                                          \
+    }                                                                              \
+    FCND_VH_SCALAR(T, GE, GT)
+
+#define FCND_VH_SCALAR(T, GE, GT)                                                  \
+    for (; j0 < ncols; j0++) {                                                     \
+        T *gs = g, *hs = h;                                                        \
+        for (b = 0; b < E; b += K) {                                               \
+            ptrdiff_t e = b + K < E ? b + K : E;                                   \
+            T acc = rows[b][j0];                                                   \
+            gs[b] = acc;                                                           \
+            for (m = b + 1; m < e; m++) {                                          \
+                T v = rows[m][j0];                                                 \
+                acc = v GE acc ? v : acc;                                          \
+                gs[m] = acc;                                                       \
+            }                                                                      \
+            acc = rows[e - 1][j0];                                                 \
+            hs[e - 1] = acc;                                                       \
+            for (m = e - 2; m >= b; m--) {                                         \
+                T v = rows[m][j0];                                                 \
+                acc = v GT acc ? v : acc;                                          \
+                hs[m] = acc;                                                       \
+            }                                                                      \
+        }                                                                          \
+        for (i = 0; i < n; i++) {                                                  \
+            T hv = hs[i], gv = gs[i + K - 1];                                      \
+            out[i * ostride + j0] = gv GE hv ? gv : hv;                            \
+        }                                                                          \
+    }
+
+#define FCND_VH_BODY(T, VT, VI)                                                    \
+{                                                                                  \
+    const int VL = (int)(sizeof(VT) / sizeof(T));                                  \
+    ptrdiff_t E = n + K - 1, j0, b, m, i;                                          \
+    T *g = gh, *h = gh + E * VL;                                                   \
+    if (is_min) { FCND_VH_LOOP(T, VT, VI, <=, <) }                                 \
+    else { FCND_VH_LOOP(T, VT, VI, >=, >) }                                        \
 }
 
 /* ---- running sum down the rows (uniform_filter1d) ------------------------
@@ -231,16 +310,22 @@ FCND_VTYPES(64)
 #define FCND_CORR_BODY(T, VT) { ptrdiff_t j = 0; int k, c = K / 2; FCND_CORR_SCALAR(T) }
 #define FCND_MINMAX_BODY(T, VT, VI)                                                \
 {                                                                                  \
-    ptrdiff_t j;                                                                   \
+    ptrdiff_t j = 0;                                                               \
     int k;                                                                         \
-    for (j = 0; j < n; j++) {                                                      \
-        T a = rows[0][j];                                                          \
-        for (k = 1; k < K; k++) {                                                  \
-            T v = rows[k][j];                                                      \
-            if (is_min) a = v < a ? v : a; else a = v > a ? v : a;                 \
-        }                                                                          \
-        out[j] = a;                                                                \
+    switch (flags) {                                                               \
+    case 0: FCND_MM_SCALAR(T, >) break;                                            \
+    case 1: FCND_MM_SCALAR(T, <) break;                                            \
+    case 2: FCND_MM_SCALAR(T, >=) break;                                           \
+    default: FCND_MM_SCALAR(T, <=) break;                                          \
     }                                                                              \
+}
+#undef FCND_VH_BODY
+#define FCND_VH_BODY(T, VT, VI)                                                    \
+{                                                                                  \
+    ptrdiff_t E = n + K - 1, j0 = 0, b, m, i;                                      \
+    T *g = gh, *h = gh + E;                                                        \
+    if (is_min) { FCND_VH_SCALAR(T, <=, <) }                                       \
+    else { FCND_VH_SCALAR(T, >=, >) }                                              \
 }
 #define FCND_UNIFORM_BODY(T, VS, VD)                                               \
 {                                                                                  \
@@ -266,11 +351,11 @@ FCND_T256_##SUF static void fcnd_corr_##SUF##_avx2(const T *const *rows, const T
                       int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T, V##A2)       \
 FCND_T512_##SUF static void fcnd_corr_##SUF##_avx512(const T *const *rows, const T *w, int K, \
                       int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T, V##A5)       \
-FCND_TGEN_##SUF static void fcnd_minmax_##SUF##_gen(const T *const *rows, int K, int is_min, \
+FCND_TGEN_##SUF static void fcnd_minmax_##SUF##_gen(const T *const *rows, int K, int flags, \
                       T *out, ptrdiff_t n) FCND_MINMAX_BODY(T, V##G, VI##G)        \
-FCND_T256_##SUF static void fcnd_minmax_##SUF##_avx2(const T *const *rows, int K, int is_min, \
+FCND_T256_##SUF static void fcnd_minmax_##SUF##_avx2(const T *const *rows, int K, int flags, \
                       T *out, ptrdiff_t n) FCND_MINMAX_BODY(T, V##A2, VI##A2)      \
-FCND_T512_##SUF static void fcnd_minmax_##SUF##_avx512(const T *const *rows, int K, int is_min, \
+FCND_T512_##SUF static void fcnd_minmax_##SUF##_avx512(const T *const *rows, int K, int flags, \
                       T *out, ptrdiff_t n) FCND_MINMAX_BODY(T, V##A5, VI##A5)      \
 FCND_TGEN_##SUF static void fcnd_uniform_##SUF##_gen(const T *const *rows, ptrdiff_t n, int size, \
                     T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T, V##UG, fcnd_vd16) \
@@ -278,6 +363,24 @@ FCND_T256_##SUF static void fcnd_uniform_##SUF##_avx2(const T *const *rows, ptrd
                     T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T, V##U2, fcnd_vd32) \
 FCND_T512_##SUF static void fcnd_uniform_##SUF##_avx512(const T *const *rows, ptrdiff_t n, \
                     int size, T *out, ptrdiff_t ostride, ptrdiff_t ncols) FCND_UNIFORM_BODY(T, V##U5, fcnd_vd##A5) \
+FCND_TGEN_##SUF static void fcnd_vh_##SUF##_gen(const T *const *rows, ptrdiff_t n, int K, \
+                    int is_min, T *out, ptrdiff_t ostride, ptrdiff_t ncols, T *gh)    \
+                    FCND_VH_BODY(T, V##G, VI##G)                                    \
+FCND_T256_##SUF static void fcnd_vh_##SUF##_avx2(const T *const *rows, ptrdiff_t n, int K, \
+                    int is_min, T *out, ptrdiff_t ostride, ptrdiff_t ncols, T *gh)    \
+                    FCND_VH_BODY(T, V##A2, VI##A2)                                  \
+FCND_T512_##SUF static void fcnd_vh_##SUF##_avx512(const T *const *rows, ptrdiff_t n, int K, \
+                    int is_min, T *out, ptrdiff_t ostride, ptrdiff_t ncols, T *gh)    \
+                    FCND_VH_BODY(T, V##A5, VI##A5)                                  \
+static inline void fcnd_vh_##SUF(int level, const T *const *rows, ptrdiff_t n, int K,  \
+                    int is_min, T *out, ptrdiff_t ostride, ptrdiff_t ncols, T *gh)    \
+{                                                                                  \
+    if (FCND_HAVE_SIMD && level >= 2)                                              \
+        fcnd_vh_##SUF##_avx512(rows, n, K, is_min, out, ostride, ncols, gh);       \
+    else if (FCND_HAVE_SIMD && level == 1)                                         \
+        fcnd_vh_##SUF##_avx2(rows, n, K, is_min, out, ostride, ncols, gh);         \
+    else fcnd_vh_##SUF##_gen(rows, n, K, is_min, out, ostride, ncols, gh);         \
+}                                                                                  \
 static inline void fcnd_corr_##SUF(int level, const T *const *rows, const T *w, int K, \
                                    int sym, T *out, ptrdiff_t n)                   \
 {                                                                                  \
@@ -285,12 +388,12 @@ static inline void fcnd_corr_##SUF(int level, const T *const *rows, const T *w, 
     else if (FCND_HAVE_SIMD && level == 1) fcnd_corr_##SUF##_avx2(rows, w, K, sym, out, n); \
     else fcnd_corr_##SUF##_gen(rows, w, K, sym, out, n);                           \
 }                                                                                  \
-static inline void fcnd_minmax_##SUF(int level, const T *const *rows, int K, int is_min, \
+static inline void fcnd_minmax_##SUF(int level, const T *const *rows, int K, int flags, \
                                      T *out, ptrdiff_t n)                          \
 {                                                                                  \
-    if (FCND_HAVE_SIMD && level >= 2) fcnd_minmax_##SUF##_avx512(rows, K, is_min, out, n); \
-    else if (FCND_HAVE_SIMD && level == 1) fcnd_minmax_##SUF##_avx2(rows, K, is_min, out, n); \
-    else fcnd_minmax_##SUF##_gen(rows, K, is_min, out, n);                         \
+    if (FCND_HAVE_SIMD && level >= 2) fcnd_minmax_##SUF##_avx512(rows, K, flags, out, n); \
+    else if (FCND_HAVE_SIMD && level == 1) fcnd_minmax_##SUF##_avx2(rows, K, flags, out, n); \
+    else fcnd_minmax_##SUF##_gen(rows, K, flags, out, n);                         \
 }                                                                                  \
 static inline void fcnd_uniform_##SUF(int level, const T *const *rows, ptrdiff_t n, int size, \
                                       T *out, ptrdiff_t ostride, ptrdiff_t ncols)  \
