@@ -599,3 +599,22 @@ def test_min_max_1d_ties_and_van_herk(size):
                 np.testing.assert_array_equal(got, want)
                 np.testing.assert_array_equal(getattr(fnd, f)(y, size, axis=axis, mode=mode),
                                               getattr(snd, f)(y, size, axis=axis, mode=mode))
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3, 4])
+@pytest.mark.parametrize("cval", [0.0, 0.1])
+def test_passes_through_output_and_one_scratch(ndim, cval):
+    """1 to 4 separable passes alternating between the output and a scratch image
+    (a cval float32 cannot hold sends the uniform pass through float64)."""
+    rng = np.random.default_rng(ndim)
+    x = rng.standard_normal((6, 7, 5, 4)[:ndim]).astype(np.float32)
+    for f, args in [("uniform_filter", (3,)), ("maximum_filter", (5,)),
+                    ("minimum_filter", (40,))]:
+        kw = dict(mode="constant", cval=cval)
+        np.testing.assert_array_equal(getattr(fnd, f)(x, *args, **kw),
+                                      getattr(snd, f)(x, *args, **kw))
+        out = np.empty_like(x)
+        assert getattr(fnd, f)(x, *args, output=out, **kw) is out
+        np.testing.assert_array_equal(out, getattr(snd, f)(x, *args, **kw))
+    got = fnd.gaussian_filter(x.astype(np.float64), 1.0, **kw)
+    _assert_f64(got, snd.gaussian_filter(x.astype(np.float64), 1.0, **kw))

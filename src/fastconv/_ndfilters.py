@@ -239,11 +239,24 @@ def run_passes(input, output, passes):
             if len(passes) > 2:
                 buf = run_passes(buf, np.empty(buf.shape, cdt), passes[:-2])
             return _fused2(buf, output, passes[-2], passes[-1])
+    # with an output the kernels may write, the passes alternate between it and
+    # one scratch image, the last landing in the output (fresh images fault their
+    # pages in during the kernel's writes)
+    pingpong = _direct(output, cdt, buf)
+    spare = None
     for ii, (axis, op, size, origin, mode, cval, weights) in enumerate(passes):
         sym = 0
         if op == OP_CORR:
             sym = weights_symmetry(weights)
         last = ii + 1 == len(passes)
+        if pingpong and (len(passes) - 1 - ii) % 2 == 0:
+            dst = output
+        elif pingpong and spare is not None:
+            dst = spare
+        else:
+            dst = None
+        if pingpong and ii > 0 and buf is not output:
+            spare = buf  # read by this pass, free for the one after it
         if op == OP_UNIFORM and buf.dtype == np.float32 and mode in (4, 6) and \
                 float(np.float32(cval)) != cval:
             # the running sum is in float64 from float32 data; a cval that float32
@@ -251,7 +264,8 @@ def run_passes(input, output, passes):
             buf = pass1d(buf.astype(np.float64), axis, op, size, origin, mode, cval)
             buf = _roundtrip(buf, np.float32) if not last else buf
             continue
-        dst = output if last and _direct(output, cdt, buf) else None
+        if not pingpong:
+            dst = output if last and _direct(output, cdt, buf) else None
         buf = pass1d(buf, axis, op, size, origin, mode, cval, weights, sym, dst)
         if not last and output.dtype != cdt:
             buf = to_compute(_roundtrip(buf, output.dtype), cdt)
