@@ -196,7 +196,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
         # the TLB) unless they are very wide; uniform: blocks of its running sums
         CB = inner if inner <= 8192 else 4096
         if running:
-            CB = 64 if inner > 64 else inner
+            CB = 128 if inner > 128 else inner
         # ring pitch: rows 4 KiB apart would share their L1 sets
         P = CB + 16
         nblk = (inner + CB - 1) // CB
