@@ -143,6 +143,9 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef floating *cvrow
     cdef floating *ring
     cdef floating *gh
+    cdef bint ok
+    cdef int fail[1]
+    fail[0] = 0
     cdef const floating **rows
     cdef const floating *base
     if outer == 0 or n == 0 or inner == 0:
@@ -152,9 +155,14 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
         with nogil, parallel():
             buf = <floating *>malloc(E * sizeof(floating))
             rows = <const floating **>malloc(K * sizeof(floating *))
-            for k0 in range(K):
-                rows[k0] = buf + k0
+            ok = buf != NULL and rows != NULL
+            if ok:
+                for k0 in range(K):
+                    rows[k0] = buf + k0
             for o in prange(outer, schedule='dynamic', chunksize=16):
+                if not ok:
+                    fail[0] = 1
+                    continue
                 _pad_line(xb + o * n, buf, &emap[0], E, lo, n, cv)
                 _rows_op(level, op, rows, wp, K, sym, ob + o * n, n)
             free(<void *>rows)
@@ -167,9 +175,14 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             buf = <floating *>malloc(E * PANEL * sizeof(floating))
             obuf = <floating *>malloc(n * PANEL * sizeof(floating))
             rows = <const floating **>malloc(E * sizeof(floating *))
-            for m0 in range(E):
-                rows[m0] = buf + m0 * PANEL
+            ok = gh != NULL and buf != NULL and obuf != NULL and rows != NULL
+            if ok:
+                for m0 in range(E):
+                    rows[m0] = buf + m0 * PANEL
             for it in prange(ngroups, schedule='dynamic'):
+                if not ok:
+                    fail[0] = 1
+                    continue
                 o = it * PANEL
                 ng = PANEL if outer - o > PANEL else outer - o
                 # transposes in blocks of 64 positions, so that the block of the
@@ -205,6 +218,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
         nstrip = (n + STRIP - 1) // STRIP
         items = outer * nblk * nstrip
         cvrow = <floating *>malloc(CB * sizeof(floating))
+        if cvrow == NULL:
+            raise MemoryError("fastconv.ndimage: no memory for a row of cval")
         for k in range(CB):
             cvrow[k] = cv
         with nogil, parallel():
@@ -214,7 +229,11 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             # all in the same L1 sets
             ring = <floating *>malloc(K * P * sizeof(floating))
             gh = <floating *>malloc(2 * E * 16 * sizeof(floating)) if running else NULL
+            ok = rows != NULL and ring != NULL and (gh != NULL or not running)
             for it in prange(items, schedule='dynamic'):
+                if not ok:
+                    fail[0] = 1
+                    continue
                 o = it // (nblk * nstrip)
                 j0 = ((it // nstrip) % nblk) * CB
                 i0 = (it % nstrip) * STRIP
@@ -260,6 +279,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             free(gh)
             free(<void *>rows)
         free(cvrow)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's line buffers")
 
 
 def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
@@ -286,6 +307,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef const floating **rows0
     cdef const floating **rows1
     cdef const floating *base
+    cdef bint ok
+    cdef int fail[1]
     if outer == 0 or H == 0 or W == 0:
         return
     xb = &x[0, 0, 0]
@@ -293,15 +316,23 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     nstrips = (H + STRIP - 1) // STRIP
     items = outer * nstrips
     cvrow = <floating *>malloc(W * sizeof(floating))
+    if cvrow == NULL:
+        raise MemoryError("fastconv.ndimage: no memory for a row of cval")
+    fail[0] = 0
     for k in range(W):
         cvrow[k] = cv
     with nogil, parallel():
         tbuf = <floating *>malloc(We * sizeof(floating))
         rows0 = <const floating **>malloc(K0 * sizeof(floating *))
         rows1 = <const floating **>malloc(K1 * sizeof(floating *))
-        for k0 in range(K1):
-            rows1[k0] = tbuf + k0
+        ok = tbuf != NULL and rows0 != NULL and rows1 != NULL
+        if ok:
+            for k0 in range(K1):
+                rows1[k0] = tbuf + k0
         for it in prange(items, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
             o = it // nstrips
             i = (it % nstrips) * STRIP
             i1 = i + STRIP if i + STRIP < H else H
@@ -326,6 +357,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         free(<void *>rows0)
         free(tbuf)
     free(cvrow)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
 
 
 cdef inline void _edge_cols(const floating *xb, const Py_ssize_t *srow, Py_ssize_t R,
@@ -378,6 +411,8 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     cdef Py_ssize_t *srows
     cdef Py_ssize_t *rstride
     cdef const floating **rows
+    cdef bint ok
+    cdef int fail[1]
     if R == 0 or W == 0 or T == 0:
         return
     if jb <= ja:
@@ -389,10 +424,15 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     xb = &x[0, 0]
     ob = &out[0, 0]
     rstride = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
+    cvrow = <floating *>malloc(W * sizeof(floating))
+    if rstride == NULL or cvrow == NULL:
+        free(rstride)
+        free(cvrow)
+        raise MemoryError("fastconv.ndimage: no memory for the filter tables")
+    fail[0] = 0
     rstride[nd] = 1
     for a in range(nd - 1, -1, -1):
         rstride[a] = rstride[a + 1] * dims[a]
-    cvrow = <floating *>malloc(W * sizeof(floating))
     for a in range(W):
         cvrow[a] = cv
     with nogil, parallel():
@@ -400,7 +440,11 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         srows = <Py_ssize_t *>malloc(T * sizeof(Py_ssize_t))
         coord = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
         ebuf = <floating *>malloc(T * EWmax * sizeof(floating))
+        ok = rows != NULL and srows != NULL and coord != NULL and ebuf != NULL
         for r in prange(R, schedule='dynamic', chunksize=4):
+            if not ok:
+                fail[0] = 1
+                continue
             q = r
             for a in range(nd - 1, -1, -1):
                 coord[a] = q % dims[a]
@@ -437,6 +481,8 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         free(<void *>rows)
     free(cvrow)
     free(rstride)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
 
 
 def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
@@ -461,6 +507,9 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     cdef floating *ring
     cdef const floating **rows
     cdef Py_ssize_t it, i, i0, i1, t, m, g, sl
+    cdef bint ok
+    cdef int fail[1]
+    fail[0] = 0
     if H == 0 or W == 0 or T == 0:
         return
     xb = &x[0, 0]
@@ -468,7 +517,11 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     with nogil, parallel():
         ring = <floating *>malloc(K0 * P * sizeof(floating))
         rows = <const floating **>malloc(T * sizeof(floating *))
+        ok = ring != NULL and rows != NULL
         for it in prange(nstrip, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
             i0 = it * STRIP
             i1 = i0 + STRIP if i0 + STRIP < H else H
             for m in range(K0 - 1):
@@ -488,6 +541,8 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
                     g = 0
         free(<void *>rows)
         free(ring)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's row ring")
 
 
 cdef inline void _fill_row(floating *dst, const floating *xb, Py_ssize_t s, Py_ssize_t W,
