@@ -618,3 +618,21 @@ def test_passes_through_output_and_one_scratch(ndim, cval):
         np.testing.assert_array_equal(out, getattr(snd, f)(x, *args, **kw))
     got = fnd.gaussian_filter(x.astype(np.float64), 1.0, **kw)
     _assert_f64(got, snd.gaussian_filter(x.astype(np.float64), 1.0, **kw))
+
+
+def test_python_threads_run_concurrently_with_same_results():
+    """The kernels release the GIL: filters called from several Python threads at
+    once give the results of sequential calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(41)
+    xs = [rng.standard_normal((200, 150)).astype(np.float32) for _ in range(6)]
+    calls = [lambda x: fnd.gaussian_filter(x, 2.0), lambda x: fnd.uniform_filter(x, 7),
+             lambda x: fnd.maximum_filter(x, footprint=np.eye(3, dtype=bool)),
+             lambda x: fnd.convolve(x, np.ones((4, 3)))]
+    want = [[c(x) for c in calls] for x in xs]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda x: [c(x) for c in calls], xs))
+    for g, w in zip(got, want):
+        for a, b in zip(g, w):
+            np.testing.assert_array_equal(a, b)
