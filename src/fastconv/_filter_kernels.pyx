@@ -291,8 +291,10 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
 
     Each output row is made from its intermediate row (op0 over K0 rows of x,
     full width) held in a padded buffer, so the intermediate image never goes
-    to memory.  Same operations as two pass1d calls whose intermediate is kept
-    in x's dtype.  op0/op1: 0 correlation, 1 minimum, 2 maximum.
+    to memory (nor its pages get faulted in).  Same operations as two pass1d
+    calls whose intermediate is kept in x's dtype.  op0/op1: 0 correlation,
+    1 minimum, 2 maximum.  From 9 rows on, the rows of op0 are copied into a
+    ring whose pitch is off 4 KiB (rows 4 KiB apart would share their L1 sets).
     """
     cdef Py_ssize_t outer = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t We = emap1.shape[0]
@@ -301,7 +303,10 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef const floating *wp1 = &w1[0] if w1.shape[0] > 0 else NULL
     cdef const floating *xb
     cdef floating *ob
-    cdef Py_ssize_t STRIP = 16, nstrips, items, it, o, i, i1, k, m, s, k0
+    cdef Py_ssize_t STRIP = 64, nstrips, items, it, o, i, i1, k, m, s, k0, g, sl
+    cdef Py_ssize_t P = ((W + 15) // 16) * 16 + 16
+    cdef bint use_ring = K0 > 8
+    cdef floating *ring
     cdef floating *cvrow
     cdef floating *tbuf
     cdef const floating **rows0
@@ -325,7 +330,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         tbuf = <floating *>malloc(We * sizeof(floating))
         rows0 = <const floating **>malloc(K0 * sizeof(floating *))
         rows1 = <const floating **>malloc(K1 * sizeof(floating *))
-        ok = tbuf != NULL and rows0 != NULL and rows1 != NULL
+        ring = <floating *>malloc(K0 * P * sizeof(floating)) if use_ring else NULL
+        ok = tbuf != NULL and rows0 != NULL and rows1 != NULL and (ring != NULL or not use_ring)
         if ok:
             for k0 in range(K1):
                 rows1[k0] = tbuf + k0
@@ -337,13 +343,30 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
             i = (it % nstrips) * STRIP
             i1 = i + STRIP if i + STRIP < H else H
             base = xb + o * H * W
+            if use_ring:
+                for m in range(K0 - 1):
+                    _ring_fill(ring + m * P, base, emap0[i + m], W, W, cv)
+            g = 0  # ring slot of extended row i
             while i < i1:
-                for k in range(K0):
-                    s = emap0[i + k]
-                    if s < 0:
-                        rows0[k] = cvrow
-                    else:
-                        rows0[k] = base + s * W
+                if use_ring:
+                    sl = g - 1 if g > 0 else K0 - 1
+                    _ring_fill(ring + sl * P, base, emap0[i + K0 - 1], W, W, cv)
+                    sl = g
+                    for k in range(K0):
+                        rows0[k] = ring + sl * P
+                        sl = sl + 1
+                        if sl == K0:
+                            sl = 0
+                    g = g + 1
+                    if g == K0:
+                        g = 0
+                else:
+                    for k in range(K0):
+                        s = emap0[i + k]
+                        if s < 0:
+                            rows0[k] = cvrow
+                        else:
+                            rows0[k] = base + s * W
                 _rows_op(level, op0, rows0, wp0, K0, sym0, tbuf + lo1, W)
                 for m in range(lo1):
                     s = emap1[m]
@@ -353,6 +376,7 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     tbuf[m] = cv if s < 0 else tbuf[lo1 + s]
                 _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i) * W, W)
                 i = i + 1
+        free(ring)
         free(<void *>rows1)
         free(<void *>rows0)
         free(tbuf)

@@ -231,11 +231,11 @@ def run_passes(input, output, passes):
     buf = to_compute(input, cdt)
     if len(passes) >= 2 and output.dtype == cdt and buf.ndim >= 2:
         # the last two passes along the last two axes run fused: no intermediate image
-        (a0, op0, *_), (a1, op1, *_), cval = passes[-2], passes[-1], passes[-1][5]
-        # (only short windows along the rows: longer ones read their rows from L2
-        # at every output row, slower than the column-blocked pass)
+        # (van Herk windows go through pass1d's running kernel)
+        (a0, op0, K0, *_), (a1, op1, K1, *_) = passes[-2], passes[-1]
         if a0 == buf.ndim - 2 and a1 == buf.ndim - 1 and OP_UNIFORM not in (op0, op1) \
-                and passes[-2][2] <= 4 and buf.size > 0:
+                and (op0 == OP_CORR or K0 < VAN_HERK_FROM) \
+                and (op1 == OP_CORR or K1 < VAN_HERK_FROM) and buf.size > 0:
             if len(passes) > 2:
                 buf = run_passes(buf, np.empty(buf.shape, cdt), passes[:-2])
             return _fused2(buf, output, passes[-2], passes[-1])

@@ -8,8 +8,10 @@ filter with the matching border (BORDER_REFLECT = ndimage 'reflect'):
 filter2D, GaussianBlur, blur, dilate; it has no 3-D filter.
 
 Every system gets the same thread count (SciPy's filters are single-threaded).
-The systems take turns, A B C A B C..., and each time is the median of its
-turns, so that a noisy neighbour slows all of them alike.
+The systems take turns, A B C A B C..., each turn after a pause (``--pause``,
+default 300 ms: the previous system's spinning worker threads go to sleep) and
+of ``--burst`` calls (the fastest after the first counts); each time is the
+median of its turns, so that a noisy neighbour slows all of them alike.
 """
 
 import json
@@ -86,8 +88,22 @@ def _runners(systems, x, func, kw, threads):
     return out
 
 
-def run(threads=2, repeat=7, systems=SYSTEMS, progress=True):
-    """Time every case; returns a list of {case, times (s) per system}."""
+def _turn(r, burst):
+    """One turn: ``burst`` calls, the fastest after the first."""
+    ts = []
+    for _ in range(max(burst, 1)):
+        t0 = time.perf_counter()
+        r()
+        ts.append(time.perf_counter() - t0)
+    return min(ts[1:]) if len(ts) > 1 else ts[0]
+
+
+def run(threads=2, repeat=7, systems=SYSTEMS, progress=True, pause=0.3, burst=4):
+    """Time every case; returns a list of {case, times (s) per system}.
+
+    Each turn sleeps ``pause`` seconds first, so that the worker threads of the
+    system that ran before (OpenMP's and OpenCV's spin after their work) have
+    gone to sleep and do not compete with the one being timed."""
     rows = []
     for label, x, func, kw in _cases():
         runners = _runners(systems, x, func, kw, threads)
@@ -96,9 +112,8 @@ def run(threads=2, repeat=7, systems=SYSTEMS, progress=True):
         times = {name: [] for name in runners}
         for _ in range(repeat):
             for name, r in runners.items():
-                t0 = time.perf_counter()
-                r()
-                times[name].append(time.perf_counter() - t0)
+                time.sleep(pause)
+                times[name].append(_turn(r, burst))
         rows.append({"case": label, "shape": list(x.shape), "func": func,
                      "times": {k: statistics.median(v) for k, v in times.items()}})
         if progress:
@@ -108,7 +123,7 @@ def run(threads=2, repeat=7, systems=SYSTEMS, progress=True):
 
 def format_table(rows, threads):
     lines = [f"fastconv.ndimage vs scipy.ndimage and OpenCV, float32, {threads} threads, "
-             "medians of alternating rounds",
+             "medians of alternating turns",
              f"{'case':18} {'fastconv':>10} {'scipy':>10} {'opencv':>10} "
              f"{'fc/scipy':>9} {'fc/opencv':>10}"]
     ratios_cv = []
@@ -142,11 +157,14 @@ def main(args):
             print(f"error: unknown system(s) {', '.join(bad)}; the ndimage suite has "
                   f"{', '.join(SYSTEMS)}", file=sys.stderr)
             return 2
-    rows = run(threads, repeat, systems, progress=not args.no_progress)
+    pause, burst = args.pause / 1e3, args.burst
+    rows = run(threads, repeat, systems, progress=not args.no_progress, pause=pause,
+               burst=burst)
     print(format_table(rows, threads))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"suite": "ndimage", "threads": threads, "repeat": repeat,
-                       "argv": sys.argv[1:], "rows": rows}, f, indent=1)
+                       "pause_s": pause, "burst": burst, "argv": sys.argv[1:],
+                       "rows": rows}, f, indent=1)
         print(f"wrote {args.json}", file=sys.stderr)
     return 0
