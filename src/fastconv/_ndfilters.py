@@ -242,19 +242,25 @@ def run_passes(input, output, passes):
     # with an output the kernels may write, the passes alternate between it and
     # one scratch image, the last landing in the output (fresh images fault their
     # pages in during the kernel's writes)
+    # A pass along the last axis copies each line before writing it, so it may
+    # run in place: the pass before it then writes into the output as well.
     pingpong = _direct(output, cdt, buf)
+    targets = [True] * len(passes)  # True: the output, False: the scratch image
+    for j in range(len(passes) - 2, -1, -1):
+        in_place = passes[j + 1][0] == buf.ndim - 1
+        targets[j] = targets[j + 1] if in_place else not targets[j + 1]
     spare = None
     for ii, (axis, op, size, origin, mode, cval, weights) in enumerate(passes):
         sym = 0
         if op == OP_CORR:
             sym = weights_symmetry(weights)
         last = ii + 1 == len(passes)
-        if pingpong and (len(passes) - 1 - ii) % 2 == 0:
-            dst = output
-        elif pingpong and spare is not None:
-            dst = spare
-        else:
-            dst = None
+        dst = None
+        if pingpong:
+            if targets[ii] and (buf is not output or axis == buf.ndim - 1):
+                dst = output
+            elif not targets[ii] and spare is not None and spare is not buf:
+                dst = spare
         if pingpong and ii > 0 and buf is not output:
             spare = buf  # read by this pass, free for the one after it
         if op == OP_UNIFORM and buf.dtype == np.float32 and mode in (4, 6) and \
