@@ -16,8 +16,10 @@ with results bit-identical for any thread count; inputs are never modified.
 * Separable filters (gaussian, uniform, rectangular min/max) run as 1-D passes,
   each stored in the output's dtype before the next, as SciPy stores them.
 
-Not covered: NaN inputs to min/max filters (SciPy's result depends on its
-scan order), int64 beyond 2**53 in N-d min/max filters (computed in float64).
+Not covered: NaN inputs to the 1-D and separable min/max filters (SciPy's
+result depends on the scan order of its deque; the N-d footprint filters make
+SciPy's comparisons in SciPy's order), int64 beyond 2**53 in N-d min/max
+filters (computed in float64; SciPy compares them as integers).
 
 The argument handling follows scipy.ndimage (BSD-3-Clause, Copyright (C)
 2003-2005 Peter J. Verveer).
