@@ -159,6 +159,8 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
     cpads = [pads[a] for a in conv_axes]
     if not conv_axes:
         y = cx.astype(dtype) * cv.reshape(1, nv).astype(dtype)      # (B, nv)
+    elif nv == 1 and _fits_plane_filter(cx.shape[2:], cv.shape[2:], cpads, boundary, fill):
+        y = _plane_filter(cx, cv, cpads, dtype)
     else:
         y = _conv_nd(cx, cv, cpads, dtype, boundary, fill)   # (B, nv, *conv_out)
     # back to (nx, nv, *out) in the original axis order
@@ -169,6 +171,32 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
     y = y.transpose(inv)
     assert y.shape == (nx, nv) + out_shape
     return y
+
+
+def _fits_plane_filter(shape, kernel, pads, boundary, fill):
+    """A single-channel 2-D correlation with zero padding whose outputs are no more
+    than its inputs and whose window starts inside the kernel along each axis: the
+    case fastconv.ndimage's row kernels do in place, 3-5x faster than a one-channel
+    GEMM (2048x2048 x 5x5 float32)."""
+    if len(shape) != 2 or boundary != "constant" or fill != 0:
+        return False
+    return all(0 <= lo <= k - 1 and lo + hi <= k - 1
+               for n, k, (lo, hi) in zip(shape, kernel, pads))
+
+
+def _plane_filter(x, v, pads, dtype):
+    """x (B, 1, H, W), v (1, 1, kh, kw): corr(pad(x), v) as (B, 1, *out) through
+    fastconv.ndimage.correlate ('constant' zeros, the origin putting tap 0 of each
+    axis ``lo`` samples before the output), cropped to the 'valid' extent of the
+    padded input."""
+    from fastconv import ndimage  # the filters import this package's kernels lazily
+
+    xk = x[:, 0] if x.dtype == dtype else x[:, 0].astype(dtype)
+    wk = v[0, 0] if v.dtype == dtype else v[0, 0].astype(dtype)
+    origin = [0] + [lo - k // 2 for k, (lo, _) in zip(wk.shape, pads)]
+    y = ndimage.correlate(xk, wk[None], mode="constant", cval=0.0, origin=origin)
+    out = tuple(n + lo + hi - k + 1 for n, k, (lo, hi) in zip(xk.shape[1:], wk.shape, pads))
+    return y[(slice(None),) + tuple(slice(0, o) for o in out)][:, None]
 
 
 def _conv_nd(x, v, pads, dtype, boundary, fill):
