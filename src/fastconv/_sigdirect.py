@@ -6,9 +6,11 @@ padded input), any number of dimensions, any dtype:
 - float32/float64: fastconv's compiled kernels.  Axes where ``v`` has one tap are
   folded into the batch axis; up to three convolved axes run in one call; more
   run as a loop over the taps of the leading axes, each a 3-axis call.  A long
-  axis is cut into frames (overlap-save with the direct kernel) so that the
-  kernels' per-axis index tables (taps x outputs entries; see issue 17) stay
-  small.
+  axis is cut into frames (overlap-save with the direct kernel): rows of 512-2048
+  outputs ran faster in the kernels than whole long rows.  (The frame budget below
+  was first set when the kernels built taps x outputs index tables, which they no
+  longer do; it has not been re-tuned since.)  One 2-D plane with zero padding runs
+  on fastconv.ndimage's row kernels instead.
 - complex: the four real products in one call (real and imaginary parts as
   batch entries and as two output channels).
 - integers and bool: exact.  When no partial sum can reach 2**53 the float64
@@ -27,7 +29,7 @@ import numpy as np
 
 from fastconv.conv import conv as _fc_conv
 
-# Largest (taps x outputs) index table per axis we let the kernels build.
+# Largest taps x outputs of one axis in one kernel call; longer axes go in frames.
 _TABLE_BUDGET = 1 << 18
 # Frames are at least this many outputs long, and at most _MAX_FRAME (longer rows
 # ran slower in the kernels: 1e6 x 16 taps, float64, 1.7 ms in frames of 2048,
