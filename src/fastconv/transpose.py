@@ -24,10 +24,12 @@ from fastconv._shapes import (
 )
 from fastconv._validation import as_array, as_kernel_input, check_out, result_dtype
 from fastconv.conv import fixed_rank
+from fastconv._dask import dask_aware
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
+@dask_aware("conv_transpose")
 def conv_transpose(x, weight, bias=None, *, stride=1, padding=0, output_padding=0, dilation=1,
                    groups=1, out=None):
     """Transposed convolution: the adjoint of :func:`fastconv.conv` (with a bias).
