@@ -3,9 +3,9 @@
 import numpy as np
 
 from fastconv._conv_plan import kernel_weight, make_plan, run_forward, spatial_rank
+from fastconv._dask import dask_aware
 from fastconv._shapes import batched_shape
 from fastconv._validation import as_array, as_kernel_input, check_out, direct_output, result_dtype
-from fastconv._dask import dask_aware
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 

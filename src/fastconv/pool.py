@@ -10,6 +10,7 @@ import numpy as np
 
 from fastconv import _isa, _pool_kernels
 from fastconv._caches import BoundedCache, plain
+from fastconv._dask import dask_aware
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -21,7 +22,6 @@ from fastconv._shapes import (
 )
 from fastconv._threads import get_num_threads
 from fastconv._validation import as_array, as_bool, as_kernel_input, result_dtype
-from fastconv._dask import dask_aware
 
 __all__ = [
     "max_pool", "max_pool1d", "max_pool2d", "max_pool3d",

@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from fastconv import _fftconv
+from fastconv._dask import dask_aware
 from fastconv._sigdirect import correlate_padded
 from fastconv._sigmodes import (
     as_input,
@@ -41,7 +42,6 @@ from fastconv._sigmodes import (
     same_ndim,
     valid_swap,
 )
-from fastconv._dask import dask_aware
 
 __all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d", "correlate2d",
            "choose_conv_method", "correlation_lags"]

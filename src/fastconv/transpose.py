@@ -14,6 +14,7 @@ from fastconv._conv_plan import (
     run_input_grad,
     spatial_rank,
 )
+from fastconv._dask import dask_aware
 from fastconv._shapes import (
     as_int,
     batched_shape,
@@ -24,7 +25,6 @@ from fastconv._shapes import (
 )
 from fastconv._validation import as_array, as_kernel_input, check_out, result_dtype
 from fastconv.conv import fixed_rank
-from fastconv._dask import dask_aware
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 

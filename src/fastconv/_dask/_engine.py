@@ -42,14 +42,12 @@ import os
 import sys
 import threading
 
-import numpy as np
-
 import dask
 import dask.array as da
+import numpy as np
 
 from fastconv._padmaps import source_index
 from fastconv._threads import available_cores, get_num_threads, set_num_threads
-
 
 # ------------------------------------------------------------------ threads
 

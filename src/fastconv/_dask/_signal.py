@@ -13,9 +13,8 @@ is unknown before computing).
 
 import types
 
-import numpy as np
-
 import dask.array as da
+import numpy as np
 
 from fastconv._dask import _engine as E
 from fastconv._dask import is_dask
