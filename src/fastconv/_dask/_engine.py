@@ -28,10 +28,13 @@ Threads (no oversubscription)
 -----------------------------
 Inside a dask task fastconv's OpenMP team is set, for the task's duration, to
 ``dask.config.get("fastconv.threads")`` read when the graph is built, if the
-user set it; otherwise to ``max(1, cores // worker_threads)``: on a
-``distributed`` worker ``worker_threads`` is the worker's ``nthreads``, in the
-local threaded scheduler the pool size (``num_workers``, default the CPU
-count, so one OpenMP thread per dask thread).  The synchronous scheduler
+user set it.  Otherwise, on a ``distributed`` worker: the worker process's
+``OMP_NUM_THREADS`` when set (dask's nanny sets it to 1 by default,
+``distributed.nanny.pre-spawn-environ``, so several worker processes on one
+machine do not oversubscribe it), else ``max(1, cores // nthreads)`` with the
+worker's ``nthreads``.  In the local threaded scheduler: ``max(1, cores //
+num_workers)`` (the pool size, default the CPU count: one OpenMP thread per
+dask thread).  The synchronous scheduler
 (main thread) keeps fastconv's own setting.  The kernels release the GIL, so
 the threaded scheduler runs blocks in parallel.
 """
@@ -69,6 +72,10 @@ def _auto_threads():
             from distributed import get_worker
 
             w = get_worker()
+            if "OMP_NUM_THREADS" in os.environ:
+                # the nanny's default environment (distributed.nanny.pre-spawn-environ)
+                # or the user's: fastconv already follows it
+                return None
             nthreads = getattr(getattr(w, "state", None), "nthreads", None) or w.nthreads
             return max(1, cores // max(1, nthreads))
         except (ValueError, AttributeError, ImportError):
@@ -178,7 +185,7 @@ class Axis:
         p = 0
         for c in in_chunks[:-1]:
             p += c
-            j = -(-(p + self.lo) // self.s)
+            j = -(-p // self.s)
             bounds.add(min(max(j, 0), self.out))
         b = sorted(bounds)
         return [(lo, hi) for lo, hi in zip(b[:-1], b[1:]) if hi > lo]
@@ -217,7 +224,7 @@ def _constant_block(block, pads, fill, call, call_kwargs):
 
 
 def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-            call_kwargs=None):
+            call_kwargs=None, legacy=False):
     """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial).
 
     ``axes``: one :class:`Axis` per spatial axis.  ``mode``: canonical padding
@@ -228,6 +235,11 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     call_kwargs = call_kwargs or {}
     nd = len(axes)
     x = x.rechunk({1: -1})
+    if not legacy:
+        from fastconv._dask._halo import halo_map
+
+        return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
+                        call_kwargs=call_kwargs)
     per_axis = [ax.out_chunks(x.chunks[2 + i]) for i, ax in enumerate(axes)]
     constant = mode in (None, "zeros", "constant")
     out_meta = np.empty((0,) * (nd + 2), dtype)

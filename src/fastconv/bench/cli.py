@@ -25,6 +25,7 @@ SUITES = {
     "signal": ("fastconv.bench.signal_suite", "cmd_signal"),
     "nn": ("fastconv.bench.nn_suite", "cmd_nn_bench"),
     "latency": ("fastconv.bench.latency", "run_latency"),
+    "dask": ("fastconv.bench.dask_suite", "cmd_dask_bench"),
 }
 PEERS = ("torch", "numpy", "scipy")
 
