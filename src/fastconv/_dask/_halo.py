@@ -49,12 +49,22 @@ def _axis_plan(ax, in_chunks, out_chunk, constant):
     for k, c in enumerate(in_chunks):
         t = np.nonzero((idx >= c0) & (idx < c0 + c))[0]
         if t.size:
-            dst, src = _as_slice(t, idx[t] - c0)
-            contribs.append((k, dst, src))
+            src = idx[t] - c0
+            # the longest run that is consecutive in both (a plain slice copy); the
+            # rest (mirrored or wrapped edge rows) as one gathered part
+            ok = (np.diff(t) == 1) & (np.diff(src) == 1)
+            breaks = np.concatenate(([0], np.nonzero(~ok)[0] + 1, [t.size]))
+            r = int(np.argmax(np.diff(breaks)))
+            a, b = int(breaks[r]), int(breaks[r + 1])
+            contribs.append((k, slice(int(t[a]), int(t[b - 1]) + 1),
+                             slice(int(src[a]), int(src[b - 1]) + 1), b - a))
+            rest = np.r_[0:a, b:t.size]
+            if rest.size:
+                dst_r, src_r = _as_slice(t[rest], src[rest])
+                contribs.append((k, dst_r, src_r, rest.size))
         c0 += c
-    main = max(contribs, key=lambda e: len(range(*e[1].indices(10**18)))
-               if isinstance(e[1], slice) else e[1].size)[0] if contribs else None
-    return idx.size, pads, contribs, main
+    main = max(range(len(contribs)), key=lambda i: contribs[i][3]) if contribs else None
+    return idx.size, pads, [c[:3] for c in contribs], main
 
 
 def _index(arr, lead, parts):
@@ -93,8 +103,8 @@ def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill
     else:
         out = np.empty(shape, dtype=main.dtype)
         _put(out, main_dst, _index(main, (slice(None), slice(None)), main_src))
-    for bi, dst in others:
-        _put(out, dst, bundles[bi][pid])
+    for bi, dst, ci in others:
+        _put(out, dst, bundles[bi][(pid, ci)])
     return run_block(_constant_block, threads, out, pads, fill, call, call_kwargs)
 
 
@@ -121,20 +131,23 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
             ap = [plans[i][j] for i, j in enumerate(out_idx)]
             shape = tuple(p[0] for p in ap)
             pads = tuple(p[1] for p in ap)
-            main_k = tuple(p[3] for p in ap)
-            main_key = (x.name, nb, 0) + main_k if None not in main_k else None
+            main_i = tuple(p[3] for p in ap)
+            main_key = None
+            if None not in main_i:
+                main_key = (x.name, nb, 0) + tuple(p[2][i][0] for p, i in zip(ap, main_i))
             main_dst = main_src = None
             others = []
-            for combo in itertools.product(*[p[2] for p in ap]):
+            for ci in itertools.product(*[range(len(p[2])) for p in ap]):
+                combo = [p[2][i] for p, i in zip(ap, ci)]
                 ks = tuple(c[0] for c in combo)
                 dst = tuple(c[1] for c in combo)
                 src = tuple(c[2] for c in combo)
-                if ks == main_k:
+                if ci == main_i:
                     main_dst, main_src = dst, src
                     continue
                 ikey = (x.name, nb, 0) + ks
-                bundle_specs.setdefault(ikey, []).append((pid, src))
-                others.append((ikey, dst))
+                bundle_specs.setdefault(ikey, []).append(((pid, ci), src))
+                others.append((ikey, dst, ci))
             pieces.append((pid, main_key, main_dst, main_src, others, shape, pads))
     for ikey, specs in bundle_specs.items():
         dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs), ikey)
@@ -144,11 +157,11 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
             main_src = None
         bkeys = []
         refs = []
-        for ikey, dst in others:
+        for ikey, dst, ci in others:
             bk = (ex_name,) + ikey[1:]
             if bk not in bkeys:
                 bkeys.append(bk)
-            refs.append((bkeys.index(bk), dst))
+            refs.append((bkeys.index(bk), dst, ci))
         fn = functools.partial(_assemble, pid=pid, main_dst=main_dst, main_src=main_src,
                                others=tuple(refs), shape=shape, pads=pads, fill=fill,
                                call=call, call_kwargs=call_kwargs, threads=threads)
