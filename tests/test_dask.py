@@ -410,3 +410,23 @@ def test_cluster_data_larger_than_a_worker_memory(cluster_client):
     total, xsum = cluster_client.compute([y.sum(dtype=np.float64),
                                           x.sum(dtype=np.float64)], sync=True)
     assert total == pytest.approx(xsum * float(w.sum()), rel=1e-6)
+
+
+def test_bench_suite_computes_what_dask_image_computes(rng):
+    """The dask suite's fastconv formulations equal scipy.ndimage's filters."""
+    ndimage = pytest.importorskip("scipy.ndimage")
+    from fastconv.bench.dask_suite import _fastconv_conv5, _fastconv_gauss, gaussian_kernel1d
+
+    k = gaussian_kernel1d(3.0)
+    impulse = np.zeros(25)
+    impulse[12] = 1.0
+    np.testing.assert_allclose(k, ndimage.gaussian_filter1d(impulse, 3.0), atol=1e-15)
+    img = rng.random((70, 90), dtype=np.float32)
+    imd = da.from_array(img, chunks=(30, 40))
+    w = rng.standard_normal((5, 5)).astype(np.float32)
+    np.testing.assert_allclose(_compute(_fastconv_conv5(imd, w)),
+                               ndimage.convolve(img.astype(np.float64), w, mode="reflect"),
+                               atol=2e-5)
+    np.testing.assert_allclose(_compute(_fastconv_gauss(imd, 3.0)),
+                               ndimage.gaussian_filter(img.astype(np.float64), 3.0),
+                               atol=1e-5)

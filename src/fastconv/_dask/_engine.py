@@ -39,8 +39,6 @@ dask thread).  The synchronous scheduler
 the threaded scheduler runs blocks in parallel.
 """
 
-import itertools
-import math
 import os
 import sys
 import threading
@@ -49,7 +47,6 @@ import dask
 import dask.array as da
 import numpy as np
 
-from fastconv._padmaps import source_index
 from fastconv._threads import available_cores, get_num_threads, set_num_threads
 
 # ------------------------------------------------------------------ threads
@@ -195,23 +192,6 @@ class Axis:
         return start, (b - 1) * self.s - self.lo + self.e
 
 
-def _take_range(x, ax, start, end, n, mode):
-    """x[..., start:end, ...] along ``ax`` in padded coordinates (non-constant modes)."""
-    if start >= 0 and end <= n:
-        return x[(slice(None),) * ax + (slice(start, end),)]
-    parts = []
-    if start < 0:
-        idx = source_index(np.arange(start, min(end, 0)), n, mode)
-        parts.append(x[(slice(None),) * ax + (idx,)])
-    ms, me = max(start, 0), min(end, n)
-    if me > ms:
-        parts.append(x[(slice(None),) * ax + (slice(ms, me),)])
-    if end > n:
-        idx = source_index(np.arange(max(start, n), end), n, mode)
-        parts.append(x[(slice(None),) * ax + (idx,)])
-    return parts[0] if len(parts) == 1 else da.concatenate(parts, axis=ax)
-
-
 def _constant_block(block, pads, fill, call, call_kwargs):
     """The in-memory call on one gathered block; zero-length blocks (a chunk of
     outputs that lies entirely in the constant padding) are filled explicitly."""
@@ -224,59 +204,17 @@ def _constant_block(block, pads, fill, call, call_kwargs):
 
 
 def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-            call_kwargs=None, legacy=False):
+            call_kwargs=None):
     """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial).
 
     ``axes``: one :class:`Axis` per spatial axis.  ``mode``: canonical padding
     mode ('zeros'/'constant' pass the remaining padding to ``call``; the others
     are gathered; None: no padding at all).  ``call(block, pads, **call_kwargs)``
-    returns the outputs of the block (N_b, out_channels, *out_block).
+    returns the outputs of the block (N_b, out_channels, *out_block).  The graph
+    (two tasks per chunk) is built by ``fastconv._dask._halo``.
     """
-    call_kwargs = call_kwargs or {}
-    nd = len(axes)
+    from fastconv._dask._halo import halo_map
+
     x = x.rechunk({1: -1})
-    if not legacy:
-        from fastconv._dask._halo import halo_map
-
-        return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
-                        call_kwargs=call_kwargs)
-    per_axis = [ax.out_chunks(x.chunks[2 + i]) for i, ax in enumerate(axes)]
-    constant = mode in (None, "zeros", "constant")
-    out_meta = np.empty((0,) * (nd + 2), dtype)
-
-    def piece(index):
-        p = x
-        pads = []
-        for i, ((a, b), ax) in enumerate(zip(index, axes)):
-            start, end = ax.need(a, b)
-            if constant:
-                cs, ce = min(max(start, 0), ax.n), max(min(end, ax.n), 0)
-                ce = max(ce, cs)
-                p = p[(slice(None),) * (2 + i) + (slice(cs, ce),)]
-                pads.append((cs - start, end - ce))
-            else:
-                p = _take_range(p, 2 + i, start, end, ax.n, mode)
-                pads.append((0, 0))
-        p = single_except_batch(p)
-        chunks = (x.chunks[0], (out_channels,)) + tuple((b - a,) for a, b in index)
-        return da.map_blocks(run_block, _constant_block, threads, p, pads=tuple(pads),
-                             fill=fill, call=call, call_kwargs=call_kwargs,
-                             chunks=chunks, dtype=dtype, meta=out_meta)
-
-    if all(len(c) == 1 for c in per_axis):
-        return piece(tuple(c[0] for c in per_axis))
-
-    def nest(prefix, level):
-        if level == nd:
-            return piece(prefix)
-        return [nest(prefix + (c,), level + 1) for c in per_axis[level]]
-
-    return da.block(nest((), 0))
-
-
-def n_pieces(x_chunks, axes):
-    return math.prod(len(ax.out_chunks(c)) for ax, c in zip(axes, x_chunks))
-
-
-def product(*its):
-    return itertools.product(*its)
+    return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
+                    call_kwargs=call_kwargs or {})

@@ -12,9 +12,8 @@ scheduler sees 2 tasks per chunk instead of the ~10 of slicing and concatenating
 import functools
 import itertools
 
-import numpy as np
-
 import dask.array as da
+import numpy as np
 from dask.highlevelgraph import HighLevelGraph
 from dask.tokenize import tokenize
 

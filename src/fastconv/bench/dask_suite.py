@@ -149,7 +149,7 @@ def run_dask_bench(repeat=5, quick=False, progress=True, workers=2):
         for name, (desc, systems) in make_workloads(client, quick).items():
             times = {s: [] for s in systems}
             base = _task_count(client)
-            for s, make in systems.items():            # warm-up: imports, plans
+            for make in systems.values():              # warm-up: imports, plans
                 _timed(client, make, baseline=base)
             names = list(systems)
             for r in range(repeat):
