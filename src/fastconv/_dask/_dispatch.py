@@ -47,11 +47,9 @@ def _conv_opts(p):
 # ------------------------------------------------------------------ forward conv
 
 def _conv_block(block, pads, public, weight, bias, opts):
-    o = dict(opts)
-    o["padding"] = pads
-    if o["padding_mode"] in ("zeros", "constant") or all(p == (0, 0) for p in pads):
-        pass
-    return public(block, weight, bias, **o)
+    # pads: what is left of the constant padding at the array's edge; (0, 0) inside
+    # and for the gathered modes, whose halo already holds the padded values
+    return public(block, weight, bias, **dict(opts, padding=pads))
 
 
 def conv(public, p):
@@ -211,7 +209,7 @@ def _pool_geometry(x, p, kind):
 
 
 def _max_block(block, pads, public, opts, want, starts, full_spatial):
-    y, ind = public(block, **opts, return_indices=True)
+    y, ind = public(block, **dict(opts, return_indices=True))
     if want == "values":
         return y
     if starts is None:
@@ -255,13 +253,12 @@ def _pool_call(block, pads, public, opts):
 def _run_pool(public, p, kind, want="values"):
     xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind)
     channels = xb.shape[1]
-    if axes is None:   # only batch/channel chunks: every block is one call
-        xb = xb.rechunk({a: -1 for a in range(2, xb.ndim)})
-        axes = [E.Axis(n, n, n, 0, 0, 1) for n in plan.in_spatial]  # placeholder
-        block_axes = None
-    else:
-        block_axes = axes
+    block_axes = axes      # None: only batch/channel chunks, every block is one call
     threads = E.user_threads()
+    if kind == "max" and want == "values" and block_axes is not None:
+        # the values need no positions: the halo graph, as avg_pool
+        opts = dict(opts, return_indices=False)
+        kind = "max-values"
     if kind == "max":
         out_dtype = dtype if want == "values" else np.int64
         if block_axes is None:
