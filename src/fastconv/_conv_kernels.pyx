@@ -260,8 +260,8 @@ cdef extern from "fc_kernels.h" nogil:
 def padded_source(Py_ssize_t n, Py_ssize_t lo, Py_ssize_t ext, int mode):
     """[fc_src(i) for i in range(ext)] along one axis of n inputs padded by lo
     before, mode an FC_PAD_* code: the kernels' padding, for the tests."""
-    cdef fc_geom g = _geom(1, ((1, 1, n), (1, 1, 1), (1, 1, ext), ((1, 1, 1), (1, 1, 1),
-                                                                  (0, 0, lo)), mode))
+    steps = ((1, 1, 1), (1, 1, 1), (0, 0, lo))
+    cdef fc_geom g = _geom(1, ((1, 1, n), (1, 1, 1), (1, 1, ext), steps, mode))
     out = np.empty(ext, dtype=np.intp)
     cdef Py_ssize_t[::1] o = out
     cdef Py_ssize_t i

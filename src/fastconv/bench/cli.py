@@ -24,6 +24,7 @@ OPS = ("conv", "backward", "pool")
 SUITES = {
     "signal": ("fastconv.bench.signal_suite", "cmd_signal"),
     "nn": ("fastconv.bench.nn_suite", "cmd_nn_bench"),
+    "ndimage": ("fastconv.bench.ndimage_suite", "main"),
     "latency": ("fastconv.bench.latency", "run_latency"),
     "dask": ("fastconv.bench.dask_suite", "cmd_dask_bench"),
 }
@@ -551,9 +552,9 @@ def build_parser():
     pb.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
     pb.add_argument("--suite", choices=("cnn",) + tuple(SUITES), default="cnn",
                     help="cnn: the CNN workload table (default); signal: fastconv.signal vs "
-                         "SciPy's best and OpenCV; nn: model2 training steps with "
-                         "fastconv.nn vs PyTorch; latency: small, batch-1 and first calls "
-                         "vs PyTorch")
+                         "SciPy's best and OpenCV; ndimage: fastconv.ndimage vs SciPy and "
+                         "OpenCV; nn: model2 training steps with fastconv.nn vs PyTorch; "
+                         "latency: small, batch-1 and first calls vs PyTorch")
     pb.add_argument("--latency", action="store_true", help="the same as --suite latency")
     pb.set_defaults(func=cmd_bench)
     # demo: its own options, parsed by fastconv.nn.demo (see main)

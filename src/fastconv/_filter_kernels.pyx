@@ -1,0 +1,580 @@
+"""Typed kernels of fastconv.ndimage: 1-D passes along an axis and N-d filters.
+
+The Python layer (fastconv._ndfilters) has checked every argument, converted
+the input to a C-contiguous float32/float64 buffer and built the boundary
+tables; the kernels trust them and never raise.
+
+A 1-D pass sees the array as (outer, n, inner) with the filtered axis in the
+middle.  ``emap`` maps each index m of the extended line (n + K - 1 entries,
+``lo`` of them before the first element) to a source index, or -1 for cval.
+
+* inner == 1 (the filtered axis is the contiguous one): each line is copied
+  into a padded buffer and the row kernels read it at K shifts; uniform_filter1d
+  instead transposes groups of lines into a panel so that its running sum (a
+  recurrence along the line) runs vectorised across lines.
+* inner > 1: output row i combines the input rows emap[i..i+K-1] directly
+  (a row of cval where emap is -1), vectorised across the contiguous axis, in
+  column blocks sized so that the K rows of a block stay in the L1 cache.
+
+An N-d filter pads the last axis once (a copy with a row of cval appended);
+each output row then combines one shifted row of that copy per nonzero tap,
+the rows of the leading axes found through their boundary tables.
+
+Every output element is computed by one thread in a fixed order, so results
+are bit-identical for any number of threads.
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+
+cdef extern from "fc_ndfilter.h" nogil:
+    int fcnd_simd_levels()
+    void fcnd_corr_f(int level, const float **rows, const float *w, int K, int sym,
+                     float *out, Py_ssize_t n)
+    void fcnd_corr_d(int level, const double **rows, const double *w, int K, int sym,
+                     double *out, Py_ssize_t n)
+    void fcnd_minmax_f(int level, const float **rows, int K, int flags, float *out,
+                       Py_ssize_t n)
+    void fcnd_minmax_d(int level, const double **rows, int K, int flags, double *out,
+                       Py_ssize_t n)
+    void fcnd_vh_f(int level, const float **rows, Py_ssize_t n, int K, int is_min, float *out,
+                   Py_ssize_t ostride, Py_ssize_t ncols, float *gh)
+    void fcnd_vh_d(int level, const double **rows, Py_ssize_t n, int K, int is_min,
+                   double *out, Py_ssize_t ostride, Py_ssize_t ncols, double *gh)
+    void fcnd_uniform_f(int level, const float **rows, Py_ssize_t n, int size, float *out,
+                        Py_ssize_t ostride, Py_ssize_t ncols)
+    void fcnd_uniform_d(int level, const double **rows, Py_ssize_t n, int size, double *out,
+                        Py_ssize_t ostride, Py_ssize_t ncols)
+
+
+# operations of the row kernels
+cdef enum:
+    OP_CORR = 0
+    OP_MIN = 1
+    OP_MAX = 2
+    OP_UNIFORM = 3
+    OP_VHMIN = 4
+    OP_VHMAX = 5
+    # lines of one uniform_filter1d panel along the contiguous axis
+    PANEL = 16
+
+
+def simd_levels():
+    """2 if the AVX-512/AVX2 copies of the row kernels were compiled in, else 0."""
+    return fcnd_simd_levels()
+
+
+cdef inline void _rows_op(int level, int op, const floating **rows, const floating *w, int K,
+                          int sym, floating *out, Py_ssize_t n) noexcept nogil:
+    if op == OP_CORR:
+        if floating is float:
+            fcnd_corr_f(level, rows, w, K, sym, out, n)
+        else:
+            fcnd_corr_d(level, rows, w, K, sym, out, n)
+    else:
+        # sym 2 (N-d filters): the first of equal values, else (1-D passes) the last
+        if floating is float:
+            fcnd_minmax_f(level, rows, K, (op == OP_MIN) | (0 if sym == 2 else 2), out, n)
+        else:
+            fcnd_minmax_d(level, rows, K, (op == OP_MIN) | (0 if sym == 2 else 2), out, n)
+
+
+cdef inline void _uniform(int level, int op, const floating **rows, Py_ssize_t n, int size,
+                          floating *out, Py_ssize_t ostride, Py_ssize_t ncols,
+                          floating *gh) noexcept nogil:
+    """The running operations down the rows: uniform (running sum) or van Herk min/max."""
+    if op == OP_UNIFORM:
+        if floating is float:
+            fcnd_uniform_f(level, rows, n, size, out, ostride, ncols)
+        else:
+            fcnd_uniform_d(level, rows, n, size, out, ostride, ncols)
+    elif floating is float:
+        fcnd_vh_f(level, rows, n, size, op == OP_VHMIN, out, ostride, ncols, gh)
+    else:
+        fcnd_vh_d(level, rows, n, size, op == OP_VHMIN, out, ostride, ncols, gh)
+
+
+cdef inline void _pad_line(const floating *src, floating *buf, const Py_ssize_t *emap,
+                           Py_ssize_t E, Py_ssize_t lo, Py_ssize_t n,
+                           floating cv) noexcept nogil:
+    cdef Py_ssize_t m, s
+    for m in range(lo):
+        s = emap[m]
+        buf[m] = cv if s < 0 else src[s]
+    memcpy(buf + lo, src, n * sizeof(floating))
+    for m in range(lo + n, E):
+        s = emap[m]
+        buf[m] = cv if s < 0 else src[s]
+
+
+cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
+                            Py_ssize_t inner, Py_ssize_t nb, floating cv) noexcept nogil:
+    cdef Py_ssize_t j
+    if s < 0:
+        for j in range(nb):
+            slot[j] = cv
+    else:
+        memcpy(slot, base + s * inner, nb * sizeof(floating))
+
+
+def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int sym,
+           const Py_ssize_t[::1] emap, Py_ssize_t lo, double cval, int op, int size, int level):
+    """One 1-D pass along the middle axis of x (outer, n, inner) into out.
+
+    op: 0 correlation with weights ``w`` (``sym``: 0 general, 1 symmetric,
+    -1 antisymmetric), 1 minimum, 2 maximum, 3 uniform (running sum), 4/5
+    minimum/maximum by van Herk / Gil-Werman; ``size`` is the window length
+    (len(w) for a correlation).
+    """
+    cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    cdef Py_ssize_t E = emap.shape[0]
+    cdef int K = size
+    cdef floating cv = <floating>cval
+    cdef const floating *wp = &w[0] if w.shape[0] > 0 else NULL
+    cdef const floating *xb = &x[0, 0, 0]
+    cdef floating *ob = &out[0, 0, 0]
+    cdef Py_ssize_t it, o, i, j0, nb, k, m, s, g, ng, CB, P, nblk, items, ngroups, k0, m0
+    cdef Py_ssize_t i0, i1, STRIP, nstrip, b0, b1
+    cdef floating *buf
+    cdef floating *obuf
+    cdef floating *cvrow
+    cdef floating *ring
+    cdef floating *gh
+    cdef bint ok
+    cdef int fail[1]
+    fail[0] = 0
+    cdef const floating **rows
+    cdef const floating *base
+    if outer == 0 or n == 0 or inner == 0:
+        return
+    cdef bint running = op >= OP_UNIFORM
+    if inner == 1 and not running:
+        with nogil, parallel():
+            buf = <floating *>malloc(E * sizeof(floating))
+            rows = <const floating **>malloc(K * sizeof(floating *))
+            ok = buf != NULL and rows != NULL
+            if ok:
+                for k0 in range(K):
+                    rows[k0] = buf + k0
+            for o in prange(outer, schedule='dynamic', chunksize=16):
+                if not ok:
+                    fail[0] = 1
+                    continue
+                _pad_line(xb + o * n, buf, &emap[0], E, lo, n, cv)
+                _rows_op(level, op, rows, wp, K, sym, ob + o * n, n)
+            free(<void *>rows)
+            free(buf)
+    elif inner == 1:
+        # running filters along the contiguous axis: PANEL lines side by side
+        ngroups = (outer + PANEL - 1) // PANEL
+        with nogil, parallel():
+            gh = <floating *>malloc(2 * E * 16 * sizeof(floating))
+            buf = <floating *>malloc(E * PANEL * sizeof(floating))
+            obuf = <floating *>malloc(n * PANEL * sizeof(floating))
+            rows = <const floating **>malloc(E * sizeof(floating *))
+            ok = gh != NULL and buf != NULL and obuf != NULL and rows != NULL
+            if ok:
+                for m0 in range(E):
+                    rows[m0] = buf + m0 * PANEL
+            for it in prange(ngroups, schedule='dynamic'):
+                if not ok:
+                    fail[0] = 1
+                    continue
+                o = it * PANEL
+                ng = PANEL if outer - o > PANEL else outer - o
+                # transposes in blocks of 64 positions, so that the block of the
+                # panel stays in L1 while the lines are read (written) in runs
+                for b0 in range(0, E, 64):
+                    b1 = b0 + 64 if b0 + 64 < E else E
+                    for g in range(ng):
+                        base = xb + (o + g) * n
+                        for m in range(b0, b1):
+                            s = emap[m]
+                            buf[m * PANEL + g] = cv if s < 0 else base[s]
+                _uniform(level, op, rows, n, K, obuf, PANEL, ng, gh)
+                for b0 in range(0, n, 64):
+                    b1 = b0 + 64 if b0 + 64 < n else n
+                    for g in range(ng):
+                        for i in range(b0, b1):
+                            ob[(o + g) * n + i] = obuf[i * PANEL + g]
+            free(<void *>rows)
+            free(obuf)
+            free(buf)
+            free(gh)
+    else:
+        # column blocks: whole rows (long contiguous runs for the prefetchers and
+        # the TLB) unless they are very wide; uniform: blocks of its running sums
+        CB = inner if inner <= 8192 else 4096
+        if running:
+            CB = 128 if inner > 128 else inner
+        # ring pitch: rows 4 KiB apart would share their L1 sets
+        P = CB + 16
+        nblk = (inner + CB - 1) // CB
+        # strips of output rows: work for every thread when there is one plane
+        STRIP = n if running else 64
+        nstrip = (n + STRIP - 1) // STRIP
+        items = outer * nblk * nstrip
+        cvrow = <floating *>malloc(CB * sizeof(floating))
+        if cvrow == NULL:
+            raise MemoryError("fastconv.ndimage: no memory for a row of cval")
+        for k in range(CB):
+            cvrow[k] = cv
+        with nogil, parallel():
+            rows = <const floating **>malloc(E * sizeof(floating *))
+            # the K rows of one output, copied into a ring of K slots: source rows
+            # lie a multiple of 4 KiB apart in wide images, which would put them
+            # all in the same L1 sets
+            ring = <floating *>malloc(K * P * sizeof(floating))
+            gh = <floating *>malloc(2 * E * 16 * sizeof(floating)) if running else NULL
+            ok = rows != NULL and ring != NULL and (gh != NULL or not running)
+            for it in prange(items, schedule='dynamic'):
+                if not ok:
+                    fail[0] = 1
+                    continue
+                o = it // (nblk * nstrip)
+                j0 = ((it // nstrip) % nblk) * CB
+                i0 = (it % nstrip) * STRIP
+                i1 = n if running or i0 + STRIP > n else i0 + STRIP
+                nb = CB if inner - j0 > CB else inner - j0
+                base = xb + o * n * inner + j0
+                if running:
+                    for m in range(E):
+                        s = emap[m]
+                        if s < 0:
+                            rows[m] = cvrow
+                        else:
+                            rows[m] = base + s * inner
+                    _uniform(level, op, rows, n, K, ob + o * n * inner + j0, inner, nb, gh)
+                elif K <= 8:
+                    # a few rows share the L1 sets without evicting each other
+                    for i in range(i0, i1):
+                        for k in range(K):
+                            s = emap[i + k]
+                            if s < 0:
+                                rows[k] = cvrow
+                            else:
+                                rows[k] = base + s * inner
+                        _rows_op(level, op, rows, wp, K, sym, ob + (o * n + i) * inner + j0, nb)
+                else:
+                    for m in range(K - 1):
+                        _ring_fill(ring + m * P, base, emap[i0 + m], inner, nb, cv)
+                    g = 0  # ring slot of extended row i ((i - i0) % K, kept without divisions)
+                    for i in range(i0, i1):
+                        m = g - 1 if g > 0 else K - 1  # slot of row i + K - 1
+                        _ring_fill(ring + m * P, base, emap[i + K - 1], inner, nb, cv)
+                        m = g
+                        for k in range(K):
+                            rows[k] = ring + m * P
+                            m = m + 1
+                            if m == K:
+                                m = 0
+                        _rows_op(level, op, rows, wp, K, sym, ob + (o * n + i) * inner + j0, nb)
+                        g = g + 1
+                        if g == K:
+                            g = 0
+            free(ring)
+            free(gh)
+            free(<void *>rows)
+        free(cvrow)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's line buffers")
+
+
+def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+          int op0, floating[::1] w0, int sym0, const Py_ssize_t[::1] emap0, int K0,
+          int op1, floating[::1] w1, int sym1, const Py_ssize_t[::1] emap1, Py_ssize_t lo1,
+          int K1, double cval, int level):
+    """Two 1-D passes fused: op0 along axis 1 then op1 along axis 2 of x (outer, H, W).
+
+    Each output row is made from its intermediate row (op0 over K0 rows of x,
+    full width) held in a padded buffer, so the intermediate image never goes
+    to memory (nor its pages get faulted in).  Same operations as two pass1d
+    calls whose intermediate is kept in x's dtype.  op0/op1: 0 correlation,
+    1 minimum, 2 maximum.  From 9 rows on, the rows of op0 are copied into a
+    ring whose pitch is off 4 KiB (rows 4 KiB apart would share their L1 sets).
+    """
+    cdef Py_ssize_t outer = x.shape[0], H = x.shape[1], W = x.shape[2]
+    cdef Py_ssize_t We = emap1.shape[0]
+    cdef floating cv = <floating>cval
+    cdef const floating *wp0 = &w0[0] if w0.shape[0] > 0 else NULL
+    cdef const floating *wp1 = &w1[0] if w1.shape[0] > 0 else NULL
+    cdef const floating *xb
+    cdef floating *ob
+    cdef Py_ssize_t STRIP = 64, nstrips, items, it, o, i, i1, k, m, s, k0, g, sl
+    cdef Py_ssize_t P = ((W + 15) // 16) * 16 + 16
+    cdef bint use_ring = K0 > 8
+    cdef floating *ring
+    cdef floating *cvrow
+    cdef floating *tbuf
+    cdef const floating **rows0
+    cdef const floating **rows1
+    cdef const floating *base
+    cdef bint ok
+    cdef int fail[1]
+    if outer == 0 or H == 0 or W == 0:
+        return
+    xb = &x[0, 0, 0]
+    ob = &out[0, 0, 0]
+    nstrips = (H + STRIP - 1) // STRIP
+    items = outer * nstrips
+    cvrow = <floating *>malloc(W * sizeof(floating))
+    if cvrow == NULL:
+        raise MemoryError("fastconv.ndimage: no memory for a row of cval")
+    fail[0] = 0
+    for k in range(W):
+        cvrow[k] = cv
+    with nogil, parallel():
+        tbuf = <floating *>malloc(We * sizeof(floating))
+        rows0 = <const floating **>malloc(K0 * sizeof(floating *))
+        rows1 = <const floating **>malloc(K1 * sizeof(floating *))
+        ring = <floating *>malloc(K0 * P * sizeof(floating)) if use_ring else NULL
+        ok = tbuf != NULL and rows0 != NULL and rows1 != NULL and (ring != NULL or not use_ring)
+        if ok:
+            for k0 in range(K1):
+                rows1[k0] = tbuf + k0
+        for it in prange(items, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
+            o = it // nstrips
+            i = (it % nstrips) * STRIP
+            i1 = i + STRIP if i + STRIP < H else H
+            base = xb + o * H * W
+            if use_ring:
+                for m in range(K0 - 1):
+                    _ring_fill(ring + m * P, base, emap0[i + m], W, W, cv)
+            g = 0  # ring slot of extended row i
+            while i < i1:
+                if use_ring:
+                    sl = g - 1 if g > 0 else K0 - 1
+                    _ring_fill(ring + sl * P, base, emap0[i + K0 - 1], W, W, cv)
+                    sl = g
+                    for k in range(K0):
+                        rows0[k] = ring + sl * P
+                        sl = sl + 1
+                        if sl == K0:
+                            sl = 0
+                    g = g + 1
+                    if g == K0:
+                        g = 0
+                else:
+                    for k in range(K0):
+                        s = emap0[i + k]
+                        if s < 0:
+                            rows0[k] = cvrow
+                        else:
+                            rows0[k] = base + s * W
+                _rows_op(level, op0, rows0, wp0, K0, sym0, tbuf + lo1, W)
+                for m in range(lo1):
+                    s = emap1[m]
+                    tbuf[m] = cv if s < 0 else tbuf[lo1 + s]
+                for m in range(lo1 + W, We):
+                    s = emap1[m]
+                    tbuf[m] = cv if s < 0 else tbuf[lo1 + s]
+                _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i) * W, W)
+                i = i + 1
+        free(ring)
+        free(<void *>rows1)
+        free(<void *>rows0)
+        free(tbuf)
+    free(cvrow)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
+
+
+cdef inline void _edge_cols(const floating *xb, const Py_ssize_t *srow, Py_ssize_t R,
+                            Py_ssize_t W, const Py_ssize_t *tapl, Py_ssize_t T,
+                            const Py_ssize_t *lastmap, Py_ssize_t c0, Py_ssize_t c1,
+                            Py_ssize_t Kw, floating cv, floating *ebuf, const floating **rows,
+                            int level, int op, const floating *wp, floating *orow) noexcept nogil:
+    """Output columns [c0, c1) of one row from padded copies of their taps' inputs."""
+    cdef Py_ssize_t t, m, s, EW = c1 - c0 + Kw - 1
+    cdef const floating *xr
+    for t in range(T):
+        if srow[t] >= R:
+            for m in range(EW):
+                ebuf[t * EW + m] = cv
+        else:
+            xr = xb + srow[t] * W
+            for m in range(EW):
+                s = lastmap[c0 + m]
+                ebuf[t * EW + m] = cv if s < 0 else xr[s]
+        rows[t] = ebuf + t * EW + tapl[t]
+    _rows_op(level, op, rows, wp, <int>T, 2, orow + c0, c1 - c0)
+
+
+def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
+             const Py_ssize_t[:, ::1] tapc, const Py_ssize_t[::1] tapl,
+             const Py_ssize_t[::1] dims, const Py_ssize_t[::1] maps,
+             const Py_ssize_t[::1] mapoff, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
+             double cval, int op, int level):
+    """N-d correlation (op 0) or minimum/maximum (op 1/2) over a footprint.
+
+    x, out: (R, W), R the product of ``dims`` (the leading axes). Tap t sits at
+    leading coordinates tapc[t] and last coordinate tapl[t]; maps[mapoff[a]:]
+    is the boundary table of leading axis a, ``lastmap`` that of the last axis
+    (``lo`` of its entries lie before the first element).  Output columns whose
+    window lies inside the row read x in place; the few at each end read small
+    padded copies (no padded image is made).
+    """
+    cdef Py_ssize_t R = x.shape[0], W = x.shape[1], T = tapl.shape[0]
+    cdef int nd = dims.shape[0]
+    cdef Py_ssize_t Kw = lastmap.shape[0] - W + 1
+    cdef Py_ssize_t ja = lo, jb = W - (Kw - 1 - lo), EWmax
+    cdef floating cv = <floating>cval
+    cdef const floating *wp = &w[0] if w.shape[0] > 0 else NULL
+    cdef const floating *xb
+    cdef floating *ob
+    cdef floating *ebuf
+    cdef floating *cvrow
+    cdef Py_ssize_t r, t, a, q, srow, mm
+    cdef Py_ssize_t *coord
+    cdef Py_ssize_t *srows
+    cdef Py_ssize_t *rstride
+    cdef const floating **rows
+    cdef bint ok
+    cdef int fail[1]
+    if R == 0 or W == 0 or T == 0:
+        return
+    if jb <= ja:
+        ja = 0
+        jb = 0
+    EWmax = (ja if ja > W - jb else W - jb) + Kw - 1
+    if jb == 0:
+        EWmax = W + Kw - 1
+    xb = &x[0, 0]
+    ob = &out[0, 0]
+    rstride = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
+    cvrow = <floating *>malloc(W * sizeof(floating))
+    if rstride == NULL or cvrow == NULL:
+        free(rstride)
+        free(cvrow)
+        raise MemoryError("fastconv.ndimage: no memory for the filter tables")
+    fail[0] = 0
+    rstride[nd] = 1
+    for a in range(nd - 1, -1, -1):
+        rstride[a] = rstride[a + 1] * dims[a]
+    for a in range(W):
+        cvrow[a] = cv
+    with nogil, parallel():
+        rows = <const floating **>malloc(T * sizeof(floating *))
+        srows = <Py_ssize_t *>malloc(T * sizeof(Py_ssize_t))
+        coord = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
+        ebuf = <floating *>malloc(T * EWmax * sizeof(floating))
+        ok = rows != NULL and srows != NULL and coord != NULL and ebuf != NULL
+        for r in prange(R, schedule='dynamic', chunksize=4):
+            if not ok:
+                fail[0] = 1
+                continue
+            q = r
+            for a in range(nd - 1, -1, -1):
+                coord[a] = q % dims[a]
+                q = q // dims[a]
+            for t in range(T):
+                srow = 0
+                for a in range(nd):
+                    mm = maps[mapoff[a] + coord[a] + tapc[t, a]]
+                    if mm < 0:
+                        srow = R
+                        break
+                    srow = srow + mm * rstride[a + 1]
+                srows[t] = srow
+            if jb > ja:
+                if ja > 0:
+                    _edge_cols(xb, srows, R, W, &tapl[0], T, &lastmap[0], 0, ja, Kw, cv,
+                               ebuf, rows, level, op, wp, ob + r * W)
+                if jb < W:
+                    _edge_cols(xb, srows, R, W, &tapl[0], T, &lastmap[0], jb, W, Kw, cv,
+                               ebuf, rows, level, op, wp, ob + r * W)
+                # interior: every tap reads x in place, or the row of cval
+                for t in range(T):
+                    if srows[t] >= R:
+                        rows[t] = cvrow
+                    else:
+                        rows[t] = xb + srows[t] * W + ja + tapl[t] - lo
+                _rows_op(level, op, rows, wp, <int>T, 2, ob + r * W + ja, jb - ja)
+            else:
+                _edge_cols(xb, srows, R, W, &tapl[0], T, &lastmap[0], 0, W, Kw, cv,
+                           ebuf, rows, level, op, wp, ob + r * W)
+        free(ebuf)
+        free(coord)
+        free(srows)
+        free(<void *>rows)
+    free(cvrow)
+    free(rstride)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
+
+
+def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
+             const Py_ssize_t[::1] tapr, const Py_ssize_t[::1] tapl,
+             const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
+             double cval, int op, int level):
+    """filternd for 2-D x (H, W): tap t reads extended row i + tapr[t] and column
+    j + tapl[t] of output (i, j).
+
+    The K0 extended rows an output row needs are kept padded in a ring (pitch off
+    4 KiB: rows of a wide image 4 KiB apart would share their L1 sets); output
+    rows go in strips of 64, each priming its own ring.
+    """
+    cdef Py_ssize_t H = x.shape[0], W = x.shape[1], T = tapl.shape[0]
+    cdef Py_ssize_t We = lastmap.shape[0], K0 = rowmap.shape[0] - H + 1
+    cdef Py_ssize_t P = ((We + 15) // 16) * 16 + 16
+    cdef Py_ssize_t STRIP = 64, nstrip = (H + STRIP - 1) // STRIP
+    cdef floating cv = <floating>cval
+    cdef const floating *wp = &w[0] if w.shape[0] > 0 else NULL
+    cdef const floating *xb
+    cdef floating *ob
+    cdef floating *ring
+    cdef const floating **rows
+    cdef Py_ssize_t it, i, i0, i1, t, m, g, sl
+    cdef bint ok
+    cdef int fail[1]
+    fail[0] = 0
+    if H == 0 or W == 0 or T == 0:
+        return
+    xb = &x[0, 0]
+    ob = &out[0, 0]
+    with nogil, parallel():
+        ring = <floating *>malloc(K0 * P * sizeof(floating))
+        rows = <const floating **>malloc(T * sizeof(floating *))
+        ok = ring != NULL and rows != NULL
+        for it in prange(nstrip, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
+            i0 = it * STRIP
+            i1 = i0 + STRIP if i0 + STRIP < H else H
+            for m in range(K0 - 1):
+                _fill_row(ring + m * P, xb, rowmap[i0 + m], W, &lastmap[0], We, lo, cv)
+            g = 0  # slot of extended row i: (i - i0) % K0
+            for i in range(i0, i1):
+                sl = g - 1 if g > 0 else K0 - 1
+                _fill_row(ring + sl * P, xb, rowmap[i + K0 - 1], W, &lastmap[0], We, lo, cv)
+                for t in range(T):
+                    sl = g + tapr[t]
+                    if sl >= K0:
+                        sl = sl - K0
+                    rows[t] = ring + sl * P + tapl[t]
+                _rows_op(level, op, rows, wp, <int>T, 2, ob + i * W, W)
+                g = g + 1
+                if g == K0:
+                    g = 0
+        free(<void *>rows)
+        free(ring)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's row ring")
+
+
+cdef inline void _fill_row(floating *dst, const floating *xb, Py_ssize_t s, Py_ssize_t W,
+                           const Py_ssize_t *lastmap, Py_ssize_t We, Py_ssize_t lo,
+                           floating cv) noexcept nogil:
+    cdef Py_ssize_t m
+    if s < 0:
+        for m in range(We):
+            dst[m] = cv
+    else:
+        _pad_line(xb + s * W, dst, lastmap, We, lo, W, cv)

@@ -1,0 +1,366 @@
+"""The engine under fastconv.ndimage: argument helpers with SciPy's semantics,
+boundary tables, dtype rules and the calls into the compiled kernels.
+
+The argument helpers follow scipy.ndimage._ni_support (BSD-3-Clause, Copyright
+(C) 2003-2005 Peter J. Verveer) so that every accepted argument, every error
+type and every output array is the one SciPy gives.
+
+Dtype rules (those of SciPy's C layer): the data are read into float64 (float32
+when input and output are both float32, which SciPy computes in float64: the
+float32 results then meet the float32 bound instead of being SciPy's bits) and
+the result is cast to the output's dtype the C way (truncation toward zero;
+a bool output receives the truncated value as a byte, as SciPy's does).
+"""
+
+import operator
+from collections.abc import Iterable
+
+import numpy as np
+
+from fastconv import _filter_kernels, _isa
+
+_DBL_EPSILON = np.finfo(np.float64).eps
+_SIMD_LEVEL = {"avx512": 2, "avx2": 1}
+
+OP_CORR, OP_MIN, OP_MAX, OP_UNIFORM = 0, 1, 2, 3
+# van Herk / Gil-Werman (3 comparisons an output) from this window length on
+# (direct: size - 1 comparisons, in registers)
+VAN_HERK_FROM = 32
+
+
+def _level():
+    return min(_SIMD_LEVEL.get(_isa.current_isa(), 0), _filter_kernels.simd_levels())
+
+
+# ---- SciPy's argument helpers ------------------------------------------------
+
+def extend_mode_to_code(mode):
+    """Boundary mode name -> SciPy's integer code (RuntimeError if unknown)."""
+    codes = {"nearest": 0, "wrap": 1, "reflect": 2, "grid-mirror": 2, "mirror": 3,
+             "constant": 4, "grid-wrap": 5, "grid-constant": 6}
+    if isinstance(mode, str) and mode in codes:
+        return codes[mode]
+    raise RuntimeError(f"boundary mode not supported: mode={mode!r}")
+
+
+def normalize_sequence(value, rank, name="argument"):
+    """A scalar repeated ``rank`` times, or a sequence of exactly ``rank`` items."""
+    if not isinstance(value, str) and np.iterable(value):
+        normalized = list(value)
+        if len(normalized) != rank:
+            raise RuntimeError(f"sequence argument must have length equal to input rank: "
+                               f"{name}={value!r} has {len(normalized)} items for {rank} axes")
+        return normalized
+    return [value] * rank
+
+
+def get_output(output, input, shape=None, complex_output=False):
+    """SciPy's _get_output: the output array from None, a dtype or an array."""
+    if shape is None:
+        shape = input.shape
+    # np.empty where SciPy has np.zeros: every element is written, and calloc's
+    # fresh zero pages would fault in one by one during the kernel's writes
+    if output is None:
+        if not complex_output:
+            return np.empty(shape, dtype=input.dtype.name)
+        return np.empty(shape, dtype=np.promote_types(input.dtype, np.complex64))
+    if isinstance(output, (type, np.dtype)):
+        if complex_output and np.dtype(output).kind != "c":
+            import warnings
+            warnings.warn("promoting specified output dtype to complex", stacklevel=4)
+            output = np.promote_types(output, np.complex64)
+        return np.empty(shape, dtype=output)
+    if isinstance(output, str):
+        output = np.dtype(output)
+        if complex_output and output.kind != "c":
+            raise RuntimeError("output must have complex dtype")
+        if not issubclass(output.type, np.number):
+            raise RuntimeError("output must have numeric dtype")
+        return np.empty(shape, dtype=output)
+    output = np.asarray(output)
+    if output.shape != shape:
+        raise RuntimeError(f"output shape not correct: output.shape={output.shape}, "
+                           f"expected {tuple(shape)}")
+    if complex_output and output.dtype.kind != "c":
+        raise RuntimeError("output must have complex dtype")
+    return output
+
+
+def check_axes(axes, ndim):
+    """SciPy's _check_axes: a tuple of distinct non-negative axes."""
+    if axes is None:
+        return tuple(range(ndim))
+    if np.isscalar(axes):
+        axes = (operator.index(axes),)
+    elif isinstance(axes, Iterable):
+        axes = tuple(operator.index(ax) for ax in axes)
+        for ax in axes:
+            if ax < -ndim or ax > ndim - 1:
+                raise ValueError(f"specified axis: {ax} is out of range (axes={axes!r}, "
+                                 f"input.ndim={ndim})")
+        axes = tuple(ax % ndim if ax < 0 else ax for ax in axes)
+    else:
+        raise ValueError("axes must be an integer, iterable of integers, or None")
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axes must be unique: axes={axes!r}")
+    return axes
+
+
+def as_cval(cval):
+    """cval as a C double, as SciPy's C layer reads it (TypeError otherwise)."""
+    if isinstance(cval, (str, bytes)) or np.iscomplexobj(cval):
+        raise TypeError(f"cval must be a real number, got {cval!r}")
+    try:
+        return float(cval)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cval must be a real number, got {cval!r}") from exc
+
+
+# ---- dtypes ------------------------------------------------------------------
+
+def _supported(dtype):
+    return dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize in (4, 8))
+
+
+def check_types(input, output, nd=False):
+    """RuntimeError for the dtypes SciPy's C layer rejects (float16, complex, object...)."""
+    for name, arr in (("input", input), ("output", output)):
+        if not _supported(arr.dtype):
+            if nd:
+                raise RuntimeError(f"array type not supported ({name} dtype {arr.dtype})")
+            raise RuntimeError(f"array type {arr.dtype!r} not supported ({name})")
+
+
+def compute_dtype(in_dtype, out_dtype):
+    if in_dtype.kind == "f" and in_dtype.itemsize == 4 and \
+            out_dtype.kind == "f" and out_dtype.itemsize == 4:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def to_compute(a, cdt):
+    """A C-contiguous array of dtype ``cdt`` with a's values (a itself when it is one)."""
+    if a.dtype == np.bool_:
+        a = a.view(np.uint8)
+    return np.ascontiguousarray(a, dtype=cdt)
+
+
+def store(buf, output):
+    """output[...] = buf with C's float -> integer truncation (bool: as a byte)."""
+    if output.dtype == np.bool_:
+        np.copyto(output.view(np.uint8), buf, casting="unsafe")
+    else:
+        np.copyto(output, buf, casting="unsafe")
+
+
+def c_cast_value(value, dtype):
+    """float(dtype(value)) with C's conversion, as SciPy's N-d min/max reads cval."""
+    dt = np.dtype(np.uint8) if dtype == np.bool_ else dtype
+    with np.errstate(invalid="ignore", over="ignore"):
+        return float(np.array(value, dtype=np.float64).astype(dt))
+
+
+# ---- boundary tables ---------------------------------------------------------
+
+def extend_map(n, length, shift, mode):
+    """Source index of each of ``length`` extended positions (position m holds
+    element m - shift), or -1 where the value is cval. ``mode`` is SciPy's code."""
+    idx = np.arange(length, dtype=np.intp) - shift
+    if mode == 0:
+        return np.clip(idx, 0, n - 1)
+    if mode in (1, 5):
+        return np.mod(idx, n)
+    if mode == 2:  # reflect: period 2n, the edge element repeated
+        m = np.mod(idx, 2 * n)
+        return np.where(m >= n, 2 * n - 1 - m, m)
+    if mode == 3:  # mirror: period 2n - 2, the edge element not repeated
+        if n == 1:
+            return np.zeros(length, dtype=np.intp)
+        m = np.mod(idx, 2 * n - 2)
+        return np.where(m >= n, 2 * n - 2 - m, m)
+    out = idx.copy()
+    out[(idx < 0) | (idx >= n)] = -1
+    return out
+
+
+def weights_symmetry(w):
+    """SciPy's test: 1 symmetric, -1 antisymmetric (odd length only), else 0."""
+    K = w.shape[0]
+    if not K & 1:
+        return 0
+    c = K // 2
+    left, right = w[:c][::-1], w[c + 1:]
+    if np.all(np.abs(right - left) <= _DBL_EPSILON):
+        return 1
+    if np.all(np.abs(right + left) <= _DBL_EPSILON):
+        return -1
+    return 0
+
+
+# ---- passes ------------------------------------------------------------------
+
+def pass1d(src, axis, op, size, origin, mode, cval, weights=None, sym=0, dst=None):
+    """One 1-D filter pass along ``axis`` of the C-contiguous compute array ``src``
+    into ``dst`` (a new array when None; never memory shared with src)."""
+    shape = src.shape
+    if dst is None:
+        dst = np.empty(shape, dtype=src.dtype)
+    if src.size == 0:
+        return dst
+    n = shape[axis]
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    lo = size // 2 + origin
+    emap = extend_map(n, n + size - 1, lo, mode)
+    if op in (OP_MIN, OP_MAX) and size >= VAN_HERK_FROM:
+        op += 3
+    if weights is None:
+        w = np.zeros(0, dtype=src.dtype)
+    else:
+        w = np.ascontiguousarray(weights, dtype=src.dtype)
+    _filter_kernels.pass1d(src.reshape(outer, n, inner), dst.reshape(outer, n, inner), w, sym,
+                           emap, lo, cval, op, size, _level())
+    return dst
+
+
+def run_passes(input, output, passes):
+    """Real input and output: passes (axis, op, size, origin, mode, cval, weights)
+    one after the other, the result of each stored in output's dtype as SciPy's
+    separable filters store theirs; returns output."""
+    cdt = compute_dtype(input.dtype, output.dtype)
+    buf = to_compute(input, cdt)
+    if len(passes) >= 2 and output.dtype == cdt and buf.ndim >= 2:
+        # the last two passes along the last two axes run fused: no intermediate image
+        # (van Herk windows go through pass1d's running kernel)
+        (a0, op0, K0, *_), (a1, op1, K1, *_) = passes[-2], passes[-1]
+        if a0 == buf.ndim - 2 and a1 == buf.ndim - 1 and OP_UNIFORM not in (op0, op1) \
+                and (op0 == OP_CORR or K0 < VAN_HERK_FROM) \
+                and (op1 == OP_CORR or K1 < VAN_HERK_FROM) and buf.size > 0:
+            if len(passes) > 2:
+                buf = run_passes(buf, np.empty(buf.shape, cdt), passes[:-2])
+            return _fused2(buf, output, passes[-2], passes[-1])
+    # with an output the kernels may write, the passes alternate between it and
+    # one scratch image, the last landing in the output (fresh images fault their
+    # pages in during the kernel's writes)
+    # A pass along the last axis copies each line before writing it, so it may
+    # run in place: the pass before it then writes into the output as well.
+    pingpong = _direct(output, cdt, buf)
+    targets = [True] * len(passes)  # True: the output, False: the scratch image
+    for j in range(len(passes) - 2, -1, -1):
+        in_place = passes[j + 1][0] == buf.ndim - 1
+        targets[j] = targets[j + 1] if in_place else not targets[j + 1]
+    spare = None
+    for ii, (axis, op, size, origin, mode, cval, weights) in enumerate(passes):
+        sym = 0
+        if op == OP_CORR:
+            sym = weights_symmetry(weights)
+        last = ii + 1 == len(passes)
+        dst = None
+        if pingpong:
+            if targets[ii] and (buf is not output or axis == buf.ndim - 1):
+                dst = output
+            elif not targets[ii] and spare is not None and spare is not buf:
+                dst = spare
+        if pingpong and ii > 0 and buf is not output:
+            spare = buf  # read by this pass, free for the one after it
+        if op == OP_UNIFORM and buf.dtype == np.float32 and mode in (4, 6) and \
+                float(np.float32(cval)) != cval:
+            # the running sum is in float64 from float32 data; a cval that float32
+            # cannot hold must enter it unrounded, as SciPy's line buffer holds it
+            buf = pass1d(buf.astype(np.float64), axis, op, size, origin, mode, cval)
+            buf = _roundtrip(buf, np.float32) if not last else buf
+            continue
+        if not pingpong:
+            dst = output if last and _direct(output, cdt, buf) else None
+        buf = pass1d(buf, axis, op, size, origin, mode, cval, weights, sym, dst)
+        if not last and output.dtype != cdt:
+            buf = to_compute(_roundtrip(buf, output.dtype), cdt)
+    if buf is not output:
+        store(buf, output)
+    return output
+
+
+def _direct(output, cdt, src):
+    """Whether a kernel may write its result straight into ``output``."""
+    return (output.dtype == cdt and output.flags.c_contiguous and output.flags.writeable
+            and output.flags.aligned and not np.may_share_memory(output, src))
+
+
+def _fused2(src, output, p0, p1):
+    H, W = src.shape[-2:]
+    outer = src.size // (H * W)
+    (_, op0, K0, org0, mode0, cval, w0), (_, op1, K1, org1, mode1, _, w1) = p0, p1
+    emap0 = extend_map(H, H + K0 - 1, K0 // 2 + org0, mode0)
+    lo1 = K1 // 2 + org1
+    emap1 = extend_map(W, W + K1 - 1, lo1, mode1)
+    ws = []
+    for op, w in ((op0, w0), (op1, w1)):
+        if op == OP_CORR:
+            ws.append((np.ascontiguousarray(w, dtype=src.dtype), weights_symmetry(w)))
+        else:
+            ws.append((np.zeros(0, dtype=src.dtype), 0))
+    direct = _direct(output, src.dtype, src)
+    dst = output if direct else np.empty(src.shape, dtype=src.dtype)
+    _filter_kernels.sep2d(src.reshape(outer, H, W), dst.reshape(outer, H, W),
+                          op0, ws[0][0], ws[0][1], emap0, K0,
+                          op1, ws[1][0], ws[1][1], emap1, lo1, K1, cval, _level())
+    if not direct:
+        store(dst, output)
+    return output
+
+
+def _roundtrip(buf, dtype):
+    tmp = np.empty(buf.shape, dtype=dtype)
+    store(buf, tmp)
+    return tmp
+
+
+def filternd(input, output, footprint, origins, mode, cval, op):
+    """N-d correlation with float64 ``footprint`` weights (op 0) or minimum/maximum
+    over a boolean footprint (op 1/2), input.ndim == footprint.ndim."""
+    cdt = compute_dtype(input.dtype, output.dtype)
+    src = to_compute(input, cdt)
+    if src.size == 0:
+        return output
+    if op == OP_CORR:
+        mask = np.abs(footprint) > _DBL_EPSILON
+        w = np.ascontiguousarray(footprint[mask], dtype=cdt)
+    else:
+        mask = footprint.astype(bool)
+        w = np.zeros(0, dtype=cdt)
+    coords = np.argwhere(mask).astype(np.intp)
+    if coords.shape[0] == 0:
+        store(np.zeros(src.shape), output)
+        return output
+    shape = src.shape
+    fshape = footprint.shape
+    nd = src.ndim
+    maps, offs = [], []
+    pos = 0
+    for a in range(nd - 1):
+        m = extend_map(shape[a], shape[a] + fshape[a] - 1, fshape[a] // 2 + origins[a], mode)
+        maps.append(m)
+        offs.append(pos)
+        pos += m.shape[0]
+    lo = fshape[-1] // 2 + origins[-1]
+    lastmap = extend_map(shape[-1], shape[-1] + fshape[-1] - 1, lo, mode)
+    W = shape[-1]
+    R = src.size // W
+    direct = _direct(output, cdt, src)
+    dst = output.reshape(R, W) if direct else np.empty((R, W), dtype=cdt)
+    if nd == 2:
+        _filter_kernels.filter2d(src, dst, w, np.ascontiguousarray(coords[:, 0]),
+                                 np.ascontiguousarray(coords[:, 1]), maps[0], lastmap, lo,
+                                 cval, op, _level())
+        if not direct:
+            store(dst.reshape(shape), output)
+        return output
+    _filter_kernels.filternd(
+        src.reshape(R, W), dst, w,
+        np.ascontiguousarray(coords[:, :-1]), np.ascontiguousarray(coords[:, -1]),
+        np.asarray(shape[:-1], dtype=np.intp),
+        np.concatenate(maps) if maps else np.zeros(0, dtype=np.intp),
+        np.asarray(offs, dtype=np.intp), lastmap, lo, cval, op, _level())
+    if not direct:
+        store(dst.reshape(shape), output)
+    return output
