@@ -4,7 +4,7 @@
 materialised on the workers).  Skipped (NotImplementedError) without dask/distributed
 or the peer."""
 
-WORKLOADS = ("conv5x5", "gauss_s3", "model2")
+WORKLOADS = ("conv5x5", "conv5x5_cnn", "gauss_s3", "gauss_s3_1d", "model2")
 SYSTEMS = ("fastconv", "peer")
 
 

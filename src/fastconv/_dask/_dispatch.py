@@ -405,6 +405,15 @@ def _lazy_signal(name):
     return handler
 
 
+def _lazy_ndimage(name):
+    def handler(public, p):
+        from fastconv._dask import _ndimage
+
+        return _ndimage.HANDLERS[name](public, p)
+
+    return handler
+
+
 HANDLERS = {
     "conv": conv,
     "conv_input_grad": conv_input_grad,
@@ -422,3 +431,9 @@ HANDLERS = {
     "fftconvolve": _lazy_signal("fftconvolve"),
     "oaconvolve": _lazy_signal("oaconvolve"),
 }
+HANDLERS.update({f"ndimage.{n}": _lazy_ndimage(f"ndimage.{n}") for n in (
+    "correlate1d", "convolve1d", "correlate", "convolve", "gaussian_filter1d",
+    "gaussian_filter", "uniform_filter1d", "uniform_filter", "minimum_filter1d",
+    "maximum_filter1d", "minimum_filter", "maximum_filter", "prewitt", "sobel",
+    "laplace", "generic_laplace", "gaussian_laplace", "generic_gradient_magnitude",
+    "gaussian_gradient_magnitude")})

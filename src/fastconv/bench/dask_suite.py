@@ -5,11 +5,12 @@ and the same persisted data and chunks for both systems:
 
 * ``conv5x5``: a 4096x4096 float32 image in 1024x1024 chunks, 5x5 convolution with
   ``scipy.ndimage``'s 'reflect' border: ``dask_image.ndfilters.convolve`` against
+  ``fastconv.ndimage.convolve``; ``conv5x5_cnn``: against the CNN op
   ``fastconv.conv2d(..., padding=2, padding_mode='symmetric', flip=True)``.
 * ``gauss_s3``: the same image, sigma-3 Gaussian (``truncate=4``: 25 taps):
-  ``dask_image.ndfilters.gaussian_filter`` against two 1-D passes of fastconv.conv
-  with scipy.ndimage's kernel and the same border, in one halo exchange of fastconv's
-  dask engine per chunk (fastconv.ndimage, which will do this itself, is not merged).
+  ``dask_image.ndfilters.gaussian_filter`` against ``fastconv.ndimage.gaussian_filter``;
+  ``gauss_s3_1d``: against two 1-D passes of fastconv.conv with scipy.ndimage's kernel
+  in one halo exchange of fastconv's dask engine per chunk.
 * ``model2``: inference of the course's CNN (``fastconv.bench.nn_suite.model2``, eval
   mode) over 20,000 28x28 float32 images in chunks of 2,000: ``model(x_dask)`` against
   the same weights in PyTorch mapped over the same chunks (skipped without torch).
@@ -99,13 +100,21 @@ def make_workloads(client, quick=False):
         from dask_image import ndfilters
     except ImportError:
         ndfilters = None
-    conv = {"fastconv": lambda: _fastconv_conv5(image, w5)}
-    gauss = {"fastconv": lambda: _fastconv_gauss(image, 3.0)}
+    from fastconv import ndimage
+
+    conv = {"fastconv": lambda: ndimage.convolve(image, w5, mode="reflect")}
+    cnn = {"fastconv": lambda: _fastconv_conv5(image, w5)}
+    gauss = {"fastconv": lambda: ndimage.gaussian_filter(image, 3.0, mode="reflect")}
+    gauss2 = {"fastconv": lambda: _fastconv_gauss(image, 3.0)}
     if ndfilters is not None:
-        conv["dask-image"] = lambda: ndfilters.convolve(image, w5, mode="reflect")
-        gauss["dask-image"] = lambda: ndfilters.gaussian_filter(image, 3.0, mode="reflect")
-    out["conv5x5"] = (f"{n}x{n} f32, {c}^2 chunks, 5x5 'reflect'", conv)
-    out["gauss_s3"] = (f"{n}x{n} f32, {c}^2 chunks, sigma 3", gauss)
+        for d in (conv, cnn):
+            d["dask-image"] = lambda: ndfilters.convolve(image, w5, mode="reflect")
+        for d in (gauss, gauss2):
+            d["dask-image"] = lambda: ndfilters.gaussian_filter(image, 3.0, mode="reflect")
+    out["conv5x5"] = (f"{n}^2 f32, {c}^2 chunks: ndimage.convolve", conv)
+    out["conv5x5_cnn"] = (f"{n}^2 f32, {c}^2 chunks: conv2d", cnn)
+    out["gauss_s3"] = (f"{n}^2 f32, {c}^2 chunks: gaussian_filter", gauss)
+    out["gauss_s3_1d"] = (f"{n}^2 f32, {c}^2 chunks: 2 conv passes", gauss2)
 
     from fastconv import nn
     from fastconv.bench.nn_suite import model2
@@ -203,14 +212,14 @@ def run_dask_bench(repeat=5, quick=False, progress=True, workers=2):
 def format_dask_table(report):
     lines = [f"LocalCluster: {report['workers']} worker processes x 1 thread; median of "
              f"{report['repeat']} rounds (A B A B); ratio = fastconv / peer (< 1: faster)",
-             f"{'workload':<10} {'data':<34} {'fastconv s':>10} {'peer':>11} {'peer s':>8} "
+             f"{'workload':<12} {'data':<40} {'fastconv s':>10} {'peer':>11} {'peer s':>8} "
              f"{'ratio':>6} {'max diff':>9}"]
     for r in report["rows"]:
         peer = r["peer"] or "-"
         ps = f"{r['median_s'][r['peer']]:.3f}" if r["peer"] else "-"
         ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
         diff = f"{r['max_rel_diff']:.1e}" if r["max_rel_diff"] is not None else "-"
-        lines.append(f"{r['workload']:<10} {r['desc']:<34} {r['median_s']['fastconv']:>10.3f} "
+        lines.append(f"{r['workload']:<12} {r['desc']:<40} {r['median_s']['fastconv']:>10.3f} "
                      f"{peer:>11} {ps:>8} {ratio:>6} {diff:>9}")
     return "\n".join(lines)
 
