@@ -1,6 +1,9 @@
-"""Scaling out with dask: filter an image larger than one worker's memory.
+"""
+Scaling out with dask: filtering an image larger than a worker's memory
+=======================================================================
 
-Run:  python docs/dask_example.py      (needs: pip install "fastconv[dask]")
+Run:  ``python examples/dask_large_image.py``  (needs ``pip install "fastconv[dask]"``;
+not run by the documentation build: it starts a local cluster).
 
 A 16384 x 16384 float32 image (1 GiB) is created on a local cluster of two worker
 processes (400 MB memory limit each), in 2048 x 2048 chunks.  fastconv filters it
