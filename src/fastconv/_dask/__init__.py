@@ -12,6 +12,8 @@ what does not scale yet: see ``fastconv._dask._engine``.
 
 import functools
 
+import numpy as np
+
 __all__ = ["dask_aware", "is_dask"]
 
 
@@ -20,13 +22,19 @@ def is_dask(value):
     return type(value).__module__[:5] == "dask." and hasattr(value, "__dask_graph__")
 
 
+_PLAIN = frozenset((np.ndarray, int, float, str, bool, tuple, list, type(None)))
+
+
 def _holds_dask(args, kwargs):
+    # the common case (ndarrays and plain parameters) costs one set lookup each
     for a in args:
-        if type(a).__module__[:5] == "dask." and hasattr(a, "__dask_graph__"):
+        t = type(a)
+        if t not in _PLAIN and t.__module__[:5] == "dask." and hasattr(a, "__dask_graph__"):
             return True
     if kwargs:
         for a in kwargs.values():
-            if type(a).__module__[:5] == "dask." and hasattr(a, "__dask_graph__"):
+            t = type(a)
+            if t not in _PLAIN and t.__module__[:5] == "dask." and hasattr(a, "__dask_graph__"):
                 return True
     return False
 
