@@ -3,12 +3,14 @@
 import numpy as np
 
 from fastconv._conv_plan import kernel_weight, make_plan, run_forward, spatial_rank
+from fastconv._dask import dask_aware
 from fastconv._shapes import batched_shape
 from fastconv._validation import as_array, as_kernel_input, check_out, direct_output, result_dtype
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
 
+@dask_aware("conv")
 def conv(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
          padding_mode="zeros", pad_value=0.0, flip=False, out=None):
     """Batched multichannel convolution, as ``torch.nn.functional.conv1d/2d/3d``.

@@ -20,6 +20,7 @@ from fastconv._conv_plan import (
     run_weight_grad,
     spatial_rank,
 )
+from fastconv._dask import dask_aware
 from fastconv._shapes import as_int, batched_shape, show
 from fastconv._validation import as_array, as_kernel_input, result_dtype
 
@@ -45,6 +46,7 @@ def _check_grad_output(grad_output, plan, unbatched):
     return grad_output.reshape(plan.y_shape)
 
 
+@dask_aware("conv_input_grad")
 def conv_input_grad(grad_output, weight, input_shape, *, stride=1, padding=0, dilation=1,
                     groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
     """Gradient of :func:`fastconv.conv` with respect to its input.
@@ -87,6 +89,7 @@ def conv_input_grad(grad_output, weight, input_shape, *, stride=1, padding=0, di
     return dx[0] if unbatched else dx
 
 
+@dask_aware("conv_weight_grad")
 def conv_weight_grad(x, grad_output, weight_shape, *, stride=1, padding=0, dilation=1,
                      groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
     """Gradient of :func:`fastconv.conv` with respect to its weight.
@@ -133,6 +136,7 @@ def conv_weight_grad(x, grad_output, weight_shape, *, stride=1, padding=0, dilat
     return dw
 
 
+@dask_aware("conv_bias_grad")
 def conv_bias_grad(grad_output):
     """Gradient of :func:`fastconv.conv` with respect to its bias.
 
@@ -165,6 +169,7 @@ def conv_bias_grad(grad_output):
 _NEEDS = ("input", "weight", "bias")
 
 
+@dask_aware("conv_backward")
 def conv_backward(grad_output, x, weight, *, stride=1, padding=0, dilation=1, groups=1,
                   padding_mode="zeros", pad_value=0.0, flip=False,
                   needs=("input", "weight", "bias")):

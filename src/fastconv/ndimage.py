@@ -41,6 +41,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from fastconv import _ndfilters as _nf
+from fastconv._dask import dask_aware
 from fastconv._ndfilters import OP_CORR, OP_MAX, OP_MIN, OP_UNIFORM
 
 try:
@@ -134,6 +135,7 @@ def _check_window_origin(size, origin):
 
 # ---- correlation and convolution ------------------------------------------------
 
+@dask_aware("ndimage.correlate1d")
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """Correlate ``input`` with the 1-D ``weights`` along ``axis`` (scipy.ndimage.correlate1d).
 
@@ -191,6 +193,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
                       [(axis, OP_CORR, weights.shape[0], int(origin), mode, weights)], cval)
 
 
+@dask_aware("ndimage.convolve1d")
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """Convolve ``input`` with the 1-D ``weights`` along ``axis`` (scipy.ndimage.convolve1d).
 
@@ -253,6 +256,7 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
     return _nd_filter(input, output, weights, [int(o) for o in origins], mode, cval, OP_CORR)
 
 
+@dask_aware("ndimage.correlate")
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
     """N-d correlation of ``input`` with ``weights`` (scipy.ndimage.correlate).
 
@@ -290,6 +294,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes)
 
 
+@dask_aware("ndimage.convolve")
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
     """N-d convolution of ``input`` with ``weights`` (scipy.ndimage.convolve).
 
@@ -346,6 +351,7 @@ def _gaussian_weights(sigma, order, truncate, radius):
     return _gaussian_kernel1d(sigma, order, lw)[::-1]
 
 
+@dask_aware("ndimage.gaussian_filter1d")
 def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
                       truncate=4.0, *, radius=None):
     """1-D Gaussian filter (or derivative of order ``order``) along ``axis``
@@ -377,6 +383,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     return correlate1d(input, weights, axis, output, mode, cval, 0)
 
 
+@dask_aware("ndimage.gaussian_filter")
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0,
                     *, radius=None, axes=None):
     """N-d Gaussian filter as 1-D passes (scipy.ndimage.gaussian_filter).
@@ -422,6 +429,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
 
 # ---- uniform ----------------------------------------------------------------------
 
+@dask_aware("ndimage.uniform_filter1d")
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """Mean over a window of ``size`` samples along ``axis`` (scipy.ndimage.uniform_filter1d).
 
@@ -451,6 +459,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     return output
 
 
+@dask_aware("ndimage.uniform_filter")
 def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
                    axes=None):
     """N-d mean filter as 1-D running-sum passes (scipy.ndimage.uniform_filter).
@@ -505,6 +514,7 @@ def _min_or_max_1d(input, size, axis, output, mode, cval, origin, op):
     return _nd_passes(input, output, [(axis, op, int(size), int(origin), mode, None)], cval)
 
 
+@dask_aware("ndimage.minimum_filter1d")
 def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """Minimum over a window of ``size`` samples along ``axis``
     (scipy.ndimage.minimum_filter1d).
@@ -518,6 +528,7 @@ def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     return _min_or_max_1d(input, size, axis, output, mode, cval, origin, OP_MIN)
 
 
+@dask_aware("ndimage.maximum_filter1d")
 def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """Maximum over a window of ``size`` samples along ``axis``
     (scipy.ndimage.maximum_filter1d).
@@ -583,6 +594,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, op, a
     return _nd_filter(input, output, footprint, [int(o) for o in origins], mode, cval, op)
 
 
+@dask_aware("ndimage.minimum_filter")
 def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
                    origin=0, *, axes=None):
     """N-d minimum filter (scipy.ndimage.minimum_filter).
@@ -602,6 +614,7 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
     return _min_or_max_filter(input, size, footprint, output, mode, cval, origin, OP_MIN, axes)
 
 
+@dask_aware("ndimage.maximum_filter")
 def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
                    origin=0, *, axes=None):
     """N-d maximum filter (scipy.ndimage.maximum_filter).
@@ -621,6 +634,7 @@ def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect"
 
 # ---- derivatives ------------------------------------------------------------------
 
+@dask_aware("ndimage.prewitt")
 def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
     """Prewitt derivative along ``axis`` (scipy.ndimage.prewitt).
 
@@ -643,6 +657,7 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
     return output
 
 
+@dask_aware("ndimage.sobel")
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
     """Sobel derivative along ``axis`` (scipy.ndimage.sobel).
 
@@ -665,6 +680,7 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
     return output
 
 
+@dask_aware("ndimage.generic_laplace")
 def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
                     extra_arguments=(), extra_keywords=None, *, axes=None):
     """Sum of second derivatives given by ``derivative2`` (scipy.ndimage.generic_laplace).
@@ -697,6 +713,7 @@ def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
     return output
 
 
+@dask_aware("ndimage.laplace")
 def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None):
     """Laplace filter from second differences [1, -2, 1] (scipy.ndimage.laplace).
 
@@ -714,6 +731,7 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None):
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)
 
 
+@dask_aware("ndimage.gaussian_laplace")
 def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
                      **kwargs):
     """Laplacian of Gaussian (scipy.ndimage.gaussian_laplace).
@@ -746,6 +764,7 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
                            extra_keywords=kwargs, axes=axes)
 
 
+@dask_aware("ndimage.generic_gradient_magnitude")
 def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", cval=0.0,
                                extra_arguments=(), extra_keywords=None, *, axes=None):
     """Root of the sum of squared derivatives given by ``derivative``
@@ -780,6 +799,7 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
     return output
 
 
+@dask_aware("ndimage.gaussian_gradient_magnitude")
 def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
                                 axes=None, **kwargs):
     """Gradient magnitude with Gaussian derivatives (scipy.ndimage.gaussian_gradient_magnitude).

@@ -10,6 +10,7 @@ import numpy as np
 
 from fastconv import _isa, _pool_kernels
 from fastconv._caches import BoundedCache, plain
+from fastconv._dask import dask_aware
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -189,6 +190,7 @@ def _input_shape(input_shape):
 
 # ---------------------------------------------------------------- max pooling
 
+@dask_aware("max_pool")
 def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
              return_indices=False, *, _nd=None):
     """Max pooling in 1-3 spatial dimensions, as ``torch.nn.functional.max_pool1d/2d/3d``.
@@ -266,6 +268,7 @@ def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
     return (y, ind) if return_indices else y
 
 
+@dask_aware("max_pool_backward")
 def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
     """Gradient of :func:`max_pool` with respect to its input.
 
@@ -368,6 +371,7 @@ def _avg_plan(shape, nd, kernel_size, stride, padding, ceil_mode, count_include_
                          name), (ceil_mode, count_include_pad), build)
 
 
+@dask_aware("avg_pool")
 def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
              divisor_override=None, *, _nd=None):
     """Mean pooling in 1-3 spatial dimensions, as ``torch.nn.functional.avg_pool1d/2d/3d``.
@@ -422,6 +426,7 @@ def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_incl
     return y
 
 
+@dask_aware("avg_pool_backward")
 def avg_pool_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
                       ceil_mode=False, count_include_pad=True, divisor_override=None, *,
                       _nd=None):

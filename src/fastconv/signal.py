@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from fastconv import _fftconv
+from fastconv._dask import dask_aware
 from fastconv._sigdirect import correlate_padded
 from fastconv._sigmodes import (
     as_input,
@@ -61,6 +62,7 @@ def _nonempty(in1, in2):
             raise ValueError(f"{name} must not be empty, got shape {a.shape}")
 
 
+@dask_aware("convolve")
 def convolve(in1, in2, mode="full", method="auto"):
     """Convolve two N-dimensional arrays, as ``scipy.signal.convolve``.
 
@@ -159,6 +161,7 @@ def _convolve_fft(volume, kernel, mode, dtype):
     return np.ascontiguousarray(out, dtype=dtype)
 
 
+@dask_aware("correlate")
 def correlate(in1, in2, mode="full", method="auto"):
     """Cross-correlate two N-dimensional arrays, as ``scipy.signal.correlate``.
 
@@ -186,6 +189,7 @@ def correlate(in1, in2, mode="full", method="auto"):
     return convolve(a, _reverse_conj(b), mode, method)
 
 
+@dask_aware("fftconvolve")
 def fftconvolve(in1, in2, mode="full", axes=None):
     """Convolve two N-dimensional arrays using FFTs, as ``scipy.signal.fftconvolve``.
 
@@ -249,6 +253,7 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     return np.ascontiguousarray(out)
 
 
+@dask_aware("oaconvolve")
 def oaconvolve(in1, in2, mode="full", axes=None):
     """Convolve two N-dimensional arrays by overlap-add, as ``scipy.signal.oaconvolve``.
 

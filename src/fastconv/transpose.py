@@ -14,6 +14,7 @@ from fastconv._conv_plan import (
     run_input_grad,
     spatial_rank,
 )
+from fastconv._dask import dask_aware
 from fastconv._shapes import (
     as_int,
     batched_shape,
@@ -28,6 +29,7 @@ from fastconv.conv import fixed_rank
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
+@dask_aware("conv_transpose")
 def conv_transpose(x, weight, bias=None, *, stride=1, padding=0, output_padding=0, dilation=1,
                    groups=1, out=None):
     """Transposed convolution: the adjoint of :func:`fastconv.conv` (with a bias).

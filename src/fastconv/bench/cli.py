@@ -26,6 +26,7 @@ SUITES = {
     "nn": ("fastconv.bench.nn_suite", "cmd_nn_bench"),
     "ndimage": ("fastconv.bench.ndimage_suite", "main"),
     "latency": ("fastconv.bench.latency", "run_latency"),
+    "dask": ("fastconv.bench.dask_suite", "cmd_dask_bench"),
 }
 PEERS = ("torch", "numpy", "scipy")
 

@@ -10,6 +10,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from fastconv._dask import dask_aware
+
 __all__ = ["Parameter", "Module", "Sequential"]
 
 
@@ -92,6 +94,7 @@ class Module:
         self._bufs = {}
 
     # ---------------------------------------------------------------- calls
+    @dask_aware("module")
     def __call__(self, x):
         return self.forward(x)
 

@@ -1,0 +1,439 @@
+"""Lazy handlers of the public functions, one per decorated name."""
+
+import inspect
+
+import dask.array as da
+import numpy as np
+
+from fastconv._dask import _engine as E
+from fastconv._dask import is_dask
+
+
+def dispatch(name, func, public, args, kwargs):
+    bound = inspect.signature(func).bind(*args, **kwargs)
+    bound.apply_defaults()
+    p = dict(bound.arguments)
+    extra = p.pop("kwargs", None) or {}
+    p.update(extra)
+    p.pop("args", None)
+    return HANDLERS[name](public, p)
+
+
+def _eager(value, name):
+    """A small operand (weight, bias, in2) given as a dask array: refuse to compute it
+    silently; a NumPy array is needed."""
+    if is_dask(value):
+        raise TypeError(f"{name} must be an in-memory array when the input is a dask array "
+                        f"(it is broadcast to every block); call .compute() on it first")
+    return value
+
+
+def _batched(x, nd):
+    """(x as (N, C, *spatial), unbatched flag)."""
+    if x.ndim == nd + 1:
+        return x[None], True
+    return x, False
+
+
+def _unbatch(y, unbatched):
+    return y[0] if unbatched else y
+
+
+def _conv_opts(p):
+    return {k: p[k] for k in ("stride", "padding", "dilation", "groups", "padding_mode",
+                              "pad_value", "flip")}
+
+
+# ------------------------------------------------------------------ forward conv
+
+def _conv_block(block, pads, public, weight, bias, opts):
+    # pads: what is left of the constant padding at the array's edge; (0, 0) inside
+    # and for the gathered modes, whose halo already holds the padded values
+    return public(block, weight, bias, **dict(opts, padding=pads))
+
+
+def conv(public, p):
+    from fastconv._conv_plan import make_plan, spatial_rank
+    from fastconv._validation import as_array, result_dtype
+
+    if p.get("out") is not None:
+        raise TypeError("out= is not supported with a dask input (the result is lazy)")
+    x = p["x"]
+    weight = as_array(_eager(p["weight"], "weight"), "weight")
+    bias = p["bias"]
+    if bias is not None:
+        bias = as_array(_eager(bias, "bias"), "bias")
+    nd = spatial_rank(weight.ndim)
+    xb, unbatched = _batched(x, nd)
+    opts = _conv_opts(p)
+    plan = make_plan(xb.shape, weight.shape, **opts)
+    if bias is not None and bias.shape != (plan.out_channels,):
+        raise ValueError(f"bias must have shape ({plan.out_channels},), got {bias.shape}")
+    dtype = result_dtype(np.empty(0, x.dtype), weight, bias)
+    axes = [E.Axis(n, d * (k - 1) + 1, s, lo, hi, o) for n, k, s, d, (lo, hi), o in
+            zip(plan.in_spatial, plan.kernel, plan.stride, plan.dilation, plan.pads,
+                plan.out_spatial)]
+    mode = plan.mode
+    # the block gets its padding explicitly; gathered modes need none
+    block_opts = dict(opts, padding_mode=mode if mode in ("zeros", "constant") else "zeros")
+    y = E.sliding(xb, axes, mode, _conv_block, plan.out_channels, dtype,
+                  threads=E.user_threads(), fill=plan.pad_value if mode == "constant" else 0.0,
+                  call_kwargs=dict(public=public, weight=weight, bias=bias, opts=block_opts))
+    return _unbatch(y, unbatched)
+
+
+# ------------------------------------------------------------------ gradients
+
+def _shape_with_batch(shape, n):
+    return (n,) + tuple(shape[1:])
+
+
+def _input_grad_block(g, public, weight, input_shape, opts):
+    return public(g, weight, _shape_with_batch(input_shape, g.shape[0]), **opts)
+
+
+def conv_input_grad(public, p):
+    from fastconv._conv_plan import spatial_rank
+    from fastconv._validation import as_array, result_dtype
+
+    g = p["grad_output"]
+    weight = as_array(_eager(p["weight"], "weight"), "weight")
+    input_shape = tuple(int(s) for s in p["input_shape"])
+    nd = spatial_rank(weight.ndim)
+    gb, unbatched = _batched(g, nd)
+    ishape = ((1,) + input_shape) if unbatched else input_shape
+    # validate the whole call's shapes now (a small stand-in batch)
+    opts = _conv_opts(p)
+    public(np.zeros((1,) + gb.shape[1:], g.dtype), weight, (1,) + ishape[1:], **opts)
+    dtype = result_dtype(np.empty(0, g.dtype), weight)
+    y = E.batch_map(_input_grad_block, gb, ishape[1:], dtype, threads=E.user_threads(),
+                    public=public, weight=weight, input_shape=ishape, opts=opts)
+    return _unbatch(y, unbatched)
+
+
+def _weight_grad_block(x, g, public, weight_shape, opts):
+    return public(x, g, weight_shape, **opts)[None]
+
+
+def conv_weight_grad(public, p):
+    from fastconv._validation import result_dtype
+
+    x, g = p["x"], p["grad_output"]
+    weight_shape = tuple(int(s) for s in p["weight_shape"])
+    nd = len(weight_shape) - 2
+    opts = _conv_opts(p)
+    xd, g = E.as_dask(x), E.as_dask(g)
+    xb, unbatched = _batched(xd, nd)
+    gb, _ = _batched(g, nd)
+    if xb.shape[0] != gb.shape[0]:
+        raise ValueError(f"x and grad_output have different batch sizes "
+                         f"({xb.shape[0]} and {gb.shape[0]})")
+    public(np.zeros((1,) + xb.shape[1:], xb.dtype), np.zeros((1,) + gb.shape[1:], gb.dtype),
+           weight_shape, **opts)
+    dtype = result_dtype(np.empty(0, xb.dtype), np.empty(0, gb.dtype))
+    parts = E.batch_map(_weight_grad_block, xb, weight_shape, dtype, gb, per_chunk=True,
+                        threads=E.user_threads(), public=public, weight_shape=weight_shape,
+                        opts=opts)
+    return E.sequential_sum(parts, weight_shape, dtype)
+
+
+def _bias_block(g):
+    axes = (0,) + tuple(range(2, g.ndim))
+    return g.sum(axis=axes, dtype=np.float64)[None]
+
+
+def conv_bias_grad(public, p):
+    from fastconv._validation import result_dtype
+
+    g = p["grad_output"]
+    if g.ndim < 2:
+        public(np.zeros(g.shape, g.dtype))     # its ValueError
+    dtype = result_dtype(np.empty(0, g.dtype))
+    parts = E.batch_map(_bias_block, g, (g.shape[1],), np.float64, per_chunk=True)
+    return E.sequential_sum(parts, (g.shape[1],), np.float64, cast=dtype)
+
+
+def conv_backward(public, p):
+    import fastconv
+
+    needs = tuple(p["needs"])
+    opts = _conv_opts(p)
+    g, x, w = p["grad_output"], p["x"], _eager(p["weight"], "weight")
+    w = np.asarray(w)
+    gx = gw = gb = None
+    if "input" in needs:
+        gx = fastconv.conv_input_grad(E.as_dask(g), w, x.shape, **opts)
+    if "weight" in needs:
+        gw = fastconv.conv_weight_grad(E.as_dask(x), E.as_dask(g), w.shape, **opts)
+    if "bias" in needs:
+        gb = fastconv.conv_bias_grad(E.as_dask(g))
+    return gx, gw, gb
+
+
+# ------------------------------------------------------------------ transposed conv
+
+def _transpose_block(x, public, weight, bias, opts):
+    return public(x, weight, bias, **opts)
+
+
+def conv_transpose(public, p):
+    from fastconv._validation import as_array, result_dtype
+
+    if p.get("out") is not None:
+        raise TypeError("out= is not supported with a dask input (the result is lazy)")
+    x = p["x"]
+    weight = as_array(_eager(p["weight"], "weight"), "weight")
+    bias = p["bias"]
+    if bias is not None:
+        bias = as_array(_eager(bias, "bias"), "bias")
+    nd = weight.ndim - 2
+    xb, unbatched = _batched(x, nd)
+    opts = {k: p[k] for k in ("stride", "padding", "output_padding", "dilation", "groups")}
+    meta = public(np.zeros((1,) + xb.shape[1:], x.dtype), weight, bias, **opts)
+    dtype = result_dtype(np.empty(0, x.dtype), weight, bias)
+    y = E.batch_map(_transpose_block, xb, meta.shape[1:], dtype, threads=E.user_threads(),
+                    public=public, weight=weight, bias=bias, opts=opts)
+    return _unbatch(y, unbatched)
+
+
+# ------------------------------------------------------------------ pooling
+
+def _pool_geometry(x, p, kind):
+    from fastconv.pool import _Pool, _rank
+
+    nd = _rank(p["kernel_size"], x.ndim, p.get("_nd"), "x")
+    dilation = p.get("dilation", 1)
+    plan = _Pool(x.shape, nd, p["kernel_size"], p["stride"], p["padding"], dilation,
+                 p["ceil_mode"])
+    return nd, plan
+
+
+def _max_block(block, pads, public, opts, want, starts, full_spatial):
+    y, ind = public(block, **dict(opts, return_indices=True))
+    if want == "values":
+        return y
+    if starts is None:
+        return ind
+    # local flat offsets in the block's plane -> the whole input's plane
+    local = np.unravel_index(ind, block.shape[2:])
+    glob = tuple(c + s for c, s in zip(local, starts))
+    return np.ravel_multi_index(glob, full_spatial).astype(np.int64)
+
+
+def _pool_sliding(public, p, kind):
+    from fastconv._validation import result_dtype
+
+    x = p["x"]
+    nd, plan = _pool_geometry(x, p, kind)
+    xb, unbatched = _batched(x, nd)
+    dtype = result_dtype(np.empty(0, x.dtype))
+    spatial_chunked = any(len(c) > 1 for c in xb.chunks[2:])
+    simple = all(q == 0 for q in plan.padding) and not p["ceil_mode"]
+    if spatial_chunked and not simple:
+        # padding or ceil_mode windows: batch-parallel only (see the module doc)
+        xb = xb.rechunk({a: -1 for a in range(2, xb.ndim)})
+    opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": plan.padding}
+    if kind == "max":
+        opts.update(dilation=plan.dilation, ceil_mode=p["ceil_mode"])
+    else:
+        opts.update(ceil_mode=p["ceil_mode"], count_include_pad=p["count_include_pad"],
+                    divisor_override=p["divisor_override"])
+    if any(len(c) > 1 for c in xb.chunks[2:]):
+        axes = [E.Axis(n, d * (k - 1) + 1, s, 0, 0, o) for n, k, s, d, o in
+                zip(plan.in_spatial, plan.kernel, plan.stride, plan.dilation, plan.out_spatial)]
+    else:
+        axes = None
+    return xb, unbatched, axes, opts, dtype, plan
+
+
+def _pool_call(block, pads, public, opts):
+    return public(block, **opts)
+
+
+def _run_pool(public, p, kind, want="values"):
+    xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind)
+    channels = xb.shape[1]
+    block_axes = axes      # None: only batch/channel chunks, every block is one call
+    threads = E.user_threads()
+    if kind == "max" and want == "values" and block_axes is not None:
+        # the values need no positions: the halo graph, as avg_pool
+        opts = dict(opts, return_indices=False)
+        kind = "max-values"
+    if kind == "max":
+        out_dtype = dtype if want == "values" else np.int64
+        if block_axes is None:
+            return _unbatch(_whole_spatial(xb, plan, out_dtype, threads, _max_block,
+                                           dict(public=public, opts=opts, want=want,
+                                                starts=None, full_spatial=None)), unbatched)
+        y = _max_sliding(xb, block_axes, public, opts, want, out_dtype, threads)
+        return _unbatch(y, unbatched)
+    if block_axes is None:
+        return _unbatch(_whole_spatial(xb, plan, dtype, threads, _pool_call,
+                                       dict(public=public, opts=opts)), unbatched)
+    y = E.sliding(xb, block_axes, None, _pool_call, channels, dtype, threads=threads,
+                  call_kwargs=dict(public=public, opts=opts))
+    return _unbatch(y, unbatched)
+
+
+def _whole_spatial(xb, plan, dtype, threads, call, kw):
+    """Blocks over batch and channel chunks (pooling is per channel)."""
+    xb = xb.rechunk({a: -1 for a in range(2, xb.ndim)})
+    chunks = xb.chunks[:2] + tuple((o,) for o in plan.out_spatial)
+
+    def f(b, **k):
+        return call(b, None, **k)
+
+    return da.map_blocks(E.run_block, f, threads, xb, chunks=chunks, dtype=dtype,
+                         meta=np.empty((0,) * xb.ndim, dtype), **kw)
+
+
+def _max_sliding(xb, axes, public, opts, want, dtype, threads):
+    """Spatially chunked max pooling; indices translated to the whole plane."""
+    x = xb.rechunk({1: -1})
+    per_axis = [ax.out_chunks(x.chunks[2 + i]) for i, ax in enumerate(axes)]
+    full = tuple(ax.n for ax in axes)
+    nd = len(axes)
+
+    def piece(index):
+        pc = x
+        starts = []
+        for i, ((a, b), ax) in enumerate(zip(index, axes)):
+            start, end = ax.need(a, b)
+            pc = pc[(slice(None),) * (2 + i) + (slice(start, end),)]
+            starts.append(start)
+        pc = E.single_except_batch(pc)
+        chunks = (x.chunks[0], (x.shape[1],)) + tuple((b - a,) for a, b in index)
+        return da.map_blocks(E.run_block, _max_block, threads, pc, None, public=public,
+                             opts=opts, want=want, starts=tuple(starts), full_spatial=full,
+                             chunks=chunks, dtype=dtype, meta=np.empty((0,) * (nd + 2), dtype))
+
+    def nest(prefix, level):
+        if level == nd:
+            return piece(prefix)
+        return [nest(prefix + (c,), level + 1) for c in per_axis[level]]
+
+    return da.block(nest((), 0))
+
+
+def max_pool(public, p):
+    if p["return_indices"]:
+        return _run_pool(public, p, "max", "values"), _run_pool(public, p, "max", "indices")
+    return _run_pool(public, p, "max", "values")
+
+
+def avg_pool(public, p):
+    return _run_pool(public, p, "avg")
+
+
+def _pool_bwd_block(g, *rest, public, input_shape, kw):
+    shape = (g.shape[0],) + tuple(input_shape[1:])
+    return public(g, *rest, shape, **kw)
+
+
+def max_pool_backward(public, p):
+    from fastconv._validation import result_dtype
+
+    g, ind = p["grad_output"], p["indices"]
+    input_shape = tuple(int(s) for s in p["input_shape"])
+    g = E.as_dask(g)
+    unbatched = False
+    nd = p.get("spatial_ndim") or (len(input_shape) - 2)
+    if len(input_shape) == nd + 1:
+        g, unbatched = g[None], True
+        input_shape = (1,) + input_shape
+        ind = ind[None]
+    ind = E.as_dask(ind)
+    dtype = result_dtype(np.empty(0, g.dtype))
+
+    def f(gb, ib, public, input_shape, kw):
+        return public(gb, ib, (gb.shape[0],) + tuple(input_shape[1:]), **kw)
+
+    y = E.batch_map(f, g, input_shape[1:], dtype, ind, threads=E.user_threads(),
+                    public=public, input_shape=input_shape, kw={"spatial_ndim": nd})
+    return _unbatch(y, unbatched)
+
+
+def avg_pool_backward(public, p):
+    from fastconv._validation import result_dtype
+
+    g = E.as_dask(p["grad_output"])
+    input_shape = tuple(int(s) for s in p["input_shape"])
+    kw = {k: p[k] for k in ("kernel_size", "stride", "padding", "ceil_mode",
+                            "count_include_pad", "divisor_override", "_nd")}
+    nd = kw["_nd"] or (len(input_shape) - 2)
+    kw["_nd"] = nd
+    unbatched = len(input_shape) == nd + 1
+    if unbatched:
+        g, input_shape = g[None], (1,) + input_shape
+    dtype = result_dtype(np.empty(0, g.dtype))
+
+    def f(gb, public, input_shape, kw):
+        return public(gb, (gb.shape[0],) + tuple(input_shape[1:]), **kw)
+
+    y = E.batch_map(f, g, input_shape[1:], dtype, threads=E.user_threads(),
+                    public=public, input_shape=input_shape, kw=kw)
+    return _unbatch(y, unbatched)
+
+
+# ------------------------------------------------------------------ nn models
+
+def _model_block(b, model):
+    import copy
+
+    # a private copy per task: layers reuse their buffers between calls, and the
+    # threaded scheduler runs tasks concurrently
+    return copy.deepcopy(model).forward(b)
+
+
+def module_call(public, p):
+    model, x = p["self"], p["x"]
+    if getattr(model, "training", False):
+        raise ValueError("a dask array goes through a model in eval mode only (batch "
+                         "statistics and dropout would depend on the chunking): call "
+                         "model.eval() first")
+    probe = _model_block(np.zeros((1,) + x.shape[1:], x.dtype), model)
+    return E.batch_map(_model_block, x, probe.shape[1:], probe.dtype,
+                       threads=E.user_threads(), model=model)
+
+
+def _lazy_signal(name):
+    def handler(public, p):
+        from fastconv._dask import _signal
+
+        return getattr(_signal, name)(public, p)
+
+    return handler
+
+
+def _lazy_ndimage(name):
+    def handler(public, p):
+        from fastconv._dask import _ndimage
+
+        return _ndimage.HANDLERS[name](public, p)
+
+    return handler
+
+
+HANDLERS = {
+    "conv": conv,
+    "conv_input_grad": conv_input_grad,
+    "conv_weight_grad": conv_weight_grad,
+    "conv_bias_grad": conv_bias_grad,
+    "conv_backward": conv_backward,
+    "conv_transpose": conv_transpose,
+    "max_pool": max_pool,
+    "avg_pool": avg_pool,
+    "max_pool_backward": max_pool_backward,
+    "avg_pool_backward": avg_pool_backward,
+    "module": module_call,
+    "convolve": _lazy_signal("convolve"),
+    "correlate": _lazy_signal("correlate"),
+    "fftconvolve": _lazy_signal("fftconvolve"),
+    "oaconvolve": _lazy_signal("oaconvolve"),
+}
+HANDLERS.update({f"ndimage.{n}": _lazy_ndimage(f"ndimage.{n}") for n in (
+    "correlate1d", "convolve1d", "correlate", "convolve", "gaussian_filter1d",
+    "gaussian_filter", "uniform_filter1d", "uniform_filter", "minimum_filter1d",
+    "maximum_filter1d", "minimum_filter", "maximum_filter", "prewitt", "sobel",
+    "laplace", "generic_laplace", "gaussian_laplace", "generic_gradient_magnitude",
+    "gaussian_gradient_magnitude")})

@@ -1,0 +1,150 @@
+"""Lazy fastconv.ndimage: chunked along any axes, each chunk read with a halo.
+
+Every output chunk is the filter applied to its chunk plus a halo of ``depth``
+elements per side (the filter's reach along that axis: ``k // 2 + |origin|``,
+a Gaussian's radius, ...; one more to be safe), then cropped back: the outputs
+kept only ever read the halo, so each is the same computation as in the
+in-memory call (the same bits, as the tests check).  Outside the array the
+halo holds what the filter's ``mode`` would read (``reflect`` = numpy's
+symmetric, ``mirror`` = reflect, ``nearest`` = edge, ``wrap``; ``constant``
+fills ``cval``).  Filters given as Python callables (``generic_*``), per-axis
+mode sequences, multi-pass filters in the constant modes (see
+``_PASSES_OVER_CVAL``) run as one block (lazy, not parallel).
+"""
+
+import numpy as np
+
+from fastconv._dask import _engine as E
+from fastconv._dask import is_dask
+
+_PADMODE = {"reflect": "symmetric", "mirror": "reflect", "grid-mirror": "symmetric",
+            "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap",
+            "constant": "constant", "grid-constant": "constant"}
+
+
+def _per_axis(value, n, name):
+    if np.ndim(value) == 0:
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(f"{name} must have one entry per filtered axis ({n}), got {value!r}")
+    return value
+
+
+def _axes(p, ndim):
+    axes = p.get("axes")
+    if axes is None:
+        return list(range(ndim))
+    return [int(a) % ndim for a in np.atleast_1d(axes)]
+
+
+def _gauss_radius(sigma, truncate, radius):
+    if radius is not None:
+        return int(radius)
+    return int(float(truncate) * float(sigma) + 0.5)
+
+
+def _depths(name, p, ndim):
+    """Halo per axis (both sides), or None: run as one block."""
+    d = [0] * ndim
+    if name in ("correlate1d", "convolve1d", "uniform_filter1d", "minimum_filter1d",
+                "maximum_filter1d", "gaussian_filter1d"):
+        ax = int(p["axis"]) % ndim
+        if name == "gaussian_filter1d":
+            d[ax] = _gauss_radius(p["sigma"], p["truncate"], p.get("radius")) + 1
+        else:
+            k = np.size(p["weights"]) if "weights" in p else int(p["size"])
+            d[ax] = k // 2 + abs(int(p["origin"])) + 1
+        return d
+    axes = _axes(p, ndim)
+    if name in ("correlate", "convolve"):
+        w = np.asarray(p["weights"])
+        orig = _per_axis(p["origin"], len(axes), "origin")
+        for a, k, o in zip(axes, w.shape, orig):
+            d[a] = k // 2 + abs(int(o)) + 1
+        return d
+    if name in ("uniform_filter", "minimum_filter", "maximum_filter"):
+        if p.get("footprint") is not None:
+            sizes = np.asarray(p["footprint"]).shape
+        else:
+            sizes = _per_axis(p["size"], len(axes), "size")
+        orig = _per_axis(p["origin"], len(axes), "origin")
+        for a, k, o in zip(axes, sizes, orig):
+            d[a] = int(k) // 2 + abs(int(o)) + 1
+        return d
+    if name in ("gaussian_filter", "gaussian_laplace", "gaussian_gradient_magnitude"):
+        truncate = p.get("truncate", p.get("kwargs", {}).get("truncate", 4.0))
+        sig = _per_axis(p["sigma"], len(axes), "sigma")
+        rad = _per_axis(p.get("radius"), len(axes), "radius")
+        for a, s, r in zip(axes, sig, rad):
+            d[a] = _gauss_radius(s, truncate, r) + (2 if name != "gaussian_filter" else 1)
+        return d
+    if name in ("prewitt", "sobel", "laplace"):
+        for a in axes if name == "laplace" else range(ndim):
+            d[a] = 2
+        return d
+    return None
+
+
+# Filters run as several 1-D passes whose later passes must see cval outside the
+# array, not an earlier pass's output over the cval halo: in constant modes they
+# run as one block (min/max are exact either way: a min of equal values).
+_PASSES_OVER_CVAL = {"gaussian_filter", "uniform_filter", "prewitt", "sobel", "laplace",
+                     "gaussian_laplace", "gaussian_gradient_magnitude"}
+
+
+def _block(block, pads, public, kw, depth, cval):
+    b = block[0, 0]
+    if any(lo or hi for lo, hi in pads):
+        b = np.pad(b, pads, mode="constant", constant_values=cval)
+    y = public(b, **kw)
+    crop = tuple(slice(dd, y.shape[i] - dd) for i, dd in enumerate(depth))
+    return y[crop][None, None]
+
+
+def _whole(public, x, kw):
+    x = x.rechunk(-1)
+    meta = public(np.zeros((3,) * x.ndim, x.dtype), **kw)
+    return x.map_blocks(lambda b: public(b, **kw), dtype=meta.dtype,
+                        meta=np.empty((0,) * x.ndim, meta.dtype))
+
+
+def filter_(name):
+    def handler(public, p):
+        x = p.pop("input")
+        if not is_dask(x):
+            raise TypeError(f"only input may be a dask array in ndimage.{name}")
+        out = p.get("output")
+        if out is not None and not isinstance(out, (type, np.dtype, str)):
+            raise TypeError("output= must be a dtype (or None) with a dask input: the "
+                            "result is a new lazy array")
+        for k in ("weights", "footprint"):
+            if is_dask(p.get(k)):
+                raise TypeError(f"{k} must be an in-memory array with a dask input")
+        kw = dict(p)
+        extra = kw.pop("kwargs", None)
+        if extra:
+            kw.update(extra)
+        mode = p.get("mode", "reflect")
+        depth = _depths(name, p, x.ndim) if isinstance(mode, str) else None
+        if (depth is None or x.ndim == 0 or mode not in _PADMODE
+                or (_PADMODE[mode] == "constant" and name in _PASSES_OVER_CVAL)):
+            return _whole(public, x, kw)
+        meta = public(np.zeros(tuple(2 * dd + 1 for dd in depth), x.dtype), **kw)
+        axes = [E.Axis(n, 2 * dd + 1, 1, dd, dd, n) for n, dd in zip(x.shape, depth)]
+        pad = _PADMODE[mode]
+        cval = p.get("cval", 0.0)
+        y = E.sliding(x[None, None], axes, "constant" if pad == "constant" else pad, _block,
+                      1, meta.dtype, threads=E.user_threads(),
+                      call_kwargs=dict(public=public, kw=kw, depth=tuple(depth), cval=cval))
+        return y[0, 0]
+
+    return handler
+
+
+NAMES = ("correlate1d", "convolve1d", "correlate", "convolve", "gaussian_filter1d",
+         "gaussian_filter", "uniform_filter1d", "uniform_filter", "minimum_filter1d",
+         "maximum_filter1d", "minimum_filter", "maximum_filter", "prewitt", "sobel",
+         "laplace", "generic_laplace", "gaussian_laplace", "generic_gradient_magnitude",
+         "gaussian_gradient_magnitude")
+HANDLERS = {f"ndimage.{n}": filter_(n) for n in NAMES}

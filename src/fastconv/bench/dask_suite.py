@@ -1,0 +1,246 @@
+"""``python -m fastconv bench --suite dask``: fastconv on dask arrays against dask-image.
+
+On one ``distributed.LocalCluster`` (2 worker processes x 1 thread, the issue's setting)
+and the same persisted data and chunks for both systems:
+
+* ``conv5x5``: a 4096x4096 float32 image in 1024x1024 chunks, 5x5 convolution with
+  ``scipy.ndimage``'s 'reflect' border: ``dask_image.ndfilters.convolve`` against
+  ``fastconv.ndimage.convolve``; ``conv5x5_cnn``: against the CNN op
+  ``fastconv.conv2d(..., padding=2, padding_mode='symmetric', flip=True)``.
+* ``gauss_s3``: the same image, sigma-3 Gaussian (``truncate=4``: 25 taps):
+  ``dask_image.ndfilters.gaussian_filter`` against ``fastconv.ndimage.gaussian_filter``;
+  ``gauss_s3_1d``: against two 1-D passes of fastconv.conv with scipy.ndimage's kernel
+  in one halo exchange of fastconv's dask engine per chunk.
+* ``model2``: inference of the course's CNN (``fastconv.bench.nn_suite.model2``, eval
+  mode) over 20,000 28x28 float32 images in chunks of 2,000: ``model(x_dask)`` against
+  the same weights in PyTorch mapped over the same chunks (skipped without torch).
+
+A timed call materialises the result on the workers (``persist`` + ``wait``; nothing is
+gathered on the client).  The systems alternate A B A B; the table gives the median
+over rounds and the ratio fastconv / peer (< 1: fastconv faster), and the largest
+difference between the two results (relative to the peer's largest magnitude).
+"""
+
+import statistics
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["gaussian_kernel1d", "make_workloads", "run_dask_bench", "format_dask_table",
+           "cmd_dask_bench"]
+
+
+def gaussian_kernel1d(sigma, truncate=4.0):
+    """scipy.ndimage.gaussian_filter's 1-D kernel (order 0), float64."""
+    radius = int(truncate * float(sigma) + 0.5)
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 / (sigma * sigma) * t * t)
+    return k / k.sum()
+
+
+def _fastconv_conv5(x, w5):
+    import fastconv
+
+    w = w5.astype(np.float32)[None, None]
+    return fastconv.conv2d(x[None, None], w, padding=2, padding_mode="symmetric",
+                           flip=True)[0, 0]
+
+
+def _gauss_block(block, pads, k):
+    import fastconv
+
+    # the block carries its 'reflect' halo on both axes: two valid 1-D passes
+    r = k.size // 2
+    y = fastconv.conv2d(block, k.reshape(1, 1, -1, 1))[0, 0]
+    y = fastconv.conv1d(y[:, None, :], k.reshape(1, 1, -1))[:, 0, :]
+    assert y.shape == (block.shape[2] - 2 * r, block.shape[3] - 2 * r)
+    return y[None, None]
+
+
+def _fastconv_gauss(x, sigma):
+    """Two 1-D passes of fastconv.conv (down the columns with a k x 1 kernel, then
+    along the rows with the rows as conv1d's batch) in one halo exchange of the
+    fastconv dask engine: what a separable filter of ``fastconv.ndimage`` will run
+    (not merged yet); each chunk is read with a 12-pixel (4 sigma) 'symmetric' halo
+    (scipy.ndimage's 'reflect')."""
+    from fastconv._dask._engine import Axis, sliding, user_threads
+
+    k = gaussian_kernel1d(sigma).astype(np.float32)
+    r = k.size // 2
+    axes = [Axis(n, k.size, 1, r, r, n) for n in x.shape]
+    y = sliding(x[None, None], axes, "symmetric", _gauss_block, 1, np.float32,
+                threads=user_threads(), call_kwargs={"k": k})
+    return y[0, 0]
+
+
+def _torch_block(b, state):
+    import torch
+
+    from fastconv.bench.nn_suite import torch_model2
+
+    torch.set_num_threads(1)
+    m = torch_model2()
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    m.eval()
+    with torch.no_grad():
+        return m(torch.from_numpy(np.ascontiguousarray(b))).numpy()
+
+
+def make_workloads(client, quick=False):
+    """name -> (description, {system: zero-argument function returning a lazy array})."""
+    import dask.array as da
+
+    n, c = (2048, 512) if quick else (4096, 1024)
+    image = da.random.default_rng(0).random((n, n), dtype=np.float32, chunks=c)
+    image = client.persist(image)
+    w5 = np.random.default_rng(1).standard_normal((5, 5)).astype(np.float32)
+    out = {}
+    try:
+        from dask_image import ndfilters
+    except ImportError:
+        ndfilters = None
+    from fastconv import ndimage
+
+    conv = {"fastconv": lambda: ndimage.convolve(image, w5, mode="reflect")}
+    cnn = {"fastconv": lambda: _fastconv_conv5(image, w5)}
+    gauss = {"fastconv": lambda: ndimage.gaussian_filter(image, 3.0, mode="reflect")}
+    gauss2 = {"fastconv": lambda: _fastconv_gauss(image, 3.0)}
+    if ndfilters is not None:
+        for d in (conv, cnn):
+            d["dask-image"] = lambda: ndfilters.convolve(image, w5, mode="reflect")
+        for d in (gauss, gauss2):
+            d["dask-image"] = lambda: ndfilters.gaussian_filter(image, 3.0, mode="reflect")
+    out["conv5x5"] = (f"{n}^2 f32, {c}^2 chunks: ndimage.convolve", conv)
+    out["conv5x5_cnn"] = (f"{n}^2 f32, {c}^2 chunks: conv2d", cnn)
+    out["gauss_s3"] = (f"{n}^2 f32, {c}^2 chunks: gaussian_filter", gauss)
+    out["gauss_s3_1d"] = (f"{n}^2 f32, {c}^2 chunks: 2 conv passes", gauss2)
+
+    from fastconv import nn
+    from fastconv.bench.nn_suite import model2
+
+    count, per = (4000, 500) if quick else (20000, 2000)
+    imgs = da.random.default_rng(2).random((count, 1, 28, 28), dtype=np.float32,
+                                           chunks=(per, 1, 28, 28))
+    imgs = client.persist(imgs)
+    nn.init.manual_seed(0)
+    ours = model2(nn)
+    ours.eval()
+    systems = {"fastconv": lambda: ours(imgs)}
+    try:
+        import torch  # noqa: F401
+
+        state = {k: np.asarray(v) for k, v in ours.state_dict().items()}
+        systems["torch"] = lambda: imgs.map_blocks(_torch_block, state, chunks=(per, 10),
+                                                   drop_axis=[2, 3], dtype=np.float32)
+    except ImportError:
+        pass
+    out["model2"] = (f"{count} 28x28 images, chunks of {per}", systems)
+    return out
+
+
+def _task_count(client):
+    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+def _timed(client, make, keep=False, baseline=None):
+    """Seconds to materialise ``make()`` on the workers.  Unless kept, the result is
+    released and the scheduler drained back to ``baseline`` tasks, so that the next call
+    (same keys) computes again instead of finding the result in memory."""
+    from distributed import wait
+
+    t = time.perf_counter()
+    y = client.persist(make())
+    wait(y)
+    dt = time.perf_counter() - t
+    if keep:
+        return dt, y
+    del y
+    deadline = time.perf_counter() + 10
+    while _task_count(client) > baseline and time.perf_counter() < deadline:
+        time.sleep(0.02)
+    return dt, None
+
+
+def run_dask_bench(repeat=5, quick=False, progress=True, workers=2):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                           dashboard_address=None)
+    client = Client(cluster)
+    rows = []
+    try:
+        for name, (desc, systems) in make_workloads(client, quick).items():
+            times = {s: [] for s in systems}
+            base = _task_count(client)
+            for make in systems.values():              # warm-up: imports, plans
+                _timed(client, make, baseline=base)
+            names = list(systems)
+            for r in range(repeat):
+                order = names if r % 2 == 0 else names[::-1]
+                for s in order:
+                    dt, _ = _timed(client, systems[s], baseline=base)
+                    times[s].append(dt)
+                if progress:
+                    print(f"  {name} round {r + 1}/{repeat}", file=sys.stderr)
+            med = {s: statistics.median(v) for s, v in times.items()}
+            peer = next((s for s in names if s != "fastconv"), None)
+            diff = None
+            results = {s: _timed(client, systems[s], keep=True)[1] for s in names}
+            if peer is not None:
+                a, b = client.compute([results["fastconv"], results[peer]], sync=True) \
+                    if name == "model2" else (None, None)
+                if name != "model2":
+                    import dask.array as da
+
+                    d = da.abs(results["fastconv"] - results[peer]).max()
+                    m = da.abs(results[peer]).max()
+                    d, m = client.compute([d, m], sync=True)
+                    diff = float(d) / float(m)
+                else:
+                    diff = float(np.abs(a - b).max() / np.abs(b).max())
+            del results
+            rows.append({"workload": name, "desc": desc, "median_s": med, "peer": peer,
+                         "ratio": med["fastconv"] / med[peer] if peer else None,
+                         "max_rel_diff": diff})
+    finally:
+        client.close()
+        cluster.close()
+    return {"rows": rows, "workers": workers, "repeat": repeat}
+
+
+def format_dask_table(report):
+    lines = [f"LocalCluster: {report['workers']} worker processes x 1 thread; median of "
+             f"{report['repeat']} rounds (A B A B); ratio = fastconv / peer (< 1: faster)",
+             f"{'workload':<12} {'data':<40} {'fastconv s':>10} {'peer':>11} {'peer s':>8} "
+             f"{'ratio':>6} {'max diff':>9}"]
+    for r in report["rows"]:
+        peer = r["peer"] or "-"
+        ps = f"{r['median_s'][r['peer']]:.3f}" if r["peer"] else "-"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        diff = f"{r['max_rel_diff']:.1e}" if r["max_rel_diff"] is not None else "-"
+        lines.append(f"{r['workload']:<12} {r['desc']:<40} {r['median_s']['fastconv']:>10.3f} "
+                     f"{peer:>11} {ps:>8} {ratio:>6} {diff:>9}")
+    return "\n".join(lines)
+
+
+def cmd_dask_bench(args):
+    """``python -m fastconv bench --suite dask``: uses --repeat, --quick, --json and
+    --no-progress of the bench command."""
+    import json
+
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("error: the dask suite needs dask[array,distributed] "
+              "(pip install 'fastconv[dask]')", file=sys.stderr)
+        return 2
+    report = run_dask_bench(repeat=args.repeat or (3 if args.quick else 5), quick=args.quick,
+                            progress=not args.no_progress)
+    report["argv"] = sys.argv[1:]
+    print(format_dask_table(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0

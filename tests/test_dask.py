@@ -1,0 +1,465 @@
+"""fastconv on dask arrays: lazy, chunked, equal to the in-memory call.
+
+Bit for bit wherever the in-memory call's sums keep their order (every direct
+path); weight/bias gradients and FFT paths within their bounds.  On the threads
+scheduler and on a 2-process distributed.LocalCluster.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+import fastconv  # noqa: E402
+from fastconv import signal  # noqa: E402
+from fastconv.pool import (  # noqa: E402
+    avg_pool,
+    avg_pool_backward,
+    max_pool,
+    max_pool_backward,
+)
+
+MODES = ["zeros", "constant", "reflect", "replicate", "circular", "symmetric"]
+
+
+@pytest.fixture(autouse=True)
+def threads_scheduler():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
+def _compute(y):
+    assert isinstance(y, da.Array), type(y)
+    return y.compute()
+
+
+def _same_bits(lazy, ref):
+    got = _compute(lazy)
+    assert got.shape == ref.shape and got.dtype == ref.dtype
+    np.testing.assert_array_equal(got, ref)
+    return got
+
+
+def _random_chunks(rng, n):
+    """Uneven chunks, one-element chunks included."""
+    kind = rng.integers(4)
+    if kind == 0 or n == 1:
+        return (1,) * n
+    if kind == 1:
+        return (n,)
+    cuts = sorted(set(rng.integers(1, n, size=rng.integers(1, min(n, 6))).tolist()))
+    b = [0] + cuts + [n]
+    return tuple(hi - lo for lo, hi in zip(b[:-1], b[1:]))
+
+
+# ------------------------------------------------------------------ conv forward
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_conv2d_spatial_chunks_every_mode_and_stride(mode, stride, rng):
+    x = rng.standard_normal((3, 2, 23, 19)).astype(np.float32)
+    w = rng.standard_normal((4, 2, 3, 5)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    # chunks smaller than the halo (2 and 1 element), uneven, batch chunked too
+    xd = da.from_array(x, chunks=((2, 1), (1, 1), (2, 7, 1, 13), (5, 1, 4, 9)))
+    kw = dict(stride=stride, padding_mode=mode, dilation=(1, 2))
+    if mode == "constant":
+        kw["pad_value"] = -0.75
+    for padding in [0, "same", ((4, 1), (0, 6)), (7, 9)]:
+        if padding == "same" and stride > 1:
+            continue
+        ref = fastconv.conv2d(x, w, b, padding=padding, **kw)
+        _same_bits(fastconv.conv2d(xd, w, b, padding=padding, **kw), ref)
+
+
+def test_conv_random_ops_shapes_chunkings(rng):
+    """1-3 spatial dims, random kernels/strides/dilations/paddings/modes/groups/flip,
+    random uneven chunkings: the same bits as the in-memory call."""
+    for _ in range(30):
+        nd = int(rng.integers(1, 4))
+        groups = int(rng.choice([1, 2]))
+        cin, cout = 2 * groups, 2 * groups
+        k = tuple(int(v) for v in rng.integers(1, 4, nd))
+        d = tuple(int(v) for v in rng.integers(1, 3, nd))
+        s = tuple(int(v) for v in rng.integers(1, 4, nd))
+        size = tuple(int(v) for v in rng.integers(4, 13 if nd < 3 else 8, nd))
+        pads = tuple((int(a), int(b)) for a, b in rng.integers(0, 5, (nd, 2)))
+        mode = str(rng.choice(MODES))
+        x = rng.standard_normal((2, cin) + size)
+        dtype = rng.choice([np.float32, np.float64])
+        x = x.astype(dtype)
+        w = rng.standard_normal((cout, cin // groups) + k).astype(dtype)
+        flip = bool(rng.integers(2))
+        try:
+            ref = fastconv.conv(x, w, stride=s, dilation=d, padding=pads, groups=groups,
+                                padding_mode=mode, flip=flip)
+        except ValueError:
+            continue
+        chunks = (_random_chunks(rng, 2), (1, cin - 1)) + tuple(_random_chunks(rng, n)
+                                                                 for n in size)
+        xd = da.from_array(x, chunks=chunks)
+        _same_bits(fastconv.conv(xd, w, stride=s, dilation=d, padding=pads, groups=groups,
+                                 padding_mode=mode, flip=flip), ref)
+
+
+def test_conv_flip_unbatched_1d_and_3d(rng):
+    x = rng.standard_normal((2, 40)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 6)).astype(np.float32)
+    xd = da.from_array(x, chunks=(2, 3))
+    ref = fastconv.conv1d(x, w, padding="full", flip=True)
+    _same_bits(fastconv.conv1d(xd, w, padding="full", flip=True), ref)
+    v = rng.standard_normal((1, 1, 9, 10, 11))
+    w3 = rng.standard_normal((2, 1, 3, 2, 3))
+    vd = da.from_array(v, chunks=(1, 1, 4, 3, 5))
+    _same_bits(fastconv.conv3d(vd, w3, padding=1, stride=(1, 2, 1), padding_mode="reflect"),
+               fastconv.conv3d(v, w3, padding=1, stride=(1, 2, 1), padding_mode="reflect"))
+
+
+def test_conv_against_numpy_reference(rng):
+    """The chunked path against a plain NumPy correlation, exact on small integers."""
+    x = rng.integers(-4, 5, (1, 1, 17, 13)).astype(np.float32)
+    w = rng.integers(-4, 5, (1, 1, 3, 3)).astype(np.float32)
+    xp = np.pad(x[0, 0], 1, mode="symmetric")
+    ref = np.zeros((17, 13), np.float32)
+    for i in range(3):
+        for j in range(3):
+            ref += w[0, 0, i, j] * xp[i:i + 17, j:j + 13]
+    got = _compute(fastconv.conv2d(da.from_array(x, chunks=(1, 1, 4, 5)), w, padding=1,
+                                   padding_mode="symmetric"))
+    np.testing.assert_array_equal(got[0, 0], ref)
+
+
+def test_conv_bad_arguments_raise_before_computing(rng):
+    xd = da.zeros((1, 2, 8, 8), chunks=4)
+    with pytest.raises(ValueError, match="padding_mode"):
+        fastconv.conv2d(xd, np.ones((1, 2, 3, 3)), padding_mode="bogus")
+    with pytest.raises(ValueError, match="bias"):
+        fastconv.conv2d(xd, np.ones((1, 2, 3, 3)), np.ones(3))
+    with pytest.raises(TypeError, match="weight"):
+        fastconv.conv(xd, da.ones((1, 2, 3, 3)))
+
+
+# ------------------------------------------------------------------ gradients, transpose
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
+def test_gradients_over_batch_chunks(mode, rng):
+    x = rng.standard_normal((7, 3, 12, 11)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    kw = dict(stride=2, padding=1, padding_mode=mode)
+    g = rng.standard_normal(fastconv.conv2d(x, w, **kw).shape).astype(np.float32)
+    xd = da.from_array(x, chunks=(3, 2, 5, 4))      # spatial chunks are merged
+    gd = da.from_array(g, chunks=(2, 4, 3, 3))
+    _same_bits(fastconv.conv_input_grad(gd, w, x.shape, **kw),
+               fastconv.conv_input_grad(g, w, x.shape, **kw))
+    # weight/bias: per-chunk partials summed in chunk order: deterministic, within
+    # the float bound of the in-memory result (another partition of the sum)
+    gw = _compute(fastconv.conv_weight_grad(xd, gd, w.shape, **kw))
+    again = _compute(fastconv.conv_weight_grad(xd, gd, w.shape, **kw))
+    np.testing.assert_array_equal(gw, again)
+    ref64 = fastconv.conv_weight_grad(x.astype(np.float64), g.astype(np.float64), w.shape, **kw)
+    s = fastconv.conv_weight_grad(np.abs(x).astype(np.float64), np.abs(g).astype(np.float64),
+                                  w.shape, **kw)
+    K = x.shape[0] * g.shape[2] * g.shape[3]
+    assert np.all(np.abs(gw - ref64) <= 2 * np.sqrt(K) * 2.0 ** -24 * s)
+    per_chunk = sum(fastconv.conv_weight_grad(x[i:j], g[i:j], w.shape, **kw)
+                    for i, j in [(0, 2), (2, 4), (4, 6), (6, 7)])
+    np.testing.assert_allclose(gw, per_chunk, rtol=1e-5, atol=1e-5)
+    gb = _compute(fastconv.conv_bias_grad(gd))
+    np.testing.assert_allclose(gb, g.astype(np.float64).sum((0, 2, 3)), rtol=1e-6)
+    gx, gw2, gb2 = fastconv.conv_backward(gd, xd, w, **kw)
+    _same_bits(gx, fastconv.conv_input_grad(g, w, x.shape, **kw))
+    np.testing.assert_array_equal(_compute(gw2), gw)
+    np.testing.assert_array_equal(_compute(gb2), gb)
+
+
+def test_weight_grad_exact_on_integers(rng):
+    x = rng.integers(-3, 4, (9, 2, 6, 6)).astype(np.float32)
+    g = rng.integers(-3, 4, (9, 2, 4, 4)).astype(np.float32)
+    _same_bits(fastconv.conv_weight_grad(da.from_array(x, chunks=(1, 2, 6, 6)),
+                                         da.from_array(g, chunks=(4, 1, 2, 4)), (2, 2, 3, 3)),
+               fastconv.conv_weight_grad(x, g, (2, 2, 3, 3)))
+
+
+def test_conv_transpose_batch_chunks(rng):
+    x = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    kw = dict(stride=2, padding=1, output_padding=1)
+    _same_bits(fastconv.conv_transpose2d(da.from_array(x, chunks=(2, 1, 3, 7)), w, b, **kw),
+               fastconv.conv_transpose2d(x, w, b, **kw))
+
+
+# ------------------------------------------------------------------ pooling
+
+@pytest.mark.parametrize("k,s", [(2, 2), (3, 2), (3, 1), ((2, 3), (3, 1))])
+def test_pooling_spatial_chunks(k, s, rng):
+    x = rng.standard_normal((3, 2, 17, 14)).astype(np.float32)
+    x[0, 0, 3:6, 3:6] = 1.0     # ties: the first maximum
+    xd = da.from_array(x, chunks=(2, 1, (1, 5, 4, 7), (6, 1, 7)))
+    _same_bits(max_pool(xd, k, s), max_pool(x, k, s))
+    y, i = max_pool(xd, k, s, return_indices=True)
+    y0, i0 = max_pool(x, k, s, return_indices=True)
+    _same_bits(y, y0)
+    _same_bits(i, i0)
+    _same_bits(avg_pool(xd, k, s), avg_pool(x, k, s))
+    gd = da.from_array(y0, chunks=(1, 2, 3, 3))
+    _same_bits(max_pool_backward(gd, da.from_array(i0, chunks=(1, 2, 3, 3)), x.shape),
+               max_pool_backward(y0, i0, x.shape))
+    _same_bits(avg_pool_backward(gd, x.shape, k, s), avg_pool_backward(y0, x.shape, k, s))
+
+
+def test_pooling_padding_ceil_mode_unbatched(rng):
+    x = rng.standard_normal((2, 15, 16)).astype(np.float64)
+    xd = da.from_array(x, chunks=(1, 4, 5))
+    _same_bits(max_pool(xd, 3, 2, 1, ceil_mode=True), max_pool(x, 3, 2, 1, ceil_mode=True))
+    _same_bits(avg_pool(xd, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+               avg_pool(x, 3, 2, 1, ceil_mode=True, count_include_pad=False))
+
+
+# ------------------------------------------------------------------ signal
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("taps", [1, 4, 25])
+def test_signal_direct_bit_exact(mode, taps, rng):
+    s = rng.standard_normal(500)
+    k = rng.standard_normal(taps)
+    sd = da.from_array(s, chunks=(3, 30, 1, 200, 266))
+    for f in (signal.convolve, signal.correlate):
+        _same_bits(f(sd, k, mode, method="direct"), f(s, k, mode, method="direct"))
+    im = rng.standard_normal((31, 29)).astype(np.float32)
+    k2 = rng.standard_normal((4, min(taps, 5))).astype(np.float32)
+    imd = da.from_array(im, chunks=(3, (1, 10, 18)))
+    _same_bits(signal.convolve(imd, k2, mode, method="direct"),
+               signal.convolve(im, k2, mode, method="direct"))
+    ints = np.arange(40)
+    _same_bits(signal.convolve(da.from_array(ints, chunks=7), np.array([1, -2, 3]), mode),
+               signal.convolve(ints, np.array([1, -2, 3]), mode))
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_signal_fft_paths_overlap_save(mode, rng):
+    s = rng.standard_normal(3000).astype(np.float32)
+    k = rng.standard_normal(101).astype(np.float32)
+    sd = da.from_array(s, chunks=700)
+    exact = np.convolve(s.astype(np.float64), k.astype(np.float64), mode)
+    for f in (signal.fftconvolve, signal.oaconvolve):
+        got = _compute(f(sd, k, mode))
+        ref = f(s, k, mode)
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        # the FFT's norm-wise bound
+        bound = 20 * np.sqrt(np.log2(s.size + k.size)) * 2.0 ** -24 * (
+            np.linalg.norm(s) * np.linalg.norm(k))
+        assert np.linalg.norm(got - exact) <= bound
+    got = _compute(signal.convolve(sd, k, mode, method="fft"))
+    assert np.linalg.norm(got - exact) <= bound
+    im = rng.standard_normal((64, 80))
+    imd = da.from_array(im, chunks=(20, 33))
+    k2 = rng.standard_normal((5, 7))
+    np.testing.assert_allclose(_compute(signal.fftconvolve(imd, k2, mode)),
+                               signal.fftconvolve(im, k2, mode), atol=1e-12)
+
+
+def test_signal_axes_and_fallbacks(rng):
+    a = rng.standard_normal((6, 100))
+    k = rng.standard_normal((1, 9))
+    ad = da.from_array(a, chunks=(4, 30))
+    np.testing.assert_allclose(_compute(signal.fftconvolve(ad, k, "same", axes=1)),
+                               signal.fftconvolve(a, k, "same", axes=1), atol=1e-12)
+    small = rng.standard_normal(5)
+    big = rng.standard_normal(12)
+    # 'valid' with in2 larger (SciPy swaps the inputs): one block, still lazy and equal
+    _same_bits(signal.convolve(da.from_array(small, chunks=2), big, "valid", method="direct"),
+               signal.convolve(small, big, "valid", method="direct"))
+
+
+# ------------------------------------------------------------------ nn models
+
+def test_model_inference_over_batch_chunks(rng):
+    nn = pytest.importorskip("fastconv.nn")
+    from fastconv.nn.demo import digits_models
+
+    _, model = digits_models(nn)
+    model.eval()
+    imgs = rng.standard_normal((37, 1, 8, 8)).astype(np.float32)
+    xd = da.from_array(imgs, chunks=(10, 1, 8, 8))
+    got = _compute(model(xd))
+    # conv/pool layers are per image; the dense layer's GEMM blocking depends on the
+    # batch size, so the reference is the in-memory call per chunk (same bits) ...
+    per_chunk = np.concatenate([model(imgs[i:i + 10]) for i in range(0, 37, 10)])
+    np.testing.assert_array_equal(got, per_chunk)
+    # ... and the whole batch in one call within float32 rounding
+    np.testing.assert_allclose(got, model(imgs), rtol=1e-5, atol=1e-6)
+    model.train()
+    with pytest.raises(ValueError, match="eval"):
+        model(xd)
+
+
+# ------------------------------------------------------------------ laziness, imports
+
+def _raising_scheduler(dsk, keys, **kwargs):
+    raise AssertionError("something was computed before .compute()")
+
+
+def test_nothing_computed_before_compute(rng):
+    x = da.random.default_rng(1).standard_normal((4, 2, 30, 30), chunks=(2, 2, 10, 10))
+    w = np.ones((3, 2, 3, 3))
+    with dask.config.set(scheduler=_raising_scheduler):
+        ys = [fastconv.conv2d(x, w, padding=1, padding_mode="reflect"),
+              fastconv.conv_input_grad(x[:, :, :28, :28].rechunk((2, 2, 28, 28))[:, :2],
+                                       w[:2], (4, 2, 30, 30)),
+              fastconv.conv_weight_grad(x, x[:, :, 1:29, 1:29], (2, 2, 3, 3)),
+              fastconv.conv_bias_grad(x),
+              max_pool(x, 2), avg_pool(x, 3, 2),
+              signal.convolve(x[0, 0], np.ones((3, 3))),
+              signal.fftconvolve(x[0, 0], np.ones((3, 3)), "same")]
+        with pytest.raises(AssertionError, match="computed"):
+            ys[0].compute()
+    for y in ys:
+        assert isinstance(y, da.Array)
+        y.compute()
+
+
+def test_numpy_calls_do_not_import_dask():
+    code = ("import sys, numpy as np, fastconv; from fastconv import signal; "
+            "fastconv.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))); "
+            "signal.convolve(np.ones(9), np.ones(3)); "
+            "assert not any(m.split('.')[0] == 'dask' for m in sys.modules), 'dask imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_thread_rule_inside_tasks():
+    from fastconv._dask._engine import task_threads
+
+    with dask.config.set({"fastconv.threads": 1}):
+        from fastconv._dask._engine import user_threads
+
+        assert user_threads() == 1
+    before = fastconv.get_num_threads()
+    with task_threads(1):
+        assert fastconv.get_num_threads() == 1
+    assert fastconv.get_num_threads() == before
+
+
+# ------------------------------------------------------------------ distributed
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       memory_limit="300MB", dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_cluster_conv_every_mode_bit_exact(cluster_client, rng):
+    x = rng.standard_normal((2, 2, 41, 37)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 5, 4)).astype(np.float32)
+    xd = da.from_array(x, chunks=(1, 2, (3, 20, 18), (1, 18, 18)))
+    lazy, refs = [], []
+    for mode in MODES:
+        kw = dict(padding=((2, 6), (3, 1)), stride=(2, 1), padding_mode=mode)
+        lazy.append(fastconv.conv2d(xd, w, **kw))
+        refs.append(fastconv.conv2d(x, w, **kw))
+    lazy.append(max_pool(xd, 3, 2))
+    refs.append(max_pool(x, 3, 2))
+    lazy.append(signal.convolve(xd[0, 0], w[0, 0], "same", method="direct"))
+    refs.append(signal.convolve(x[0, 0], w[0, 0], "same", method="direct"))
+    for got, ref in zip(cluster_client.compute(lazy, sync=True), refs):
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_cluster_gradients_and_model(cluster_client, rng):
+    from fastconv import nn
+    from fastconv.nn.demo import digits_models
+
+    x = rng.standard_normal((8, 2, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((8, 3, 10, 10)).astype(np.float32)
+    xd, gd = da.from_array(x, chunks=(3, 2, 10, 10)), da.from_array(g, chunks=(3, 3, 10, 10))
+    gw_threads = _compute(fastconv.conv_weight_grad(xd, gd, w.shape, padding=1))
+    gx, gw = cluster_client.compute(
+        [fastconv.conv_input_grad(gd, w, x.shape, padding=1),
+         fastconv.conv_weight_grad(xd, gd, w.shape, padding=1)], sync=True)
+    np.testing.assert_array_equal(gx, fastconv.conv_input_grad(g, w, x.shape, padding=1))
+    np.testing.assert_array_equal(gw, gw_threads)    # fixed order: scheduler-independent
+    _, model = digits_models(nn)
+    model.eval()
+    imgs = rng.standard_normal((20, 1, 8, 8)).astype(np.float32)
+    got = cluster_client.compute(model(da.from_array(imgs, chunks=(6, 1, 8, 8))), sync=True)
+    np.testing.assert_array_equal(
+        got, np.concatenate([model(imgs[i:i + 6]) for i in range(0, 20, 6)]))
+
+
+def test_cluster_data_larger_than_a_worker_memory(cluster_client):
+    """420 MB of float32 created on the workers (300 MB limit each), filtered with
+    circular padding and reduced to one number: sum(conv(x, w)) = sum(x) sum(w)."""
+    n = 10240
+    x = da.random.default_rng(7).random((1, 1, n, n), dtype=np.float32,
+                                        chunks=(1, 1, 1024, 1024))
+    assert x.nbytes > 300e6
+    w = np.array([[[[0.5, 1.0, 0.25], [0.0, 2.0, 1.0], [0.125, 0.5, 1.0]]]], np.float32)
+    y = fastconv.conv2d(x, w, padding=1, padding_mode="circular")
+    total, xsum = cluster_client.compute([y.sum(dtype=np.float64),
+                                          x.sum(dtype=np.float64)], sync=True)
+    assert total == pytest.approx(xsum * float(w.sum()), rel=1e-6)
+
+
+def test_bench_suite_computes_what_dask_image_computes(rng):
+    """The dask suite's fastconv formulations equal scipy.ndimage's filters."""
+    ndimage = pytest.importorskip("scipy.ndimage")
+    from fastconv.bench.dask_suite import _fastconv_conv5, _fastconv_gauss, gaussian_kernel1d
+
+    k = gaussian_kernel1d(3.0)
+    impulse = np.zeros(25)
+    impulse[12] = 1.0
+    np.testing.assert_allclose(k, ndimage.gaussian_filter1d(impulse, 3.0), atol=1e-15)
+    img = rng.random((70, 90), dtype=np.float32)
+    imd = da.from_array(img, chunks=(30, 40))
+    w = rng.standard_normal((5, 5)).astype(np.float32)
+    np.testing.assert_allclose(_compute(_fastconv_conv5(imd, w)),
+                               ndimage.convolve(img.astype(np.float64), w, mode="reflect"),
+                               atol=2e-5)
+    np.testing.assert_allclose(_compute(_fastconv_gauss(imd, 3.0)),
+                               ndimage.gaussian_filter(img.astype(np.float64), 3.0),
+                               atol=1e-5)
+
+
+ND_MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-constant", "grid-wrap",
+            "grid-mirror"]
+
+
+@pytest.mark.parametrize("mode", ND_MODES)
+def test_ndimage_filters_bit_exact(mode, rng):
+    """Every fastconv.ndimage filter, every mode, uneven and one-element chunks."""
+    ndi = pytest.importorskip("fastconv.ndimage")
+    x = rng.standard_normal((37, 29)).astype(np.float32)
+    xd = da.from_array(x, chunks=((5, 1, 20, 11), (3, 26)))
+    w = rng.standard_normal((4, 5)).astype(np.float32)
+    cases = [("correlate", (w,), dict(origin=(1, -1))), ("convolve", (w,), {}),
+             ("correlate1d", (w[0],), dict(axis=0, origin=1)),
+             ("convolve1d", (w[1],), dict(axis=1)),
+             ("gaussian_filter", (2.0,), {}), ("gaussian_filter1d", (1.5,), dict(axis=0, order=1)),
+             ("uniform_filter", (4,), {}), ("uniform_filter1d", (3,), dict(axis=1, origin=-1)),
+             ("minimum_filter", (), dict(size=3)),
+             ("maximum_filter", (), dict(footprint=np.array([[1, 0, 1], [0, 1, 0]], bool))),
+             ("minimum_filter1d", (5,), {}), ("maximum_filter1d", (2,), dict(axis=0)),
+             ("prewitt", (), {}), ("sobel", (), dict(axis=0)), ("laplace", (), {}),
+             ("gaussian_laplace", (1.0,), {}), ("gaussian_gradient_magnitude", (1.0,), {})]
+    for name, args, kw in cases:
+        f = getattr(ndi, name)
+        kw = dict(kw, mode=mode)
+        if mode.endswith("constant"):
+            kw["cval"] = 0.5
+        _same_bits(f(xd, *args, **kw), f(x, *args, **kw))
+    # integers keep their dtype (SciPy's rule), 3-D volumes
+    v = rng.integers(0, 100, (9, 10, 11)).astype(np.int16)
+    vd = da.from_array(v, chunks=(4, 3, 11))
+    _same_bits(ndi.uniform_filter(vd, 3, mode=mode), ndi.uniform_filter(v, 3, mode=mode))
