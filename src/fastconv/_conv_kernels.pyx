@@ -14,152 +14,20 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
+from fastconv._fc cimport (FC_DW_SLACK, FC_WINO_SLACK, _block, _col2im, _cptr, _dw_forward,
+                           _dw_forward3, _dw_forward_vgrid, _dw_input_grad, _dw_weight_grad,
+                           _gemm, _gemm_bcast, _gemm_rows, _gemm_stream, _mptr, _pack_a, _pack_b,
+                           _pack_gy_t, _pad_image, _round_up, _wgrad_t, _wino1_gemm_out,
+                           _wino1_in, _wino_gemm_out, _wino_in, fc_active, fc_cpu_supports_avx2,
+                           fc_cpu_supports_avx512, fc_free, fc_geom, fc_idx, fc_isa, fc_isa_avx2,
+                           fc_isa_avx512, fc_isa_generic, fc_koff_threes, fc_malloc, fc_prefetch,
+                           fc_set_active, fc_src)
 from fastconv._openmp cimport (fc_claim, fc_cpu_relax, fc_omp_barrier, fc_omp_enabled,
                                fc_omp_get_max_threads,
                                fc_omp_get_num_threads, fc_omp_set_num_threads, fc_publish,
                                fc_published)
 
-cdef extern from "fc_kernels.h" nogil:
-    ctypedef Py_ssize_t fc_idx
-
-    ctypedef struct fc_geom:
-        fc_idx C
-        fc_idx in_ "in"[3]
-        fc_idx k[3]
-        fc_idx out[3]
-        fc_idx stride[3]
-        fc_idx dilation[3]
-        fc_idx lo[3]
-        fc_idx ext[3]
-        int mode
-        fc_idx split[3]
-        fc_idx pext[3]
-
-    ctypedef struct fc_isa:
-        const char *name
-        int mr_f32, nr_f32, mr_f64, nr_f64
-        int vl_f32, vl_f64
-        int bm_f32, bm_f64
-        void gemm_f32(const float *Ap, const float *Bp, fc_idx K, fc_idx M, fc_idx N,
-                      float *C, fc_idx ldc, const float *bias, int accumulate) noexcept nogil
-        void gemm_rows_f32(const float *Ap, const float *base, const fc_idx *koff, fc_idx K,
-                           fc_idx M, fc_idx N, float *C, fc_idx ldc, const float *bias,
-                           const fc_geom *vg, fc_idx v0, float *work, const void *pf,
-                           fc_idx pfbytes) noexcept nogil
-        void gemm_stream_f32(const float *Ap, const float *base, const fc_idx *koff, fc_idx K,
-                             fc_idx M, fc_idx N, float *C, fc_idx ldc,
-                             const float *bias) noexcept nogil
-        void gemm_bcast_f32(const float *Wp, const float *base, const fc_idx *koff, fc_idx K,
-                            fc_idx M, fc_idx N, float *C, fc_idx ldc, const float *bias,
-                            const fc_geom *vg, fc_idx v0, const void *pf,
-                            fc_idx pfbytes) noexcept nogil
-        void pad_image_f32(const float *x, const fc_geom *g, float padval,
-                           float *dst) noexcept nogil
-        void dw_forward_f32(const float *pad, const fc_geom *g, const fc_idx *koff,
-                            const float *w, const float *bias, fc_idx M, float *y,
-                            const void *pf, fc_idx pfbytes) noexcept nogil
-        void dw_forward_vgrid_f32(const float *pad, const fc_geom *g, const fc_idx *koff,
-                                  const float *w, const float *bias, fc_idx M, float *y,
-                                  const void *pf, fc_idx pfbytes) noexcept nogil
-        void dw_forward3_f32(const float *x, const fc_geom *g, const float *w, const float *bias,
-                             fc_idx M, float *y, const void *pf, fc_idx pfbytes) noexcept nogil
-        void dw_input_grad_f32(const float *gy, const fc_geom *g, const float *w, fc_idx M,
-                               float *dpad, float *dx) noexcept nogil
-        void dw_weight_grad_f32(const float *gy, const float *pad, const fc_geom *g, fc_idx M,
-                                double *acc) noexcept nogil
-        void wino_in_f32(const float *pad, fc_idx vol, fc_idx cs, fc_idx sl, fc_idx Q2,
-                         fc_idx C, fc_idx TH, fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt,
-                         float *V, fc_idx ldv, int nd) noexcept nogil
-        int wino_gemm_out_f32(const float *Up, fc_idx ustride, const float *V, fc_idx ldv,
-                              const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TH, fc_idx TW,
-                              fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
-                              const float *bias, float *y, fc_idx ys0, fc_idx ys1, fc_idx ys2,
-                              fc_idx P, float *blk, int nd) noexcept nogil
-        void wino1_in_f32(const float *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx k,
-                          fc_idx TW, fc_idx t0, fc_idx nt, float *V, fc_idx ldv) noexcept nogil
-        int wino1_gemm_out_f32(const float *Up, fc_idx ustride, const float *V, fc_idx ldv,
-                               const fc_idx *koff, fc_idx C, fc_idx k, fc_idx M, fc_idx TW,
-                               const fc_idx *pl, fc_idx t0, fc_idx nt, const float *bias,
-                               float *y, fc_idx ys2, fc_idx P) noexcept nogil
-        void pack_gy_t_f32(const float *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
-                           fc_idx M, fc_idx Mpad, float *dst) noexcept nogil
-        void wgrad_t_f32(const float *gyT, fc_idx Mpad, fc_idx nv, const float *base,
-                         const fc_idx *koff, fc_idx K, float *accT) noexcept nogil
-        void col2im_f32(const float *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
-                        fc_idx npix, float *dx) noexcept nogil
-        void pack_a_f32(const float *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
-                        float *dst) noexcept nogil
-        void pack_b_f32(const float *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
-                        float *dst) noexcept nogil
-        void gemm_f64(const double *Ap, const double *Bp, fc_idx K, fc_idx M, fc_idx N,
-                      double *C, fc_idx ldc, const double *bias, int accumulate) noexcept nogil
-        void gemm_rows_f64(const double *Ap, const double *base, const fc_idx *koff,
-                           fc_idx K, fc_idx M, fc_idx N, double *C, fc_idx ldc,
-                           const double *bias, const fc_geom *vg, fc_idx v0,
-                           double *work, const void *pf, fc_idx pfbytes) noexcept nogil
-        void gemm_stream_f64(const double *Ap, const double *base, const fc_idx *koff, fc_idx K,
-                             fc_idx M, fc_idx N, double *C, fc_idx ldc,
-                             const double *bias) noexcept nogil
-        void gemm_bcast_f64(const double *Wp, const double *base, const fc_idx *koff, fc_idx K,
-                            fc_idx M, fc_idx N, double *C, fc_idx ldc, const double *bias,
-                            const fc_geom *vg, fc_idx v0, const void *pf,
-                            fc_idx pfbytes) noexcept nogil
-        void pad_image_f64(const double *x, const fc_geom *g, double padval,
-                           double *dst) noexcept nogil
-        void dw_forward_f64(const double *pad, const fc_geom *g, const fc_idx *koff,
-                            const double *w, const double *bias, fc_idx M, double *y,
-                            const void *pf, fc_idx pfbytes) noexcept nogil
-        void dw_forward_vgrid_f64(const double *pad, const fc_geom *g, const fc_idx *koff,
-                                  const double *w, const double *bias, fc_idx M, double *y,
-                                  const void *pf, fc_idx pfbytes) noexcept nogil
-        void dw_forward3_f64(const double *x, const fc_geom *g, const double *w, const double *bias,
-                             fc_idx M, double *y, const void *pf, fc_idx pfbytes) noexcept nogil
-        void dw_input_grad_f64(const double *gy, const fc_geom *g, const double *w, fc_idx M,
-                               double *dpad, double *dx) noexcept nogil
-        void dw_weight_grad_f64(const double *gy, const double *pad, const fc_geom *g,
-                                fc_idx M, double *acc) noexcept nogil
-        void wino_in_f64(const double *pad, fc_idx vol, fc_idx cs, fc_idx sl, fc_idx Q2,
-                         fc_idx C, fc_idx TH, fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt,
-                         double *V, fc_idx ldv, int nd) noexcept nogil
-        int wino_gemm_out_f64(const double *Up, fc_idx ustride, const double *V, fc_idx ldv,
-                              const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TH, fc_idx TW,
-                              fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
-                              const double *bias, double *y, fc_idx ys0, fc_idx ys1, fc_idx ys2,
-                              fc_idx P, double *blk, int nd) noexcept nogil
-        void wino1_in_f64(const double *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx k,
-                          fc_idx TW, fc_idx t0, fc_idx nt, double *V, fc_idx ldv) noexcept nogil
-        int wino1_gemm_out_f64(const double *Up, fc_idx ustride, const double *V, fc_idx ldv,
-                               const fc_idx *koff, fc_idx C, fc_idx k, fc_idx M, fc_idx TW,
-                               const fc_idx *pl, fc_idx t0, fc_idx nt, const double *bias,
-                               double *y, fc_idx ys2, fc_idx P) noexcept nogil
-        void pack_gy_t_f64(const double *gy, fc_idx P, const fc_geom *g, fc_idx v0, fc_idx nv,
-                           fc_idx M, fc_idx Mpad, double *dst) noexcept nogil
-        void wgrad_t_f64(const double *gyT, fc_idx Mpad, fc_idx nv, const double *base,
-                         const fc_idx *koff, fc_idx K, double *accT) noexcept nogil
-        void col2im_f64(const double *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
-                        fc_idx npix, double *dx) noexcept nogil
-        void pack_a_f64(const double *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs, int mr,
-                        double *dst) noexcept nogil
-        void pack_b_f64(const double *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
-                        double *dst) noexcept nogil
-        double fma_burn(long iters) noexcept nogil
-
-    const fc_isa fc_isa_avx512
-    const fc_isa fc_isa_avx2
-    const fc_isa fc_isa_generic
-    int fc_cpu_supports_avx512()
-    int fc_cpu_supports_avx2()
-    enum: FC_DW_SLACK
-    enum: FC_WINO_SLACK
-    void *fc_malloc(size_t nbytes)
-    void fc_free(void *p)
-    void fc_prefetch(const void *p, size_t nbytes)
-    int fc_koff_threes(const fc_idx *koff, fc_idx K)
-
-
 # ---------------------------------------------------------------- instruction sets
-
-cdef const fc_isa *_isa = &fc_isa_generic
 
 cdef const fc_isa *_table(str name):
     if name == "avx512":
@@ -179,11 +47,11 @@ def fma_peak_gflops(int nthreads, long iters=40_000_000):
     start = time.perf_counter()
     with nogil:
         for t in prange(nthreads, schedule="static", num_threads=nthreads):
-            sink[t] = _isa.fma_burn(iters)
+            sink[t] = fc_active.fma_burn(iters)
     elapsed = time.perf_counter() - start
     if not np.all(np.isfinite(np.asarray(sink))):
         raise RuntimeError("fma_burn returned a non-finite value")
-    return nthreads * iters * 12.0 * _isa.vl_f32 * 2 / elapsed / 1e9
+    return nthreads * iters * 12.0 * fc_active.vl_f32 * 2 / elapsed / 1e9
 
 
 def available_isas():
@@ -199,16 +67,15 @@ def available_isas():
 
 def set_isa(str name):
     """Select the instruction set used by every kernel (must be available)."""
-    global _isa
     if name not in available_isas():
         raise ValueError(f"instruction set {name!r} is not available here; "
                          f"choose from {available_isas()}")
-    _isa = _table(name)
+    fc_set_active(_table(name))
 
 
 def current_isa():
     """Name of the instruction set in use."""
-    return (<bytes>_isa.name).decode()
+    return (<bytes>fc_active.name).decode()
 
 
 # ---------------------------------------------------------------- threads
@@ -253,30 +120,17 @@ cdef fc_geom _geom(Py_ssize_t C, tuple geo):
     return g
 
 
-cdef extern from "fc_kernels.h" nogil:
-    fc_idx fc_src(const fc_geom *g, int a, fc_idx i)
-
-
 def padded_source(Py_ssize_t n, Py_ssize_t lo, Py_ssize_t ext, int mode):
     """[fc_src(i) for i in range(ext)] along one axis of n inputs padded by lo
     before, mode an FC_PAD_* code: the kernels' padding, for the tests."""
-    cdef fc_geom g = _geom(1, ((1, 1, n), (1, 1, 1), (1, 1, ext), ((1, 1, 1), (1, 1, 1),
-                                                                  (0, 0, lo)), mode))
+    steps = ((1, 1, 1), (1, 1, 1), (0, 0, lo))
+    cdef fc_geom g = _geom(1, ((1, 1, n), (1, 1, 1), (1, 1, ext), steps, mode))
     out = np.empty(ext, dtype=np.intp)
     cdef Py_ssize_t[::1] o = out
     cdef Py_ssize_t i
     for i in range(ext):
         o[i] = fc_src(&g, 2, i)
     return out
-
-
-cdef inline const floating *_cptr(const floating[::1] a) noexcept:
-    """Address of a buffer's first element, NULL for an empty one (no bounds trap)."""
-    return &a[0] if a.shape[0] > 0 else NULL
-
-
-cdef inline floating *_mptr(floating[::1] a) noexcept:
-    return &a[0] if a.shape[0] > 0 else NULL
 
 
 def _empty_aligned(Py_ssize_t n, dtype):
@@ -289,10 +143,6 @@ def _empty_aligned(Py_ssize_t n, dtype):
     cdef const unsigned char[::1] b = raw.view(np.uint8)
     cdef Py_ssize_t skip = (64 - <Py_ssize_t>(<size_t>&b[0] % 64)) % 64 // itemsize
     return raw[skip:skip + n]
-
-
-cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    return (a + b - 1) // b * b
 
 
 cdef inline Py_ssize_t _images_per_pass(Py_ssize_t N, Py_ssize_t image_bytes,
@@ -320,145 +170,6 @@ def pixel_tile(Py_ssize_t K, Py_ssize_t P, Py_ssize_t items_outside, Py_ssize_t 
     while tile > nr and items_outside * ((P + tile - 1) // tile) < 16:
         tile = max(nr, _round_up(tile // 2, nr))
     return tile
-
-
-cdef inline void _gemm(const floating *Ap, const floating *Bp, fc_idx K, fc_idx M, fc_idx N,
-                       floating *C, fc_idx ldc, const floating *bias,
-                       int accumulate) noexcept nogil:
-    if floating is float:
-        _isa.gemm_f32(Ap, Bp, K, M, N, C, ldc, bias, accumulate)
-    else:
-        _isa.gemm_f64(Ap, Bp, K, M, N, C, ldc, bias, accumulate)
-
-
-cdef inline void _gemm_rows(const floating *Ap, const floating *base, const fc_idx *koff,
-                            fc_idx K, fc_idx M, fc_idx N, floating *C, fc_idx ldc,
-                            const floating *bias, const fc_geom *vg,
-                            fc_idx v0, floating *work, const void *pf,
-                            fc_idx pfbytes) noexcept nogil:
-    if floating is float:
-        _isa.gemm_rows_f32(Ap, base, koff, K, M, N, C, ldc, bias, vg, v0, work, pf, pfbytes)
-    else:
-        _isa.gemm_rows_f64(Ap, base, koff, K, M, N, C, ldc, bias, vg, v0, work, pf, pfbytes)
-
-
-cdef inline void _gemm_stream(const floating *Ap, const floating *base, const fc_idx *koff,
-                              Py_ssize_t K, Py_ssize_t M, Py_ssize_t N, floating *C,
-                              Py_ssize_t ldc, const floating *bias) noexcept nogil:
-    if floating is float:
-        _isa.gemm_stream_f32(Ap, base, koff, K, M, N, C, ldc, bias)
-    else:
-        _isa.gemm_stream_f64(Ap, base, koff, K, M, N, C, ldc, bias)
-
-
-cdef inline void _gemm_bcast(const floating *Wp, const floating *base, const fc_idx *koff,
-                             fc_idx K, fc_idx M, fc_idx N, floating *C, fc_idx ldc,
-                             const floating *bias, const fc_geom *vg, fc_idx v0,
-                             const void *pf, fc_idx pfbytes) noexcept nogil:
-    if floating is float:
-        _isa.gemm_bcast_f32(Wp, base, koff, K, M, N, C, ldc, bias, vg, v0, pf, pfbytes)
-    else:
-        _isa.gemm_bcast_f64(Wp, base, koff, K, M, N, C, ldc, bias, vg, v0, pf, pfbytes)
-
-
-cdef inline void _pad_image(const floating *x, const fc_geom *g, floating padval,
-                            floating *dst) noexcept nogil:
-    if floating is float:
-        _isa.pad_image_f32(x, g, padval, dst)
-    else:
-        _isa.pad_image_f64(x, g, padval, dst)
-
-
-cdef inline void _dw_forward(const floating *pad, const fc_geom *g, const fc_idx *koff,
-                             const floating *w, const floating *bias, fc_idx M, floating *y,
-                             const void *pf, fc_idx pfbytes) noexcept nogil:
-    if floating is float:
-        _isa.dw_forward_f32(pad, g, koff, w, bias, M, y, pf, pfbytes)
-    else:
-        _isa.dw_forward_f64(pad, g, koff, w, bias, M, y, pf, pfbytes)
-
-
-cdef inline void _dw_forward_vgrid(const floating *pad, const fc_geom *g, const fc_idx *koff,
-                                   const floating *w, const floating *bias, fc_idx M,
-                                   floating *y, const void *pf, fc_idx pfbytes) noexcept nogil:
-    if floating is float:
-        _isa.dw_forward_vgrid_f32(pad, g, koff, w, bias, M, y, pf, pfbytes)
-    else:
-        _isa.dw_forward_vgrid_f64(pad, g, koff, w, bias, M, y, pf, pfbytes)
-
-
-cdef inline void _dw_forward3(const floating *x, const fc_geom *g, const floating *w,
-                              const floating *bias, fc_idx M, floating *y, const void *pf,
-                              fc_idx pfbytes) noexcept nogil:
-    if floating is float:
-        _isa.dw_forward3_f32(x, g, w, bias, M, y, pf, pfbytes)
-    else:
-        _isa.dw_forward3_f64(x, g, w, bias, M, y, pf, pfbytes)
-
-
-cdef inline void _dw_input_grad(const floating *gy, const fc_geom *g, const floating *w,
-                                fc_idx M, floating *dpad, floating *dx) noexcept nogil:
-    if floating is float:
-        _isa.dw_input_grad_f32(gy, g, w, M, dpad, dx)
-    else:
-        _isa.dw_input_grad_f64(gy, g, w, M, dpad, dx)
-
-
-cdef inline void _dw_weight_grad(const floating *gy, const floating *pad, const fc_geom *g,
-                                 fc_idx M, double *acc) noexcept nogil:
-    if floating is float:
-        _isa.dw_weight_grad_f32(gy, pad, g, M, acc)
-    else:
-        _isa.dw_weight_grad_f64(gy, pad, g, M, acc)
-
-
-cdef inline void _pack_gy_t(const floating *gy, fc_idx P, const fc_geom *g, fc_idx v0,
-                            fc_idx nv, fc_idx M, fc_idx Mpad, floating *dst) noexcept nogil:
-    if floating is float:
-        _isa.pack_gy_t_f32(gy, P, g, v0, nv, M, Mpad, dst)
-    else:
-        _isa.pack_gy_t_f64(gy, P, g, v0, nv, M, Mpad, dst)
-
-
-cdef inline void _wgrad_t(const floating *gyT, fc_idx Mpad, fc_idx nv, const floating *base,
-                          const fc_idx *koff, fc_idx K, floating *accT) noexcept nogil:
-    if floating is float:
-        _isa.wgrad_t_f32(gyT, Mpad, nv, base, koff, K, accT)
-    else:
-        _isa.wgrad_t_f64(gyT, Mpad, nv, base, koff, K, accT)
-
-
-cdef inline void _col2im(const floating *col, fc_idx ldcol, const fc_geom *g, fc_idx p0,
-                         fc_idx npix, floating *dx) noexcept nogil:
-    if floating is float:
-        _isa.col2im_f32(col, ldcol, g, p0, npix, dx)
-    else:
-        _isa.col2im_f64(col, ldcol, g, p0, npix, dx)
-
-
-cdef inline void _pack_a(const floating *src, fc_idx M, fc_idx K, fc_idx rs, fc_idx cs,
-                         int mr, floating *dst) noexcept nogil:
-    if floating is float:
-        _isa.pack_a_f32(src, M, K, rs, cs, mr, dst)
-    else:
-        _isa.pack_a_f64(src, M, K, rs, cs, mr, dst)
-
-
-cdef inline void _pack_b(const floating *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs,
-                         int nr, floating *dst) noexcept nogil:
-    if floating is float:
-        _isa.pack_b_f32(src, K, N, rs, cs, nr, dst)
-    else:
-        _isa.pack_b_f64(src, K, N, rs, cs, nr, dst)
-
-
-cdef inline void _block(floating *dummy, int *mr, int *nr) noexcept nogil:
-    if floating is float:
-        mr[0] = _isa.mr_f32
-        nr[0] = _isa.nr_f32
-    else:
-        mr[0] = _isa.mr_f64
-        nr[0] = _isa.nr_f64
 
 
 cdef bint _pads_are_constant(const fc_geom *geom, int a):
@@ -603,7 +314,7 @@ cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t
     image read in place (pw1x1 2.4x: every tap a far-away plane)."""
     if _forward_kernel in ("rows", "bcast"):
         return _forward_kernel == "bcast"
-    if _isa != &fc_isa_avx512 or _reads_x_in_place(geom) or Mg <= 0:
+    if fc_active != &fc_isa_avx512 or _reads_x_in_place(geom) or Mg <= 0:
         return False
     cdef Py_ssize_t padded = _round_up(Mg, bm)
     if 8 * (padded - Mg) > padded:
@@ -644,7 +355,7 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t E12 = geom.pext[1] * geom.pext[2]
     cdef Py_ssize_t tile = pixel_tile(K, V, N * G * OD, nr, sizeof(floating))
     cdef Py_ssize_t ntiles = (V + tile - 1) // tile
-    cdef int bm = _isa.bm_f32 if floating is float else _isa.bm_f64
+    cdef int bm = fc_active.bm_f32 if floating is float else fc_active.bm_f64
     cdef bint bcast = _use_bcast(&geom, koff, K, Mg, bm, floating is float)
     cdef Py_ssize_t Mpad = _round_up(max(Mg, 1), bm if bcast else mr)
     cdef Py_ssize_t wstride = Mpad * K
@@ -922,7 +633,7 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
 def weight_grad_rows(Py_ssize_t Mg, Py_ssize_t itemsize):
     """Row length of conv_weight_grad's transposed partials: Mg rounded up to the
     SIMD lanes of the chosen instruction set."""
-    cdef Py_ssize_t vl = _isa.vl_f32 if itemsize == 4 else _isa.vl_f64
+    cdef Py_ssize_t vl = fc_active.vl_f32 if itemsize == 4 else fc_active.vl_f64
     return _round_up(max(Mg, 1), vl)
 
 
@@ -1062,7 +773,7 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
     cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
-    cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
+    cdef int vl = fc_active.vl_f32 if floating is float else fc_active.vl_f64
     cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel in ("auto", "inplace")
                       else _depthwise_kernel == "rows")
     # dw_forward3 where it applies, at any row width.  One thread, 3x3 layers
@@ -1074,7 +785,7 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef bint inplace = (_dw3_applies(&geom, padval)
                          and (_depthwise_kernel == "inplace"
                               or _depthwise_kernel == "auto"
-                              and (_isa != &fc_isa_generic or geom.stride[2] == 2)))
+                              and (fc_active != &fc_isa_generic or geom.stride[2] == 2)))
     cdef const floating *xp = _cptr(x)
     cdef const floating *wp = _cptr(w)
     cdef floating *yp = _mptr(y)

@@ -129,20 +129,40 @@ static double fc_fma_burn(long iters)
     return sum;
 }
 
+/* Designated initialisers: a kernel added to FC_DECLARE_KERNELS needs one line
+ * per type here, in any order. */
+#define FC_KERNEL_ENTRIES(SFX_) \
+    .gemm_##SFX_ = gemm_##SFX_, \
+    .gemm_rows_##SFX_ = gemm_rows_##SFX_, \
+    .gemm_bcast_##SFX_ = gemm_bcast_##SFX_, \
+    .gemm_stream_##SFX_ = gemm_stream_##SFX_, \
+    .col2im_##SFX_ = col2im_##SFX_, \
+    .pack_a_##SFX_ = pack_a_##SFX_, \
+    .pack_b_##SFX_ = pack_b_##SFX_, \
+    .pad_image_##SFX_ = pad_image_##SFX_, \
+    .pack_gy_t_##SFX_ = pack_gy_t_##SFX_, \
+    .wgrad_t_##SFX_ = wgrad_t_##SFX_, \
+    .dw_forward_##SFX_ = dw_forward_##SFX_, \
+    .dw_forward_vgrid_##SFX_ = dw_forward_vgrid_##SFX_, \
+    .dw_forward3_##SFX_ = dw_forward3_##SFX_, \
+    .dw_input_grad_##SFX_ = dw_input_grad_##SFX_, \
+    .dw_weight_grad_##SFX_ = dw_weight_grad_##SFX_, \
+    .wino_in_##SFX_ = wino_in_##SFX_, \
+    .wino_gemm_out_##SFX_ = wino_gemm_out_##SFX_, \
+    .wino1_in_##SFX_ = wino1_in_##SFX_, \
+    .wino1_gemm_out_##SFX_ = wino1_gemm_out_##SFX_
+
 const fc_isa FC_ISA_TABLE = {
-    FC_ISA_NAME,
-    FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
-    FC_VBYTES / 4, FC_VBYTES / 8,
-    FC_BC_NV_F32 * (FC_VBYTES / 4), FC_BC_NV_F64 * (FC_VBYTES / 8),
-    gemm_f32, gemm_rows_f32, gemm_bcast_f32, gemm_stream_f32, col2im_f32, pack_a_f32, pack_b_f32,
-    pad_image_f32,
-    pack_gy_t_f32, wgrad_t_f32,
-    dw_forward_f32, dw_forward_vgrid_f32, dw_forward3_f32, dw_input_grad_f32, dw_weight_grad_f32,
-    wino_in_f32, wino_gemm_out_f32, wino1_in_f32, wino1_gemm_out_f32,
-    gemm_f64, gemm_rows_f64, gemm_bcast_f64, gemm_stream_f64, col2im_f64, pack_a_f64, pack_b_f64,
-    pad_image_f64,
-    pack_gy_t_f64, wgrad_t_f64,
-    dw_forward_f64, dw_forward_vgrid_f64, dw_forward3_f64, dw_input_grad_f64, dw_weight_grad_f64,
-    wino_in_f64, wino_gemm_out_f64, wino1_in_f64, wino1_gemm_out_f64,
-    fc_fma_burn,
+    .name = FC_ISA_NAME,
+    .mr_f32 = FC_MR_F32,
+    .nr_f32 = FC_NV_F32 * (FC_VBYTES / 4),
+    .mr_f64 = FC_MR_F64,
+    .nr_f64 = FC_NV_F64 * (FC_VBYTES / 8),
+    .vl_f32 = FC_VBYTES / 4,
+    .vl_f64 = FC_VBYTES / 8,
+    .bm_f32 = FC_BC_NV_F32 * (FC_VBYTES / 4),
+    .bm_f64 = FC_BC_NV_F64 * (FC_VBYTES / 8),
+    FC_KERNEL_ENTRIES(f32),
+    FC_KERNEL_ENTRIES(f64),
+    .fma_burn = fc_fma_burn,
 };
