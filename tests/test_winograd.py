@@ -1,4 +1,4 @@
-"""Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) forward (fastconv/_winograd.pxi):
+"""Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) forward (fastconv/_kernels/winograd.pxi):
 when the policy picks it, exact results on small integers, the float tolerance
 against the reference, and the corners of its tiling (odd planes and volumes,
 dilation phases, several work items and K blocks, groups, every padding

@@ -27,6 +27,8 @@ from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
+from fastconv._fc cimport fc_geom
+
 cdef extern from "fc_pool_simd.h" nogil:
     int fc_pool_simd_levels()
     void fc_pool_max_row_f32(int level, const float **rows, const int64_t *rbase, int nrows,
@@ -50,26 +52,21 @@ ctypedef fused accum:
     double
 
 
-cdef struct Geom:
-    Py_ssize_t n[3]     # input D, H, W
-    Py_ssize_t o[3]     # output oD, oH, oW
-    Py_ssize_t k[3]
-    Py_ssize_t s[3]
-    Py_ssize_t p[3]
-    Py_ssize_t d[3]
-
-
-cdef Geom _geom(tuple geo):
-    """geo = (in, out, kernel, stride, padding, dilation), each a 3-tuple."""
-    cdef Geom g
+cdef fc_geom _geom(tuple geo):
+    """geo = (in, out, kernel, stride, padding, dilation), each a 3-tuple, into the
+    conv kernels' fc_geom (lo = the padding before each axis; fields that pooling
+    does not read are zero)."""
+    cdef fc_geom g
+    memset(&g, 0, sizeof(g))
     cdef int a
+    g.C = 1
     for a in range(3):
-        g.n[a] = geo[0][a]
-        g.o[a] = geo[1][a]
+        g.in_[a] = geo[0][a]
+        g.out[a] = geo[1][a]
         g.k[a] = geo[2][a]
-        g.s[a] = geo[3][a]
-        g.p[a] = geo[4][a]
-        g.d[a] = geo[5][a]
+        g.stride[a] = geo[3][a]
+        g.lo[a] = geo[4][a]
+        g.dilation[a] = geo[5][a]
     return g
 
 
@@ -215,10 +212,10 @@ cdef inline void _max_k2s2_idx_row(const floating *r0, const floating *r1, float
                 ind[c0 + i] = base + 2 * (c0 + i) + kb64[i]
 
 
-cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const Geom *g,
+cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const fc_geom *g,
                      const Py_ssize_t *tlo, const Py_ssize_t *thi,
                      const Py_ssize_t *first_w) noexcept nogil:
-    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.n[2], oW = g.o[2]
+    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.in_[2], oW = g.out[2]
     cdef Py_ssize_t off
     cdef floating *yr
     cdef int64_t *ir = NULL
@@ -226,23 +223,23 @@ cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const Geom *
     cdef const floating *xr
     cdef bint fresh
     cdef floating ninf = -INFINITY
-    for od in range(g.o[0]):
-        for oh in range(g.o[1]):
-            yr = yp + (od * g.o[1] + oh) * oW
+    for od in range(g.out[0]):
+        for oh in range(g.out[1]):
+            yr = yp + (od * g.out[1] + oh) * oW
             if ip != NULL:
-                ir = ip + (od * g.o[1] + oh) * oW
+                ir = ip + (od * g.out[1] + oh) * oW
             for i in range(oW):
                 yr[i] = ninf
             fresh = True
             for a in range(g.k[0]):
-                iz = od * g.s[0] - g.p[0] + a * g.d[0]
-                if iz < 0 or iz >= g.n[0]:
+                iz = od * g.stride[0] - g.lo[0] + a * g.dilation[0]
+                if iz < 0 or iz >= g.in_[0]:
                     continue
                 for b in range(g.k[1]):
-                    ih = oh * g.s[1] - g.p[1] + b * g.d[1]
-                    if ih < 0 or ih >= g.n[1]:
+                    ih = oh * g.stride[1] - g.lo[1] + b * g.dilation[1]
+                    if ih < 0 or ih >= g.in_[1]:
                         continue
-                    base = (iz * g.n[1] + ih) * W
+                    base = (iz * g.in_[1] + ih) * W
                     xr = xp + base
                     if ir != NULL:
                         if fresh:
@@ -250,70 +247,70 @@ cdef void _max_plane(const floating *xp, floating *yp, int64_t *ip, const Geom *
                             for i in range(oW):
                                 ir[i] = base + first_w[i]
                         for j in range(g.k[2]):
-                            off = j * g.d[2] - g.p[2]
-                            _max_tap_idx(xr, yr, ir, base, g.s[2], off, tlo[j], thi[j])
+                            off = j * g.dilation[2] - g.lo[2]
+                            _max_tap_idx(xr, yr, ir, base, g.stride[2], off, tlo[j], thi[j])
                     else:
                         for j in range(g.k[2]):
-                            off = j * g.d[2] - g.p[2]
-                            _max_tap(xr, yr, g.s[2], off, tlo[j], thi[j])
+                            off = j * g.dilation[2] - g.lo[2]
+                            _max_tap(xr, yr, g.stride[2], off, tlo[j], thi[j])
                     fresh = False
 
 
 cdef void _max_plane_k2s2(const floating *xp, floating *yp, int64_t *ip,
-                          const Geom *g) noexcept nogil:
+                          const fc_geom *g) noexcept nogil:
     """Planes of 2-d 2x2 stride-2 unpadded windows (depth: 1x1x1 windows)."""
-    cdef Py_ssize_t od, oh, o, W = g.n[2], H = g.n[1], oW = g.o[2]
+    cdef Py_ssize_t od, oh, o, W = g.in_[2], H = g.in_[1], oW = g.out[2]
     cdef Py_ssize_t base
-    for od in range(g.o[0]):
-        for oh in range(g.o[1]):
-            base = (od * g.s[0] * H + 2 * oh) * W
-            o = (od * g.o[1] + oh) * oW
+    for od in range(g.out[0]):
+        for oh in range(g.out[1]):
+            base = (od * g.stride[0] * H + 2 * oh) * W
+            o = (od * g.out[1] + oh) * oW
             if ip != NULL:
                 _max_k2s2_idx_row(xp + base, xp + base + W, yp + o, ip + o, base, W, oW)
             else:
                 _max_k2s2_row(xp + base, xp + base + W, yp + o, oW)
 
 
-cdef inline int _window_rows(const float *xp, const Geom *g, Py_ssize_t od, Py_ssize_t oh,
+cdef inline int _window_rows(const float *xp, const fc_geom *g, Py_ssize_t od, Py_ssize_t oh,
                              const float **rows, int64_t *rbase) noexcept nogil:
     """The input rows of window (od, oh) inside the input, in window order."""
     cdef Py_ssize_t a, b, iz, ih
     cdef int nr = 0
     for a in range(g.k[0]):
-        iz = od * g.s[0] - g.p[0] + a * g.d[0]
-        if iz < 0 or iz >= g.n[0]:
+        iz = od * g.stride[0] - g.lo[0] + a * g.dilation[0]
+        if iz < 0 or iz >= g.in_[0]:
             continue
         for b in range(g.k[1]):
-            ih = oh * g.s[1] - g.p[1] + b * g.d[1]
-            if ih < 0 or ih >= g.n[1]:
+            ih = oh * g.stride[1] - g.lo[1] + b * g.dilation[1]
+            if ih < 0 or ih >= g.in_[1]:
                 continue
-            rbase[nr] = (iz * g.n[1] + ih) * g.n[2]
+            rbase[nr] = (iz * g.in_[1] + ih) * g.in_[2]
             rows[nr] = xp + rbase[nr]
             nr += 1
     return nr
 
 
-cdef void _max_plane_simd(const float *xp, float *yp, int64_t *ip, const Geom *g,
+cdef void _max_plane_simd(const float *xp, float *yp, int64_t *ip, const fc_geom *g,
                           int level) noexcept nogil:
     """float32 planes with unit dilation along W and stride 1 or 2 along W: one SIMD
     row kernel call per output row (fc_pool_simd.h)."""
     cdef const float *rows[MAX_ROWS]
     cdef int64_t rbase[MAX_ROWS]
-    cdef Py_ssize_t od, oh, o, oW = g.o[2]
+    cdef Py_ssize_t od, oh, o, oW = g.out[2]
     cdef int nr
-    for od in range(g.o[0]):
-        for oh in range(g.o[1]):
+    for od in range(g.out[0]):
+        for oh in range(g.out[1]):
             nr = _window_rows(xp, g, od, oh, rows, rbase)
-            o = (od * g.o[1] + oh) * oW
+            o = (od * g.out[1] + oh) * oW
             fc_pool_max_row_f32(level, rows, rbase, nr, yp + o, ip + o if ip != NULL else NULL,
-                                g.n[2], oW, <int>g.k[2], <int>g.s[2], <int>g.p[2])
+                                g.in_[2], oW, <int>g.k[2], <int>g.stride[2], <int>g.lo[2])
 
 
-cdef bint _simd_geometry(const Geom *g, int level) noexcept nogil:
+cdef bint _simd_geometry(const fc_geom *g, int level) noexcept nogil:
     """Whether the SIMD row kernels take this geometry (float32 callers only)."""
-    return (level > 0 and g.d[2] == 1 and (g.s[2] == 1 or g.s[2] == 2)
+    return (level > 0 and g.dilation[2] == 1 and (g.stride[2] == 1 or g.stride[2] == 2)
             and g.k[0] * g.k[1] <= MAX_ROWS and g.k[2] <= 4096
-            and g.n[0] * g.n[1] * g.n[2] < (<Py_ssize_t>1 << 31))
+            and g.in_[0] * g.in_[1] * g.in_[2] < (<Py_ssize_t>1 << 31))
 
 
 def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
@@ -323,16 +320,16 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                      const Py_ssize_t[::1] first_w not None, int num_threads, int level=0):
     """Max pooling of ``planes`` planes; ``indices`` is written when with_indices.
     ``level``: SIMD row kernels to use for float32 (2 AVX-512, 1 AVX2, 0 none)."""
-    cdef Geom g = _geom(geo)
-    cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
-    cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
+    cdef fc_geom g = _geom(geo)
+    cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
+    cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
     cdef Py_ssize_t c
     cdef int64_t *ip = &indices[0] if with_indices else NULL
     cdef bint k2s2 = (g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
-                      and g.s[1] == 2 and g.s[2] == 2 and g.p[1] == 0 and g.p[2] == 0
-                      and g.p[0] == 0 and g.d[1] == 1 and g.d[2] == 1
-                      and 2 * g.o[1] <= g.n[1] and 2 * g.o[2] <= g.n[2]   # ceil_mode
-                      and g.n[2] < (1 << 30))
+                      and g.stride[1] == 2 and g.stride[2] == 2 and g.lo[1] == 0 and g.lo[2] == 0
+                      and g.lo[0] == 0 and g.dilation[1] == 1 and g.dilation[2] == 1
+                      and 2 * g.out[1] <= g.in_[1] and 2 * g.out[2] <= g.in_[2]   # ceil_mode
+                      and g.in_[2] < (1 << 30))
     # value-only 2x2 stride-2 pooling: the plain k2s2 loop was measured ~10% faster
     # than the SIMD row kernel (both bound by memory); with indices the latter wins
     cdef bint simd = (floating is float and _simd_geometry(&g, level)
@@ -386,19 +383,19 @@ def max_pool_backward(const floating[::1] gy not None, const int64_t[::1] indice
 
 # ---------------------------------------------------------------- mean forward
 
-cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, const Geom *g,
+cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, const fc_geom *g,
                      const Py_ssize_t *tlo, const Py_ssize_t *thi, const int64_t *fd,
                      const int64_t *fh, const int64_t *fw, int64_t divisor) noexcept nogil:
     """``acc`` and ``div``: scratch rows of oW (acc unused when accum is floating:
     the sum goes straight into the output row)."""
-    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.n[2], oW = g.o[2]
+    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.in_[2], oW = g.out[2]
     cdef int64_t f, last = -1
     cdef floating *yr
     cdef accum *ar
     cdef const floating *xr
-    for od in range(g.o[0]):
-        for oh in range(g.o[1]):
-            yr = yp + (od * g.o[1] + oh) * oW
+    for od in range(g.out[0]):
+        for oh in range(g.out[1]):
+            yr = yp + (od * g.out[1] + oh) * oW
             if accum is floating:
                 ar = <accum *>yr
             else:
@@ -406,16 +403,16 @@ cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, c
             for i in range(oW):
                 ar[i] = 0
             for a in range(g.k[0]):
-                iz = od * g.s[0] - g.p[0] + a
-                if iz < 0 or iz >= g.n[0]:
+                iz = od * g.stride[0] - g.lo[0] + a
+                if iz < 0 or iz >= g.in_[0]:
                     continue
                 for b in range(g.k[1]):
-                    ih = oh * g.s[1] - g.p[1] + b
-                    if ih < 0 or ih >= g.n[1]:
+                    ih = oh * g.stride[1] - g.lo[1] + b
+                    if ih < 0 or ih >= g.in_[1]:
                         continue
-                    xr = xp + (iz * g.n[1] + ih) * W
+                    xr = xp + (iz * g.in_[1] + ih) * W
                     for j in range(g.k[2]):
-                        _sum_tap(xr, ar, g.s[2], j - g.p[2], tlo[j], thi[j])
+                        _sum_tap(xr, ar, g.stride[2], j - g.lo[2], tlo[j], thi[j])
             if divisor > 0:
                 for i in range(oW):
                     yr[i] = <floating>(ar[i] / <accum>divisor)
@@ -429,21 +426,21 @@ cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, c
                     yr[i] = <floating>(ar[i] / div[i])
 
 
-cdef void _avg_plane_simd(const float *xp, float *yp, float *div, const Geom *g,
+cdef void _avg_plane_simd(const float *xp, float *yp, float *div, const fc_geom *g,
                           const int64_t *fd, const int64_t *fh, const int64_t *fw,
                           int64_t divisor, int level) noexcept nogil:
     """float32 sums in float32 (small windows), stride 1 or 2 along W: one SIMD row
     kernel call per output row; ``div``: scratch row of oW divisors."""
     cdef const float *rows[MAX_ROWS]
     cdef int64_t rbase[MAX_ROWS]
-    cdef Py_ssize_t od, oh, i, oW = g.o[2]
+    cdef Py_ssize_t od, oh, i, oW = g.out[2]
     cdef int64_t f, last = -1
     cdef int nr
     if divisor > 0:
         for i in range(oW):
             div[i] = <float>divisor
-    for od in range(g.o[0]):
-        for oh in range(g.o[1]):
+    for od in range(g.out[0]):
+        for oh in range(g.out[1]):
             if divisor <= 0:
                 f = fd[od] * fh[oh]
                 if f != last:
@@ -451,8 +448,8 @@ cdef void _avg_plane_simd(const float *xp, float *yp, float *div, const Geom *g,
                         div[i] = <float>(f * fw[i])
                     last = f
             nr = _window_rows(xp, g, od, oh, rows, rbase)
-            fc_pool_avg_row_f32(level, rows, nr, yp + (od * g.o[1] + oh) * oW, div, g.n[2], oW,
-                                <int>g.k[2], <int>g.s[2], <int>g.p[2])
+            fc_pool_avg_row_f32(level, rows, nr, yp + (od * g.out[1] + oh) * oW, div, g.in_[2], oW,
+                                <int>g.k[2], <int>g.stride[2], <int>g.lo[2])
 
 
 def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
@@ -463,10 +460,10 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     """Mean pooling; ``wide``: accumulate float32 in double.  ``level``: SIMD row
     kernels for float32 (2 AVX-512, 1 AVX2, 0 none).  Returns 0, or -1 if scratch
     memory could not be allocated."""
-    cdef Geom g = _geom(geo)
-    cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
-    cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
-    cdef Py_ssize_t c, oW = g.o[2]
+    cdef fc_geom g = _geom(geo)
+    cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
+    cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
+    cdef Py_ssize_t c, oW = g.out[2]
     cdef int failed = 0
     cdef double *dbuf
     cdef floating *fbuf
@@ -497,18 +494,18 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
 
 # ---------------------------------------------------------------- mean backward
 
-cdef void _avg_grad_plane(const floating *gyp, floating *gp, floating *gbuf, const Geom *g,
+cdef void _avg_grad_plane(const floating *gyp, floating *gp, floating *gbuf, const fc_geom *g,
                           const Py_ssize_t *tlo, const Py_ssize_t *thi, const int64_t *fd,
                           const int64_t *fh, const int64_t *fw,
                           int64_t divisor) noexcept nogil:
-    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.n[2], oW = g.o[2]
+    cdef Py_ssize_t od, oh, a, b, j, i, iz, ih, W = g.in_[2], oW = g.out[2]
     cdef int64_t f
     cdef const floating *gyr
     cdef floating *gr
-    memset(gp, 0, g.n[0] * g.n[1] * W * sizeof(floating))
-    for od in range(g.o[0]):
-        for oh in range(g.o[1]):
-            gyr = gyp + (od * g.o[1] + oh) * oW
+    memset(gp, 0, g.in_[0] * g.in_[1] * W * sizeof(floating))
+    for od in range(g.out[0]):
+        for oh in range(g.out[1]):
+            gyr = gyp + (od * g.out[1] + oh) * oW
             if divisor > 0:
                 for i in range(oW):
                     gbuf[i] = gyr[i] / <floating>divisor
@@ -517,16 +514,16 @@ cdef void _avg_grad_plane(const floating *gyp, floating *gp, floating *gbuf, con
                 for i in range(oW):
                     gbuf[i] = gyr[i] / <floating>(f * fw[i])
             for a in range(g.k[0]):
-                iz = od * g.s[0] - g.p[0] + a
-                if iz < 0 or iz >= g.n[0]:
+                iz = od * g.stride[0] - g.lo[0] + a
+                if iz < 0 or iz >= g.in_[0]:
                     continue
                 for b in range(g.k[1]):
-                    ih = oh * g.s[1] - g.p[1] + b
-                    if ih < 0 or ih >= g.n[1]:
+                    ih = oh * g.stride[1] - g.lo[1] + b
+                    if ih < 0 or ih >= g.in_[1]:
                         continue
-                    gr = gp + (iz * g.n[1] + ih) * W
+                    gr = gp + (iz * g.in_[1] + ih) * W
                     for j in range(g.k[2]):
-                        _scatter_tap(gr, gbuf, g.s[2], j - g.p[2], tlo[j], thi[j])
+                        _scatter_tap(gr, gbuf, g.stride[2], j - g.lo[2], tlo[j], thi[j])
 
 
 def avg_pool_backward(const floating[::1] gy not None, floating[::1] gx not None,
@@ -535,10 +532,10 @@ def avg_pool_backward(const floating[::1] gy not None, floating[::1] gx not None
                       const int64_t[::1] fh not None, const int64_t[::1] fw not None,
                       int64_t divisor, int num_threads):
     """Gradient of mean pooling; returns 0, or -1 if scratch allocation failed."""
-    cdef Geom g = _geom(geo)
-    cdef Py_ssize_t pin = g.n[0] * g.n[1] * g.n[2]
-    cdef Py_ssize_t pout = g.o[0] * g.o[1] * g.o[2]
-    cdef Py_ssize_t c, oW = g.o[2]
+    cdef fc_geom g = _geom(geo)
+    cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
+    cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
+    cdef Py_ssize_t c, oW = g.out[2]
     cdef int failed = 0
     cdef floating *buf
     if planes == 0 or pin == 0:

@@ -1,5 +1,6 @@
-/* One instruction set's kernel table: the packed GEMM (fc_gemm_kernel.h) and the
- * packing routines (fc_pack_template.h), each instantiated for float and double.
+/* One instruction set's kernel table: the packed GEMM (fc_gemm_kernel.h), the
+ * packing/padding/col2im routines (fc_layout_template.h), the broadcast GEMM,
+ * depthwise, weight-gradient and Winograd templates, each for float and double.
  *
  * The including file defines, before including this header:
  *   FC_ISA_NAME   table name string, FC_ISA_TABLE  the fc_isa object to define,
@@ -66,7 +67,7 @@
 #define BRW FC_BC_RW_F32
 #define BNV FC_BC_NV_F32
 #include "fc_gemm_kernel.h"
-#include "fc_pack_template.h"
+#include "fc_layout_template.h"
 #include "fc_bcast_template.h"
 #include "fc_depthwise_template.h"
 #include "fc_wgrad_template.h"
@@ -89,7 +90,7 @@
 #define BRW FC_BC_RW_F64
 #define BNV FC_BC_NV_F64
 #include "fc_gemm_kernel.h"
-#include "fc_pack_template.h"
+#include "fc_layout_template.h"
 #include "fc_bcast_template.h"
 #include "fc_depthwise_template.h"
 #include "fc_wgrad_template.h"

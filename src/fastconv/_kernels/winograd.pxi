@@ -1,7 +1,7 @@
 # Winograd forward of stride-1 layers: F(2x2, 3x3) and F(2x2x2, 3x3x3) of 3x3
 # and 3x3x3 kernels, and in 1-D F(2, 3) on each three taps of a kernel of 7 or
-# more (the rest summed directly); included by _conv_kernels.pyx (its
-# instruction-set table and helpers).  The transforms and the GEMMs between
+# more (the rest summed directly); included by _conv_kernels.pyx (the dispatch
+# helpers of _fc.pxd, geometry.pxi).  The transforms and the GEMMs between
 # them (gemm_rows' microkernel) are in fc_winograd_template.h.
 
 # What "auto" asks of a layer.  Measured against the direct GEMMs (Zen 4, two
