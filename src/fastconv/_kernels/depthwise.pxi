@@ -19,6 +19,37 @@ cdef bint _dw3_applies(const fc_geom *geom, double padval):
     return True
 
 
+# The depthwise forward kernels, as _dw_choice names them
+cdef enum:
+    _DW_ROWS = 0
+    _DW_VGRID = 1
+    _DW_INPLACE = 2
+
+
+cdef int _dw_choice(const fc_geom *geom, double padval, Py_ssize_t itemsize):
+    """Which depthwise forward kernel runs (the forced one, else the policy):
+    row kernels for rows of at least _DW_WIDE_ROW vectors, the virtual grid for
+    narrower ones; dw_forward3 where it applies, at any row width (measured in
+    docs/performance.md: 0.24-1.03x the time of the better of the other two,
+    except 128-bit vectors at stride 1 along W, 1.03-1.41x: not used there)."""
+    cdef int vl = fc_active.vl_f32 if itemsize == 4 else fc_active.vl_f64
+    cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel in ("auto", "inplace")
+                      else _depthwise_kernel == "rows")
+    if (_dw3_applies(geom, padval)
+            and (_depthwise_kernel == "inplace"
+                 or _depthwise_kernel == "auto"
+                 and (fc_active != &fc_isa_generic or geom.stride[2] == 2))):
+        return _DW_INPLACE
+    return _DW_ROWS if wide else _DW_VGRID
+
+
+def depthwise_forward_kernel(tuple geo, double padval, Py_ssize_t itemsize):
+    """The kernel depthwise_forward runs for this layer: "inplace" (dw_forward3),
+    "rows" or "vgrid" (fastconv.explain)."""
+    cdef fc_geom geom = _geom(1, geo)
+    return ("rows", "vgrid", "inplace")[_dw_choice(&geom, padval, itemsize)]
+
+
 def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None, tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
@@ -31,19 +62,9 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
     cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
     cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
-    cdef int vl = fc_active.vl_f32 if floating is float else fc_active.vl_f64
-    cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel in ("auto", "inplace")
-                      else _depthwise_kernel == "rows")
-    # dw_forward3 where it applies, at any row width.  One thread, 3x3 layers
-    # of 8 images, 32-1024 channels of 112x112-7x7 planes, its time over the
-    # better of the other two: stride 1 AVX-512 0.56-0.93x (0.65-0.77x on
-    # planes of 28x28 and less), AVX2 0.52-1.03x, float64 0.53-0.76x; stride 2
-    # AVX-512 0.26-0.44x, AVX2 0.24-0.44x, generic 0.46-0.76x.  With vectors
-    # of 128 bits (generic) at stride 1 along W: 1.03-1.41x, not used.
-    cdef bint inplace = (_dw3_applies(&geom, padval)
-                         and (_depthwise_kernel == "inplace"
-                              or _depthwise_kernel == "auto"
-                              and (fc_active != &fc_isa_generic or geom.stride[2] == 2)))
+    cdef int choice = _dw_choice(&geom, padval, sizeof(floating))
+    cdef bint wide = choice == _DW_ROWS
+    cdef bint inplace = choice == _DW_INPLACE
     cdef const floating *xp = _cptr(x)
     cdef const floating *wp = _cptr(w)
     cdef floating *yp = _mptr(y)

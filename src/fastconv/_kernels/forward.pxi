@@ -63,14 +63,9 @@ cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t
                      Py_ssize_t Mg, int bm, bint single):
     """gemm_bcast on AVX-512 for a padded or strided image whose channel blocks
     are at most 1/8 padding, where its taps come in threes (3x3 rows at stride 1
-    along them): 0.86-0.93x the time of gemm_rows for 32-256 float32 output
-    channels, 0.82-0.91x for 16-256 float64 ones; or, one tap at a time, for
-    57-64 float32 channels (vgg3x3 0.93-0.95x before the threes, eeg1d_k7
-    0.93-0.99x, stem7x7s2 0.76-0.86x).  Measured slower: a quarter of a block
-    of padding (24 or 48 channels: 1.11-1.13x), one tap at a time with 32
-    channels (1.01-1.09x), 128 (res3x3s2 1.04x) or float64 (1.02-1.04x);
-    AVX2 (1.03x with the threes, 1.2-1.4x without: 16 registers); an unpadded
-    image read in place (pw1x1 2.4x: every tap a far-away plane)."""
+    along them), or, one tap at a time, for 57-64 float32 channels; never on
+    AVX2 (16 registers) or for an unpadded image read in place (every tap a
+    far-away plane).  The measurements: docs/performance.md, "Kernel choice"."""
     if _forward_kernel in ("rows", "bcast"):
         return _forward_kernel == "bcast"
     if fc_active != &fc_isa_avx512 or _reads_x_in_place(geom) or Mg <= 0:
@@ -79,6 +74,19 @@ cdef bint _use_bcast(const fc_geom *geom, const Py_ssize_t[::1] koff, Py_ssize_t
     if 8 * (padded - Mg) > padded:
         return False
     return fc_koff_threes(&koff[0], K) != 0 or (single and 56 < Mg <= 64)
+
+
+def forward_gemm_kernel(tuple geo, Py_ssize_t Cg, Py_ssize_t Mg, Py_ssize_t itemsize):
+    """The GEMM conv_forward_rows runs for this layer: "bcast" or "rows"
+    (_use_bcast on the same phase-split geometry; fastconv.explain)."""
+    cdef fc_geom geom = _geom(Cg, geo)
+    kshape = geo[1]
+    cdef Py_ssize_t K = Cg * kshape[0] * kshape[1] * kshape[2]
+    koff_arr = np.empty(max(K, 1), dtype=np.intp)
+    cdef Py_ssize_t[::1] koff = koff_arr
+    _split_phases(&geom, koff)
+    cdef int bm = fc_active.bm_f32 if itemsize == 4 else fc_active.bm_f64
+    return "bcast" if _use_bcast(&geom, koff, K, Mg, bm, itemsize == 4) else "rows"
 
 
 def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not None,
