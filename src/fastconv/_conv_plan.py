@@ -115,15 +115,6 @@ class ConvPlan:
         return geo, self.batch, g, self.in_channels // g, self.out_channels // g
 
 
-def spatial_rank(weight_ndim, name="weight"):
-    nd = weight_ndim - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(
-            f"{name} must have 3, 4 or 5 dimensions (C_out, C_in/groups, *kernel) for 1-3 "
-            f"spatial axes, got {weight_ndim} dimensions")
-    return nd
-
-
 # An output this big (2^28 elements: 1 GiB of float32) made mostly of padding
 # is taken for a mistake (padding=10**9 on 5 samples), not allocated.
 _PADDING_ONLY_OUTPUTS = 1 << 28

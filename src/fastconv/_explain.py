@@ -1,9 +1,8 @@
 """``fastconv.explain``: which algorithm and kernel a convolution call runs."""
 
 from fastconv import _conv_kernels, _select
-from fastconv._conv_plan import _slabs, make_plan, spatial_rank
-from fastconv._shapes import batched_shape
-from fastconv._validation import as_array, result_dtype
+from fastconv._conv_plan import _slabs, make_plan
+from fastconv._validation import conv_operands
 
 __all__ = ["explain"]
 
@@ -40,13 +39,7 @@ def explain(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
     >>> fastconv.explain(x, np.zeros((64, 32, 1, 1), np.float32))["forward"].split(":")[0]
     'gemm'
     """
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    if bias is not None:
-        bias = as_array(bias, "bias")
-    dtype = result_dtype(x, weight, bias)
-    nd = spatial_rank(weight.ndim)
-    x_shape, _ = batched_shape(x.shape, nd, "x")
+    _, weight, _, dtype, _, x_shape, _ = conv_operands(x, weight, bias)
     plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
                      groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
     size = dtype.itemsize

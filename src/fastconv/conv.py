@@ -2,9 +2,14 @@
 
 import numpy as np
 
-from fastconv._conv_plan import kernel_weight, make_plan, run_forward, spatial_rank
-from fastconv._shapes import batched_shape
-from fastconv._validation import as_array, as_kernel_input, check_out, direct_output, result_dtype
+from fastconv._conv_plan import kernel_weight, make_plan, run_forward
+from fastconv._validation import (
+    as_array,
+    as_kernel_input,
+    check_out,
+    conv_operands,
+    direct_output,
+)
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
@@ -77,13 +82,7 @@ def conv(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
     >>> fastconv.conv(x, w, padding="same", padding_mode="replicate")
     array([[[-1., -2., -2., -2., -1.]]])
     """
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    if bias is not None:
-        bias = as_array(bias, "bias")
-    dtype = result_dtype(x, weight, bias)
-    nd = spatial_rank(weight.ndim)
-    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    x, weight, bias, dtype, nd, x_shape, unbatched = conv_operands(x, weight, bias)
     plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
                      groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
     if bias is not None and bias.shape != (plan.out_channels,):

@@ -18,10 +18,9 @@ from fastconv._conv_plan import (
     make_plan,
     run_input_grad,
     run_weight_grad,
-    spatial_rank,
 )
 from fastconv._shapes import as_int, batched_shape, show
-from fastconv._validation import as_array, as_kernel_input, result_dtype
+from fastconv._validation import as_array, as_kernel_input, result_dtype, spatial_rank
 
 __all__ = ["conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward"]
 
