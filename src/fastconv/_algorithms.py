@@ -14,6 +14,8 @@ weights of 1e-3, up to ~10^5x with 1e-6, measured.  Turn it on with
 (read at import).
 """
 
+from __future__ import annotations
+
 import os
 
 from fastconv import _conv_kernels
@@ -21,7 +23,7 @@ from fastconv import _conv_kernels
 __all__ = ["get_winograd", "set_winograd"]
 
 
-def get_winograd():
+def get_winograd() -> bool:
     """Whether the forward convolution may use Winograd.
 
     Returns
@@ -37,7 +39,7 @@ def get_winograd():
     return _conv_kernels.winograd_enabled()
 
 
-def set_winograd(enabled):
+def set_winograd(enabled: bool) -> None:
     """Let the forward convolution use Winograd where it pays (or not).
 
     Parameters

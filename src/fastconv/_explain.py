@@ -1,14 +1,21 @@
 """``fastconv.explain``: which algorithm and kernel a convolution call runs."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from fastconv import _conv_kernels, _select
 from fastconv._conv_plan import _slabs, make_plan
+from fastconv._typing import ArrayLike, Padding, Size
 from fastconv._validation import conv_operands
 
 __all__ = ["explain"]
 
 
-def explain(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
-            padding_mode="zeros", pad_value=0.0, flip=False):
+def explain(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: Size = 1,
+            padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+            padding_mode: str = "zeros", pad_value: float = 0.0,
+            flip: bool = False) -> dict[str, Any]:
     """Which algorithm and kernel ``fastconv.conv`` and its gradients run for these arguments.
 
     Takes the arguments of :func:`fastconv.conv` (only the shapes and dtypes of

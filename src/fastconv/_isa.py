@@ -5,7 +5,10 @@ The best set the CPU supports is used unless the environment variable
 the tests can run every path the machine supports.
 """
 
+from __future__ import annotations
+
 import os
+from typing import TextIO
 
 from fastconv import _conv_kernels
 
@@ -44,7 +47,7 @@ def config():
     }
 
 
-def show_config(file=None):
+def show_config(file: TextIO | None = None) -> None:
     """Print fastconv's build and runtime configuration.
 
     Examples

@@ -12,6 +12,8 @@ kernels on one thread (which never touches libgomp's thread pool), for good:
 ``set_num_threads`` warns there instead of risking the hang.
 """
 
+from __future__ import annotations
+
 import os
 import warnings
 
@@ -39,7 +41,7 @@ def available_cores():
         return max(1, os.cpu_count() or 1)
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Number of threads the kernels use.
 
     Returns
@@ -57,7 +59,7 @@ def get_num_threads():
     return max(1, _conv_kernels.omp_max_threads())
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Set the number of threads the kernels use (for the calling thread).
 
     Parameters

@@ -11,6 +11,10 @@ For ``y = conv(x, w) + b`` and an upstream gradient ``g = dL/dy``:
 * ``conv_bias_grad``   ``dL/db``: ``g`` summed over every axis but the channels.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 import numpy as np
 
 from fastconv._conv_plan import (
@@ -20,6 +24,7 @@ from fastconv._conv_plan import (
     run_weight_grad,
 )
 from fastconv._shapes import as_int, batched_shape, show
+from fastconv._typing import ArrayLike, FloatArray, Padding, Shape, Size
 from fastconv._validation import as_array, as_kernel_input, result_dtype, spatial_rank
 
 __all__ = ["conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward"]
@@ -44,8 +49,10 @@ def _check_grad_output(grad_output, plan, unbatched):
     return grad_output.reshape(plan.y_shape)
 
 
-def conv_input_grad(grad_output, weight, input_shape, *, stride=1, padding=0, dilation=1,
-                    groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
+def conv_input_grad(grad_output: ArrayLike, weight: ArrayLike, input_shape: Shape, *,
+                    stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+                    padding_mode: str = "zeros", pad_value: float = 0.0,
+                    flip: bool = False) -> FloatArray:
     """Gradient of :func:`fastconv.conv` with respect to its input.
 
     Parameters
@@ -110,8 +117,10 @@ def _weight_grad(plan, x, gy, dtype, x_shape, weight_shape, converted):
     return dw
 
 
-def conv_weight_grad(x, grad_output, weight_shape, *, stride=1, padding=0, dilation=1,
-                     groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
+def conv_weight_grad(x: ArrayLike, grad_output: ArrayLike, weight_shape: Shape, *,
+                     stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+                     padding_mode: str = "zeros", pad_value: float = 0.0,
+                     flip: bool = False) -> FloatArray:
     """Gradient of :func:`fastconv.conv` with respect to its weight.
 
     Parameters
@@ -150,7 +159,7 @@ def conv_weight_grad(x, grad_output, weight_shape, *, stride=1, padding=0, dilat
     return _weight_grad(plan, x, gy, result_dtype(x, grad_output), x_shape, weight_shape, {})
 
 
-def conv_bias_grad(grad_output):
+def conv_bias_grad(grad_output: ArrayLike) -> FloatArray:
     """Gradient of :func:`fastconv.conv` with respect to its bias.
 
     Parameters
@@ -182,9 +191,11 @@ def conv_bias_grad(grad_output):
 _NEEDS = ("input", "weight", "bias")
 
 
-def conv_backward(grad_output, x, weight, *, stride=1, padding=0, dilation=1, groups=1,
-                  padding_mode="zeros", pad_value=0.0, flip=False,
-                  needs=("input", "weight", "bias")):
+def conv_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: Size = 1,
+                  padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+                  padding_mode: str = "zeros", pad_value: float = 0.0, flip: bool = False,
+                  needs: str | Iterable[str] = ("input", "weight", "bias"),
+                  ) -> tuple[FloatArray | None, FloatArray | None, FloatArray | None]:
     """All gradients of :func:`fastconv.conv` in one call.
 
     Parameters

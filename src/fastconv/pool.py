@@ -4,6 +4,8 @@ PyTorch semantics (``torch.nn.functional.max_pool2d``, ``avg_pool2d``, ...) on
 NumPy arrays of shape (N, C, *spatial) or unbatched (C, *spatial).
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -23,6 +25,7 @@ from fastconv._shapes import (
     as_int,
     batched_shape,
 )
+from fastconv._typing import ArrayLike, FloatArray, IndexArray, Shape, Size
 from fastconv._validation import as_array, as_bool, as_kernel_input, result_dtype
 
 __all__ = [
@@ -35,8 +38,9 @@ __all__ = [
 
 # ---------------------------------------------------------------- max pooling
 
-def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-             return_indices=False, *, _nd=None):
+def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
+             dilation: Size = 1, ceil_mode: bool = False, return_indices: bool = False, *,
+             _nd: int | None = None) -> FloatArray | tuple[FloatArray, IndexArray]:
     """Max pooling in 1-3 spatial dimensions, as ``torch.nn.functional.max_pool1d/2d/3d``.
 
     Parameters
@@ -112,7 +116,8 @@ def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
     return (y, ind) if return_indices else y
 
 
-def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
+def max_pool_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: Shape, *,
+                      spatial_ndim: int | None = None) -> FloatArray:
     """Gradient of :func:`max_pool` with respect to its input.
 
     ``grad_output`` is scattered (added) to the input positions named by
@@ -198,8 +203,9 @@ def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
 
 # ---------------------------------------------------------------- mean pooling
 
-def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-             divisor_override=None, *, _nd=None):
+def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
+             ceil_mode: bool = False, count_include_pad: bool = True,
+             divisor_override: int | None = None, *, _nd: int | None = None) -> FloatArray:
     """Mean pooling in 1-3 spatial dimensions, as ``torch.nn.functional.avg_pool1d/2d/3d``.
 
     Parameters
@@ -252,9 +258,10 @@ def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_incl
     return y
 
 
-def avg_pool_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                      ceil_mode=False, count_include_pad=True, divisor_override=None, *,
-                      _nd=None):
+def avg_pool_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: Size,
+                      stride: Size | None = None, padding: Size = 0, ceil_mode: bool = False,
+                      count_include_pad: bool = True, divisor_override: int | None = None, *,
+                      _nd: int | None = None) -> FloatArray:
     """Gradient of :func:`avg_pool` with respect to its input.
 
     Each output gradient is divided by its window's divisor and spread over the
@@ -303,21 +310,26 @@ def avg_pool_backward(grad_output, input_shape, kernel_size, stride=None, paddin
 # ---------------------------------------------------------------- fixed-rank forms
 
 def _fixed(nd):
-    def max_pool_nd(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                    return_indices=False):
+    def max_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
+                    padding: Size = 0, dilation: Size = 1, ceil_mode: bool = False,
+                    return_indices: bool = False) -> FloatArray | tuple[FloatArray, IndexArray]:
         return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                         _nd=nd)
 
-    def max_pool_nd_backward(grad_output, indices, input_shape):
+    def max_pool_nd_backward(grad_output: ArrayLike, indices: ArrayLike,
+                             input_shape: Shape) -> FloatArray:
         return max_pool_backward(grad_output, indices, input_shape, spatial_ndim=nd)
 
-    def avg_pool_nd(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                    count_include_pad=True, divisor_override=None):
+    def avg_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
+                    padding: Size = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                    divisor_override: int | None = None) -> FloatArray:
         return avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                         divisor_override, _nd=nd)
 
-    def avg_pool_nd_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                             ceil_mode=False, count_include_pad=True, divisor_override=None):
+    def avg_pool_nd_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: Size,
+                             stride: Size | None = None, padding: Size = 0,
+                             ceil_mode: bool = False, count_include_pad: bool = True,
+                             divisor_override: int | None = None) -> FloatArray:
         return avg_pool_backward(grad_output, input_shape, kernel_size, stride, padding,
                                  ceil_mode, count_include_pad, divisor_override, _nd=nd)
 

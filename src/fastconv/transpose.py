@@ -4,6 +4,8 @@ It is the input gradient of :func:`fastconv.conv` with the roles of the channels
 swapped, and runs on the same kernels.
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -16,14 +18,17 @@ from fastconv._shapes import (
     int_tuple,
     padding_pairs,
 )
+from fastconv._typing import ArrayLike, FloatArray, Padding, Size
 from fastconv._validation import as_kernel_input, check_out, conv_operands
 from fastconv.conv import fixed_rank
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
-def conv_transpose(x, weight, bias=None, *, stride=1, padding=0, output_padding=0, dilation=1,
-                   groups=1, out=None):
+def conv_transpose(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *,
+                   stride: Size = 1, padding: Padding = 0, output_padding: Size = 0,
+                   dilation: Size = 1, groups: int = 1,
+                   out: np.ndarray | None = None) -> FloatArray:
     """Transposed convolution: the adjoint of :func:`fastconv.conv` (with a bias).
 
     Parameters
