@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["fastconv", "fastconv.conv", "fastconv.grad", "fastconv.transpose", "fastconv.pool",
-           "fastconv._shapes", "fastconv._threads", "fastconv._isa", "fastconv._explain"]
+           "fastconv._shapes", "fastconv._config", "fastconv._explain"]
 
 
 @pytest.mark.parametrize("name", MODULES)

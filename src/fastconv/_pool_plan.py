@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
-from fastconv import _isa, _pool_kernels
+from fastconv import _config, _pool_kernels
 from fastconv._caches import BoundedCache, plain
+from fastconv._config import get_num_threads
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -18,7 +19,6 @@ from fastconv._shapes import (
     pool_output_size,
     pool_window_tables,
 )
-from fastconv._threads import get_num_threads
 from fastconv._validation import as_bool
 
 # ---------------------------------------------------------------- argument checking
@@ -145,8 +145,8 @@ _SIMD_LEVEL = {"avx512": 2, "avx2": 1}
 
 def _simd_level():
     """SIMD row kernels for float32: 2 AVX-512, 1 AVX2, 0 none (the Cython loops).
-    Follows the instruction set fastconv._isa chose (CPU check, FASTCONV_ISA)."""
-    return min(_SIMD_LEVEL.get(_isa.current_isa(), 0), _pool_kernels.simd_levels())
+    Follows the instruction set fastconv._config chose (CPU check, FASTCONV_ISA)."""
+    return min(_SIMD_LEVEL.get(_config.current_isa(), 0), _pool_kernels.simd_levels())
 
 
 def _intp(a):

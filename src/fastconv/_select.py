@@ -32,7 +32,7 @@ import os
 import sys
 
 from fastconv import _conv_kernels
-from fastconv._threads import get_num_threads
+from fastconv._config import get_num_threads
 
 # Groups that read one input channel and write at most this many output
 # channels run the direct depthwise kernels; wider ones fill a GEMM block better.

@@ -66,20 +66,7 @@
 #define NV FC_NV_F32
 #define BRW FC_BC_RW_F32
 #define BNV FC_BC_NV_F32
-#include "fc_gemm_kernel.h"
-#include "fc_layout_template.h"
-#include "fc_bcast_template.h"
-#include "fc_depthwise_template.h"
-#include "fc_wgrad_template.h"
-#include "fc_winograd_template.h"
-#undef T
-#undef IT
-#undef TLANES
-#undef SFX
-#undef MR
-#undef NV
-#undef BRW
-#undef BNV
+#include "fc_kernel_set.h"
 
 #define T double
 #define IT long long
@@ -89,20 +76,7 @@
 #define NV FC_NV_F64
 #define BRW FC_BC_RW_F64
 #define BNV FC_BC_NV_F64
-#include "fc_gemm_kernel.h"
-#include "fc_layout_template.h"
-#include "fc_bcast_template.h"
-#include "fc_depthwise_template.h"
-#include "fc_wgrad_template.h"
-#include "fc_winograd_template.h"
-#undef T
-#undef IT
-#undef TLANES
-#undef SFX
-#undef MR
-#undef NV
-#undef BRW
-#undef BNV
+#include "fc_kernel_set.h"
 
 /* iters rounds of 12 independent float32 vector FMA chains (12 fit the 16
  * registers of AVX2 and cover the FMA latency of two ports): the FMA throughput
