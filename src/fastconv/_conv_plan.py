@@ -27,8 +27,11 @@ from fastconv._shapes import (
     padding_pairs,
     show,
 )
-from fastconv._validation import as_bool, as_real
-from fastconv._validation import spatial_rank  # noqa: F401  (fastconv._dask imports it here)
+from fastconv._validation import (
+    as_bool,
+    as_real,
+    spatial_rank,  # noqa: F401  (fastconv._dask imports it here)
+)
 from fastconv._workspace import thread_share
 
 # The weight gradient sums a fixed number of chunks (16, fewer for big weights:
