@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _conv_kernels, _isa
+from fastconv import _config, _conv_kernels
 
-AVAILABLE_ISAS = _isa.available_isas()
+AVAILABLE_ISAS = _config.available_isas()
 
 
 @pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
@@ -24,13 +24,13 @@ def rng(request):
 @pytest.fixture(params=AVAILABLE_ISAS)
 def isa(request):
     """Run the test once under every instruction set this CPU supports."""
-    before = _isa.current_isa()
-    _isa.select_isa(request.param)
-    assert _isa.current_isa() == request.param
+    before = _config.current_isa()
+    _config.select_isa(request.param)
+    assert _config.current_isa() == request.param
     try:
         yield request.param
     finally:
-        _isa.select_isa(before)
+        _config.select_isa(before)
 
 
 @pytest.fixture(params=["rows", "bcast", "winograd"])

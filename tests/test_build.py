@@ -27,7 +27,7 @@ def test_openmp_enabled_where_required():
         pytest.skip(f"OpenMP is optional on {sys.platform} unless FASTCONV_REQUIRE_OPENMP=1")
     assert _conv_kernels.openmp_enabled(), (
         f"fastconv at {fastconv.__file__} was built without OpenMP "
-        f"(build config: {fastconv._isa.config()})")
+        f"(build config: {fastconv._config.config()})")
 
 
 def test_build_info_agrees_with_extension():

@@ -25,7 +25,7 @@ def _run_cli(*args, timeout=60):
 def test_info_prints_isa():
     r = _run_cli("info")
     assert r.returncode == 0, r.stderr
-    cfg = fastconv._isa.config()
+    cfg = fastconv._config.config()
     assert f"fastconv {fastconv.__version__}" in r.stdout
     assert "openmp:" in r.stdout
     assert f"chosen:           {cfg['isa']}" in r.stdout

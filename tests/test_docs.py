@@ -8,7 +8,7 @@ import runpy
 import pytest
 
 MODULES = ["fastconv", "fastconv.conv", "fastconv.grad", "fastconv.transpose", "fastconv.pool",
-           "fastconv.signal", "fastconv._shapes", "fastconv._threads", "fastconv._isa"]
+           "fastconv.signal", "fastconv._shapes", "fastconv._config", "fastconv._explain"]
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"

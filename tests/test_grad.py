@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv._threads import get_num_threads, set_num_threads
+from fastconv._config import get_num_threads, set_num_threads
 
 MODES = ["zeros", "constant", "reflect", "replicate", "circular", "symmetric"]
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from pool_reference import avg_pool_ref, max_pool_backward_ref, max_pool_ref
 
-import fastconv._isa
+import fastconv._config
 import fastconv._shapes
 import fastconv.pool
-from fastconv._threads import get_num_threads, set_num_threads
+from fastconv._config import get_num_threads, set_num_threads
 from fastconv.pool import (
     avg_pool,
     avg_pool2d,
@@ -543,12 +543,12 @@ def test_simd_row_kernels_avg_bits_equal_scalar_path(isa):
             y = avg_pool(x, k, s, p, ceil, cip, div)
         except ValueError:
             continue
-        before = fastconv._isa.current_isa()
-        fastconv._isa.select_isa("generic")
+        before = fastconv._config.current_isa()
+        fastconv._config.select_isa("generic")
         try:
             ref = avg_pool(x, k, s, p, ceil, cip, div)
         finally:
-            fastconv._isa.select_isa(before)
+            fastconv._config.select_isa(before)
         assert y.tobytes() == ref.tobytes()
         done += 1
     assert done > 200

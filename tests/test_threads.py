@@ -195,7 +195,7 @@ def test_forked_child_calling_set_num_threads_does_not_hang(tmp_path):
 
 
 def test_set_num_threads_is_capped_at_the_cores(restore_threads):
-    from fastconv._threads import available_cores
+    from fastconv._config import available_cores
 
     cores = available_cores()
     with pytest.warns(RuntimeWarning, match="capped"):
@@ -208,7 +208,7 @@ def test_small_calls_run_on_one_thread(restore_threads):
     (a team waiting for a descheduled thread cost 100-1000x a tiny call)."""
     from fastconv import _conv_plan, pool
 
-    fastconv.set_num_threads(min(2, fastconv._threads.available_cores()))
+    fastconv.set_num_threads(min(2, fastconv._config.available_cores()))
     plan = _conv_plan.make_plan((1, 8, 24, 24), (8, 8, 3, 3), stride=1, padding=1,
                                 dilation=1, groups=1, padding_mode="zeros", pad_value=0.0,
                                 flip=False)

@@ -1,4 +1,4 @@
-"""Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) forward (fastconv/_winograd.pxi):
+"""Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) forward (fastconv/_kernels/winograd.pxi):
 when the policy picks it, exact results on small integers, the float tolerance
 against the reference, and the corners of its tiling (odd planes and volumes,
 dilation phases, several work items and K blocks, groups, every padding
@@ -10,7 +10,7 @@ from numpy.testing import assert_array_equal
 from reference import assert_conv_close, conv_ref, tolerance
 
 import fastconv
-from fastconv import _conv_kernels, _isa
+from fastconv import _config, _conv_kernels
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ V32 = (32, 32, 32)
 ])
 @pytest.mark.usefixtures("enabled")
 def test_policy(nd, kernel, stride, dilation, out, cg, mg, expected):
-    if min(out) < 56 and _isa.current_isa() != "avx512":
+    if min(out) < 56 and _config.current_isa() != "avx512":
         pytest.skip("small planes: how full the GEMM blocks are depends on their width")
     for itemsize in (4, 8):
         assert _conv_kernels.use_winograd(nd, kernel, stride, dilation, out, cg, mg,
@@ -100,13 +100,13 @@ def test_set_winograd_checks_its_argument():
 @pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("1", True),
                                              ("on", True), (" TRUE ", True)])
 def test_environment_variable(monkeypatch, value, expected):
-    from fastconv import _algorithms
+    from fastconv import _config
 
     monkeypatch.setenv("FASTCONV_WINOGRAD", value)
-    assert _algorithms._from_environment() is expected
+    assert _config._from_environment() is expected
     monkeypatch.setenv("FASTCONV_WINOGRAD", "2")
     with pytest.raises(ValueError, match="FASTCONV_WINOGRAD must be 0 or 1, got '2'"):
-        _algorithms._from_environment()
+        _config._from_environment()
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])

@@ -32,10 +32,15 @@ finally:
         del _os.environ["OMP_WAIT_POLICY"]
 del _policy
 
-from fastconv._algorithms import get_winograd, set_winograd
 from fastconv._caches import clear_caches
-from fastconv._isa import show_config
-from fastconv._threads import get_num_threads, set_num_threads
+from fastconv._config import (
+    get_num_threads,
+    get_winograd,
+    set_num_threads,
+    set_winograd,
+    show_config,
+)
+from fastconv._explain import explain
 from fastconv._version import __version__
 from fastconv._workspace import get_workspace_limit, set_workspace_limit
 from fastconv.conv import conv, conv1d, conv2d, conv3d
@@ -70,5 +75,5 @@ __all__ = [
     "avg_pool", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "avg_pool_backward", "avg_pool1d_backward", "avg_pool2d_backward", "avg_pool3d_backward",
     "get_num_threads", "set_num_threads", "get_winograd", "set_winograd", "show_config",
-    "clear_caches", "get_workspace_limit", "set_workspace_limit",
+    "clear_caches", "get_workspace_limit", "set_workspace_limit", "explain",
 ]

@@ -58,7 +58,7 @@ def plain(v):
     return False
 
 
-def clear_caches():
+def clear_caches() -> None:
     """Empty every cache of fastconv (plans of the shapes seen so far).
 
     Nothing the size of the data is ever cached (every cache is bounded: a few

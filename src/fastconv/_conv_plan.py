@@ -12,9 +12,12 @@ from functools import cached_property
 
 import numpy as np
 
-from fastconv import _conv_kernels
+from fastconv import _conv_kernels, _select
 from fastconv._caches import BoundedCache, plain
 from fastconv._padmaps import MODE_CODES, normalize_padding_mode
+from fastconv._select import dw3_inplace as _dw3_inplace
+from fastconv._select import is_depthwise as _is_depthwise
+from fastconv._select import threads as _threads
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -24,20 +27,12 @@ from fastconv._shapes import (
     padding_pairs,
     show,
 )
-from fastconv._threads import get_num_threads
-from fastconv._validation import as_bool, as_real
+from fastconv._validation import (
+    as_bool,
+    as_real,
+    spatial_rank,  # noqa: F401  (fastconv._dask imports it here)
+)
 from fastconv._workspace import thread_share
-
-# Groups that read one input channel and write at most this many output
-# channels run the direct depthwise kernels; wider ones fill a GEMM block better.
-_DEPTHWISE_MAX_OUT = 2
-
-# Below this many multiply-adds (about 0.1-0.2 ms of one core) a call runs on
-# one thread: waking a team, and waiting for a thread that another process
-# keeps off its core, costs more than it saves (measured on the latency table:
-# (1, 8, 24, 24) 3x3 convolutions, 0.33 M multiply-adds, took 2x the one-thread
-# time at two threads on a loaded machine).  The bits never depend on it.
-_SERIAL_BELOW = 1 << 22
 
 # The weight gradient sums a fixed number of chunks (16, fewer for big weights:
 # at most 8 MiB of partial sums) in order: enough for 16 threads, and the same
@@ -122,15 +117,6 @@ class ConvPlan:
                MODE_CODES[self.mode])
         g = self.groups
         return geo, self.batch, g, self.in_channels // g, self.out_channels // g
-
-
-def spatial_rank(weight_ndim, name="weight"):
-    nd = weight_ndim - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(
-            f"{name} must have 3, 4 or 5 dimensions (C_out, C_in/groups, *kernel) for 1-3 "
-            f"spatial axes, got {weight_ndim} dimensions")
-    return nd
 
 
 # An output this big (2^28 elements: 1 GiB of float32) made mostly of padding
@@ -230,16 +216,6 @@ def kernel_weight(plan, weight, dtype):
     return w.reshape(plan.groups, plan.out_channels // plan.groups, plan.reduction_length)
 
 
-def _is_depthwise(cg, mg):
-    return cg == 1 and mg <= _DEPTHWISE_MAX_OUT
-
-
-def _threads(plan):
-    """Team size for the kernels of this plan."""
-    work = plan.batch * plan.out_channels * plan.reduction_length * math.prod(plan.out_spatial)
-    return get_num_threads() if work >= _SERIAL_BELOW else 1
-
-
 def _kernel_args(plan):
     return plan.kernel_args
 
@@ -303,23 +279,22 @@ def _along(a, o0, o1, nd):
         (slice(None),) * (nd - a - 1)
 
 
-def _dw3_inplace(plan):
-    """The depthwise 3x3 kernel that reads x in place (no padded copy) may run."""
-    return (plan.nd == 2 and plan.kernel == (3, 3) and all(1 <= s <= 2 for s in plan.stride)
-            and plan.dilation == (1, 1) and all(lo == 1 for lo, _ in plan.pads)
-            and plan.mode in ("zeros", "constant") and plan.pad_value == 0.0
-            and math.copysign(1.0, plan.pad_value) > 0)
-
-
 # ---------------------------------------------------------------- drivers
 
-def run_forward(plan, x, w, bias, y, whole=True):
+def run_forward(plan, x, w, bias, y, whole=True, log=True):
     """y (contiguous, plan.y_shape) = conv(x, w) + bias; x, w, bias contiguous of y's dtype.
 
     An image whose padded copy would not fit a thread's share of the workspace
-    is computed slab by slab (whole=False: this plan is one such slab)."""
+    is computed slab by slab (whole=False: this plan is one such slab).  log:
+    a FASTCONV_VERBOSE line for this call (not for the input gradient's forward)."""
     geo, n, g, cg, mg = _kernel_args(plan)
-    dw = _is_depthwise(cg, mg)
+    algorithm = _select.forward_algorithm(plan, y.dtype.itemsize)
+    if algorithm == "winograd" and not whole:
+        algorithm = "gemm"
+    dw = algorithm == "depthwise"
+    if _select.VERBOSE and whole and log:
+        _select.log("conv_forward", plan, y.dtype.itemsize,
+                    *_select.forward_kernel(plan, y.dtype.itemsize))
     cut = (_slabs(plan, y.dtype.itemsize, 1 if dw else plan.in_channels, plan.out_channels)
            if whole and not (dw and _dw3_inplace(plan)) else None)
     if cut is not None:
@@ -338,8 +313,7 @@ def run_forward(plan, x, w, bias, y, whole=True):
         return
     # Winograd hands a call whose outputs came out infinite or NaN back to the
     # direct convolution, which gives those the IEEE sums' infinities
-    if (whole and _conv_kernels.use_winograd(plan.nd, plan.kernel, plan.stride, plan.dilation,
-                                             plan.out_spatial, cg, mg, y.dtype.itemsize)
+    if (algorithm == "winograd"
             and not _conv_kernels.conv_forward_winograd(x.ravel(), w.ravel(), b, y.reshape(-1),
                                                         geo, plan.nd, n, g, cg, mg, plan.pad_value,
                                                         _threads(plan))):
@@ -361,12 +335,15 @@ def _input_grad_as_forward(plan, gy, w, dtype):
     wt = wt[(Ellipsis,) + (slice(None, None, -1),) * plan.nd]
     wt = np.ascontiguousarray(wt).reshape(g, cg, -1)
     dx = np.empty(plan.x_shape, dtype=dtype)
-    run_forward(tplan, gy, wt, None, dx)
+    run_forward(tplan, gy, wt, None, dx, log=False)
     return dx
 
 
 def run_input_grad(plan, gy, w, dtype):
     """d<conv(x, w), gy>/dx as a new (plan.x_shape) array."""
+    if _select.VERBOSE:
+        _select.log("conv_input_grad", plan, dtype.itemsize,
+                    *_select.input_grad_kernel(plan, dtype.itemsize))
     dx = _input_grad_as_forward(plan, gy, w, dtype)
     if dx is not None:
         return dx
@@ -401,6 +378,9 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
     in order: the same bits for any thread count.
     """
     geo, n, g, cg, mg = _kernel_args(plan)
+    if _select.VERBOSE and whole:
+        _select.log("conv_weight_grad", plan, dtype.itemsize,
+                    *_select.weight_grad_kernel(plan, dtype.itemsize))
     cut = (_slabs(plan, dtype.itemsize, 1 if _is_depthwise(cg, mg) else plan.in_channels,
                   plan.out_channels) if whole else None)
     if cut is not None:

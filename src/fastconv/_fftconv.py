@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from fastconv._threads import get_num_threads
+from fastconv._config import get_num_threads
 
 try:
     import scipy.fft as _sfft

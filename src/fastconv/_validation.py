@@ -1,12 +1,14 @@
 """Checking and normalising array arguments (dtypes, layouts, ``out=``)."""
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
-from fastconv._shapes import MAX_EXTENT
+from fastconv._shapes import MAX_EXTENT, batched_shape
 
-__all__ = ["as_array", "result_dtype", "as_kernel_input", "check_out", "as_bool", "as_real"]
+__all__ = ["as_array", "result_dtype", "as_kernel_input", "check_out", "as_bool", "as_real",
+           "spatial_rank", "conv_operands"]
 
 _ALLOWED_KINDS = "biuf"
 _F32 = np.dtype(np.float32)
@@ -107,3 +109,38 @@ def as_real(value, name):
     if isinstance(value, np.complexfloating):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     return float(value)
+
+
+def spatial_rank(weight_ndim, name="weight"):
+    """Spatial rank (1, 2 or 3) of a convolution weight with ``weight_ndim`` axes."""
+    nd = weight_ndim - 2
+    if not 1 <= nd <= 3:
+        raise ValueError(
+            f"{name} must have 3, 4 or 5 dimensions (C_out, C_in/groups, *kernel) for 1-3 "
+            f"spatial axes, got {weight_ndim} dimensions")
+    return nd
+
+
+class ConvOperands(NamedTuple):
+    """The arrays of a convolution call, checked (see conv_operands)."""
+
+    x: np.ndarray
+    weight: np.ndarray
+    bias: object            # ndarray or None
+    dtype: np.dtype         # the compute dtype (float32 or float64)
+    nd: int                 # spatial rank
+    x_shape: tuple          # x's shape with a batch axis
+    unbatched: bool         # x came without one
+
+
+def conv_operands(x, weight, bias=None):
+    """Check the arrays of conv / conv_transpose / explain: x (N, C, *spatial) or
+    (C, *spatial), weight of 1-3 spatial axes, an optional bias."""
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    if bias is not None:
+        bias = as_array(bias, "bias")
+    dtype = result_dtype(x, weight, bias)
+    nd = spatial_rank(weight.ndim)
+    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    return ConvOperands(x, weight, bias, dtype, nd, x_shape, unbatched)

@@ -36,7 +36,7 @@ def _from_environment():
 _limit = _from_environment()
 
 
-def get_workspace_limit():
+def get_workspace_limit() -> int:
     """The scratch memory (bytes) one call may use above its inputs and outputs.
 
     Examples
@@ -48,7 +48,7 @@ def get_workspace_limit():
     return _limit
 
 
-def set_workspace_limit(nbytes):
+def set_workspace_limit(nbytes: int) -> None:
     """Set the scratch memory (bytes, at least 1 MiB) one call may use.
 
     A smaller limit cuts big images into more slabs (a little slower); the

@@ -1,18 +1,36 @@
 """Multichannel convolution in 1, 2 and 3 spatial dimensions (forward)."""
 
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Callable, TypeVar
+
 import numpy as np
 
-from fastconv._conv_plan import kernel_weight, make_plan, run_forward, spatial_rank
+from fastconv._conv_plan import kernel_weight, make_plan, run_forward
 from fastconv._dask import dask_aware
-from fastconv._shapes import batched_shape
-from fastconv._validation import as_array, as_kernel_input, check_out, direct_output, result_dtype
+from fastconv._typing import ArrayLike, FloatArray, Padding, Size
+from fastconv._validation import (
+    as_array,
+    as_kernel_input,
+    check_out,
+    conv_operands,
+    direct_output,
+)
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+
+    P = ParamSpec("P")
+R = TypeVar("R")
+
 
 @dask_aware("conv")
-def conv(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
-         padding_mode="zeros", pad_value=0.0, flip=False, out=None):
+def conv(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: Size = 1,
+         padding: Padding = 0, dilation: Size = 1, groups: int = 1, padding_mode: str = "zeros",
+         pad_value: float = 0.0, flip: bool = False, out: np.ndarray | None = None) -> FloatArray:
     """Batched multichannel convolution, as ``torch.nn.functional.conv1d/2d/3d``.
 
     By default this is the cross-correlation that neural networks call
@@ -79,13 +97,7 @@ def conv(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
     >>> fastconv.conv(x, w, padding="same", padding_mode="replicate")
     array([[[-1., -2., -2., -2., -1.]]])
     """
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    if bias is not None:
-        bias = as_array(bias, "bias")
-    dtype = result_dtype(x, weight, bias)
-    nd = spatial_rank(weight.ndim)
-    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    x, weight, bias, dtype, nd, x_shape, unbatched = conv_operands(x, weight, bias)
     plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
                      groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
     if bias is not None and bias.shape != (plan.out_channels,):
@@ -109,8 +121,11 @@ def conv(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
     return out
 
 
-def fixed_rank(func, nd, name):
-    """``func`` restricted to weights of spatial rank ``nd`` (conv2d, conv_transpose3d...)."""
+def fixed_rank(func: Callable[P, R], nd: int, name: str) -> Callable[P, R]:
+    """``func`` restricted to weights of spatial rank ``nd`` (conv2d, conv_transpose3d...).
+
+    The result has ``func``'s signature, for type checkers (ParamSpec) and for
+    ``help()`` / IDEs at run time (``__signature__``, ``__annotations__``)."""
     def f(x, weight, *args, **kwargs):
         w = as_array(weight, "weight")
         if w.ndim != nd + 2:
@@ -118,6 +133,9 @@ def fixed_rank(func, nd, name):
                              f"({nd} kernel axes), got shape {w.shape}")
         return func(x, w, *args, **kwargs)
 
+    f.__signature__ = inspect.signature(func)
+    f.__annotations__ = dict(func.__annotations__)
+    f.__module__ = func.__module__
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"{nd}-d form of :func:`fastconv.{func.__name__}`: the weight must have "
                  f"{nd + 2} dimensions.\n\nSee :func:`fastconv.{func.__name__}` for the "

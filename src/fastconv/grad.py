@@ -11,6 +11,10 @@ For ``y = conv(x, w) + b`` and an upstream gradient ``g = dL/dy``:
 * ``conv_bias_grad``   ``dL/db``: ``g`` summed over every axis but the channels.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 import numpy as np
 
 from fastconv._conv_plan import (
@@ -18,11 +22,11 @@ from fastconv._conv_plan import (
     make_plan,
     run_input_grad,
     run_weight_grad,
-    spatial_rank,
 )
 from fastconv._dask import dask_aware
 from fastconv._shapes import as_int, batched_shape, show
-from fastconv._validation import as_array, as_kernel_input, result_dtype
+from fastconv._typing import ArrayLike, FloatArray, Padding, Shape, Size
+from fastconv._validation import as_array, as_kernel_input, result_dtype, spatial_rank
 
 __all__ = ["conv_input_grad", "conv_weight_grad", "conv_bias_grad", "conv_backward"]
 
@@ -47,8 +51,10 @@ def _check_grad_output(grad_output, plan, unbatched):
 
 
 @dask_aware("conv_input_grad")
-def conv_input_grad(grad_output, weight, input_shape, *, stride=1, padding=0, dilation=1,
-                    groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
+def conv_input_grad(grad_output: ArrayLike, weight: ArrayLike, input_shape: Shape, *,
+                    stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+                    padding_mode: str = "zeros", pad_value: float = 0.0,
+                    flip: bool = False) -> FloatArray:
     """Gradient of :func:`fastconv.conv` with respect to its input.
 
     Parameters
@@ -78,20 +84,46 @@ def conv_input_grad(grad_output, weight, input_shape, *, stride=1, padding=0, di
     grad_output = as_array(grad_output, "grad_output")
     weight = as_array(weight, "weight")
     input_shape = _shape_arg(input_shape, "input_shape")
-    dtype = result_dtype(grad_output, weight)
-    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                padding_mode=padding_mode, pad_value=pad_value, flip=flip)
     nd = spatial_rank(weight.ndim)
     batched, unbatched = batched_shape(input_shape, nd, "input_shape")
-    plan = make_plan(batched, weight.shape, x_name="input_shape", **opts)
-    gy = as_kernel_input(_check_grad_output(grad_output, plan, unbatched), dtype)
-    dx = run_input_grad(plan, gy, kernel_weight(plan, weight, dtype), dtype)
+    plan = make_plan(batched, weight.shape, x_name="input_shape", stride=stride,
+                     padding=padding, dilation=dilation, groups=groups,
+                     padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    gy = _check_grad_output(grad_output, plan, unbatched)
+    return _input_grad(plan, gy, weight, result_dtype(grad_output, weight), unbatched, {})
+
+
+def _kernel_grad_output(gy, dtype, converted):
+    """gy as the kernels take it in dtype, converted once per dtype of a call."""
+    if dtype not in converted:
+        converted[dtype] = as_kernel_input(gy, dtype)
+    return converted[dtype]
+
+
+def _input_grad(plan, gy, weight, dtype, unbatched, converted):
+    """dL/dx of a checked plan; gy batched, of plan.y_shape."""
+    gk = _kernel_grad_output(gy, dtype, converted)
+    dx = run_input_grad(plan, gk, kernel_weight(plan, weight, dtype), dtype)
     return dx[0] if unbatched else dx
 
 
+def _weight_grad(plan, x, gy, dtype, x_shape, weight_shape, converted):
+    """dL/dw of a checked plan; gy batched, of plan.y_shape."""
+    gk = _kernel_grad_output(gy, dtype, converted)
+    xk = as_kernel_input(x, dtype).reshape(x_shape)
+    dw = run_weight_grad(plan, xk, gk, dtype).reshape(weight_shape)
+    if plan.flip:
+        # the kernels saw the flipped weight; flip its gradient back
+        flipped = (slice(None), slice(None)) + (slice(None, None, -1),) * plan.nd
+        dw = np.ascontiguousarray(dw[flipped])
+    return dw
+
+
 @dask_aware("conv_weight_grad")
-def conv_weight_grad(x, grad_output, weight_shape, *, stride=1, padding=0, dilation=1,
-                     groups=1, padding_mode="zeros", pad_value=0.0, flip=False):
+def conv_weight_grad(x: ArrayLike, grad_output: ArrayLike, weight_shape: Shape, *,
+                     stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+                     padding_mode: str = "zeros", pad_value: float = 0.0,
+                     flip: bool = False) -> FloatArray:
     """Gradient of :func:`fastconv.conv` with respect to its weight.
 
     Parameters
@@ -121,23 +153,17 @@ def conv_weight_grad(x, grad_output, weight_shape, *, stride=1, padding=0, dilat
     x = as_array(x, "x")
     grad_output = as_array(grad_output, "grad_output")
     weight_shape = _shape_arg(weight_shape, "weight_shape")
-    dtype = result_dtype(x, grad_output)
-    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                padding_mode=padding_mode, pad_value=pad_value, flip=flip)
     nd = spatial_rank(len(weight_shape), "weight_shape")
     x_shape, unbatched = batched_shape(x.shape, nd, "x")
-    plan = make_plan(x_shape, weight_shape, w_name="weight_shape", **opts)
-    gy = as_kernel_input(_check_grad_output(grad_output, plan, unbatched), dtype)
-    xk = as_kernel_input(x, dtype).reshape(x_shape)
-    dw = run_weight_grad(plan, xk, gy, dtype).reshape(weight_shape)
-    if plan.flip:
-        # the kernels saw the flipped weight; flip its gradient back
-        dw = np.ascontiguousarray(dw[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
-    return dw
+    plan = make_plan(x_shape, weight_shape, w_name="weight_shape", stride=stride,
+                     padding=padding, dilation=dilation, groups=groups,
+                     padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    gy = _check_grad_output(grad_output, plan, unbatched)
+    return _weight_grad(plan, x, gy, result_dtype(x, grad_output), x_shape, weight_shape, {})
 
 
 @dask_aware("conv_bias_grad")
-def conv_bias_grad(grad_output):
+def conv_bias_grad(grad_output: ArrayLike) -> FloatArray:
     """Gradient of :func:`fastconv.conv` with respect to its bias.
 
     Parameters
@@ -170,9 +196,11 @@ _NEEDS = ("input", "weight", "bias")
 
 
 @dask_aware("conv_backward")
-def conv_backward(grad_output, x, weight, *, stride=1, padding=0, dilation=1, groups=1,
-                  padding_mode="zeros", pad_value=0.0, flip=False,
-                  needs=("input", "weight", "bias")):
+def conv_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: Size = 1,
+                  padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+                  padding_mode: str = "zeros", pad_value: float = 0.0, flip: bool = False,
+                  needs: str | Iterable[str] = ("input", "weight", "bias"),
+                  ) -> tuple[FloatArray | None, FloatArray | None, FloatArray | None]:
     """All gradients of :func:`fastconv.conv` in one call.
 
     Parameters
@@ -203,18 +231,24 @@ def conv_backward(grad_output, x, weight, *, stride=1, padding=0, dilation=1, gr
     for item in needs:
         if item not in _NEEDS:
             raise ValueError(f"needs must contain only {_NEEDS}, got {needs!r}")
-    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                padding_mode=padding_mode, pad_value=pad_value, flip=flip)
     x = as_array(x, "x")
     weight = as_array(weight, "weight")
     grad_output = as_array(grad_output, "grad_output")
     nd = spatial_rank(weight.ndim)
     x_shape, unbatched = batched_shape(x.shape, nd, "x")
-    # validates everything once, with the messages of conv()
-    plan = make_plan(x_shape, weight.shape, **opts)
-    _check_grad_output(grad_output, plan, unbatched)
-    gx = conv_input_grad(grad_output, weight, x.shape, **opts) if "input" in needs else None
-    gw = conv_weight_grad(x, grad_output, weight.shape, **opts) if "weight" in needs else None
+    # one plan, checked once with the messages of conv(), for both gradients;
+    # grad_output converted once per compute dtype
+    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    gy = _check_grad_output(grad_output, plan, unbatched)
+    converted = {}
+    gx = gw = None
+    if "input" in needs:
+        gx = _input_grad(plan, gy, weight, result_dtype(grad_output, weight), unbatched,
+                         converted)
+    if "weight" in needs:
+        gw = _weight_grad(plan, x, gy, result_dtype(x, grad_output), x_shape, weight.shape,
+                          converted)
     gb = None
     if "bias" in needs:
         gb = conv_bias_grad(grad_output[None] if unbatched else grad_output)

@@ -4,23 +4,29 @@ PyTorch semantics (``torch.nn.functional.max_pool2d``, ``avg_pool2d``, ...) on
 NumPy arrays of shape (N, C, *spatial) or unbatched (C, *spatial).
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
-from fastconv import _isa, _pool_kernels
-from fastconv._caches import BoundedCache, plain
+from fastconv import _pool_kernels
 from fastconv._dask import dask_aware
+from fastconv._pool_plan import (
+    _avg_plan,
+    _cached_plan,
+    _input_shape,
+    _intp,
+    _Pool,
+    _pool_threads,
+    _rank,
+    _simd_level,
+)
 from fastconv._shapes import (
-    MAX_EXTENT,
     as_int,
     batched_shape,
-    check_fits,
-    int_tuple,
-    pool_output_size,
-    pool_window_tables,
 )
-from fastconv._threads import get_num_threads
+from fastconv._typing import ArrayLike, FloatArray, IndexArray, Shape, Size
 from fastconv._validation import as_array, as_bool, as_kernel_input, result_dtype
 
 __all__ = [
@@ -31,168 +37,12 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------- argument checking
-
-def _rank(kernel_size, ndim, nd, name):
-    """Spatial rank: fixed ``nd``, else a tuple kernel's length, else ndim - 2."""
-    if nd is not None:
-        return nd
-    if isinstance(kernel_size, (tuple, list)):
-        nd = len(kernel_size)
-        if not 1 <= nd <= 3:
-            raise ValueError(f"kernel_size must have 1, 2 or 3 entries (one per spatial axis), "
-                             f"got {kernel_size!r}")
-        return nd
-    nd = ndim - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(
-            f"{name} must have 3, 4 or 5 dimensions (N, C, *spatial) when kernel_size is an "
-            f"integer, got {ndim} dimensions; pass a tuple kernel_size or use the 1d/2d/3d "
-            f"functions for unbatched input")
-    return nd
-
-
-class _Pool:
-    """Validated geometry of one pooling, promoted to three spatial axes."""
-
-    def __init__(self, shape, nd, kernel_size, stride, padding, dilation, ceil_mode,
-                 name="x"):
-        self.nd = nd
-        self.shape, self.unbatched = batched_shape(shape, nd, name, "pooling")
-        self.in_spatial = self.shape[2:]
-        k = int_tuple(kernel_size, nd, "kernel_size", minimum=1)
-        s = k if stride is None else int_tuple(stride, nd, "stride", minimum=1)
-        p = int_tuple(padding, nd, "padding", minimum=0)
-        d = int_tuple(dilation, nd, "dilation", minimum=1)
-        ceil_mode = as_bool(ceil_mode, "ceil_mode")
-        for axis in range(nd):
-            if p[axis] > k[axis] // 2:
-                raise ValueError(
-                    f"padding must be at most half of kernel_size (padding <= kernel_size // 2, "
-                    f"as in PyTorch), got padding={padding!r} and kernel_size={kernel_size!r}")
-        out = []
-        for axis, (n, kk, ss, pp, dd) in enumerate(zip(self.in_spatial, k, s, p, d)):
-            if dd * (kk - 1) + 1 > MAX_EXTENT:
-                raise ValueError(f"kernel_size={kernel_size!r} with dilation={dilation!r} is "
-                                 f"too large")
-            o = pool_output_size(n, kk, ss, pp, dd, ceil_mode)
-            if o < 1:
-                raise ValueError(
-                    f"kernel_size={kernel_size!r} (dilation {dilation!r}) does not fit in the "
-                    f"input: spatial axis {axis} has size {n} + padding {pp}+{pp}, output size "
-                    f"would be {o}")
-            out.append(o)
-        self.kernel, self.stride, self.padding, self.dilation = k, s, p, d
-        self.out_spatial = tuple(out)
-        # before anything is allocated (a broadcast view of a huge shape)
-        check_fits(math.prod(self.shape), 4, name, self.shape, "its shape")
-        one = (1,) * (3 - nd)
-        self.geo = (one + self.in_spatial, one + self.out_spatial, one + k, one + s,
-                    (0,) * (3 - nd) + p, one + d)
-        self.planes = self.shape[0] * self.shape[1]
-
-    @property
-    def out_shape(self):
-        shape = self.shape[:2] + self.out_spatial
-        return shape[1:] if self.unbatched else shape
-
-    def tables(self, count_include_pad=True):
-        """Per promoted axis: (tap_lo, tap_hi, first, factor)."""
-        n, o, k, s, p, d = self.geo
-        return [pool_window_tables(n[a], k[a], s[a], p[a], d[a], o[a], count_include_pad)
-                for a in range(3)]
-
-    def check_windows(self, tabs):
-        """Refuse dilated windows that hold no input element at all (PyTorch would
-        return an index outside the input for them)."""
-        for a in range(3 - self.nd, 3):
-            first = tabs[a][2]
-            if (first < 0).any():
-                i = int(np.argmax(first < 0))
-                raise ValueError(
-                    f"with dilation={self.dilation!r} and padding={self.padding!r}, output "
-                    f"window {i} along spatial axis {a - 3 + self.nd} lies entirely in the "
-                    f"padding (input size {self.in_spatial[a - 3 + self.nd]})")
-
-
-# Plans of repeated calls (kernel arguments included), when their window tables
-# are small (never data-sized): at most 128 entries of < 40 KiB.
-_PLANS = BoundedCache("pool plans", 128)
-_CACHED_TABLES_UPTO = 1024      # outputs + taps over the three axes
-
-# Below this many input elements (1 MiB of float32) a call runs on one thread:
-# waking a team (or waiting for a thread another process keeps off its core)
-# costs more than the work, ~0.1 ms (PyTorch's grain: 32768 elements per thread).
-_POOL_GRAIN = 1 << 18
-
-
-def _pool_threads(elements):
-    return get_num_threads() if elements >= _POOL_GRAIN else 1
-
-
-def _cached_plan(key, flags, build):
-    """build() -> (plan, args), cached under key + flags when key is plain (its
-    shape is a tuple of ints already), the flags are bools and the tables small."""
-    for f in flags:
-        if f.__class__ is not bool:
-            return build()
-    for v in key[3:]:
-        t = v.__class__
-        if not (t is int or v is None or t is str or (t is tuple and plain(v))):
-            return build()
-    key = key + flags
-    hit = _PLANS.get(key)
-    if hit is None:
-        hit = build()
-        plan = hit[0]
-        if sum(plan.out_spatial) + sum(plan.kernel) <= _CACHED_TABLES_UPTO:
-            _PLANS.put(key, hit)
-    return hit
-
-
-_SIMD_LEVEL = {"avx512": 2, "avx2": 1}
-
-
-def _simd_level():
-    """SIMD row kernels for float32: 2 AVX-512, 1 AVX2, 0 none (the Cython loops).
-    Follows the instruction set fastconv._isa chose (CPU check, FASTCONV_ISA)."""
-    return min(_SIMD_LEVEL.get(_isa.current_isa(), 0), _pool_kernels.simd_levels())
-
-
-def _intp(a):
-    return np.require(a, dtype=np.intp, requirements=["C", "A"])
-
-
-def _i64(a):
-    return np.require(a, dtype=np.int64, requirements=["C", "A"])
-
-
-def _divisor(divisor_override):
-    if divisor_override is None:
-        return 0
-    v = as_int(divisor_override, "divisor_override")
-    if v <= 0:
-        raise ValueError(f"divisor_override must be a positive integer, got {divisor_override!r}")
-    if v > MAX_EXTENT:
-        raise ValueError(f"divisor_override={divisor_override!r} is too large")
-    return v
-
-
-def _input_shape(input_shape):
-    if input_shape is None or isinstance(input_shape, (str, bytes)) or not hasattr(
-            input_shape, "__iter__"):
-        raise TypeError(f"input_shape must be a tuple of integers, got {input_shape!r}")
-    shape = tuple(as_int(v, "input_shape") for v in input_shape)
-    if any(v < 0 for v in shape):
-        raise ValueError(f"input_shape must not have negative sizes, got {input_shape!r}")
-    return shape
-
-
 # ---------------------------------------------------------------- max pooling
 
 @dask_aware("max_pool")
-def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-             return_indices=False, *, _nd=None):
+def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
+             dilation: Size = 1, ceil_mode: bool = False, return_indices: bool = False, *,
+             _nd: int | None = None) -> FloatArray | tuple[FloatArray, IndexArray]:
     """Max pooling in 1-3 spatial dimensions, as ``torch.nn.functional.max_pool1d/2d/3d``.
 
     Parameters
@@ -269,7 +119,8 @@ def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
 
 
 @dask_aware("max_pool_backward")
-def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
+def max_pool_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: Shape, *,
+                      spatial_ndim: int | None = None) -> FloatArray:
     """Gradient of :func:`max_pool` with respect to its input.
 
     ``grad_output`` is scattered (added) to the input positions named by
@@ -355,25 +206,10 @@ def max_pool_backward(grad_output, indices, input_shape, *, spatial_ndim=None):
 
 # ---------------------------------------------------------------- mean pooling
 
-def _avg_plan(shape, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
-              divisor_override, name):
-    """(plan, the kernels' arguments after the buffers and plane count)."""
-    def build():
-        plan = _Pool(shape, nd, kernel_size, stride, padding, 1, ceil_mode, name)
-        cip = as_bool(count_include_pad, "count_include_pad")
-        div = _divisor(divisor_override)
-        tabs = plan.tables(cip)
-        tw = tabs[2]
-        return plan, (plan.geo, _intp(tw[0]), _intp(tw[1]), _i64(tabs[0][3]),
-                      _i64(tabs[1][3]), _i64(tw[3]), div)
-
-    return _cached_plan(("avg", shape, nd, kernel_size, stride, padding, divisor_override,
-                         name), (ceil_mode, count_include_pad), build)
-
-
 @dask_aware("avg_pool")
-def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-             divisor_override=None, *, _nd=None):
+def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
+             ceil_mode: bool = False, count_include_pad: bool = True,
+             divisor_override: int | None = None, *, _nd: int | None = None) -> FloatArray:
     """Mean pooling in 1-3 spatial dimensions, as ``torch.nn.functional.avg_pool1d/2d/3d``.
 
     Parameters
@@ -427,9 +263,10 @@ def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_incl
 
 
 @dask_aware("avg_pool_backward")
-def avg_pool_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                      ceil_mode=False, count_include_pad=True, divisor_override=None, *,
-                      _nd=None):
+def avg_pool_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: Size,
+                      stride: Size | None = None, padding: Size = 0, ceil_mode: bool = False,
+                      count_include_pad: bool = True, divisor_override: int | None = None, *,
+                      _nd: int | None = None) -> FloatArray:
     """Gradient of :func:`avg_pool` with respect to its input.
 
     Each output gradient is divided by its window's divisor and spread over the
@@ -478,21 +315,26 @@ def avg_pool_backward(grad_output, input_shape, kernel_size, stride=None, paddin
 # ---------------------------------------------------------------- fixed-rank forms
 
 def _fixed(nd):
-    def max_pool_nd(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                    return_indices=False):
+    def max_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
+                    padding: Size = 0, dilation: Size = 1, ceil_mode: bool = False,
+                    return_indices: bool = False) -> FloatArray | tuple[FloatArray, IndexArray]:
         return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                         _nd=nd)
 
-    def max_pool_nd_backward(grad_output, indices, input_shape):
+    def max_pool_nd_backward(grad_output: ArrayLike, indices: ArrayLike,
+                             input_shape: Shape) -> FloatArray:
         return max_pool_backward(grad_output, indices, input_shape, spatial_ndim=nd)
 
-    def avg_pool_nd(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                    count_include_pad=True, divisor_override=None):
+    def avg_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
+                    padding: Size = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                    divisor_override: int | None = None) -> FloatArray:
         return avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                         divisor_override, _nd=nd)
 
-    def avg_pool_nd_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                             ceil_mode=False, count_include_pad=True, divisor_override=None):
+    def avg_pool_nd_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: Size,
+                             stride: Size | None = None, padding: Size = 0,
+                             ceil_mode: bool = False, count_include_pad: bool = True,
+                             divisor_override: int | None = None) -> FloatArray:
         return avg_pool_backward(grad_output, input_shape, kernel_size, stride, padding,
                                  ceil_mode, count_include_pad, divisor_override, _nd=nd)
 

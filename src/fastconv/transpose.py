@@ -4,34 +4,33 @@ It is the input gradient of :func:`fastconv.conv` with the roles of the channels
 swapped, and runs on the same kernels.
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
-from fastconv._conv_plan import (
-    kernel_weight,
-    make_plan,
-    run_input_grad,
-    spatial_rank,
-)
+from fastconv._conv_plan import kernel_weight, make_plan, run_input_grad
 from fastconv._dask import dask_aware
 from fastconv._shapes import (
     as_int,
-    batched_shape,
     check_fits,
     conv_transpose_output_size,
     int_tuple,
     padding_pairs,
 )
-from fastconv._validation import as_array, as_kernel_input, check_out, result_dtype
+from fastconv._typing import ArrayLike, FloatArray, Padding, Size
+from fastconv._validation import as_kernel_input, check_out, conv_operands
 from fastconv.conv import fixed_rank
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
 @dask_aware("conv_transpose")
-def conv_transpose(x, weight, bias=None, *, stride=1, padding=0, output_padding=0, dilation=1,
-                   groups=1, out=None):
+def conv_transpose(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *,
+                   stride: Size = 1, padding: Padding = 0, output_padding: Size = 0,
+                   dilation: Size = 1, groups: int = 1,
+                   out: np.ndarray | None = None) -> FloatArray:
     """Transposed convolution: the adjoint of :func:`fastconv.conv` (with a bias).
 
     Parameters
@@ -65,13 +64,7 @@ def conv_transpose(x, weight, bias=None, *, stride=1, padding=0, output_padding=
     >>> fastconv.conv_transpose(x, w, stride=2)
     array([[[  1.,  10., 102.,  20., 200.]]])
     """
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    if bias is not None:
-        bias = as_array(bias, "bias")
-    dtype = result_dtype(x, weight, bias)
-    nd = spatial_rank(weight.ndim)
-    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    x, weight, bias, dtype, nd, x_shape, unbatched = conv_operands(x, weight, bias)
     n, cin = x_shape[:2]
     in_spatial = x_shape[2:]
     kernel = weight.shape[2:]

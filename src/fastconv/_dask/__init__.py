@@ -10,11 +10,21 @@ How the chunks are computed (exactly, not approximately), the thread rule and
 what does not scale yet: see ``fastconv._dask._engine``.
 """
 
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import numpy as np
 
+if TYPE_CHECKING:   # typing.ParamSpec is Python >= 3.10; only type checkers need it
+    from typing_extensions import ParamSpec
+
+    P = ParamSpec("P")
+
 __all__ = ["dask_aware", "is_dask"]
+
+R = TypeVar("R")
 
 
 def is_dask(value):
@@ -39,11 +49,14 @@ def _holds_dask(args, kwargs):
     return False
 
 
-def dask_aware(name):
-    """Decorator: calls that hold a dask array go to the lazy handler ``name``."""
-    def decorate(func):
+def dask_aware(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: calls that hold a dask array go to the lazy handler ``name``.
+
+    Typed as the identity on signatures, so type checkers see the decorated
+    function's own parameters and result."""
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if _holds_dask(args, kwargs):
                 from fastconv._dask._dispatch import dispatch
 

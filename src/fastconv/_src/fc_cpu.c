@@ -1,6 +1,10 @@
 /* CPU feature detection for choosing an instruction-set table at import. */
 #include "fc_kernels.h"
 
+const fc_isa *fc_active = &fc_isa_generic;
+
+void fc_set_active(const fc_isa *table) { fc_active = table; }
+
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 int fc_cpu_supports_avx512(void)
 {

@@ -1,5 +1,6 @@
-/* One instruction set's kernel table: the packed GEMM (fc_gemm_kernel.h) and the
- * packing routines (fc_pack_template.h), each instantiated for float and double.
+/* One instruction set's kernel table: the packed GEMM (fc_gemm_kernel.h), the
+ * packing/padding/col2im routines (fc_layout_template.h), the broadcast GEMM,
+ * depthwise, weight-gradient and Winograd templates, each for float and double.
  *
  * The including file defines, before including this header:
  *   FC_ISA_NAME   table name string, FC_ISA_TABLE  the fc_isa object to define,
@@ -65,20 +66,7 @@
 #define NV FC_NV_F32
 #define BRW FC_BC_RW_F32
 #define BNV FC_BC_NV_F32
-#include "fc_gemm_kernel.h"
-#include "fc_pack_template.h"
-#include "fc_bcast_template.h"
-#include "fc_depthwise_template.h"
-#include "fc_wgrad_template.h"
-#include "fc_winograd_template.h"
-#undef T
-#undef IT
-#undef TLANES
-#undef SFX
-#undef MR
-#undef NV
-#undef BRW
-#undef BNV
+#include "fc_kernel_set.h"
 
 #define T double
 #define IT long long
@@ -88,20 +76,7 @@
 #define NV FC_NV_F64
 #define BRW FC_BC_RW_F64
 #define BNV FC_BC_NV_F64
-#include "fc_gemm_kernel.h"
-#include "fc_pack_template.h"
-#include "fc_bcast_template.h"
-#include "fc_depthwise_template.h"
-#include "fc_wgrad_template.h"
-#include "fc_winograd_template.h"
-#undef T
-#undef IT
-#undef TLANES
-#undef SFX
-#undef MR
-#undef NV
-#undef BRW
-#undef BNV
+#include "fc_kernel_set.h"
 
 /* iters rounds of 12 independent float32 vector FMA chains (12 fit the 16
  * registers of AVX2 and cover the FMA latency of two ports): the FMA throughput
@@ -129,20 +104,40 @@ static double fc_fma_burn(long iters)
     return sum;
 }
 
+/* Designated initialisers: a kernel added to FC_DECLARE_KERNELS needs one line
+ * per type here, in any order. */
+#define FC_KERNEL_ENTRIES(SFX_) \
+    .gemm_##SFX_ = gemm_##SFX_, \
+    .gemm_rows_##SFX_ = gemm_rows_##SFX_, \
+    .gemm_bcast_##SFX_ = gemm_bcast_##SFX_, \
+    .gemm_stream_##SFX_ = gemm_stream_##SFX_, \
+    .col2im_##SFX_ = col2im_##SFX_, \
+    .pack_a_##SFX_ = pack_a_##SFX_, \
+    .pack_b_##SFX_ = pack_b_##SFX_, \
+    .pad_image_##SFX_ = pad_image_##SFX_, \
+    .pack_gy_t_##SFX_ = pack_gy_t_##SFX_, \
+    .wgrad_t_##SFX_ = wgrad_t_##SFX_, \
+    .dw_forward_##SFX_ = dw_forward_##SFX_, \
+    .dw_forward_vgrid_##SFX_ = dw_forward_vgrid_##SFX_, \
+    .dw_forward3_##SFX_ = dw_forward3_##SFX_, \
+    .dw_input_grad_##SFX_ = dw_input_grad_##SFX_, \
+    .dw_weight_grad_##SFX_ = dw_weight_grad_##SFX_, \
+    .wino_in_##SFX_ = wino_in_##SFX_, \
+    .wino_gemm_out_##SFX_ = wino_gemm_out_##SFX_, \
+    .wino1_in_##SFX_ = wino1_in_##SFX_, \
+    .wino1_gemm_out_##SFX_ = wino1_gemm_out_##SFX_
+
 const fc_isa FC_ISA_TABLE = {
-    FC_ISA_NAME,
-    FC_MR_F32, FC_NV_F32 * (FC_VBYTES / 4), FC_MR_F64, FC_NV_F64 * (FC_VBYTES / 8),
-    FC_VBYTES / 4, FC_VBYTES / 8,
-    FC_BC_NV_F32 * (FC_VBYTES / 4), FC_BC_NV_F64 * (FC_VBYTES / 8),
-    gemm_f32, gemm_rows_f32, gemm_bcast_f32, gemm_stream_f32, col2im_f32, pack_a_f32, pack_b_f32,
-    pad_image_f32,
-    pack_gy_t_f32, wgrad_t_f32,
-    dw_forward_f32, dw_forward_vgrid_f32, dw_forward3_f32, dw_input_grad_f32, dw_weight_grad_f32,
-    wino_in_f32, wino_gemm_out_f32, wino1_in_f32, wino1_gemm_out_f32,
-    gemm_f64, gemm_rows_f64, gemm_bcast_f64, gemm_stream_f64, col2im_f64, pack_a_f64, pack_b_f64,
-    pad_image_f64,
-    pack_gy_t_f64, wgrad_t_f64,
-    dw_forward_f64, dw_forward_vgrid_f64, dw_forward3_f64, dw_input_grad_f64, dw_weight_grad_f64,
-    wino_in_f64, wino_gemm_out_f64, wino1_in_f64, wino1_gemm_out_f64,
-    fc_fma_burn,
+    .name = FC_ISA_NAME,
+    .mr_f32 = FC_MR_F32,
+    .nr_f32 = FC_NV_F32 * (FC_VBYTES / 4),
+    .mr_f64 = FC_MR_F64,
+    .nr_f64 = FC_NV_F64 * (FC_VBYTES / 8),
+    .vl_f32 = FC_VBYTES / 4,
+    .vl_f64 = FC_VBYTES / 8,
+    .bm_f32 = FC_BC_NV_F32 * (FC_VBYTES / 4),
+    .bm_f64 = FC_BC_NV_F64 * (FC_VBYTES / 8),
+    FC_KERNEL_ENTRIES(f32),
+    FC_KERNEL_ENTRIES(f64),
+    .fma_burn = fc_fma_burn,
 };

@@ -195,6 +195,11 @@ extern const fc_isa fc_isa_generic;
 int fc_cpu_supports_avx512(void);
 int fc_cpu_supports_avx2(void);
 
+/* The table every kernel module calls through (fc_cpu.c): the generic one
+ * until the import picks the best one the CPU runs (fastconv._isa). */
+extern const fc_isa *fc_active;
+void fc_set_active(const fc_isa *table);
+
 
 
 /* Prefetch state spread over a kernel's `steps` microkernel calls: FC_PF_STEP

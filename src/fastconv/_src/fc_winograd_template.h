@@ -1,7 +1,7 @@
 /* Winograd F(2x2, 3x3) and F(2x2x2, 3x3x3) transforms (Lavin & Gray 2016), and
  * F(2, 3) on each three taps of a 1-D kernel (at the end), for one element
  * type; included by fc_isa_template.h after fc_gemm_kernel.h (mload_/mstore_)
- * and fc_pack_template.h (tvec_).
+ * and fc_layout_template.h (tvec_).
  *
  * Along one axis a 3-tap stride-1 correlation of 4 inputs d with g gives the 2
  * outputs  y = A^T [ (G g) o (B^T d) ],

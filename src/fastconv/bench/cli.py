@@ -103,9 +103,9 @@ def machine_info():
 
 def cmd_info(args):
     import fastconv
-    from fastconv import _isa
+    from fastconv import _config
 
-    cfg = _isa.config()
+    cfg = _config.config()
     m = machine_info()
     print(f"fastconv {cfg['version']}  ({os.path.dirname(fastconv.__file__)})")
     print("build:")
@@ -294,7 +294,7 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
               scipy_samples=1, pause=0.3, burst=6, progress=True, dtype="float32"):
     """Run the benchmark; returns the JSON-able result dict."""
     import fastconv
-    from fastconv import _isa
+    from fastconv import _config
     from fastconv.bench import baselines as B
 
     systems = list(systems or B.SYSTEMS)
@@ -325,7 +325,7 @@ def run_bench(ops, names=None, threads=2, repeat=5, systems=None, scipy_cap=1.0,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
         "threads": threads, "threads_set": threads_set, "dtype": str(np.dtype(dtype)),
-        "fastconv_config": _isa.config(),
+        "fastconv_config": _config.config(),
         "fma_peak_gflops": {"float32": peak, "float64": peak / 2},
         "versions": B.peer_versions(),
         "blas": blas,

@@ -1,5 +1,6 @@
-/* AVX2 + FMA instantiation of the packed GEMM; setup.py compiles this file with
- * -mavx2 -mfma.  Register block 6 rows x 2 ymm: 12 accumulators of 16 ymm. */
+/* AVX2 + FMA instruction-set table (every kernel of fc_isa_template.h);
+ * setup.py compiles this file with -mavx2 -mfma.
+ * Register block 6 rows x 2 ymm: 12 accumulators of 16 ymm. */
 #if (defined(__x86_64__) || defined(_M_X64)) && defined(__AVX2__) && defined(__FMA__)
 #define FC_ISA_NAME "avx2"
 #define FC_ISA_TABLE fc_isa_avx2

@@ -1,7 +1,7 @@
 # Winograd forward of stride-1 layers: F(2x2, 3x3) and F(2x2x2, 3x3x3) of 3x3
 # and 3x3x3 kernels, and in 1-D F(2, 3) on each three taps of a kernel of 7 or
-# more (the rest summed directly); included by _conv_kernels.pyx (its
-# instruction-set table and helpers).  The transforms and the GEMMs between
+# more (the rest summed directly); included by _conv_kernels.pyx (the dispatch
+# helpers of _fc.pxd, geometry.pxi).  The transforms and the GEMMs between
 # them (gemm_rows' microkernel) are in fc_winograd_template.h.
 
 # What "auto" asks of a layer.  Measured against the direct GEMMs (Zen 4, two
@@ -66,7 +66,7 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
         return True
     if not _winograd_enabled:
         return False
-    cdef int nr = _isa.nr_f32 if itemsize == 4 else _isa.nr_f64
+    cdef int nr = fc_active.nr_f32 if itemsize == 4 else fc_active.nr_f64
     cdef Py_ssize_t tiles = 1, tw = 1
     cdef int a
     for a in range(nd):
@@ -79,50 +79,6 @@ def use_winograd(int nd, tuple kernel, tuple stride, tuple dilation, tuple out_s
     if nd == 3:
         return full and Cg >= _WINO3_MIN_IN and Mg >= _WINO3_MIN_OUT
     return full and Cg >= _WINO_MIN_IN and Mg >= _WINO_MIN_OUT
-
-
-cdef inline void _wino_in(const floating *pad, fc_idx vol, fc_idx cs, fc_idx sl, fc_idx Q2,
-                          fc_idx C, fc_idx TH, fc_idx TW, fc_idx PT, fc_idx t0, fc_idx nt,
-                          floating *V, fc_idx ldv, int nd) noexcept nogil:
-    if floating is float:
-        _isa.wino_in_f32(pad, vol, cs, sl, Q2, C, TH, TW, PT, t0, nt, V, ldv, nd)
-    else:
-        _isa.wino_in_f64(pad, vol, cs, sl, Q2, C, TH, TW, PT, t0, nt, V, ldv, nd)
-
-
-cdef inline int _wino_gemm_out(const floating *Up, fc_idx ustride, const floating *V,
-                               fc_idx ldv, const fc_idx *koff, fc_idx K, fc_idx M, fc_idx TH,
-                               fc_idx TW, fc_idx PT, const fc_idx *pl, fc_idx t0, fc_idx nt,
-                               const floating *bias, floating *y, fc_idx ys0, fc_idx ys1,
-                               fc_idx ys2, fc_idx P, floating *blk, int nd) noexcept nogil:
-    if floating is float:
-        return _isa.wino_gemm_out_f32(Up, ustride, V, ldv, koff, K, M, TH, TW, PT, pl, t0, nt,
-                                      bias, y, ys0, ys1, ys2, P, blk, nd)
-    else:
-        return _isa.wino_gemm_out_f64(Up, ustride, V, ldv, koff, K, M, TH, TW, PT, pl, t0, nt,
-                                      bias, y, ys0, ys1, ys2, P, blk, nd)
-
-
-cdef inline void _wino1_in(const floating *pad, fc_idx cs, fc_idx Q2, fc_idx C, fc_idx k,
-                           fc_idx TW, fc_idx t0, fc_idx nt, floating *V,
-                           fc_idx ldv) noexcept nogil:
-    if floating is float:
-        _isa.wino1_in_f32(pad, cs, Q2, C, k, TW, t0, nt, V, ldv)
-    else:
-        _isa.wino1_in_f64(pad, cs, Q2, C, k, TW, t0, nt, V, ldv)
-
-
-cdef inline int _wino1_gemm_out(const floating *Up, fc_idx ustride, const floating *V,
-                                fc_idx ldv, const fc_idx *koff, fc_idx C, fc_idx k, fc_idx M,
-                                fc_idx TW, const fc_idx *pl, fc_idx t0, fc_idx nt,
-                                const floating *bias, floating *y, fc_idx ys2,
-                                fc_idx P) noexcept nogil:
-    if floating is float:
-        return _isa.wino1_gemm_out_f32(Up, ustride, V, ldv, koff, C, k, M, TW, pl, t0, nt, bias,
-                                       y, ys2, P)
-    else:
-        return _isa.wino1_gemm_out_f64(Up, ustride, V, ldv, koff, C, k, M, TW, pl, t0, nt, bias,
-                                       y, ys2, P)
 
 
 cdef inline void _wino_g(double *a, Py_ssize_t outer, Py_ssize_t inner) noexcept nogil:
@@ -288,7 +244,7 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     # per thread: the transformed inputs V[vrows][ldv] (room for the junk lanes
     # past a block's last tile: < one vector), then in 3-D the GEMMs' products
     # (64 x MR x NR; the 1-D and 2-D kernels keep theirs on the stack)
-    cdef int vl = _isa.vl_f32 if floating is float else _isa.vl_f64
+    cdef int vl = fc_active.vl_f32 if floating is float else fc_active.vl_f64
     cdef Py_ssize_t ldv = _round_up(tmax, vl) + vl
     cdef Py_ssize_t vsize = _round_up(vrows * ldv, 64)
     cdef Py_ssize_t per_thread = vsize + (_round_up(npt * mr * nr + FC_WINO_SLACK, 64)

@@ -1,5 +1,5 @@
-/* AVX-512 instantiation of the packed GEMM; setup.py compiles this file with
- * -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma.
+/* AVX-512 instruction-set table (every kernel of fc_isa_template.h);
+ * setup.py compiles this file with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma.
  * Register block 8 rows x 3 zmm: 24 accumulators + 3 B vectors + 1 broadcast of 32 zmm. */
 #if (defined(__x86_64__) || defined(_M_X64)) && defined(__AVX512F__)
 #define FC_ISA_NAME "avx512"

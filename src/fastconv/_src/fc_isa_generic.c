@@ -1,5 +1,6 @@
-/* Portable instantiation of the packed GEMM, compiled with the default flags
- * (SSE2 on x86-64, NEON on arm64): 16-byte vectors, 6 rows x 2 vectors. */
+/* Portable instruction-set table (every kernel of fc_isa_template.h),
+ * compiled with the default flags (SSE2 on x86-64, NEON on arm64):
+ * 16-byte vectors, 6 rows x 2 vectors. */
 #define FC_ISA_NAME "generic"
 #define FC_ISA_TABLE fc_isa_generic
 #define FC_LANES_F32 4  /* FC_VBYTES / 4, as one token */

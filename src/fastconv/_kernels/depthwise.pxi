@@ -1,0 +1,201 @@
+# Depthwise drivers (one input channel per group): forward, input and weight
+# gradients through the dw_* kernels.
+# Included by _conv_kernels.pyx (one extension: the C kernels are linked once).
+
+# ---------------------------------------------------------------- depthwise (C_in/groups == 1)
+
+cdef bint _dw3_applies(const fc_geom *geom, double padval):
+    """A 2-D 3x3 layer at stride 1 or 2, dilation 1, padded with zeros, one
+    element before each axis (any number after): dw_forward3 reads its planes
+    in place.  Zero means +0.0: a pad of -0.0 would change the sign of some
+    zero sums."""
+    cdef int a
+    if geom.in_[0] != 1 or geom.k[0] != 1 or not (padval == 0 and copysign(1.0, padval) > 0):
+        return False
+    for a in (1, 2):
+        if (geom.k[a] != 3 or not 1 <= geom.stride[a] <= 2 or geom.dilation[a] != 1
+                or geom.lo[a] != 1 or not _pads_are_constant(geom, a)):
+            return False
+    return True
+
+
+# The depthwise forward kernels, as _dw_choice names them
+cdef enum:
+    _DW_ROWS = 0
+    _DW_VGRID = 1
+    _DW_INPLACE = 2
+
+
+cdef int _dw_choice(const fc_geom *geom, double padval, Py_ssize_t itemsize):
+    """Which depthwise forward kernel runs (the forced one, else the policy):
+    row kernels for rows of at least _DW_WIDE_ROW vectors, the virtual grid for
+    narrower ones; dw_forward3 where it applies, at any row width (measured in
+    docs/performance.md: 0.24-1.03x the time of the better of the other two,
+    except 128-bit vectors at stride 1 along W, 1.03-1.41x: not used there)."""
+    cdef int vl = fc_active.vl_f32 if itemsize == 4 else fc_active.vl_f64
+    cdef bint wide = (geom.out[2] >= _DW_WIDE_ROW * vl if _depthwise_kernel in ("auto", "inplace")
+                      else _depthwise_kernel == "rows")
+    if (_dw3_applies(geom, padval)
+            and (_depthwise_kernel == "inplace"
+                 or _depthwise_kernel == "auto"
+                 and (fc_active != &fc_isa_generic or geom.stride[2] == 2))):
+        return _DW_INPLACE
+    return _DW_ROWS if wide else _DW_VGRID
+
+
+def depthwise_forward_kernel(tuple geo, double padval, Py_ssize_t itemsize):
+    """The kernel depthwise_forward runs for this layer: "inplace" (dw_forward3),
+    "rows" or "vgrid" (fastconv.explain)."""
+    cdef fc_geom geom = _geom(1, geo)
+    return ("rows", "vgrid", "inplace")[_dw_choice(&geom, padval, itemsize)]
+
+
+def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
+                      const floating[::1] bias not None, floating[::1] y not None, tuple geo,
+                      Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
+    """Groups of one input channel: 3x3 layers at stride 1 or 2 padded with zeros
+    straight from the planes (dw_forward3); others pad each (n, g) plane, then direct row
+    loops (rows of at least _DW_WIDE_ROW vectors) or one run over the plane's
+    virtual grid (narrower rows).  x: (N, G, *in), w: (G, Mg, taps),
+    y: (N, G*Mg, *out)."""
+    cdef fc_geom geom = _geom(1, geo)
+    cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
+    cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    cdef int choice = _dw_choice(&geom, padval, sizeof(floating))
+    cdef bint wide = choice == _DW_ROWS
+    cdef bint inplace = choice == _DW_INPLACE
+    cdef const floating *xp = _cptr(x)
+    cdef const floating *wp = _cptr(w)
+    cdef floating *yp = _mptr(y)
+    cdef const floating *bp = _cptr(bias)
+    cdef Py_ssize_t it, g, i
+    if N * G == 0 or Mg == 0:
+        return
+    if inplace:
+        with nogil:
+            for it in prange(N * G, schedule="static", num_threads=nthreads):
+                g = it % G
+                # the next plane asked for meanwhile, as below
+                _dw_forward3(xp + it * DHW, &geom, wp + g * Mg * taps,
+                             bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
+                             xp + (it + 1) * DHW if it + 1 < N * G else NULL,
+                             DHW * sizeof(floating))
+        return
+    koff_arr = np.empty(max(taps, 1), dtype=np.intp)
+    cdef Py_ssize_t[::1] koff = koff_arr
+    cdef const fc_idx *ko = &koff[0]
+    # the plane split into stride phases, along W only for the row kernels:
+    # every tap of a strided row then reads consecutive elements for
+    # consecutive outputs (vectors instead of strided scalar reads:
+    # 8x128x112x112 at stride 2, 0.77-0.83x the time at one thread); rows
+    # may share their constant right padding with the next row's left
+    cdef Py_ssize_t plane = _split_phases(&geom, koff, not wide)
+    cdef Py_ssize_t fill = _row_slack(&geom)
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef floating *pad
+    with nogil, parallel(num_threads=nthreads):
+        pad = <floating *>fc_malloc((plane + fill + FC_DW_SLACK) * sizeof(floating))
+        if pad != NULL:
+            # past the plane: the shared right padding of its last row, then
+            # what the last vectors read beyond (never stored)
+            for i in range(plane, plane + fill + FC_DW_SLACK):
+                pad[i] = pv
+        for it in prange(N * G, schedule="static"):
+            if pad == NULL:
+                failed_p[0] = 1
+                continue
+            g = it % G
+            # the next plane of this thread's run, asked for a share per output row:
+            # its memory latency overlaps this plane's arithmetic (0.85-0.87x the
+            # time of asking for it all at once before the plane, which stalls
+            # on the memory system's queue; 1 thread, dw3x3)
+            _pad_image(xp + it * DHW, &geom, pv, pad)
+            if wide:
+                _dw_forward(pad, &geom, ko, wp + g * Mg * taps,
+                            bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
+                            xp + (it + 1) * DHW if it + 1 < N * G else NULL,
+                            DHW * sizeof(floating))
+            else:
+                _dw_forward_vgrid(pad, &geom, ko, wp + g * Mg * taps,
+                                  bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
+                                  xp + (it + 1) * DHW if it + 1 < N * G else NULL,
+                                  DHW * sizeof(floating))
+        fc_free(pad)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the depthwise workspace")
+
+
+def depthwise_input_grad(const floating[::1] gy not None, const floating[::1] w not None,
+                         floating[::1] dx not None, tuple geo,
+                         Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, int nthreads):
+    """Adjoint of depthwise_forward; dx zero-filled by the caller.  One (n, g)
+    plane per work item: no two threads add into the same place."""
+    cdef fc_geom geom = _geom(1, geo)
+    cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
+    cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
+    cdef const floating *gp = _cptr(gy)
+    cdef const floating *wp = _cptr(w)
+    cdef floating *dxp = _mptr(dx)
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t it, g
+    cdef floating *dpad
+    if N * G == 0 or Mg == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        dpad = <floating *>fc_malloc(plane * sizeof(floating))
+        for it in prange(N * G, schedule="static"):
+            if dpad == NULL:
+                failed_p[0] = 1
+                continue
+            g = it % G
+            if it + 1 < N * G:
+                fc_prefetch(gp + (it + 1) * Mg * P, Mg * P * sizeof(floating))
+            memset(dpad, 0, plane * sizeof(floating))
+            _dw_input_grad(gp + it * Mg * P, &geom, wp + g * Mg * taps, Mg, dpad,
+                           dxp + it * DHW)
+        fc_free(dpad)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the depthwise workspace")
+
+
+def depthwise_weight_grad(const floating[::1] x not None, const floating[::1] gy not None,
+                          double[::1] acc not None, tuple geo, Py_ssize_t N, Py_ssize_t G,
+                          Py_ssize_t Mg, double padval, int nthreads):
+    """acc (G*Mg*taps, float64, zero-filled) += the weight gradient.  One group
+    per work item, images summed in order: the same bits for any thread count."""
+    cdef fc_geom geom = _geom(1, geo)
+    cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
+    cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    cdef Py_ssize_t plane = geom.ext[0] * geom.ext[1] * geom.ext[2]
+    cdef const floating *xp = _cptr(x)
+    cdef const floating *gp = _cptr(gy)
+    cdef double *ap = &acc[0] if acc.shape[0] > 0 else NULL
+    cdef floating pv = <floating>padval
+    cdef int failed = 0
+    cdef int *failed_p = &failed
+    cdef Py_ssize_t g, n
+    cdef floating *pad
+    if N * G == 0 or Mg == 0:
+        return
+    with nogil, parallel(num_threads=nthreads):
+        pad = <floating *>fc_malloc(plane * sizeof(floating))
+        for g in prange(G, schedule="static"):
+            if pad == NULL:
+                failed_p[0] = 1
+                continue
+            for n in range(N):
+                if n + 1 < N:
+                    fc_prefetch(xp + ((n + 1) * G + g) * DHW, DHW * sizeof(floating))
+                    fc_prefetch(gp + ((n + 1) * G + g) * Mg * P, Mg * P * sizeof(floating))
+                _pad_image(xp + (n * G + g) * DHW, &geom, pv, pad)
+                _dw_weight_grad(gp + (n * G + g) * Mg * P, pad, &geom, Mg, ap + g * Mg * taps)
+        fc_free(pad)
+    if failed:
+        raise MemoryError("fastconv: could not allocate the depthwise workspace")
