@@ -10,6 +10,7 @@ SciPy on a workload where it would take seconds) raises NotImplementedError
 in ``setup``, which asv reports as skipped.
 """
 
+import importlib
 import os
 
 # SciPy's per-(image, channel) correlate loop takes seconds per call on the big
@@ -18,12 +19,38 @@ import os
 SCIPY_CONV_WORKLOADS = ("dw3x3", "mnist5x5")
 
 
+def bench_module(name):
+    """``fastconv.bench.<name>``, or ``fastconv._<name>`` in the commits before the src
+    layout (41b59b4), so that asv can measure the history across the move."""
+    try:
+        return importlib.import_module(f"fastconv.bench.{name}")
+    except ImportError:
+        return importlib.import_module(f"fastconv._{name}")
+
+
+def optional_suite(name):
+    """``fastconv.bench.<name>``, or None in a commit that predates it (asv then
+    skips the suite's cases there: see ``missing``)."""
+    try:
+        return importlib.import_module(f"fastconv.bench.{name}")
+    except ImportError:
+        return None
+
+
+# the one parameter value of a suite that the measured commit does not have yet
+MISSING = "(not in this commit)"
+
+
+def missing(suite):
+    """Raise asv's skip (NotImplementedError) when the measured commit lacks the suite."""
+    if suite is None:
+        raise NotImplementedError("this commit predates the suite")
+
+
 def threads():
     return int(os.environ.get("FASTCONV_BENCH_THREADS", "2"))
 
 
 def pin_threads(system):
     """Give fastconv, torch and BLAS the benchmark's thread count."""
-    from fastconv.bench import baselines
-
-    baselines.configure_threads(threads(), torch=(system == "torch"))
+    bench_module("baselines").configure_threads(threads(), torch=(system == "torch"))

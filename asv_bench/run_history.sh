@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Measure fastconv's landed history with asv, on this machine, for the dashboard.
+#
+#   bash asv_bench/run_history.sh [N]        # the last N commits that changed the kernels (12)
+#   HASHFILE=my_hashes.txt bash asv_bench/run_history.sh   # exactly these commits
+#   ALL=1 bash asv_bench/run_history.sh      # every benchmark, not the representative few
+#   then:  bash asv_bench/publish.sh          # asv publish; asv preview serves it
+#
+# How: asv's environment is "existing" (the current interpreter with its NumPy, SciPy and
+# torch 2.13.0), and each commit is built by build_commit.sh, not by asv: `git archive` of
+# the commit into asv_bench/.asv/history/<hash> (gitignored), `python setup.py build_ext
+# --inplace`, then `asv run --python=same --set-commit-hash=<hash>` with ASV_PYTHONPATH
+# pointing at that build (src/ from 41b59b4 on, the root before).  Why not virtualenv
+# environments: they would reinstall NumPy/Cython and the peers for every environment from
+# PyPI (torch's wheel alone is ~1 GB with its CUDA dependencies), and the peers' lines in
+# the graphs are only a reference if they are the same build at every commit; here only
+# fastconv changes from point to point.
+#
+# Resumable: built commits are kept, and commits whose results file already holds every
+# selected benchmark are skipped (asv's --skip-existing skips finished benchmarks within a
+# commit).  Kill it and run it again to continue.
+#
+# Sampling (2 shared vCPUs, other jobs compiling and testing beside it):
+#   FASTCONV_BENCH_THREADS=1  one thread per system: a 2-thread team waits for its slower
+#                             thread, so any other process on either core inflates the
+#                             whole call; one thread runs on whichever core is free.
+#   rounds=4, repeat=5        20 samples per benchmark in 4 separate processes spread
+#                             over the run (asv interleaves the rounds of all benchmarks),
+#                             so one busy minute cannot move every sample; asv keeps the
+#                             median and its interquartile range.
+#   warmup_time=0.1           each setup() already made one untimed call (plans, pages).
+#   number: asv's sample_time (0.05 s in the CNN benchmarks): one call per sample for
+#   the big layers, a few for the latency cases.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench_dir="$repo/asv_bench"
+work=${ASV_HISTORY_DIR:-$bench_dir/.asv/history}
+n=${1:-12}
+rounds=${ROUNDS:-4}
+repeat=${REPEAT:-5}
+export FASTCONV_BENCH_THREADS=${FASTCONV_BENCH_THREADS:-1}
+py=${PYTHON:-python}
+
+# Representative cases (the build, not the timing, is most of a commit's cost; every
+# benchmark at every commit takes hours on 2 cores): each against PyTorch, the same
+# build of which is then a flat reference line showing the machine's drift.
+sel=(
+    "ConvForward\.time_conv\('(vgg3x3|dw3x3)', '(fastconv|torch)'\)"
+    "Pooling\.time_pool\('max3x3s2p1', '(fastconv|torch)'\)"
+    "ConvBackward\.time_backward\('mnist5x5', '(fastconv|torch)'\)"
+    "Latency\.time_call\('conv2d 1x64x56x56', '(fastconv|torch)'\)"
+    "SignalFiltering\.time_signal\('conv1d_k128', '(fastconv|scipy\.convolve)'\)"
+)
+bench_args=()
+if [ "${ALL:-0}" != 1 ]; then
+    for b in "${sel[@]}"; do bench_args+=(--bench "$b"); done
+fi
+
+mkdir -p "$work"
+hashfile=${HASHFILE:-$work/hashes.txt}
+if [ -z "${HASHFILE:-}" ]; then
+    # commits that changed compiled sources (kernels, Cython drivers), newest first,
+    # before and after the move to src/ (41b59b4)
+    git -C "$repo" log --format=%H -n "$n" -- \
+        'src/fastconv/*.pyx' 'src/fastconv/*.pxi' 'src/fastconv/*.pxd' \
+        'src/fastconv/_src/*' 'fastconv/*.pyx' 'fastconv/*.pxi' 'fastconv/*.pxd' \
+        'fastconv/_src/*' > "$hashfile"
+fi
+echo "commits: $(wc -l < "$hashfile") from $hashfile; threads $FASTCONV_BENCH_THREADS," \
+     "rounds $rounds x repeat $repeat"
+
+cd "$bench_dir"
+[ -f ~/.asv-machine.json ] || asv machine --yes > /dev/null
+machine=$($py -c "import json,os; print(next(k for k in json.load(open(os.path.expanduser('~/.asv-machine.json'))) if k != 'version'))")
+
+done_already() {   # every selected benchmark has a result for HASH
+    local f
+    f=$(ls "results/$machine/${1:0:8}"-existing-*.json 2>/dev/null | head -1)
+    [ -n "$f" ] && [ -f "$work/$1/.measured" ]
+}
+
+# Build ahead: the next commits compile while one is measured, so a commit costs
+# max(build, measure) instead of their sum.  Nice 5: about a third of the CPU share of
+# the nice-0 benchmark process (at nice 19 the builds starved behind other jobs).
+if [ "${PREBUILD:-1}" = 1 ]; then
+    (while read -r h; do
+         [ -n "$h" ] && NICE=${PREBUILD_NICE:-5} bash "$bench_dir/build_commit.sh" "$h" > /dev/null || true
+     done < "$hashfile") &
+    prebuilder=$!
+    trap 'kill "$prebuilder" 2>/dev/null || true' EXIT
+fi
+
+start=$(date +%s)
+while read -r h; do
+    [ -n "$h" ] || continue
+    if done_already "$h"; then echo "== ${h:0:8}: measured already"; continue; fi
+    t0=$(date +%s)
+    path=$(bash "$bench_dir/build_commit.sh" "$h") || continue
+    t1=$(date +%s)
+    echo "== ${h:0:8} built in $((t1 - t0)) s: $(git -C "$repo" log -1 --format=%s "$h" | cut -c1-80)"
+    ASV_PYTHONPATH=$path asv run --python=same --set-commit-hash="$h" --skip-existing \
+        "${bench_args[@]}" -a rounds="$rounds" -a repeat="$repeat" -a warmup_time=0.1 \
+        2>&1 | grep -v '^ *$' | tail -n 25
+    touch "$work/$h/.measured"
+    echo "== ${h:0:8} measured in $(( $(date +%s) - t1 )) s"
+done < "$hashfile"
+echo "history run: $(( $(date +%s) - start )) s; results in $bench_dir/results/$machine"
