@@ -24,10 +24,10 @@
 #   FASTCONV_BENCH_THREADS=1  one thread per system: a 2-thread team waits for its slower
 #                             thread, so any other process on either core inflates the
 #                             whole call; one thread runs on whichever core is free.
-#   rounds=4, repeat=5        20 samples per benchmark in 4 separate processes spread
-#                             over the run (asv interleaves the rounds of all benchmarks),
-#                             so one busy minute cannot move every sample; asv keeps the
-#                             median and its interquartile range.
+#   rounds=3, repeat=5        15 samples per benchmark from 3 separate processes spread
+#                             over the commit's run (asv runs round 1 of every benchmark,
+#                             then round 2, ...), so one busy minute cannot move every
+#                             sample; asv keeps the median and its interquartile range.
 #   warmup_time=0.1           each setup() already made one untimed call (plans, pages).
 #   number: asv's sample_time (0.05 s in the CNN benchmarks): one call per sample for
 #   the big layers, a few for the latency cases.
@@ -37,7 +37,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$repo/asv_bench"
 work=${ASV_HISTORY_DIR:-$bench_dir/.asv/history}
 n=${1:-12}
-rounds=${ROUNDS:-4}
+rounds=${ROUNDS:-3}
 repeat=${REPEAT:-5}
 export FASTCONV_BENCH_THREADS=${FASTCONV_BENCH_THREADS:-1}
 py=${PYTHON:-python}
@@ -61,8 +61,10 @@ mkdir -p "$work"
 hashfile=${HASHFILE:-$work/hashes.txt}
 if [ -z "${HASHFILE:-}" ]; then
     # commits that changed compiled sources (kernels, Cython drivers), newest first,
-    # before and after the move to src/ (41b59b4)
-    git -C "$repo" log --format=%H -n "$n" -- \
+    # before and after the move to src/ (41b59b4).  --first-parent: asv's graphs show
+    # only the first-parent line of the branch (a merged branch's commits appear as the
+    # merge commit), so commits inside merged branches would be measured and never drawn.
+    git -C "$repo" log --first-parent --format=%H -n "$n" -- \
         'src/fastconv/*.pyx' 'src/fastconv/*.pxi' 'src/fastconv/*.pxd' \
         'src/fastconv/_src/*' 'fastconv/*.pyx' 'fastconv/*.pxi' 'fastconv/*.pxd' \
         'fastconv/_src/*' > "$hashfile"
@@ -83,12 +85,18 @@ done_already() {   # every selected benchmark has a result for HASH
 # Build ahead: the next commits compile while one is measured, so a commit costs
 # max(build, measure) instead of their sum.  Nice 5: about a third of the CPU share of
 # the nice-0 benchmark process (at nice 19 the builds starved behind other jobs).
+# Two builders, one from each end of the list (build_commit.sh locks each commit), as a
+# build (~3-4 min under load) takes longer than measuring a commit (~2 min).
 if [ "${PREBUILD:-1}" = 1 ]; then
     (while read -r h; do
          [ -n "$h" ] && NICE=${PREBUILD_NICE:-5} bash "$bench_dir/build_commit.sh" "$h" > /dev/null || true
      done < "$hashfile") &
-    prebuilder=$!
-    trap 'kill "$prebuilder" 2>/dev/null || true' EXIT
+    pre1=$!
+    (tac "$hashfile" | while read -r h; do
+         [ -n "$h" ] && NICE=${PREBUILD_NICE:-5} bash "$bench_dir/build_commit.sh" "$h" > /dev/null || true
+     done) &
+    pre2=$!
+    trap 'kill "$pre1" "$pre2" 2>/dev/null || true' EXIT
 fi
 
 start=$(date +%s)
