@@ -23,7 +23,11 @@
 # Sampling (2 shared vCPUs, other jobs compiling and testing beside it):
 #   FASTCONV_BENCH_THREADS=1  one thread per system: a 2-thread team waits for its slower
 #                             thread, so any other process on either core inflates the
-#                             whole call; one thread runs on whichever core is free.
+#                             whole call; and with one thread the suite times CPU time
+#                             (benchmarks/__init__.py: timer = time.process_time), which
+#                             time spent descheduled behind other jobs does not inflate
+#                             (wall-clock samples of dw3x3 spread over 1.7-12.5 ms around
+#                             a 5.7 ms median in a first run here).
 #   rounds=3, repeat=5        15 samples per benchmark from 3 separate processes spread
 #                             over the commit's run (asv runs round 1 of every benchmark,
 #                             then round 2, ...), so one busy minute cannot move every

@@ -1,6 +1,10 @@
 """Backward convolution (input gradient + weight gradient) on the conv workloads."""
 
-from . import bench_module, pin_threads
+from . import (
+    bench_module,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
 _baselines = bench_module("baselines")
 _workloads = bench_module("workloads")

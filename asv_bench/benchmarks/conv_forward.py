@@ -1,6 +1,11 @@
 """Forward convolution on the workloads of shared/workloads.md."""
 
-from . import SCIPY_CONV_WORKLOADS, bench_module, pin_threads
+from . import (
+    SCIPY_CONV_WORKLOADS,
+    bench_module,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
 _baselines = bench_module("baselines")
 _workloads = bench_module("workloads")

@@ -3,7 +3,13 @@
 "model2" on one 28x28 image, and 1-D convolutions of 1e5 samples, fastconv
 against PyTorch."""
 
-from . import MISSING, missing, optional_suite, pin_threads
+from . import (
+    MISSING,
+    missing,
+    optional_suite,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
 _suite = optional_suite("latency")   # added in 1ed4beb
 _NAMES = [c.name for c in _suite.latency_cases() if c.first is None] if _suite else [MISSING]

@@ -3,7 +3,13 @@ model2 on 28x28 inputs at batches 1, 64 and 1,000, and inference of one image.
 The cases are ``fastconv.bench.nn_suite``'s, which ``python -m fastconv bench --suite nn``
 times the same way."""
 
-from . import MISSING, missing, optional_suite, pin_threads
+from . import (
+    MISSING,
+    missing,
+    optional_suite,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
 _suite = optional_suite("nn_suite")   # added in 8605e55
 CASES = _suite.CASES if _suite else [(MISSING, 0, False)]

@@ -1,6 +1,10 @@
 """2-d max / average pooling on (8, 64, 112, 112), and max-pool forward + backward."""
 
-from . import bench_module, pin_threads
+from . import (
+    bench_module,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
 _baselines = bench_module("baselines")
 _workloads = bench_module("workloads")

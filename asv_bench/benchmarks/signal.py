@@ -2,7 +2,13 @@
 filter2D on the 2-D workloads (fastconv.bench.signal_suite: the workloads of
 ``python -m fastconv bench --suite signal``)."""
 
-from . import MISSING, missing, optional_suite, threads
+from . import (
+    MISSING,
+    missing,
+    optional_suite,
+    threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
 _suite = optional_suite("signal_suite")   # added in ead2f17
 WORKLOADS = _suite.WORKLOADS if _suite else {MISSING: None}
