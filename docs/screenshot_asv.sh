@@ -75,22 +75,24 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
-shot() {   # shot OUT.png URL
+shot() {   # shot OUT.png URL [WIDTH,HEIGHT]
     local profile
     profile=$(mktemp -d)
     "$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$profile" --hide-scrollbars --window-size=1400,900 \
+        --user-data-dir="$profile" --hide-scrollbars --window-size="${3:-1400,900}" \
         --virtual-time-budget=15000 --screenshot="$1" "$2" 2>/dev/null
     rm -rf "$profile"
     echo "wrote $1"
 }
-graph() {   # graph OUT.png BENCHMARK WORKLOAD: fastconv and torch over the commits
-    shot "$repo/docs/$1" "http://127.0.0.1:$port/#$2?p-workload=%27$3%27&p-system=%27fastconv%27&p-system=%27torch%27"
+graph() {   # graph OUT.png BENCHMARK WORKLOAD: fastconv and torch over the commits, on a
+            # log scale (the two differ up to 15x; a step of fastconv's stays visible) with
+            # the measured commits evenly spaced
+    shot "$repo/docs/$1" "http://127.0.0.1:$port/#$2?p-workload=%27$3%27&p-system=%27fastconv%27&p-system=%27torch%27&y-axis-scale=log&x-axis-scale=even"
 }
 graph asv_time_conv_vgg3x3.png conv_forward.ConvForward.time_conv vgg3x3
 graph asv_time_conv_dw3x3.png conv_forward.ConvForward.time_conv dw3x3
 graph asv_time_pool.png pooling.Pooling.time_pool max3x3s2p1
-shot "$repo/docs/asv_summary.png" "http://127.0.0.1:$port/index.html"
-shot "$repo/docs/asv_summarylist.png" "http://127.0.0.1:$port/#summarylist"
+shot "$repo/docs/asv_summary.png" "http://127.0.0.1:$port/index.html" 1400,1500
+shot "$repo/docs/asv_summarylist.png" "http://127.0.0.1:$port/#summarylist" 1400,1200
 shot "$repo/docs/asv_regressions.png" "http://127.0.0.1:$port/#regressions"
