@@ -4,7 +4,6 @@
 #   asv_time_conv_vgg3x3.png, asv_time_conv_dw3x3.png, asv_time_pool.png  time graphs
 #       (one point per measured commit, fastconv and PyTorch, 1 thread)
 #   asv_summary.png      the summary grid (a thumbnail graph per benchmark)
-#   asv_summarylist.png  the summary list (latest value and change per benchmark)
 #   asv_regressions.png  the regressions page (steps asv detected in the history)
 #
 # Needs: results of a history run (bash asv_bench/run_history.sh; SKIP_PUBLISH=1 reuses
@@ -94,5 +93,4 @@ graph asv_time_conv_vgg3x3.png conv_forward.ConvForward.time_conv vgg3x3
 graph asv_time_conv_dw3x3.png conv_forward.ConvForward.time_conv dw3x3
 graph asv_time_pool.png pooling.Pooling.time_pool max3x3s2p1
 shot "$repo/docs/asv_summary.png" "http://127.0.0.1:$port/index.html" 1400,1500
-shot "$repo/docs/asv_summarylist.png" "http://127.0.0.1:$port/#summarylist" 1400,1200
 shot "$repo/docs/asv_regressions.png" "http://127.0.0.1:$port/#regressions"
