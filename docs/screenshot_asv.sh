@@ -1,28 +1,26 @@
 #!/usr/bin/env bash
-# Run a short asv benchmark (forward convolution on three workloads, every system),
-# publish the asv dashboard, serve it on 127.0.0.1 and take screenshots of it with
-# headless Chromium: docs/asv_time_conv_vgg3x3.png (the time_conv graph page, workload
-# vgg3x3) and docs/asv_summary.png (the summary list).
+# Publish the asv dashboard of a multi-commit run, serve it on 127.0.0.1 and take
+# screenshots of it with headless Chromium, into docs/:
+#   asv_time_conv_vgg3x3.png, asv_time_conv_dw3x3.png, asv_time_pool.png  time graphs
+#       (one point per measured commit, fastconv and PyTorch, 1 thread)
+#   asv_summary.png      the summary grid (a thumbnail graph per benchmark)
+#   asv_regressions.png  the regressions page (steps asv detected in the history)
 #
-# Needs: asv (pip install ".[bench]"), an importable fastconv (installed, or an in-place
-# build: ASV_PYTHONPATH=/path/to/checkout), Debian's chromium (apt-get install chromium).
-# The CDN scripts of asv's page are replaced by the same libraries from npm (needs npm;
-# ASV_OFFLINE=0 keeps the CDN links, for a machine with internet access).
-# Usage, from anywhere:  bash docs/screenshot_asv.sh     (SKIP_RUN=1: reuse asv's results)
+# Needs: results of a history run (bash asv_bench/run_history.sh; SKIP_PUBLISH=1 reuses
+# asv_bench/html as it is), asv (pip install ".[bench]"), Debian's chromium (apt-get
+# install chromium).  The CDN scripts of asv's page are replaced by the same libraries
+# from npm (needs npm; ASV_OFFLINE=0 keeps the CDN links, for a machine with internet).
+# Usage, from anywhere:  bash docs/screenshot_asv.sh
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 port=${PORT:-8765}
-bench=${BENCH:-"ConvForward.time_conv\\('(vgg3x3|pw1x1|dw3x3)'"}
 chrome=$(command -v chromium || command -v chromium-browser || command -v google-chrome)
 
 cd "$repo/asv_bench"
-[ -f ~/.asv-machine.json ] || asv machine --yes
-# --quick results are never saved, so use few, short samples instead; an "existing"
-# (--python=same) environment saves results only under an explicit commit hash.
-[ "${SKIP_RUN:-0}" = 1 ] || asv run --python=same --set-commit-hash="$(git rev-parse HEAD)" \
-    -a repeat=1 -a rounds=1 -a warmup_time=0 --show-stderr --bench "$bench"
-asv publish
+ls results/*/*-existing-*.json > /dev/null 2>&1 \
+    || { echo "no asv results: run bash asv_bench/run_history.sh first" >&2; exit 1; }
+[ "${SKIP_PUBLISH:-0}" = 1 ] || bash publish.sh
 
 # asv's page loads jQuery, flot, bootstrap, ... from public CDNs.  A machine that reaches
 # only package registries (as the one this was made on) cannot load them, so serve a copy
@@ -76,16 +74,23 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
-shot() {   # shot OUT.png URL
+shot() {   # shot OUT.png URL [WIDTH,HEIGHT]
     local profile
     profile=$(mktemp -d)
     "$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$profile" --hide-scrollbars --window-size=1400,900 \
+        --user-data-dir="$profile" --hide-scrollbars --window-size="${3:-1400,900}" \
         --virtual-time-budget=15000 --screenshot="$1" "$2" 2>/dev/null
     rm -rf "$profile"
     echo "wrote $1"
 }
-shot "$repo/docs/asv_time_conv_vgg3x3.png" \
-    "http://127.0.0.1:$port/#conv_forward.ConvForward.time_conv?p-workload=%27vgg3x3%27&x-axis=system"
-shot "$repo/docs/asv_summary.png" "http://127.0.0.1:$port/#summarylist"
+graph() {   # graph OUT.png BENCHMARK WORKLOAD: fastconv and torch over the commits, on a
+            # log scale (the two differ up to 15x; a step of fastconv's stays visible) with
+            # the measured commits evenly spaced
+    shot "$repo/docs/$1" "http://127.0.0.1:$port/#$2?p-workload=%27$3%27&p-system=%27fastconv%27&p-system=%27torch%27&y-axis-scale=log&x-axis-scale=even"
+}
+graph asv_time_conv_vgg3x3.png conv_forward.ConvForward.time_conv vgg3x3
+graph asv_time_conv_dw3x3.png conv_forward.ConvForward.time_conv dw3x3
+graph asv_time_pool.png pooling.Pooling.time_pool max3x3s2p1
+shot "$repo/docs/asv_summary.png" "http://127.0.0.1:$port/index.html" 1400,1500
+shot "$repo/docs/asv_regressions.png" "http://127.0.0.1:$port/#regressions"

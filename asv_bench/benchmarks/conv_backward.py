@@ -1,9 +1,16 @@
 """Backward convolution (input gradient + weight gradient) on the conv workloads."""
 
-from fastconv.bench.baselines import conv_backward_runner
-from fastconv.bench.workloads import CONV_WORKLOADS, conv_workload
+from . import (
+    bench_module,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
-from . import pin_threads
+_baselines = bench_module("baselines")
+_workloads = bench_module("workloads")
+conv_backward_runner = _baselines.conv_backward_runner
+CONV_WORKLOADS = _workloads.CONV_WORKLOADS
+conv_workload = _workloads.conv_workload
 
 
 class ConvBackward:

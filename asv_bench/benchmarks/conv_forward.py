@@ -1,9 +1,18 @@
 """Forward convolution on the workloads of shared/workloads.md."""
 
-from fastconv.bench.baselines import SYSTEMS, conv_forward_runner
-from fastconv.bench.workloads import CONV_WORKLOADS, conv_workload
+from . import (
+    SCIPY_CONV_WORKLOADS,
+    bench_module,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
-from . import SCIPY_CONV_WORKLOADS, pin_threads
+_baselines = bench_module("baselines")
+_workloads = bench_module("workloads")
+SYSTEMS = _baselines.SYSTEMS
+conv_forward_runner = _baselines.conv_forward_runner
+CONV_WORKLOADS = _workloads.CONV_WORKLOADS
+conv_workload = _workloads.conv_workload
 
 
 class ConvForward:

@@ -3,11 +3,16 @@
 "model2" on one 28x28 image, and 1-D convolutions of 1e5 samples, fastconv
 against PyTorch."""
 
-from fastconv.bench.latency import latency_cases
+from . import (
+    MISSING,
+    missing,
+    optional_suite,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
-from . import pin_threads
-
-_NAMES = [c.name for c in latency_cases() if c.first is None]
+_suite = optional_suite("latency")   # added in 1ed4beb
+_NAMES = [c.name for c in _suite.latency_cases() if c.first is None] if _suite else [MISSING]
 
 
 class Latency:
@@ -18,6 +23,7 @@ class Latency:
     timeout = 120
 
     def setup(self, name, system):
+        missing(_suite)
         with_torch = system == "torch"
         if with_torch:
             try:
@@ -25,7 +31,7 @@ class Latency:
             except ImportError:
                 raise NotImplementedError("torch is not installed") from None
         pin_threads(system)
-        case = {c.name: c for c in latency_cases(with_torch)}[name]
+        case = {c.name: c for c in _suite.latency_cases(with_torch)}[name]
         self.run = case.torch if with_torch else case.fastconv
         self.run()
 
@@ -44,6 +50,7 @@ class FirstCall:
     timeout = 120
 
     def setup(self, taps):
+        missing(_suite)
         import numpy as np
 
         import fastconv

@@ -3,7 +3,10 @@
 
 from fastconv.bench import ndimage_suite
 
-from . import threads
+from . import (
+    threads,
+    timer,  # noqa: F401  (CPU time at one thread: see __init__)
+)
 
 CASES = [c[0] for c in ndimage_suite._cases()]
 

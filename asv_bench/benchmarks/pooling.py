@@ -1,9 +1,17 @@
 """2-d max / average pooling on (8, 64, 112, 112), and max-pool forward + backward."""
 
-from fastconv.bench.baselines import SYSTEMS, pool_runner
-from fastconv.bench.workloads import POOL_WORKLOADS, pool_workload
+from . import (
+    bench_module,
+    pin_threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
-from . import pin_threads
+_baselines = bench_module("baselines")
+_workloads = bench_module("workloads")
+SYSTEMS = _baselines.SYSTEMS
+pool_runner = _baselines.pool_runner
+POOL_WORKLOADS = _workloads.POOL_WORKLOADS
+pool_workload = _workloads.pool_workload
 
 
 class Pooling:

@@ -2,9 +2,17 @@
 filter2D on the 2-D workloads (fastconv.bench.signal_suite: the workloads of
 ``python -m fastconv bench --suite signal``)."""
 
-from fastconv.bench.signal_suite import SYSTEMS, WORKLOADS, signal_runner
+from . import (
+    MISSING,
+    missing,
+    optional_suite,
+    threads,
+    timer,  # noqa: F401 (asv times this module's benchmarks with it)
+)
 
-from . import threads
+_suite = optional_suite("signal_suite")   # added in ead2f17
+WORKLOADS = _suite.WORKLOADS if _suite else {MISSING: None}
+SYSTEMS = _suite.SYSTEMS if _suite else ("fastconv",)
 
 
 class SignalFiltering:
@@ -16,7 +24,8 @@ class SignalFiltering:
 
     def setup(self, name, system):
         # NotImplementedError (peer not installed, filter2D on a 1-D workload): skipped
-        self.run = signal_runner(name, system, threads())
+        missing(_suite)
+        self.run = _suite.signal_runner(name, system, threads())
         self.run()
 
     def time_signal(self, name, system):
