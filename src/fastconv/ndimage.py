@@ -647,14 +647,7 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
            [0, 3, 3, 0],
            [0, 3, 3, 0]])
     """
-    input = np.asarray(input)
-    axis = normalize_axis_index(axis, input.ndim)
-    output = _nf.get_output(output, input)
-    modes = _nf.normalize_sequence(mode, input.ndim, "mode")
-    correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0)
-    for ii in [ii for ii in range(input.ndim) if ii != axis]:
-        correlate1d(output, [1, 1, 1], ii, output, modes[ii], cval, 0)
-    return output
+    return _edge_filter(input, axis, output, mode, cval, [1, 1, 1])
 
 
 @dask_aware("ndimage.sobel")
@@ -670,13 +663,19 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
            [0, 4, 4, 0],
            [0, 4, 4, 0]])
     """
+    return _edge_filter(input, axis, output, mode, cval, [1, 2, 1])
+
+
+def _edge_filter(input, axis, output, mode, cval, smooth):
+    """The central difference [-1, 0, 1] along ``axis``, then ``smooth`` along every
+    other axis, in place in the output (SciPy's order of passes, so SciPy's bits)."""
     input = np.asarray(input)
     axis = normalize_axis_index(axis, input.ndim)
     output = _nf.get_output(output, input)
     modes = _nf.normalize_sequence(mode, input.ndim, "mode")
     correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0)
     for ii in [ii for ii in range(input.ndim) if ii != axis]:
-        correlate1d(output, [1, 2, 1], ii, output, modes[ii], cval, 0)
+        correlate1d(output, smooth, ii, output, modes[ii], cval, 0)
     return output
 
 
