@@ -52,17 +52,24 @@ def _conv_block(block, pads, public, weight, bias, opts):
     return public(block, weight, bias, **dict(opts, padding=pads))
 
 
-def conv(public, p):
-    from fastconv._conv_plan import make_plan, spatial_rank
-    from fastconv._validation import as_array, result_dtype
+def _conv_operands(p):
+    """x (lazy), weight and bias (in memory) of a conv or conv_transpose call."""
+    from fastconv._validation import as_array
 
     if p.get("out") is not None:
         raise TypeError("out= is not supported with a dask input (the result is lazy)")
-    x = p["x"]
     weight = as_array(_eager(p["weight"], "weight"), "weight")
     bias = p["bias"]
     if bias is not None:
         bias = as_array(_eager(bias, "bias"), "bias")
+    return p["x"], weight, bias
+
+
+def conv(public, p):
+    from fastconv._conv_plan import make_plan, spatial_rank
+    from fastconv._validation import result_dtype
+
+    x, weight, bias = _conv_operands(p)
     nd = spatial_rank(weight.ndim)
     xb, unbatched = _batched(x, nd)
     opts = _conv_opts(p)
@@ -177,15 +184,9 @@ def _transpose_block(x, public, weight, bias, opts):
 
 
 def conv_transpose(public, p):
-    from fastconv._validation import as_array, result_dtype
+    from fastconv._validation import result_dtype
 
-    if p.get("out") is not None:
-        raise TypeError("out= is not supported with a dask input (the result is lazy)")
-    x = p["x"]
-    weight = as_array(_eager(p["weight"], "weight"), "weight")
-    bias = p["bias"]
-    if bias is not None:
-        bias = as_array(_eager(bias, "bias"), "bias")
+    x, weight, bias = _conv_operands(p)
     nd = weight.ndim - 2
     xb, unbatched = _batched(x, nd)
     opts = {k: p[k] for k in ("stride", "padding", "output_padding", "dilation", "groups")}
