@@ -69,6 +69,7 @@ PEAK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
 @pytest.mark.parametrize("case", ["long", "volume", "depthwise"])
 @pytest.mark.parametrize("op", ["forward", "input_grad", "weight_grad"])
@@ -105,6 +106,7 @@ RSS_RETURNS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/statm")
 def test_resident_memory_returns_after_calls_of_many_shapes(tmp_path):
     out = subprocess.run([sys.executable, "-c", RSS_RETURNS], capture_output=True, text=True,

@@ -567,6 +567,7 @@ MEMMAP_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
 def test_long_convolution_memory_is_bounded():
     """1e7 samples x 10,000 taps: the output (76 MiB) plus a few blocks."""
@@ -577,6 +578,7 @@ def test_long_convolution_memory_is_bounded():
     assert grew < 76 + 120, f"peak memory grew by {grew:.0f} MiB"
 
 
+@pytest.mark.memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
 def test_memmapped_long_convolution_memory_is_bounded(tmp_path):
     """A memory-mapped 1e7-sample input is read by slices: output + the mapped
