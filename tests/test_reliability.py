@@ -177,6 +177,72 @@ def test_allocation_failure_raises_memory_error_and_leaves_a_usable_process():
     assert int(out) == 3
 
 
+def _fault_cases():
+    """Calls whose kernels take workspaces from fc_malloc (counted: 2-6 each, one
+    per thread of a parallel region and per buffer)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 64, 64, 64)).astype(np.float32)   # 1 MiB: streamed rows
+    w = rng.standard_normal((8, 64, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((1, 8, 62, 62)).astype(np.float32)
+    xd = rng.standard_normal((4, 32, 64, 64))
+    wd = rng.standard_normal((32, 1, 3, 3))
+    gyd = rng.standard_normal((4, 32, 64, 64))
+    return {
+        "gemm forward": lambda: fastconv.conv2d(x, w),
+        "gemm backward": lambda: fastconv.conv_backward(gy, x, w),
+        "transpose": lambda: fastconv.conv_transpose2d(x, w.transpose(1, 0, 2, 3), stride=2,
+                                                       padding=1),
+        "depthwise rows": lambda: fastconv.conv2d(xd, wd, padding=1, groups=32,
+                                                  padding_mode="reflect"),
+        "depthwise backward": lambda: fastconv.conv_backward(gyd, xd, wd, padding=1, groups=32,
+                                                             padding_mode="reflect"),
+        "depthwise dilated backward": lambda: fastconv.conv_backward(
+            gyd, xd, wd, padding=2, dilation=2, groups=32),
+    }
+
+
+def _bits(result):
+    parts = result if isinstance(result, tuple) else (result,)
+    return [None if p is None else np.asarray(p).tobytes() for p in parts]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", list(_fault_cases()))
+def test_every_workspace_allocation_failure_is_a_memory_error_or_the_right_answer(case,
+                                                                                   threads):
+    """Fault injection: the n-th workspace allocation of a call fails, for every n the
+    call reaches.  Each call either raises MemoryError or returns the exact result
+    (some kernels fall back to a path without the workspace), and the next call, with
+    nothing injected, gives the exact result again (no state left corrupted)."""
+    from fastconv import _conv_kernels as kern
+    call = _fault_cases()[case]
+    before = fastconv.get_num_threads()
+    fastconv.set_num_threads(threads)
+    try:
+        want = _bits(call())
+        failures = 0
+        for n in range(200):
+            kern._fail_allocation(n)
+            try:
+                got = call()
+            except MemoryError:
+                failures += 1
+            else:
+                assert _bits(got) == want, f"allocation {n} failed: a wrong result"
+            finally:
+                left = kern._allocation_failure_pending()
+                kern._fail_allocation(-1)
+            assert _bits(call()) == want, f"the call after failing allocation {n}"
+            if left >= 0:       # the call made fewer than n + 1 allocations: all were tried
+                break
+        else:
+            pytest.fail("more than 200 workspace allocations in one call")
+        assert n > 0, "the call takes no workspace: the case tests nothing"
+    finally:
+        kern._fail_allocation(-1)
+        fastconv.set_num_threads(before)
+
+
 # --------------------------------------------------------------------------- argument objects
 
 def test_masked_arrays_memmaps_and_array_likes(tmp_path):

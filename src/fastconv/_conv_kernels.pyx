@@ -18,10 +18,11 @@ from fastconv._fc cimport (FC_DW_SLACK, FC_WINO_SLACK, _block, _col2im, _cptr, _
                            _dw_forward3, _dw_forward_vgrid, _dw_input_grad, _dw_weight_grad,
                            _gemm, _gemm_bcast, _gemm_rows, _gemm_stream, _mptr, _pack_a, _pack_b,
                            _pack_gy_t, _pad_image, _round_up, _wgrad_t, _wino1_gemm_out,
-                           _wino1_in, _wino_gemm_out, _wino_in, fc_active, fc_cpu_supports_avx2,
-                           fc_cpu_supports_avx512, fc_free, fc_geom, fc_idx, fc_isa, fc_isa_avx2,
-                           fc_isa_avx512, fc_isa_generic, fc_koff_threes, fc_malloc, fc_prefetch,
-                           fc_set_active, fc_src)
+                           _wino1_in, _wino_gemm_out, _wino_in, fc_active,
+                           fc_allocation_failure_pending, fc_cpu_supports_avx2,
+                           fc_cpu_supports_avx512, fc_fail_allocation, fc_free, fc_geom, fc_idx,
+                           fc_isa, fc_isa_avx2, fc_isa_avx512, fc_isa_generic, fc_koff_threes,
+                           fc_malloc, fc_prefetch, fc_set_active, fc_src)
 from fastconv._openmp cimport (fc_claim, fc_cpu_relax, fc_omp_barrier, fc_omp_enabled,
                                fc_omp_get_max_threads,
                                fc_omp_get_num_threads, fc_omp_set_num_threads, fc_publish,

@@ -68,3 +68,18 @@ def omp_max_threads():
 def omp_set_num_threads(int n):
     """Set OpenMP's default team size for the calling thread."""
     fc_omp_set_num_threads(n)
+
+
+# ---------------------------------------------------------------- fault injection
+
+def _fail_allocation(long after):
+    """Tests only: make the kernels' workspace allocation after the next `after`
+    ones fail (a negative value disarms it).  Returns nothing; see
+    _allocation_failure_pending."""
+    fc_fail_allocation(after)
+
+
+def _allocation_failure_pending():
+    """Tests only: allocations left before the injected failure; negative once it
+    has fired (or when none is armed)."""
+    return fc_allocation_failure_pending()

@@ -16,11 +16,47 @@
 /* Each block starts with a header of one cache line holding its size. */
 #define FC_HEADER 64
 
+/* Fault injection for the tests (fc_fail_allocation): the number of allocations
+ * that still succeed before one fails; negative: none fails.  Atomic, because
+ * workspaces are also taken inside parallel regions. */
+static long fc_fail_countdown = -1;
+
+void fc_fail_allocation(long after)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&fc_fail_countdown, after, __ATOMIC_SEQ_CST);
+#else
+    fc_fail_countdown = after;
+#endif
+}
+
+long fc_allocation_failure_pending(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(&fc_fail_countdown, __ATOMIC_SEQ_CST);
+#else
+    return fc_fail_countdown;
+#endif
+}
+
+static int fc_injected_failure(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    /* one allocation sees the count go from 0 to -1 and fails; later ones see it
+     * negative and are left alone */
+    return __atomic_load_n(&fc_fail_countdown, __ATOMIC_RELAXED) >= 0
+        && __atomic_fetch_sub(&fc_fail_countdown, 1, __ATOMIC_SEQ_CST) == 0;
+#else
+    return 0;
+#endif
+}
+
 void *fc_malloc(size_t bytes)
 {
     /* 64-byte alignment: one cache line, one AVX-512 vector */
     size_t rounded = (bytes + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
+    if (fc_injected_failure()) return NULL;
 #if defined(_MSC_VER)
     return _aligned_malloc(rounded, 64);
 #else
