@@ -433,6 +433,21 @@ def test_layouts_and_inputs_unmodified(name, call, dtype):
         np.testing.assert_array_equal(xl, before, err_msg=label)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_misaligned_weights(dtype):
+    """Weights of the input's dtype that are not aligned are copied, not loaded
+    unaligned by the kernels (UBSan found it for the input)."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((13, 11)).astype(dtype)
+    for w in (rng.standard_normal(5), rng.standard_normal((3, 4))):
+        buf = np.zeros(w.size * np.dtype(dtype).itemsize + 1, np.uint8)[1:]
+        wm = buf.view(dtype).reshape(w.shape)
+        wm[...] = w
+        assert not wm.flags.aligned
+        f = fnd.correlate1d if w.ndim == 1 else fnd.correlate
+        np.testing.assert_array_equal(f(x, wm), f(x, w.astype(dtype)))
+
+
 def test_empty_and_degenerate_shapes():
     for shape in [(0,), (0, 5), (4, 0), (1,), (1, 1)]:
         x = np.ones(shape)

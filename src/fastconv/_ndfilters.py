@@ -139,10 +139,13 @@ def compute_dtype(in_dtype, out_dtype):
 
 
 def to_compute(a, cdt):
-    """A C-contiguous array of dtype ``cdt`` with a's values (a itself when it is one)."""
+    """An aligned C-contiguous ndarray of dtype ``cdt`` with a's values (a itself
+    when it is one): the kernels load whole elements, which a misaligned array's
+    are not (np.ascontiguousarray keeps a misaligned array as it is)."""
+    a = np.asarray(a)
     if a.dtype == np.bool_:
         a = a.view(np.uint8)
-    return np.ascontiguousarray(a, dtype=cdt)
+    return np.require(a, dtype=cdt, requirements=["C", "A", "E"])
 
 
 def store(buf, output):
@@ -217,7 +220,7 @@ def pass1d(src, axis, op, size, origin, mode, cval, weights=None, sym=0, dst=Non
     if weights is None:
         w = np.zeros(0, dtype=src.dtype)
     else:
-        w = np.ascontiguousarray(weights, dtype=src.dtype)
+        w = to_compute(weights, src.dtype)
     _filter_kernels.pass1d(src.reshape(outer, n, inner), dst.reshape(outer, n, inner), w, sym,
                            emap, lo, cval, op, size, _level())
     return dst
@@ -296,7 +299,7 @@ def _fused2(src, output, p0, p1):
     ws = []
     for op, w in ((op0, w0), (op1, w1)):
         if op == OP_CORR:
-            ws.append((np.ascontiguousarray(w, dtype=src.dtype), weights_symmetry(w)))
+            ws.append((to_compute(w, src.dtype), weights_symmetry(w)))
         else:
             ws.append((np.zeros(0, dtype=src.dtype), 0))
     direct = _direct(output, src.dtype, src)
