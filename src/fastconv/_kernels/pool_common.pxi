@@ -35,8 +35,9 @@ ctypedef fused accum:
 
 cdef inline bint _pool_rows() noexcept nogil:
     """Whether float32 rows go to the table's row kernels: for vectors of 8 lanes
-    or more (AVX2, AVX-512); the generic table's (4 lanes) were never measured
-    against the auto-vectorised loops below, which it keeps."""
+    or more (AVX2, AVX-512).  The generic table's (4 lanes) were measured slower
+    than the auto-vectorised loops below on most shapes (docs/performance.md), so
+    it keeps them."""
     return fc_active.vl_f32 >= 8
 
 
