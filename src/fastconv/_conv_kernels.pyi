@@ -1,4 +1,5 @@
-"""Type stub of the compiled convolution drivers (_conv_kernels.pyx + _kernels/*.pxi)."""
+"""Type stub of the compiled convolution and pooling drivers (_conv_kernels.pyx +
+_kernels/*.pxi)."""
 
 from typing import Any
 
@@ -48,3 +49,16 @@ def use_winograd(nd: int, kernel: tuple[Any, ...], stride: tuple[Any, ...],
 def conv_forward_winograd(x: NDArray[Any], w: NDArray[Any], bias: NDArray[Any], y: NDArray[Any],
                           geo: tuple[Any, ...], nd: int, N: int, G: int, Cg: int, Mg: int,
                           padval: float, nthreads: int) -> bool: ...
+def max_pool_forward(x: NDArray[Any], y: NDArray[Any], indices: NDArray[np.int64],
+                     with_indices: bool, planes: int, geo: tuple[Any, ...], tap_lo: NDArray[Any],
+                     tap_hi: NDArray[Any], first_w: NDArray[Any], num_threads: int) -> None: ...
+def max_pool_backward(gy: NDArray[Any], indices: NDArray[np.int64], gx: NDArray[Any], planes: int,
+                      pin: int, pout: int, num_threads: int) -> int: ...
+def avg_pool_forward(x: NDArray[Any], y: NDArray[Any], planes: int, geo: tuple[Any, ...],
+                     tap_lo: NDArray[Any], tap_hi: NDArray[Any], fd: NDArray[np.int64],
+                     fh: NDArray[np.int64], fw: NDArray[np.int64], divisor: Any, wide: bool,
+                     num_threads: int) -> int: ...
+def avg_pool_backward(gy: NDArray[Any], gx: NDArray[Any], planes: int, geo: tuple[Any, ...],
+                      tap_lo: NDArray[Any], tap_hi: NDArray[Any], fd: NDArray[np.int64],
+                      fh: NDArray[np.int64], fw: NDArray[np.int64], divisor: Any,
+                      num_threads: int) -> int: ...

@@ -1,15 +1,17 @@
-"""Typed Cython drivers of the convolution kernels.
+"""Typed Cython drivers of the convolution and pooling kernels.
 
 Each driver takes C-contiguous buffers (flattened), trusts its arguments (the
-public layer in conv.py / grad.py has checked everything) and runs one OpenMP
-parallel loop over independent work items with the GIL released.  The work is
+public layer in conv.py / grad.py / pool.py has checked everything) and runs one
+OpenMP parallel loop over independent work items with the GIL released.  The work is
 split in the same way for every thread count, so results are bit-identical for
 any number of threads.
 """
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from libc.math cimport copysign
+from libc.math cimport INFINITY, copysign
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 import numpy as np
@@ -36,3 +38,6 @@ include "_kernels/forward.pxi"
 include "_kernels/backward.pxi"
 include "_kernels/depthwise.pxi"
 include "_kernels/winograd.pxi"
+include "_kernels/pool_common.pxi"
+include "_kernels/pool_max.pxi"
+include "_kernels/pool_avg.pxi"

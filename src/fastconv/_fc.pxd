@@ -5,6 +5,7 @@
 # initialiser (fc_isa_template.h), one here and one helper below.
 
 from cython cimport floating
+from libc.stdint cimport int64_t
 
 cdef extern from "fc_kernels.h" nogil:
     ctypedef Py_ssize_t fc_idx
@@ -129,6 +130,11 @@ cdef extern from "fc_kernels.h" nogil:
                         double *dst) noexcept nogil
         void pack_b_f64(const double *src, fc_idx K, fc_idx N, fc_idx rs, fc_idx cs, int nr,
                         double *dst) noexcept nogil
+        void pool_max_row_f32(const float **rows, const int64_t *rbase, int nrows, float *y,
+                              int64_t *ind, fc_idx W, fc_idx oW, int k, int s,
+                              int p) noexcept nogil
+        void pool_avg_row_f32(const float **rows, int nrows, float *y, const float *div,
+                              fc_idx W, fc_idx oW, int k, int s, int p) noexcept nogil
         double fma_burn(long iters) noexcept nogil
 
     const fc_isa fc_isa_avx512

@@ -1,13 +1,12 @@
 """Validated description of one pooling call (pooling's plan, beside conv's in
 _conv_plan.py): argument checks, output sizes, window tables, the kernels'
-arguments, a bounded cache of repeated calls, the thread grain and the SIMD level.
+arguments, a bounded cache of repeated calls and the thread grain.
 """
 
 import math
 
 import numpy as np
 
-from fastconv import _config, _pool_kernels
 from fastconv._caches import BoundedCache, plain
 from fastconv._config import get_num_threads
 from fastconv._shapes import (
@@ -138,15 +137,6 @@ def _cached_plan(key, flags, build):
         if sum(plan.out_spatial) + sum(plan.kernel) <= _CACHED_TABLES_UPTO:
             _PLANS.put(key, hit)
     return hit
-
-
-_SIMD_LEVEL = {"avx512": 2, "avx2": 1}
-
-
-def _simd_level():
-    """SIMD row kernels for float32: 2 AVX-512, 1 AVX2, 0 none (the Cython loops).
-    Follows the instruction set fastconv._config chose (CPU check, FASTCONV_ISA)."""
-    return min(_SIMD_LEVEL.get(_config.current_isa(), 0), _pool_kernels.simd_levels())
 
 
 def _intp(a):

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from fastconv import _pool_kernels
+from fastconv import _conv_kernels
 from fastconv._dask import dask_aware
 from fastconv._pool_plan import (
     _avg_plan,
@@ -20,7 +20,6 @@ from fastconv._pool_plan import (
     _Pool,
     _pool_threads,
     _rank,
-    _simd_level,
 )
 from fastconv._shapes import (
     as_int,
@@ -112,9 +111,9 @@ def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
     ind = np.empty(plan.out_shape if return_indices else (1,), dtype=np.int64)
     if y.size:
         xk = as_kernel_input(x, dtype)
-        _pool_kernels.max_pool_forward(
+        _conv_kernels.max_pool_forward(
             xk.reshape(-1), y.reshape(-1), ind.reshape(-1), return_indices, plan.planes,
-            *args, _pool_threads(x.size), _simd_level())
+            *args, _pool_threads(x.size))
     return (y, ind) if return_indices else y
 
 
@@ -196,7 +195,7 @@ def max_pool_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: S
             indices > np.iinfo(np.int64).max).any():
         raise ValueError("indices must lie in [0, prod(spatial input shape)), got a value "
                          "that overflows int64")
-    bad = _pool_kernels.max_pool_backward(gyk, ik, gx.reshape(-1), planes, pin, pout,
+    bad = _conv_kernels.max_pool_backward(gyk, ik, gx.reshape(-1), planes, pin, pout,
                                           _pool_threads(gx.size))
     if bad:
         raise ValueError(f"indices must lie in [0, {pin}) (the size of one input plane of "
@@ -255,8 +254,8 @@ def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
     if y.size:
         xk = as_kernel_input(x, dtype)
         wide = dtype == np.float32 and math.prod(plan.kernel) > 16
-        rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
-                                            *args, wide, _pool_threads(x.size), _simd_level())
+        rc = _conv_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
+                                            *args, wide, _pool_threads(x.size))
         if rc:
             raise MemoryError("avg_pool: could not allocate scratch memory")
     return y
@@ -305,7 +304,7 @@ def avg_pool_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: S
     if gx.size == 0:
         return gx
     gyk = as_kernel_input(grad_output, dtype)
-    rc = _pool_kernels.avg_pool_backward(gyk.reshape(-1), gx.reshape(-1), plan.planes,
+    rc = _conv_kernels.avg_pool_backward(gyk.reshape(-1), gx.reshape(-1), plan.planes,
                                          *args, _pool_threads(gx.size))
     if rc:
         raise MemoryError("avg_pool_backward: could not allocate scratch memory")

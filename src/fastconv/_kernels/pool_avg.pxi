@@ -1,5 +1,5 @@
 # Mean pooling: forward and backward.
-# Included by _pool_kernels.pyx (its tap helpers, fc_geom and the SIMD row kernels).
+# Included by _conv_kernels.pyx after pool_common.pxi and pool_max.pxi (_window_rows).
 
 # ---------------------------------------------------------------- mean forward
 
@@ -46,11 +46,11 @@ cdef void _avg_plane(const floating *xp, floating *yp, accum *acc, accum *div, c
                     yr[i] = <floating>(ar[i] / div[i])
 
 
-cdef void _avg_plane_simd(const float *xp, float *yp, float *div, const fc_geom *g,
+cdef void _avg_plane_rows(const float *xp, float *yp, float *div, const fc_geom *g,
                           const int64_t *fd, const int64_t *fh, const int64_t *fw,
-                          int64_t divisor, int level) noexcept nogil:
-    """float32 sums in float32 (small windows), stride 1 or 2 along W: one SIMD row
-    kernel call per output row; ``div``: scratch row of oW divisors."""
+                          int64_t divisor) noexcept nogil:
+    """float32 sums in float32 (small windows), stride 1 or 2 along W: one call of
+    the table's row kernel per output row; ``div``: scratch row of oW divisors."""
     cdef const float *rows[MAX_ROWS]
     cdef int64_t rbase[MAX_ROWS]
     cdef Py_ssize_t od, oh, i, oW = g.out[2]
@@ -68,19 +68,19 @@ cdef void _avg_plane_simd(const float *xp, float *yp, float *div, const fc_geom 
                         div[i] = <float>(f * fw[i])
                     last = f
             nr = _window_rows(xp, g, od, oh, rows, rbase)
-            fc_pool_avg_row_f32(level, rows, nr, yp + (od * g.out[1] + oh) * oW, div, g.in_[2], oW,
-                                <int>g.k[2], <int>g.stride[2], <int>g.lo[2])
+            fc_active.pool_avg_row_f32(rows, nr, yp + (od * g.out[1] + oh) * oW, div,
+                                       g.in_[2], oW, <int>g.k[2], <int>g.stride[2],
+                                       <int>g.lo[2])
 
 
 def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                      Py_ssize_t planes, tuple geo, const Py_ssize_t[::1] tap_lo not None,
                      const Py_ssize_t[::1] tap_hi not None, const int64_t[::1] fd not None,
                      const int64_t[::1] fh not None, const int64_t[::1] fw not None,
-                     int64_t divisor, bint wide, int num_threads, int level=0):
-    """Mean pooling; ``wide``: accumulate float32 in double.  ``level``: SIMD row
-    kernels for float32 (2 AVX-512, 1 AVX2, 0 none).  Returns 0, or -1 if scratch
-    memory could not be allocated."""
-    cdef fc_geom g = _geom(geo)
+                     int64_t divisor, bint wide, int num_threads):
+    """Mean pooling; ``wide``: accumulate float32 in double.  Returns 0, or -1 if
+    scratch memory could not be allocated."""
+    cdef fc_geom g = _pool_geom(geo)
     cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
     cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
     cdef Py_ssize_t c, oW = g.out[2]
@@ -91,7 +91,7 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
     if planes == 0 or pout == 0:
         return 0
     wide = wide or floating is double
-    simd = not wide and _simd_geometry(&g, level)
+    simd = not wide and _row_kernel_geometry(&g)
     with nogil, parallel(num_threads=num_threads):
         dbuf = <double *>malloc(2 * oW * sizeof(double))
         fbuf = <floating *>dbuf
@@ -100,8 +100,8 @@ def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                 failed += 1
             elif simd:
                 if floating is float:
-                    _avg_plane_simd(&x[0] + c * pin, &y[0] + c * pout, <float *>dbuf, &g,
-                                    &fd[0], &fh[0], &fw[0], divisor, level)
+                    _avg_plane_rows(&x[0] + c * pin, &y[0] + c * pout, <float *>dbuf, &g,
+                                    &fd[0], &fh[0], &fw[0], divisor)
             elif wide:
                 _avg_plane(&x[0] + c * pin, &y[0] + c * pout, dbuf, dbuf + oW, &g,
                            &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
@@ -152,7 +152,7 @@ def avg_pool_backward(const floating[::1] gy not None, floating[::1] gx not None
                       const int64_t[::1] fh not None, const int64_t[::1] fw not None,
                       int64_t divisor, int num_threads):
     """Gradient of mean pooling; returns 0, or -1 if scratch allocation failed."""
-    cdef fc_geom g = _geom(geo)
+    cdef fc_geom g = _pool_geom(geo)
     cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
     cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
     cdef Py_ssize_t c, oW = g.out[2]

@@ -1,5 +1,5 @@
 # Max pooling: forward (with or without argmax indices) and backward.
-# Included by _pool_kernels.pyx (its tap helpers, fc_geom and the SIMD row kernels).
+# Included by _conv_kernels.pyx after pool_common.pxi (its tap helpers and geometry).
 
 # ---------------------------------------------------------------- max forward
 
@@ -150,10 +150,10 @@ cdef inline int _window_rows(const float *xp, const fc_geom *g, Py_ssize_t od, P
     return nr
 
 
-cdef void _max_plane_simd(const float *xp, float *yp, int64_t *ip, const fc_geom *g,
-                          int level) noexcept nogil:
-    """float32 planes with unit dilation along W and stride 1 or 2 along W: one SIMD
-    row kernel call per output row (fc_pool_simd.h)."""
+cdef void _max_plane_rows(const float *xp, float *yp, int64_t *ip,
+                          const fc_geom *g) noexcept nogil:
+    """float32 planes with unit dilation along W and stride 1 or 2 along W: one
+    call of the table's row kernel per output row (fc_pool_template.h)."""
     cdef const float *rows[MAX_ROWS]
     cdef int64_t rbase[MAX_ROWS]
     cdef Py_ssize_t od, oh, o, oW = g.out[2]
@@ -162,13 +162,16 @@ cdef void _max_plane_simd(const float *xp, float *yp, int64_t *ip, const fc_geom
         for oh in range(g.out[1]):
             nr = _window_rows(xp, g, od, oh, rows, rbase)
             o = (od * g.out[1] + oh) * oW
-            fc_pool_max_row_f32(level, rows, rbase, nr, yp + o, ip + o if ip != NULL else NULL,
-                                g.in_[2], oW, <int>g.k[2], <int>g.stride[2], <int>g.lo[2])
+            fc_active.pool_max_row_f32(rows, rbase, nr, yp + o,
+                                       ip + o if ip != NULL else NULL, g.in_[2], oW,
+                                       <int>g.k[2], <int>g.stride[2], <int>g.lo[2])
 
 
-cdef bint _simd_geometry(const fc_geom *g, int level) noexcept nogil:
-    """Whether the SIMD row kernels take this geometry (float32 callers only)."""
-    return (level > 0 and g.dilation[2] == 1 and (g.stride[2] == 1 or g.stride[2] == 2)
+cdef bint _row_kernel_geometry(const fc_geom *g) noexcept nogil:
+    """Whether the row kernels take this geometry (float32 callers only) and the
+    instruction set in use has vector ones (the generic table's loops are the
+    drivers' own, see _pool_rows)."""
+    return (_pool_rows() and g.dilation[2] == 1 and (g.stride[2] == 1 or g.stride[2] == 2)
             and g.k[0] * g.k[1] <= MAX_ROWS and g.k[2] <= 4096
             and g.in_[0] * g.in_[1] * g.in_[2] < (<Py_ssize_t>1 << 31))
 
@@ -177,10 +180,9 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                      int64_t[::1] indices not None, bint with_indices, Py_ssize_t planes,
                      tuple geo, const Py_ssize_t[::1] tap_lo not None,
                      const Py_ssize_t[::1] tap_hi not None,
-                     const Py_ssize_t[::1] first_w not None, int num_threads, int level=0):
-    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices.
-    ``level``: SIMD row kernels to use for float32 (2 AVX-512, 1 AVX2, 0 none)."""
-    cdef fc_geom g = _geom(geo)
+                     const Py_ssize_t[::1] first_w not None, int num_threads):
+    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices."""
+    cdef fc_geom g = _pool_geom(geo)
     cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
     cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
     cdef Py_ssize_t c
@@ -192,7 +194,7 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                       and g.in_[2] < (1 << 30))
     # value-only 2x2 stride-2 pooling: the plain k2s2 loop was measured ~10% faster
     # than the SIMD row kernel (both bound by memory); with indices the latter wins
-    cdef bint simd = (floating is float and _simd_geometry(&g, level)
+    cdef bint simd = (floating is float and _row_kernel_geometry(&g)
                       and not (k2s2 and not with_indices))
     if planes == 0 or pout == 0:
         return
@@ -200,8 +202,8 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
         for c in prange(planes, schedule="dynamic", chunksize=4):
             if simd:
                 if floating is float:
-                    _max_plane_simd(&x[0] + c * pin, &y[0] + c * pout,
-                                    ip + c * pout if ip != NULL else NULL, &g, level)
+                    _max_plane_rows(&x[0] + c * pin, &y[0] + c * pout,
+                                    ip + c * pout if ip != NULL else NULL, &g)
             elif k2s2:
                 _max_plane_k2s2(&x[0] + c * pin, &y[0] + c * pout,
                                 ip + c * pout if ip != NULL else NULL, &g)

@@ -1,6 +1,7 @@
 /* One instruction set's kernel table: the packed GEMM (fc_gemm_kernel.h), the
  * packing/padding/col2im routines (fc_layout_template.h), the broadcast GEMM,
- * depthwise, weight-gradient and Winograd templates, each for float and double.
+ * depthwise, weight-gradient and Winograd templates, each for float and double,
+ * and the pooling row kernels (fc_pool_template.h, float only).
  *
  * The including file defines, before including this header:
  *   FC_ISA_NAME   table name string, FC_ISA_TABLE  the fc_isa object to define,
@@ -78,6 +79,8 @@
 #define BNV FC_BC_NV_F64
 #include "fc_kernel_set.h"
 
+#include "fc_pool_template.h"  /* float32 only */
+
 /* iters rounds of 12 independent float32 vector FMA chains (12 fit the 16
  * registers of AVX2 and cover the FMA latency of two ports): the FMA throughput
  * of one core with this instruction set (fc_isa.fma_burn), for the benchmark's
@@ -139,5 +142,7 @@ const fc_isa FC_ISA_TABLE = {
     .bm_f64 = FC_BC_NV_F64 * (FC_VBYTES / 8),
     FC_KERNEL_ENTRIES(f32),
     FC_KERNEL_ENTRIES(f64),
+    .pool_max_row_f32 = pool_max_row_f32,
+    .pool_avg_row_f32 = pool_avg_row_f32,
     .fma_burn = fc_fma_burn,
 };

@@ -13,6 +13,7 @@
 #define FASTCONV_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef ptrdiff_t fc_idx;
 
@@ -180,6 +181,13 @@ typedef struct {
     int bm_f32, bm_f64;       /* channels per block of gemm_bcast's packed weights */
     FC_DECLARE_KERNELS(float, f32)
     FC_DECLARE_KERNELS(double, f64)
+    /* float32 pooling, one output row of a window of nrows input rows per call
+     * (fc_pool_template.h: stride 1 or 2 along W, dilation 1, the same bits as
+     * the scalar loops); ind may be NULL. */
+    void (*pool_max_row_f32)(const float *const *rows, const int64_t *rbase, int nrows,
+                             float *y, int64_t *ind, fc_idx W, fc_idx oW, int k, int s, int p);
+    void (*pool_avg_row_f32)(const float *const *rows, int nrows, float *y, const float *div,
+                             fc_idx W, fc_idx oW, int k, int s, int p);
     /* iters rounds of 12 float32 vector FMAs (vl_f32 lanes each); returns a
      * value to keep them alive.  The benchmark's measure of the FMA peak. */
     double (*fma_burn)(long iters);
