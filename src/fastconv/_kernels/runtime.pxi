@@ -68,3 +68,14 @@ def omp_max_threads():
 def omp_set_num_threads(int n):
     """Set OpenMP's default team size for the calling thread."""
     fc_omp_set_num_threads(n)
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+def _watch_after_fork():
+    """In a forked child, the thread that forked is Python's main thread."""
+    import threading
+    fc_watch_set_main(threading.get_ident())
+
+
+track_main_thread(_watch_after_fork)
