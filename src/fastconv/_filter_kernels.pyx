@@ -124,6 +124,21 @@ cdef inline void _pad_line(const floating *src, floating *buf, const Py_ssize_t 
         buf[m] = cv if s < 0 else src[s]
 
 
+cdef inline void _pad_window(const floating *src, floating *buf, const Py_ssize_t *emap,
+                             Py_ssize_t e0, Py_ssize_t e1, Py_ssize_t lo, Py_ssize_t n,
+                             floating cv) noexcept nogil:
+    """buf[m] = entry e0 + m of the extended line (_pad_line's buf), e0 <= e < e1."""
+    cdef Py_ssize_t e, s, a = max(e0, lo), b = min(e1, lo + n)
+    for e in range(e0, min(e1, lo)):
+        s = emap[e]
+        buf[e - e0] = cv if s < 0 else src[s]
+    if a < b:
+        memcpy(buf + a - e0, src + a - lo, (b - a) * sizeof(floating))
+    for e in range(max(e0, lo + n), e1):
+        s = emap[e]
+        buf[e - e0] = cv if s < 0 else src[s]
+
+
 cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
                             Py_ssize_t inner, Py_ssize_t nb, floating cv) noexcept nogil:
     cdef Py_ssize_t j
@@ -171,8 +186,34 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     # outputs of a line per segment: ~2^20 taps (well under a millisecond); a
     # multiple of 64 outputs, so that the row kernels' vectors and scalar tail
     # cover the same outputs as in one run over the line (the same bits)
-    cdef Py_ssize_t SEG = max(64, ((1 << 20) // max(K, 1)) // 64 * 64)
-    if inner == 1 and not running:
+    cdef Py_ssize_t SEG = max(64, ((1 << 20) // max(K, 1)) // 64 * 64), nseg
+    if inner == 1 and not running and SEG < n:
+        # long lines (a long kernel): the work items are segments of lines, each
+        # padding just the window its outputs read, so that a single line feeds
+        # every thread and the calling thread (which looks at the signals, see
+        # fc_interrupt.h) always has segments of its own
+        nseg = (n + SEG - 1) // SEG
+        with nogil, parallel():
+            buf = <floating *>malloc((SEG + K - 1) * sizeof(floating))
+            rows = <const floating **>malloc(K * sizeof(floating *))
+            ok = buf != NULL and rows != NULL
+            if ok:
+                for k0 in range(K):
+                    rows[k0] = buf + k0
+            for it in prange(outer * nseg, schedule='dynamic'):
+                if not ok:
+                    fail[0] = 1
+                    continue
+                if fc_watch_poll(wp_):
+                    continue
+                o = it // nseg
+                j0 = (it % nseg) * SEG
+                nb = SEG if n - j0 > SEG else n - j0
+                _pad_window(xb + o * n, buf, &emap[0], j0, j0 + nb + K - 1, lo, n, cv)
+                _rows_op(level, op, rows, wp, K, sym, ob + o * n + j0, nb)
+            free(<void *>rows)
+            free(buf)
+    elif inner == 1 and not running:
         with nogil, parallel():
             buf = <floating *>malloc(E * sizeof(floating))
             rows = <const floating **>malloc(K * sizeof(floating *))
@@ -187,19 +228,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                 if fc_watch_poll(wp_):
                     continue
                 _pad_line(xb + o * n, buf, &emap[0], E, lo, n, cv)
-                if SEG >= n:
-                    _rows_op(level, op, rows, wp, K, sym, ob + o * n, n)
-                    continue
-                # a long line (a long kernel) in segments, the watch between them
-                j0 = 0
-                while j0 < n and not fc_watch_poll(wp_):
-                    for k in range(K):
-                        rows[k] = buf + j0 + k
-                    nb = SEG if n - j0 > SEG else n - j0
-                    _rows_op(level, op, rows, wp, K, sym, ob + o * n + j0, nb)
-                    j0 = j0 + SEG
-                for k in range(K):
-                    rows[k] = buf + k
+                _rows_op(level, op, rows, wp, K, sym, ob + o * n, n)
             free(<void *>rows)
             free(buf)
     elif inner == 1:
