@@ -29,6 +29,9 @@ from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+from fastconv._interrupt cimport (fc_watch, fc_watch_poll, fc_watch_set_main, fc_watch_start,
+                                  track_main_thread, watch_raise)
+
 
 cdef extern from "fc_ndfilter.h" nogil:
     int fcnd_simd_levels()
@@ -60,6 +63,17 @@ cdef enum:
     OP_VHMAX = 5
     # lines of one uniform_filter1d panel along the contiguous axis
     PANEL = 16
+
+
+def _watch_after_fork():
+    """In a forked child, the thread that forked is Python's main thread."""
+    import threading
+    fc_watch_set_main(threading.get_ident())
+
+
+# Ctrl-C: every work item (a line, a panel, a block of rows, a strip, an output
+# row) looks first at the call's watch (fc_interrupt.h)
+track_main_thread(_watch_after_fork)
 
 
 def simd_levels():
@@ -110,6 +124,21 @@ cdef inline void _pad_line(const floating *src, floating *buf, const Py_ssize_t 
         buf[m] = cv if s < 0 else src[s]
 
 
+cdef inline void _pad_window(const floating *src, floating *buf, const Py_ssize_t *emap,
+                             Py_ssize_t e0, Py_ssize_t e1, Py_ssize_t lo, Py_ssize_t n,
+                             floating cv) noexcept nogil:
+    """buf[m] = entry e0 + m of the extended line (_pad_line's buf), e0 <= e < e1."""
+    cdef Py_ssize_t e, s, a = max(e0, lo), b = min(e1, lo + n)
+    for e in range(e0, min(e1, lo)):
+        s = emap[e]
+        buf[e - e0] = cv if s < 0 else src[s]
+    if a < b:
+        memcpy(buf + a - e0, src + a - lo, (b - a) * sizeof(floating))
+    for e in range(max(e0, lo + n), e1):
+        s = emap[e]
+        buf[e - e0] = cv if s < 0 else src[s]
+
+
 cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
                             Py_ssize_t inner, Py_ssize_t nb, floating cv) noexcept nogil:
     cdef Py_ssize_t j
@@ -150,8 +179,41 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef const floating *base
     if outer == 0 or n == 0 or inner == 0:
         return
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     cdef bint running = op >= OP_UNIFORM
-    if inner == 1 and not running:
+    # outputs of a line per segment: ~2^20 taps (well under a millisecond); a
+    # multiple of 64 outputs, so that the row kernels' vectors and scalar tail
+    # cover the same outputs as in one run over the line (the same bits)
+    cdef Py_ssize_t SEG = max(64, ((1 << 20) // max(K, 1)) // 64 * 64), nseg
+    if inner == 1 and not running and SEG < n:
+        # long lines (a long kernel): the work items are segments of lines, each
+        # padding just the window its outputs read, so that a single line feeds
+        # every thread and the calling thread (which looks at the signals, see
+        # fc_interrupt.h) always has segments of its own
+        nseg = (n + SEG - 1) // SEG
+        with nogil, parallel():
+            buf = <floating *>malloc((SEG + K - 1) * sizeof(floating))
+            rows = <const floating **>malloc(K * sizeof(floating *))
+            ok = buf != NULL and rows != NULL
+            if ok:
+                for k0 in range(K):
+                    rows[k0] = buf + k0
+            for it in prange(outer * nseg, schedule='dynamic'):
+                if not ok:
+                    fail[0] = 1
+                    continue
+                if fc_watch_poll(wp_):
+                    continue
+                o = it // nseg
+                j0 = (it % nseg) * SEG
+                nb = SEG if n - j0 > SEG else n - j0
+                _pad_window(xb + o * n, buf, &emap[0], j0, j0 + nb + K - 1, lo, n, cv)
+                _rows_op(level, op, rows, wp, K, sym, ob + o * n + j0, nb)
+            free(<void *>rows)
+            free(buf)
+    elif inner == 1 and not running:
         with nogil, parallel():
             buf = <floating *>malloc(E * sizeof(floating))
             rows = <const floating **>malloc(K * sizeof(floating *))
@@ -162,6 +224,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             for o in prange(outer, schedule='dynamic', chunksize=16):
                 if not ok:
                     fail[0] = 1
+                    continue
+                if fc_watch_poll(wp_):
                     continue
                 _pad_line(xb + o * n, buf, &emap[0], E, lo, n, cv)
                 _rows_op(level, op, rows, wp, K, sym, ob + o * n, n)
@@ -182,6 +246,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             for it in prange(ngroups, schedule='dynamic'):
                 if not ok:
                     fail[0] = 1
+                    continue
+                if fc_watch_poll(wp_):
                     continue
                 o = it * PANEL
                 ng = PANEL if outer - o > PANEL else outer - o
@@ -234,6 +300,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                 if not ok:
                     fail[0] = 1
                     continue
+                if fc_watch_poll(wp_):
+                    continue
                 o = it // (nblk * nstrip)
                 j0 = ((it // nstrip) % nblk) * CB
                 i0 = (it % nstrip) * STRIP
@@ -251,6 +319,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                 elif K <= 8:
                     # a few rows share the L1 sets without evicting each other
                     for i in range(i0, i1):
+                        if fc_watch_poll(wp_):
+                            break
                         for k in range(K):
                             s = emap[i + k]
                             if s < 0:
@@ -263,6 +333,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                         _ring_fill(ring + m * P, base, emap[i0 + m], inner, nb, cv)
                     g = 0  # ring slot of extended row i ((i - i0) % K, kept without divisions)
                     for i in range(i0, i1):
+                        if fc_watch_poll(wp_):
+                            break
                         m = g - 1 if g > 0 else K - 1  # slot of row i + K - 1
                         _ring_fill(ring + m * P, base, emap[i + K - 1], inner, nb, cv)
                         m = g
@@ -279,6 +351,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             free(gh)
             free(<void *>rows)
         free(cvrow)
+    watch_raise(wp_)
     if fail[0]:
         raise MemoryError("fastconv.ndimage: no memory for a thread's line buffers")
 
@@ -326,6 +399,9 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     fail[0] = 0
     for k in range(W):
         cvrow[k] = cv
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel():
         tbuf = <floating *>malloc(We * sizeof(floating))
         rows0 = <const floating **>malloc(K0 * sizeof(floating *))
@@ -339,6 +415,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
             if not ok:
                 fail[0] = 1
                 continue
+            if fc_watch_poll(wp_):
+                continue
             o = it // nstrips
             i = (it % nstrips) * STRIP
             i1 = i + STRIP if i + STRIP < H else H
@@ -347,7 +425,7 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 for m in range(K0 - 1):
                     _ring_fill(ring + m * P, base, emap0[i + m], W, W, cv)
             g = 0  # ring slot of extended row i
-            while i < i1:
+            while i < i1 and not fc_watch_poll(wp_):
                 if use_ring:
                     sl = g - 1 if g > 0 else K0 - 1
                     _ring_fill(ring + sl * P, base, emap0[i + K0 - 1], W, W, cv)
@@ -381,6 +459,7 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         free(<void *>rows0)
         free(tbuf)
     free(cvrow)
+    watch_raise(wp_)
     if fail[0]:
         raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
 
@@ -459,6 +538,9 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         rstride[a] = rstride[a + 1] * dims[a]
     for a in range(W):
         cvrow[a] = cv
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel():
         rows = <const floating **>malloc(T * sizeof(floating *))
         srows = <Py_ssize_t *>malloc(T * sizeof(Py_ssize_t))
@@ -468,6 +550,8 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         for r in prange(R, schedule='dynamic', chunksize=4):
             if not ok:
                 fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
                 continue
             q = r
             for a in range(nd - 1, -1, -1):
@@ -505,6 +589,7 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         free(<void *>rows)
     free(cvrow)
     free(rstride)
+    watch_raise(wp_)
     if fail[0]:
         raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
 
@@ -538,6 +623,9 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         return
     xb = &x[0, 0]
     ob = &out[0, 0]
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel():
         ring = <floating *>malloc(K0 * P * sizeof(floating))
         rows = <const floating **>malloc(T * sizeof(floating *))
@@ -546,12 +634,16 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
             if not ok:
                 fail[0] = 1
                 continue
+            if fc_watch_poll(wp_):
+                continue
             i0 = it * STRIP
             i1 = i0 + STRIP if i0 + STRIP < H else H
             for m in range(K0 - 1):
                 _fill_row(ring + m * P, xb, rowmap[i0 + m], W, &lastmap[0], We, lo, cv)
             g = 0  # slot of extended row i: (i - i0) % K0
             for i in range(i0, i1):
+                if fc_watch_poll(wp_):
+                    break
                 sl = g - 1 if g > 0 else K0 - 1
                 _fill_row(ring + sl * P, xb, rowmap[i + K0 - 1], W, &lastmap[0], We, lo, cv)
                 for t in range(T):
@@ -565,6 +657,7 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
                     g = 0
         free(<void *>rows)
         free(ring)
+    watch_raise(wp_)
     if fail[0]:
         raise MemoryError("fastconv.ndimage: no memory for a thread's row ring")
 

@@ -57,6 +57,10 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
     cdef floating *dcol
     if items == 0 or K == 0:
         return
+    # Ctrl-C: every pixel tile looks first
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel(num_threads=nthreads):
         gpack = <floating *>fc_malloc(Mg * tile * sizeof(floating))
         dcol = <floating *>fc_malloc(cblk * taps * tile * sizeof(floating))
@@ -71,6 +75,8 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
             gb = geom
             gb.C = min(cblk, Cg - c0)
             for t in range(ntiles):
+                if fc_watch_poll(wp_):
+                    break
                 p0 = t * tile
                 np_ = min(tile, P - p0)
                 _pack_b(gp + (n * G + g) * Mg * P + p0, Mg, np_, P, 1, nr, gpack)
@@ -79,6 +85,7 @@ def conv_input_grad(const floating[::1] gy not None, const floating[::1] w not N
                 _col2im(dcol, tile, &gb, p0, np_, dxp + ((n * G + g) * Cg + c0) * DHW)
         fc_free(gpack)
         fc_free(dcol)
+    watch_raise(wp_)
     if failed:
         raise MemoryError("fastconv: could not allocate the input-gradient workspace")
 
@@ -152,6 +159,10 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
     cdef floating *rows
     cdef floating *pad
     cdef Py_ssize_t *padded
+    # Ctrl-C: every (image, tile) item looks first
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel(num_threads=nthreads):
         gyt = <floating *>fc_malloc(tile * Mpad * sizeof(floating))
         rows = <floating *>fc_malloc(K * tile * sizeof(floating)) if copy_rows else NULL
@@ -170,6 +181,8 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
                 failed_p[0] = 1
                 continue
             for it in range(c * items // nchunks, (c + 1) * items // nchunks):
+                if fc_watch_poll(wp_):
+                    break
                 t = it % ntiles
                 n = it // (ntiles * OD)
                 nv = min(tile, V - t * tile)
@@ -195,5 +208,6 @@ def conv_weight_grad(const floating[::1] x not None, const floating[::1] gy not 
         fc_free(rows)
         fc_free(pad)
         fc_free(padded)
+    watch_raise(wp_)
     if failed:
         raise MemoryError("fastconv: could not allocate the weight-gradient workspace")

@@ -50,6 +50,57 @@ def depthwise_forward_kernel(tuple geo, double padval, Py_ssize_t itemsize):
     return ("rows", "vgrid", "inplace")[_dw_choice(&geom, padval, itemsize)]
 
 
+# Multiply-adds of one plane above which depthwise_forward's row kernels run it
+# in pieces (rows, or segments of a 1-D row), so that Ctrl-C is seen within
+# milliseconds, never after a whole plane of a long kernel (seconds)
+cdef Py_ssize_t _DW_PIECE_WORK = 1 << 24
+# outputs of a 1-D piece: a multiple of every row kernel's chunk of vectors
+# (FC_DW_NVMAX vectors of up to 64 bytes), so that each output is computed
+# by the same chunk shape as in one run over the row (the same bits)
+cdef Py_ssize_t _DW_SEGMENT = 1024
+
+
+cdef void _dw_forward_pieces(const floating *pad, const fc_geom *geom, const fc_idx *ko,
+                             const floating *w, const floating *bias, Py_ssize_t Mg,
+                             floating *y, fc_watch *wp_) noexcept nogil:
+    """_dw_forward of one padded plane (split along W only), one output channel
+    and a few rows (two at a time from an even row, as in the whole plane), or
+    a segment of the one row of a 1-D plane, at a time, the watch before each:
+    every output made by the same code as in one call over the plane."""
+    cdef Py_ssize_t OD = geom.out[0], OH = geom.out[1], OW = geom.out[2]
+    cdef Py_ssize_t Q1 = geom.pext[1], Q2 = geom.pext[2]
+    cdef Py_ssize_t taps = geom.k[0] * geom.k[1] * geom.k[2]
+    cdef Py_ssize_t rows = max(2, _DW_PIECE_WORK // max(OW * taps, 1)) // 2 * 2
+    cdef Py_ssize_t seg = max(1, _DW_PIECE_WORK // max(taps, 1) // _DW_SEGMENT) * _DW_SEGMENT
+    cdef Py_ssize_t m, od, h0, w0
+    cdef fc_geom sub = geom[0]
+    sub.out[0] = 1
+    sub.out[1] = 1
+    if OD * OH == 1:
+        # one row (1-D): segments of it
+        for m in range(Mg):
+            w0 = 0
+            while w0 < OW:
+                if fc_watch_poll(wp_):
+                    return
+                sub.out[2] = min(seg, OW - w0)
+                _dw_forward(pad + w0, &sub, ko, w + m * taps, bias + m if bias != NULL else NULL,
+                            1, y + m * OW + w0, NULL, 0)
+                w0 += seg
+        return
+    for m in range(Mg):
+        for od in range(OD):
+            h0 = 0
+            while h0 < OH:
+                if fc_watch_poll(wp_):
+                    return
+                sub.out[1] = min(rows, OH - h0)
+                _dw_forward(pad + (od * geom.stride[0] * Q1 + h0 * geom.stride[1]) * Q2, &sub,
+                            ko, w + m * taps, bias + m if bias != NULL else NULL, 1,
+                            y + ((m * OD + od) * OH + h0) * OW, NULL, 0)
+                h0 += rows
+
+
 def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None, tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
@@ -72,15 +123,22 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t it, g, i
     if N * G == 0 or Mg == 0:
         return
+    # Ctrl-C: every plane looks first
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     if inplace:
         with nogil:
             for it in prange(N * G, schedule="static", num_threads=nthreads):
+                if fc_watch_poll(wp_):
+                    continue
                 g = it % G
                 # the next plane asked for meanwhile, as below
                 _dw_forward3(xp + it * DHW, &geom, wp + g * Mg * taps,
                              bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
                              xp + (it + 1) * DHW if it + 1 < N * G else NULL,
                              DHW * sizeof(floating))
+        watch_raise(wp_)
         return
     koff_arr = np.empty(max(taps, 1), dtype=np.intp)
     cdef Py_ssize_t[::1] koff = koff_arr
@@ -96,6 +154,9 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     cdef int failed = 0
     cdef int *failed_p = &failed
     cdef floating *pad
+    # a plane of much work (a long 1-D kernel, a big image and kernel) in
+    # pieces, the watch between them
+    cdef bint pieces = P * taps * Mg > _DW_PIECE_WORK
     with nogil, parallel(num_threads=nthreads):
         pad = <floating *>fc_malloc((plane + fill + FC_DW_SLACK) * sizeof(floating))
         if pad != NULL:
@@ -107,13 +168,19 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
             if pad == NULL:
                 failed_p[0] = 1
                 continue
+            if fc_watch_poll(wp_):
+                continue
             g = it % G
             # the next plane of this thread's run, asked for a share per output row:
             # its memory latency overlaps this plane's arithmetic (0.85-0.87x the
             # time of asking for it all at once before the plane, which stalls
             # on the memory system's queue; 1 thread, dw3x3)
             _pad_image(xp + it * DHW, &geom, pv, pad)
-            if wide:
+            if wide and pieces:
+                _dw_forward_pieces(pad, &geom, ko, wp + g * Mg * taps,
+                                   bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
+                                   wp_)
+            elif wide:
                 _dw_forward(pad, &geom, ko, wp + g * Mg * taps,
                             bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
                             xp + (it + 1) * DHW if it + 1 < N * G else NULL,
@@ -124,6 +191,7 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
                                   xp + (it + 1) * DHW if it + 1 < N * G else NULL,
                                   DHW * sizeof(floating))
         fc_free(pad)
+    watch_raise(wp_)
     if failed:
         raise MemoryError("fastconv: could not allocate the depthwise workspace")
 
@@ -147,11 +215,17 @@ def depthwise_input_grad(const floating[::1] gy not None, const floating[::1] w 
     cdef floating *dpad
     if N * G == 0 or Mg == 0:
         return
+    # Ctrl-C: every plane looks first
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel(num_threads=nthreads):
         dpad = <floating *>fc_malloc(plane * sizeof(floating))
         for it in prange(N * G, schedule="static"):
             if dpad == NULL:
                 failed_p[0] = 1
+                continue
+            if fc_watch_poll(wp_):
                 continue
             g = it % G
             if it + 1 < N * G:
@@ -160,6 +234,7 @@ def depthwise_input_grad(const floating[::1] gy not None, const floating[::1] w 
             _dw_input_grad(gp + it * Mg * P, &geom, wp + g * Mg * taps, Mg, dpad,
                            dxp + it * DHW)
         fc_free(dpad)
+    watch_raise(wp_)
     if failed:
         raise MemoryError("fastconv: could not allocate the depthwise workspace")
 
@@ -184,6 +259,10 @@ def depthwise_weight_grad(const floating[::1] x not None, const floating[::1] gy
     cdef floating *pad
     if N * G == 0 or Mg == 0:
         return
+    # Ctrl-C: every plane looks first
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel(num_threads=nthreads):
         pad = <floating *>fc_malloc(plane * sizeof(floating))
         for g in prange(G, schedule="static"):
@@ -191,11 +270,14 @@ def depthwise_weight_grad(const floating[::1] x not None, const floating[::1] gy
                 failed_p[0] = 1
                 continue
             for n in range(N):
+                if fc_watch_poll(wp_):
+                    break
                 if n + 1 < N:
                     fc_prefetch(xp + ((n + 1) * G + g) * DHW, DHW * sizeof(floating))
                     fc_prefetch(gp + ((n + 1) * G + g) * Mg * P, Mg * P * sizeof(floating))
                 _pad_image(xp + (n * G + g) * DHW, &geom, pv, pad)
                 _dw_weight_grad(gp + (n * G + g) * Mg * P, pad, &geom, Mg, ap + g * Mg * taps)
         fc_free(pad)
+    watch_raise(wp_)
     if failed:
         raise MemoryError("fastconv: could not allocate the depthwise workspace")

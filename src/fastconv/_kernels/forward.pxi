@@ -189,6 +189,10 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t NI = N * G, per_img = OD * ntiles, me, team, lo, hi, o, r
     cdef long long *share
     cdef long long[::1] share_mv
+    # Ctrl-C: every work item (a tile, an image's padding) looks first
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     if own:
         # Each thread pads the images it computes into its own buffer, right
         # before computing them: one parallel region, no barrier between passes
@@ -214,9 +218,13 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
             hi = (me + 1) * NI // team
             for it in range(lo, hi):
                 g = it % G
+                if fc_watch_poll(wp_):
+                    break
                 _pad_image(xp + it * Cg * DHW, &geom, pv, mine)
                 if it + 1 < hi:
                     for n in range(per_img):
+                        if fc_watch_poll(wp_):
+                            break
                         # a share of the next image per tile, itself spread over
                         # the tile's microkernel calls: its memory latency
                         # overlaps this image's arithmetic instead of stalling
@@ -230,11 +238,14 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                 else:
                     fc_publish(&share[me * 16 + 8])
                     n = fc_claim(&share[me * 16])
-                    while n < per_img:
+                    while n < per_img and not fc_watch_poll(wp_):
                         _image_tile(bcast, wp + g * wstride, mine, ko, K, Mg, tile, V, ntiles,
                                     n, E12, yp + it * Mg * P, P,
                                     bp + g * Mg if bp != NULL else NULL, vg, NULL, 0)
                         n = fc_claim(&share[me * 16])
+            # stopped before its last image: the others must not wait for it
+            # (they stop too; its buffer is read by nobody)
+            fc_publish(&share[me * 16 + 8])
             for r in range(1, team):
                 o = (me + r) % team
                 it = (o + 1) * NI // team - 1
@@ -244,11 +255,12 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                 while not fc_published(&share[o * 16 + 8]):
                     fc_cpu_relax()
                 n = fc_claim(&share[o * 16])
-                while n < per_img:
+                while n < per_img and not fc_watch_poll(wp_):
                     _image_tile(bcast, wp + g * wstride, padp + o * ibuf, ko, K, Mg, tile, V,
                                 ntiles, n, E12, yp + it * Mg * P, P,
                                 bp + g * Mg if bp != NULL else NULL, vg, NULL, 0)
                     n = fc_claim(&share[o * 16])
+        watch_raise(wp_)
         return
     for n0 in range(0, N, chunk):
         nc = min(chunk, N - n0)
@@ -258,6 +270,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
         with nogil:
             if not direct:
                 for it in prange(nc * G, schedule="static", num_threads=nthreads):
+                    if fc_watch_poll(wp_):
+                        continue
                     _pad_image(xp + ((n0 + it // G) * G + it % G) * Cg * DHW, &geom, pv,
                                padp + it * img)
             with parallel(num_threads=nthreads):
@@ -265,6 +279,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                 work = (<floating *>fc_malloc(K * _round_up(tile, nr) * sizeof(floating))
                         if use_work else NULL)
                 for it in prange(nc * G * OD * ntiles, schedule="static"):
+                    if fc_watch_poll(wp_):
+                        continue
                     t = it % ntiles
                     od = (it // ntiles) % OD
                     g = (it // (ntiles * OD)) % G
@@ -285,6 +301,7 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
                                       bp + g * Mg if bp != NULL else NULL, vg,
                                       od * E12 + t * tile, work, NULL, 0)
                 fc_free(work)
+        watch_raise(wp_)
 
 
 cdef inline void _image_tile(bint bcast, const floating *wp, const floating *buf,

@@ -70,6 +70,17 @@ def omp_set_num_threads(int n):
     fc_omp_set_num_threads(n)
 
 
+# ---------------------------------------------------------------- Ctrl-C
+
+def _watch_after_fork():
+    """In a forked child, the thread that forked is Python's main thread."""
+    import threading
+    fc_watch_set_main(threading.get_ident())
+
+
+track_main_thread(_watch_after_fork)
+
+
 # ---------------------------------------------------------------- fault injection
 
 def _fail_allocation(long after):

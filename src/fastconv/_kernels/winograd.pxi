@@ -283,6 +283,11 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
     cdef fc_geom geom_part = geom, geom_last = geom
     geom_part.C = cpc
     geom_last.C = Cg - (npc - 1) * cpc
+    # Ctrl-C: every padding piece and tile block looks first (the barrier
+    # between them is met all the same)
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     for n0 in range(0, N, chunk):
         nc = min(chunk, N - n0)
         with nogil, parallel(num_threads=nthreads):
@@ -292,6 +297,8 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                 memset(V, 0, per_thread * sizeof(floating))
             # static: thread t computes the items of the images it padded
             for it in prange(nc * G * npc, schedule="static"):
+                if fc_watch_poll(wp_):
+                    continue
                 c0 = (it % npc) * cpc
                 _pad_image(xp + (n0 * G + it // npc) * Cg * DHW + c0 * DHW,
                            &geom_last if c0 + cpc > Cg else &geom_part, pv,
@@ -302,6 +309,8 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
             # 2-thread runs read half-padded images)
             fc_omp_barrier()
             for it in prange(nc * G * nitems, schedule="static"):
+                if fc_watch_poll(wp_):
+                    continue
                 t0 = (it % nitems) * tmax
                 nt = min(tmax, ntile - t0)
                 ig = it // nitems
@@ -320,6 +329,7 @@ def conv_forward_winograd(const floating[::1] x not None, const floating[::1] w 
                                       yp + (n0 * G + ig) * Mg * P, d0 * OH * OW, d1 * OW, d2,
                                       P, V + vsize if nd == 3 else NULL, nd):
                         bad[me * 16] = 1
+        watch_raise(wp_)
         if bad_arr.any():
             return True
     return False
