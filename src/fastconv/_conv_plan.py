@@ -14,10 +14,10 @@ import numpy as np
 
 from fastconv import _conv_kernels, _select
 from fastconv._caches import BoundedCache, plain
+from fastconv._config import get_num_threads
 from fastconv._padmaps import MODE_CODES, normalize_padding_mode
 from fastconv._select import dw3_inplace as _dw3_inplace
 from fastconv._select import is_depthwise as _is_depthwise
-from fastconv._select import threads as _threads
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -60,22 +60,32 @@ class ConvPlan:
     pad_value: float
     flip: bool
 
-    @property
+    @cached_property
     def x_shape(self):
         return (self.batch, self.in_channels) + self.in_spatial
 
-    @property
+    @cached_property
     def y_shape(self):
         return (self.batch, self.out_channels) + self.out_spatial
 
-    @property
+    @cached_property
     def w_shape(self):
         return (self.out_channels, self.in_channels // self.groups) + self.kernel
 
-    @property
+    @cached_property
     def reduction_length(self):
         """K: the number of products summed into one output element."""
         return self.in_channels // self.groups * math.prod(self.kernel)
+
+    @cached_property
+    def work(self):
+        """Multiply-adds of the forward (the thread rule's measure)."""
+        return self.batch * self.out_channels * self.reduction_length * math.prod(self.out_spatial)
+
+    @cached_property
+    def dw3_inplace(self):
+        """The depthwise 3x3 kernel that reads x in place may run (_select.dw3_inplace)."""
+        return _dw3_inplace(self)
 
     @cached_property
     def padded_elements(self):
@@ -212,12 +222,31 @@ def kernel_weight(plan, weight, dtype):
     """Weight as a contiguous (G, C_out/G, K) array, flipped for true convolution."""
     if plan.flip:
         weight = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * plan.nd]
-    w = np.require(weight, dtype=dtype, requirements=["C", "A"])  # aligned: kernels load it
+    if weight.dtype == dtype and _contiguous_aligned(weight):
+        w = weight
+    else:
+        w = np.require(weight, dtype=dtype, requirements=["C", "A"])  # aligned: kernels load it
     return w.reshape(plan.groups, plan.out_channels // plan.groups, plan.reduction_length)
+
+
+def _contiguous_aligned(a):
+    flags = a.flags
+    return flags.c_contiguous and flags.aligned
 
 
 def _kernel_args(plan):
     return plan.kernel_args
+
+
+def _threads(plan):
+    """Team size for the kernels of this plan (_select.threads, its work cached)."""
+    return get_num_threads() if plan.work >= _select.SERIAL_BELOW else 1
+
+
+# the empty bias of a call without one (the kernels only read it)
+_NO_BIAS = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}
+for _b in _NO_BIAS.values():
+    _b.flags.writeable = False
 
 
 # ---------------------------------------------------------------- slabs
@@ -287,16 +316,17 @@ def run_forward(plan, x, w, bias, y, whole=True, log=True):
     An image whose padded copy would not fit a thread's share of the workspace
     is computed slab by slab (whole=False: this plan is one such slab).  log:
     a FASTCONV_VERBOSE line for this call (not for the input gradient's forward)."""
-    geo, n, g, cg, mg = _kernel_args(plan)
-    algorithm = _select.forward_algorithm(plan, y.dtype.itemsize)
+    geo, n, g, cg, mg = plan.kernel_args
+    itemsize = y.dtype.itemsize
+    # rule 1 (depthwise) depends on the plan alone; the others on the settings too
+    dw = _is_depthwise(cg, mg)
+    algorithm = "depthwise" if dw else _select.forward_algorithm(plan, itemsize)
     if algorithm == "winograd" and not whole:
         algorithm = "gemm"
-    dw = algorithm == "depthwise"
     if _select.VERBOSE and whole and log:
-        _select.log("conv_forward", plan, y.dtype.itemsize,
-                    *_select.forward_kernel(plan, y.dtype.itemsize))
-    cut = (_slabs(plan, y.dtype.itemsize, 1 if dw else plan.in_channels, plan.out_channels)
-           if whole and not (dw and _dw3_inplace(plan)) else None)
+        _select.log("conv_forward", plan, itemsize, *_select.forward_kernel(plan, itemsize))
+    cut = (_slabs(plan, itemsize, 1 if dw else plan.in_channels, plan.out_channels)
+           if whole and not (dw and plan.dw3_inplace) else None)
     if cut is not None:
         a, ranges = cut
         for i in range(plan.batch):
@@ -306,7 +336,7 @@ def run_forward(plan, x, w, bias, y, whole=True, log=True):
                 run_forward(sub, x[i:i + 1], w, bias, ys, whole=False)
                 y[i:i + 1][_along(a, o0, o1, plan.nd)] = ys
         return
-    b = bias if bias is not None else np.empty(0, dtype=y.dtype)
+    b = bias if bias is not None else _NO_BIAS[y.dtype]
     if dw:
         _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
                                         plan.pad_value, _threads(plan))

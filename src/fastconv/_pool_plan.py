@@ -120,17 +120,25 @@ def _pool_threads(elements):
     return get_num_threads() if elements >= _POOL_GRAIN else 1
 
 
-def _cached_plan(key, flags, build):
-    """build() -> (plan, args), cached under key + flags when key is plain (its
-    shape is a tuple of ints already), the flags are bools and the tables small."""
+def _plan_key(key, flags):
+    """key + flags, or None where the call's arguments are not all plain (its
+    shape is a tuple of ints already; the flags must be bools)."""
     for f in flags:
         if f.__class__ is not bool:
-            return build()
+            return None
     for v in key[3:]:
         t = v.__class__
         if not (t is int or v is None or t is str or (t is tuple and plain(v))):
-            return build()
-    key = key + flags
+            return None
+    return key + flags
+
+
+def _cached_plan(key, flags, build):
+    """build() -> (plan, args), cached under key + flags when key is plain,
+    the flags are bools and the tables small."""
+    key = _plan_key(key, flags)
+    if key is None:
+        return build()
     hit = _PLANS.get(key)
     if hit is None:
         hit = build()
@@ -140,13 +148,24 @@ def _cached_plan(key, flags, build):
     return hit
 
 
+def cached_plan(key, flags):
+    """The (plan, args) that _cached_plan keeps for these arguments, or None."""
+    key = _plan_key(key, flags)
+    return None if key is None else _PLANS.get(key)
+
+
 _SIMD_LEVEL = {"avx512": 2, "avx2": 1}
+_SIMD_BY_ISA = {}
 
 
 def _simd_level():
     """SIMD row kernels for float32: 2 AVX-512, 1 AVX2, 0 none (the Cython loops).
     Follows the instruction set fastconv._config chose (CPU check, FASTCONV_ISA)."""
-    return min(_SIMD_LEVEL.get(_config.current_isa(), 0), _pool_kernels.simd_levels())
+    isa = _config.current_isa()
+    level = _SIMD_BY_ISA.get(isa)
+    if level is None:
+        level = _SIMD_BY_ISA[isa] = min(_SIMD_LEVEL.get(isa, 0), _pool_kernels.simd_levels())
+    return level
 
 
 def _intp(a):

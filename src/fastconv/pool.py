@@ -12,6 +12,7 @@ import numpy as np
 
 from fastconv import _pool_kernels
 from fastconv._dask import dask_aware
+from fastconv._fastpath import NO, RECIPES, freeze_args, frozen_kwargs, ndarray
 from fastconv._pool_plan import (
     _avg_plan,
     _cached_plan,
@@ -21,6 +22,7 @@ from fastconv._pool_plan import (
     _pool_threads,
     _rank,
     _simd_level,
+    cached_plan,
 )
 from fastconv._shapes import (
     as_int,
@@ -37,9 +39,97 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------- the kernels' calls
+
+def _max_run(x, plan, args, dtype, return_indices):
+    """max pooling of a checked call (the full path and the fast path)."""
+    y = np.empty(plan.out_shape, dtype=dtype)
+    ind = np.empty(plan.out_shape if return_indices else (1,), dtype=np.int64)
+    if y.size:
+        xk = as_kernel_input(x, dtype)
+        _pool_kernels.max_pool_forward(
+            xk.reshape(-1), y.reshape(-1), ind.reshape(-1), return_indices, plan.planes,
+            *args, _pool_threads(x.size), _simd_level())
+    return (y, ind) if return_indices else y
+
+
+def _avg_run(x, plan, args, dtype):
+    """mean pooling of a checked call (the full path and the fast path)."""
+    y = np.empty(plan.out_shape, dtype=dtype)
+    if y.size:
+        xk = as_kernel_input(x, dtype)
+        wide = dtype == np.float32 and math.prod(plan.kernel) > 16
+        rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
+                                            *args, wide, _pool_threads(x.size), _simd_level())
+        if rc:
+            raise MemoryError("avg_pool: could not allocate scratch memory")
+    return y
+
+
+# Repeated calls (see fastconv._fastpath): the key is x's shape and dtype and the
+# other arguments as given; the recipe the cached plan and tables, or FULL where
+# those are not cached (big tables) and every call takes the full path.
+_MAX, _AVG = object(), object()
+FULL = object()
+_MAX_PARAMS = ("x", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+               "return_indices")
+_MAX_DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
+                 "return_indices": False, "_nd": None}
+_AVG_PARAMS = ("x", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+               "divisor_override")
+_AVG_DEFAULTS = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                 "divisor_override": None, "_nd": None}
+
+
+def _fast_pool(tag, run, recipe_of, names, defaults, func, args, kwargs):
+    if not args:
+        return NO
+    x = args[0]
+    if x.__class__ is not ndarray:
+        return NO
+    rest = freeze_args(args[1:])
+    kw = frozen_kwargs(kwargs) if kwargs else ()
+    if rest is NO or kw is NO:
+        return NO
+    key = (tag, x.shape, x.dtype, rest, kw)
+    recipe = RECIPES.get(key)
+    if recipe is not None:
+        return NO if recipe is FULL else run(x, *recipe)
+    result = func(*args, **kwargs)      # checks everything, raises its own errors
+    p = dict(defaults)
+    p.update(zip(names, args))
+    p.update(kwargs)
+    RECIPES.put(key, recipe_of(x, p))
+    return result
+
+
+def _max_recipe(x, p):
+    nd = _rank(p["kernel_size"], x.ndim, p["_nd"], "x")
+    hit = cached_plan(("max", x.shape, nd, p["kernel_size"], p["stride"], p["padding"],
+                       p["dilation"]), (p["ceil_mode"],))
+    return FULL if hit is None else (hit[0], hit[1], result_dtype(x), p["return_indices"])
+
+
+def _avg_recipe(x, p):
+    nd = _rank(p["kernel_size"], x.ndim, p["_nd"], "x")
+    hit = cached_plan(("avg", x.shape, nd, p["kernel_size"], p["stride"], p["padding"],
+                       p["divisor_override"], "x"), (p["ceil_mode"], p["count_include_pad"]))
+    return FULL if hit is None else (hit[0], hit[1], result_dtype(x))
+
+
+def _fast_max_pool(func, args, kwargs):
+    return _fast_pool(_MAX, _max_run, _max_recipe, _MAX_PARAMS, _MAX_DEFAULTS, func, args,
+                      kwargs)
+
+
+def _fast_avg_pool(func, args, kwargs):
+    return _fast_pool(_AVG, _avg_run, _avg_recipe, _AVG_PARAMS, _AVG_DEFAULTS, func, args,
+                      kwargs)
+
+
 # ---------------------------------------------------------------- max pooling
 
-@dask_aware("max_pool")
+@dask_aware("max_pool", fast=_fast_max_pool)
 def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
              dilation: Size = 1, ceil_mode: bool = False, return_indices: bool = False, *,
              _nd: int | None = None) -> FloatArray | tuple[FloatArray, IndexArray]:
@@ -108,14 +198,7 @@ def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
 
     plan, args = _cached_plan(("max", x.shape, nd, kernel_size, stride, padding, dilation),
                               (ceil_mode,), build)
-    y = np.empty(plan.out_shape, dtype=dtype)
-    ind = np.empty(plan.out_shape if return_indices else (1,), dtype=np.int64)
-    if y.size:
-        xk = as_kernel_input(x, dtype)
-        _pool_kernels.max_pool_forward(
-            xk.reshape(-1), y.reshape(-1), ind.reshape(-1), return_indices, plan.planes,
-            *args, _pool_threads(x.size), _simd_level())
-    return (y, ind) if return_indices else y
+    return _max_run(x, plan, args, dtype, return_indices)
 
 
 @dask_aware("max_pool_backward")
@@ -206,7 +289,7 @@ def max_pool_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: S
 
 # ---------------------------------------------------------------- mean pooling
 
-@dask_aware("avg_pool")
+@dask_aware("avg_pool", fast=_fast_avg_pool)
 def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
              ceil_mode: bool = False, count_include_pad: bool = True,
              divisor_override: int | None = None, *, _nd: int | None = None) -> FloatArray:
@@ -251,15 +334,7 @@ def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
     nd = _rank(kernel_size, x.ndim, _nd, "x")
     plan, args = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
                            count_include_pad, divisor_override, "x")
-    y = np.empty(plan.out_shape, dtype=dtype)
-    if y.size:
-        xk = as_kernel_input(x, dtype)
-        wide = dtype == np.float32 and math.prod(plan.kernel) > 16
-        rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
-                                            *args, wide, _pool_threads(x.size), _simd_level())
-        if rc:
-            raise MemoryError("avg_pool: could not allocate scratch memory")
-    return y
+    return _avg_run(x, plan, args, dtype)
 
 
 @dask_aware("avg_pool_backward")
