@@ -389,10 +389,44 @@ def avg_pool_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: S
 
 # ---------------------------------------------------------------- fixed-rank forms
 
+def _ints(v):
+    """An int or a tuple of ints (not bools): a key the checks cannot confuse."""
+    t = v.__class__
+    if t is int:
+        return True
+    if t is tuple:
+        for e in v:
+            if e.__class__ is not int:
+                return False
+        return True
+    return False
+
+
 def _fixed(nd):
+    # the fixed-rank forms key their recipes on their own arguments, checked
+    # plain by class (see fastconv._fastpath); any other call takes max_pool's way
+    max_tag, avg_tag = object(), object()
+    max_inner, avg_inner = max_pool.__wrapped__, avg_pool.__wrapped__
+
     def max_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                     padding: Size = 0, dilation: Size = 1, ceil_mode: bool = False,
                     return_indices: bool = False) -> FloatArray | tuple[FloatArray, IndexArray]:
+        if (x.__class__ is ndarray and ceil_mode.__class__ is bool
+                and return_indices.__class__ is bool and _ints(kernel_size)
+                and (stride is None or _ints(stride)) and _ints(padding) and _ints(dilation)):
+            key = (max_tag, x.shape, x.dtype, kernel_size, stride, padding, dilation, ceil_mode,
+                   return_indices)
+            recipe = RECIPES.get(key)
+            if recipe is None:
+                result = max_inner(x, kernel_size, stride, padding, dilation, ceil_mode,
+                                   return_indices, _nd=nd)
+                RECIPES.put(key, _max_recipe(x, {
+                    "kernel_size": kernel_size, "stride": stride, "padding": padding,
+                    "dilation": dilation, "ceil_mode": ceil_mode,
+                    "return_indices": return_indices, "_nd": nd}))
+                return result
+            if recipe is not FULL:
+                return _max_run(x, *recipe)
         return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                         _nd=nd)
 
@@ -403,6 +437,23 @@ def _fixed(nd):
     def avg_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                     padding: Size = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                     divisor_override: int | None = None) -> FloatArray:
+        if (x.__class__ is ndarray and ceil_mode.__class__ is bool
+                and count_include_pad.__class__ is bool and _ints(kernel_size)
+                and (stride is None or _ints(stride)) and _ints(padding)
+                and (divisor_override is None or divisor_override.__class__ is int)):
+            key = (avg_tag, x.shape, x.dtype, kernel_size, stride, padding, ceil_mode,
+                   count_include_pad, divisor_override)
+            recipe = RECIPES.get(key)
+            if recipe is None:
+                result = avg_inner(x, kernel_size, stride, padding, ceil_mode,
+                                   count_include_pad, divisor_override, _nd=nd)
+                RECIPES.put(key, _avg_recipe(x, {
+                    "kernel_size": kernel_size, "stride": stride, "padding": padding,
+                    "ceil_mode": ceil_mode, "count_include_pad": count_include_pad,
+                    "divisor_override": divisor_override, "_nd": nd}))
+                return result
+            if recipe is not FULL:
+                return _avg_run(x, *recipe)
         return avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                         divisor_override, _nd=nd)
 
