@@ -103,18 +103,32 @@ def _fast_pool(tag, run, recipe_of, names, defaults, func, args, kwargs):
     return result
 
 
+# Recipes keep their window tables alive: only small ones (a few KiB) get one;
+# a bigger pooling takes the full path, its cost is in the kernel anyway.
+_RECIPE_TABLES_UPTO = 256
+
+
+def _small(hit):
+    plan = hit[0]
+    return sum(plan.out_spatial) + sum(plan.kernel) <= _RECIPE_TABLES_UPTO
+
+
 def _max_recipe(x, p):
     nd = _rank(p["kernel_size"], x.ndim, p["_nd"], "x")
     hit = cached_plan(("max", x.shape, nd, p["kernel_size"], p["stride"], p["padding"],
                        p["dilation"]), (p["ceil_mode"],))
-    return FULL if hit is None else (hit[0], hit[1], result_dtype(x), p["return_indices"])
+    if hit is None or not _small(hit):
+        return FULL
+    return hit[0], hit[1], result_dtype(x), p["return_indices"]
 
 
 def _avg_recipe(x, p):
     nd = _rank(p["kernel_size"], x.ndim, p["_nd"], "x")
     hit = cached_plan(("avg", x.shape, nd, p["kernel_size"], p["stride"], p["padding"],
                        p["divisor_override"], "x"), (p["ceil_mode"], p["count_include_pad"]))
-    return FULL if hit is None else (hit[0], hit[1], result_dtype(x))
+    if hit is None or not _small(hit):
+        return FULL
+    return hit[0], hit[1], result_dtype(x)
 
 
 def _fast_max_pool(func, args, kwargs):
