@@ -80,11 +80,10 @@ class _Pool:
         self.geo = (one + self.in_spatial, one + self.out_spatial, one + k, one + s,
                     (0,) * (3 - nd) + p, one + d)
         self.planes = self.shape[0] * self.shape[1]
-
-    @property
-    def out_shape(self):
         shape = self.shape[:2] + self.out_spatial
-        return shape[1:] if self.unbatched else shape
+        self.out_shape = shape[1:] if self.unbatched else shape
+        self.out_size = self.planes * math.prod(self.out_spatial)
+
 
     def tables(self, count_include_pad=True):
         """Per promoted axis: (tap_lo, tap_hi, first, factor)."""

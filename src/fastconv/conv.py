@@ -35,7 +35,9 @@ _PLAN_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "paddin
 
 def _forward(x, weight, bias, plan, dtype, unbatched):
     """conv of checked operands into a new array (the full path and the fast path)."""
-    xk = as_kernel_input(x, dtype).reshape(plan.x_shape)
+    xk = as_kernel_input(x, dtype)
+    if unbatched:
+        xk = xk.reshape(plan.x_shape)
     wk = kernel_weight(plan, weight, dtype)
     bk = as_kernel_input(bias, dtype) if bias is not None else None
     y = np.empty(plan.y_shape, dtype=dtype)

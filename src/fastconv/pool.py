@@ -43,27 +43,29 @@ __all__ = [
 
 def _max_run(x, plan, args, dtype, return_indices):
     """max pooling of a checked call (the full path and the fast path)."""
-    y = np.empty(plan.out_shape, dtype=dtype)
-    ind = np.empty(plan.out_shape if return_indices else (1,), dtype=np.int64)
-    if y.size:
+    n = plan.out_size
+    y = np.empty(n, dtype=dtype)
+    ind = np.empty(n if return_indices else 1, dtype=np.int64)
+    if n:
         xk = as_kernel_input(x, dtype)
-        _pool_kernels.max_pool_forward(
-            xk.reshape(-1), y.reshape(-1), ind.reshape(-1), return_indices, plan.planes,
-            *args, _pool_threads(x.size), _simd_level())
-    return (y, ind) if return_indices else y
+        _pool_kernels.max_pool_forward(xk.reshape(-1), y, ind, return_indices, plan.planes,
+                                       *args, _pool_threads(x.size), _simd_level())
+    y = y.reshape(plan.out_shape)
+    return (y, ind.reshape(plan.out_shape)) if return_indices else y
 
 
 def _avg_run(x, plan, args, dtype):
     """mean pooling of a checked call (the full path and the fast path)."""
-    y = np.empty(plan.out_shape, dtype=dtype)
-    if y.size:
+    n = plan.out_size
+    y = np.empty(n, dtype=dtype)
+    if n:
         xk = as_kernel_input(x, dtype)
         wide = dtype == np.float32 and math.prod(plan.kernel) > 16
-        rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
+        rc = _pool_kernels.avg_pool_forward(xk.reshape(-1), y, plan.planes,
                                             *args, wide, _pool_threads(x.size), _simd_level())
         if rc:
             raise MemoryError("avg_pool: could not allocate scratch memory")
-    return y
+    return y.reshape(plan.out_shape)
 
 
 # Repeated calls (see fastconv._fastpath): the key is x's shape and dtype and the
