@@ -109,6 +109,15 @@ class ConvPlan:
                         self.out_spatial, self.kernel, self.stride, self.dilation, pads,
                         self.in_spatial, "zeros", 0.0, False)
 
+    @cached_property
+    def transposed_weight(self):
+        """How _input_grad_as_forward turns the weight around: (its (G, Mg, Cg,
+        *kernel) shape, the flip of every kernel axis, the (G, Cg, Mg*k) shape)."""
+        g = self.groups
+        mg, cg = self.out_channels // g, self.in_channels // g
+        return ((g, mg, cg) + self.kernel, (Ellipsis,) + (slice(None, None, -1),) * self.nd,
+                (g, cg, mg * math.prod(self.kernel)))
+
     @property
     def padded_extent(self):
         """The part of each padded axis that some output reads."""
@@ -362,11 +371,10 @@ def _input_grad_as_forward(plan, gy, w, dtype):
     tplan = plan.transposed
     if tplan is None:
         return None
-    g, mg, cg = plan.groups, plan.out_channels // plan.groups, plan.in_channels // plan.groups
     # w: (G, Mg, Cg*k) -> (G, Cg, Mg, k) flipped: the weight of the transposed correlation
-    wt = w.reshape((g, mg, cg) + plan.kernel).swapaxes(1, 2)
-    wt = wt[(Ellipsis,) + (slice(None, None, -1),) * plan.nd]
-    wt = np.ascontiguousarray(wt).reshape(g, cg, -1)
+    split, flipped, merged = plan.transposed_weight
+    wt = w.reshape(split).swapaxes(1, 2)[flipped]
+    wt = np.ascontiguousarray(wt).reshape(merged)
     dx = np.empty(plan.x_shape, dtype=dtype)
     run_forward(tplan, gy, wt, None, dx, log=False)
     return dx
@@ -414,8 +422,9 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
     if _select.VERBOSE and whole:
         _select.log("conv_weight_grad", plan, dtype.itemsize,
                     *_select.weight_grad_kernel(plan, dtype.itemsize))
-    cut = (_slabs(plan, dtype.itemsize, 1 if _is_depthwise(cg, mg) else plan.in_channels,
-                  plan.out_channels) if whole else None)
+    dw = _is_depthwise(cg, mg)
+    cut = (_slabs(plan, dtype.itemsize, 1 if dw else plan.in_channels, plan.out_channels)
+           if whole else None)
     if cut is not None:
         # slab by slab, image by image, summed in that order in float64
         a, ranges = cut
@@ -426,7 +435,7 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
                 gs = np.ascontiguousarray(gy[i:i + 1][_along(a, o0, o1, plan.nd)])
                 total += run_weight_grad(sub, x[i:i + 1], gs, dtype, whole=False)
         return total.astype(dtype)
-    if _is_depthwise(cg, mg):
+    if dw:
         acc = np.zeros(plan.out_channels * plan.reduction_length, dtype=np.float64)
         _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,
                                             plan.pad_value, _threads(plan))

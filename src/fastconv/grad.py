@@ -193,8 +193,10 @@ def conv_bias_grad(grad_output: ArrayLike) -> FloatArray:
 
 def _bias_sum(grad_output, dtype):
     """grad_output (N, C_out, *spatial) summed over all axes but C_out, in float64."""
-    axes = (0,) + tuple(range(2, grad_output.ndim))
-    return grad_output.sum(axis=axes, dtype=np.float64).astype(dtype)
+    return grad_output.sum(axis=_SUM_AXES[grad_output.ndim], dtype=np.float64).astype(dtype)
+
+
+_SUM_AXES = {n: (0,) + tuple(range(2, n)) for n in range(3, 65)}   # NumPy: <= 64 axes
 
 
 _NEEDS = ("input", "weight", "bias")
