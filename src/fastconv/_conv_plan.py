@@ -39,9 +39,6 @@ from fastconv._workspace import thread_share
 # split for any thread count. See run_weight_grad.
 _PARTIAL_BUDGET = 8 << 20     # bytes
 _MAX_CHUNKS = 16
-# partial sums up to this size are added up by one np.add.accumulate (a copy of
-# them) instead of a Python loop of nchunks - 1 additions
-_ACCUMULATE_UPTO = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -447,12 +444,8 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
     partial = np.zeros((nchunks, wsize), dtype=dtype)
     _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
                                    plan.pad_value, _threads(plan))
-    if partial.nbytes <= _ACCUMULATE_UPTO:
-        # the same sums in the same order, ((p0 + p1) + p2) + ..., in one call
-        total = np.add.accumulate(partial, axis=0)[-1]
-    else:
-        total = partial[0].copy()
-        for c in range(1, nchunks):
-            total += partial[c]
+    total = partial[0].copy()
+    for c in range(1, nchunks):
+        total += partial[c]
     # the kernel's partials are [g][k][m], m padded to `rows`
     return np.ascontiguousarray(total.reshape(g, k, rows)[:, :, :mg].transpose(0, 2, 1))
