@@ -123,7 +123,8 @@ def _error(call):
 
 
 @pytest.mark.parametrize("bad", [
-    dict(padding=True), dict(padding=1.0), dict(padding=(1, True)), dict(padding=[1, 1.5]), dict(stride=0), dict(groups=True), dict(flip=1),
+    dict(padding=True), dict(padding=1.0), dict(padding=(1, True)), dict(padding=[1, 1.5]),
+    dict(stride=0), dict(groups=True), dict(flip=1),
     dict(padding_mode="zeros", pad_value=1.0), dict(pad_value=float("nan")),
     dict(padding_mode="nope"), dict(bogus=1), dict(dilation=(1, 1.0)),
 ])
@@ -155,13 +156,13 @@ def test_cached_shapes_still_check_arrays():
     x, w, b = _arrays((1, 2, 8, 8), (2, 2, 3, 3))
     fastconv.conv(x, w, b)
     fastconv.conv(x, w, b)
-    for args in [(x.astype(complex), w, b), (x, w, b[:1]), (x, w[:, :1], b), (x, w, b.astype(object)),
-                 (x[:, :1], w, b), (x, w, np.ones((2, 1), F32))]:
+    for args in [(x.astype(complex), w, b), (x, w, b[:1]), (x, w[:, :1], b),
+                 (x, w, b.astype(object)), (x[:, :1], w, b), (x, w, np.ones((2, 1), F32))]:
         fastconv.clear_caches()
-        expected = _error(lambda: fastconv.conv(*args))
+        expected = _error(lambda args=args: fastconv.conv(*args))
         fastconv.conv(x, w, b)
         fastconv.conv(x, w, b)
-        assert _error(lambda: fastconv.conv(*args)) == expected
+        assert _error(lambda args=args: fastconv.conv(*args)) == expected
     y = fastconv.conv(x, w)
     g = np.ones(y.shape, F32)
     fastconv.conv_backward(g, x, w)
@@ -169,10 +170,10 @@ def test_cached_shapes_still_check_arrays():
     for args, kw in [((g[..., :-1], x, w), {}), ((g, x, w), {"needs": "bias!"}),
                      ((g, x, w), {"needs": ["input", "nope"]}), ((g.astype(complex), x, w), {})]:
         fastconv.clear_caches()
-        expected = _error(lambda: fastconv.conv_backward(*args, **kw))
+        expected = _error(lambda args=args, kw=kw: fastconv.conv_backward(*args, **kw))
         fastconv.conv_backward(g, x, w)
         fastconv.conv_backward(g, x, w)
-        assert _error(lambda: fastconv.conv_backward(*args, **kw)) == expected
+        assert _error(lambda args=args, kw=kw: fastconv.conv_backward(*args, **kw)) == expected
 
 
 @pytest.mark.parametrize("name, bad", [
