@@ -356,3 +356,23 @@ def test_freeze_tells_apart_what_hashes_alike():
     assert freeze_args((2, True)) != freeze_args((2, 1))
     assert frozen_kwargs({"a": 1, "b": [1]}) is NO
     assert frozen_kwargs({"a": 1, "b": 2}, skip=("b",)) == ("a", 1)
+
+
+def test_positional_misuse_still_raises():
+    """The full path's helpers take more positionally than the public functions:
+    a call the public signature refuses must not get through them."""
+    x = np.ones((1, 1, 8, 8), F32)
+    w = np.ones((1, 1, 3, 3), F32)
+    for _ in range(2):
+        with pytest.raises(TypeError):
+            fastconv.max_pool(x, 2, None, 0, 1, False, False, 2)
+        with pytest.raises(TypeError):
+            fastconv.avg_pool(x, 2, None, 0, False, True, None, 2)
+        with pytest.raises(TypeError):
+            fastconv.conv(x, w, None, 1)
+        with pytest.raises(TypeError):
+            fastconv.conv_backward(x, x, w, 1)
+        with pytest.raises(TypeError, match="unexpected keyword"):
+            fastconv.conv(x, w, strides=1)
+        with pytest.raises(TypeError, match="max_pool"):
+            fastconv.max_pool(x, 2, bogus=1)

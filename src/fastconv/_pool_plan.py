@@ -147,12 +147,6 @@ def _cached_plan(key, flags, build):
     return hit
 
 
-def cached_plan(key, flags):
-    """The (plan, args) that _cached_plan keeps for these arguments, or None."""
-    key = _plan_key(key, flags)
-    return None if key is None else _PLANS.get(key)
-
-
 _SIMD_LEVEL = {"avx512": 2, "avx2": 1}
 _SIMD_BY_ISA = {}
 

@@ -28,9 +28,28 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
-# conv's keyword defaults, for the plan of a recipe
-_PLAN_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "padding_mode": "zeros",
-                  "pad_value": 0.0, "flip": False}
+def _conv_checked(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                  padding_mode="zeros", pad_value=0.0, flip=False, out=None):
+    """conv's full path: (the result, its recipe; None with ``out``)."""
+    x, weight, bias, dtype, nd, x_shape, unbatched = conv_operands(x, weight, bias)
+    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    if bias is not None and bias.shape != (plan.out_channels,):
+        raise ValueError(f"bias must have shape ({plan.out_channels},) (one value per output "
+                         f"channel), got {bias.shape}")
+    if out is None:
+        return _forward(x, weight, bias, plan, dtype, unbatched), (plan, dtype, unbatched)
+    result_shape = plan.y_shape[1:] if unbatched else plan.y_shape
+    check_out(out, result_shape, dtype)
+    xk = as_kernel_input(x, dtype).reshape(x_shape)
+    wk = kernel_weight(plan, weight, dtype)
+    bk = as_kernel_input(bias, dtype) if bias is not None else None
+    direct = direct_output(out, x, weight, bias)
+    y = out.reshape(plan.y_shape) if direct else np.empty(plan.y_shape, dtype=dtype)
+    run_forward(plan, xk, wk, bk, y)
+    if not direct:
+        np.copyto(out, y[0] if unbatched else y)
+    return out, None
 
 
 def _forward(x, weight, bias, plan, dtype, unbatched):
@@ -72,11 +91,12 @@ def _fast_conv(func, args, kwargs):
     recipe = RECIPES.get(key)
     if recipe is not None:
         return _forward(x, weight, bias, *recipe)
-    result = func(*args, **kwargs)      # checks everything, raises its own errors
-    opts = dict(_PLAN_DEFAULTS)
-    opts.update((k, v) for k, v in kwargs.items() if k not in ("bias", "out"))
-    _, _, _, dtype, _, x_shape, unbatched = conv_operands(x, weight, bias)
-    RECIPES.put(key, (make_plan(x_shape, weight.shape, **opts), dtype, unbatched))
+    try:
+        result, recipe = _conv_checked(*args, **kwargs)     # every check, once
+    except Exception:
+        # conv's own error (the same checks), its own words for a bad keyword
+        return func(*args, **kwargs)
+    RECIPES.put(key, recipe)
     return result
 
 
@@ -150,25 +170,8 @@ def conv(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stri
     >>> fastconv.conv(x, w, padding="same", padding_mode="replicate")
     array([[[-1., -2., -2., -2., -1.]]])
     """
-    x, weight, bias, dtype, nd, x_shape, unbatched = conv_operands(x, weight, bias)
-    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
-                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
-    if bias is not None and bias.shape != (plan.out_channels,):
-        raise ValueError(f"bias must have shape ({plan.out_channels},) (one value per output "
-                         f"channel), got {bias.shape}")
-    if out is None:
-        return _forward(x, weight, bias, plan, dtype, unbatched)
-    result_shape = plan.y_shape[1:] if unbatched else plan.y_shape
-    check_out(out, result_shape, dtype)
-    xk = as_kernel_input(x, dtype).reshape(x_shape)
-    wk = kernel_weight(plan, weight, dtype)
-    bk = as_kernel_input(bias, dtype) if bias is not None else None
-    direct = direct_output(out, x, weight, bias)
-    y = out.reshape(plan.y_shape) if direct else np.empty(plan.y_shape, dtype=dtype)
-    run_forward(plan, xk, wk, bk, y)
-    if not direct:
-        np.copyto(out, y[0] if unbatched else y)
-    return out
+    return _conv_checked(x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                         pad_value, flip, out)[0]
 
 
 def fixed_rank(func: Callable[P, R], nd: int, name: str) -> Callable[P, R]:

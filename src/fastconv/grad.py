@@ -200,8 +200,30 @@ _SUM_AXES = {n: (0,) + tuple(range(2, n)) for n in range(3, 65)}   # NumPy: <= 6
 
 
 _NEEDS = ("input", "weight", "bias")
-_PLAN_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "padding_mode": "zeros",
-                  "pad_value": 0.0, "flip": False, "needs": _NEEDS}
+
+
+def _backward_checked(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                      padding_mode="zeros", pad_value=0.0, flip=False, needs=_NEEDS):
+    """conv_backward's full path: (the gradients, their recipe)."""
+    if isinstance(needs, str):
+        needs = (needs,)
+    needs = tuple(needs)
+    for item in needs:
+        if item not in _NEEDS:
+            raise ValueError(f"needs must contain only {_NEEDS}, got {needs!r}")
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    grad_output = as_array(grad_output, "grad_output")
+    nd = spatial_rank(weight.ndim)
+    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    # one plan, checked once with the messages of conv(), for both gradients;
+    # grad_output converted once per compute dtype
+    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    gy = _check_grad_output(grad_output, plan, unbatched)
+    dtypes = _backward_dtypes(grad_output, x, weight, needs)
+    return (_backward(plan, grad_output, gy, x, weight, x_shape, unbatched, *dtypes),
+            (plan, x_shape, unbatched, dtypes))
 
 
 def _backward_dtypes(grad_output, x, weight, needs):
@@ -249,14 +271,12 @@ def _fast_backward(func, args, kwargs):
         plan, x_shape, unbatched, dtypes = recipe
         return _backward(plan, grad_output, grad_output.reshape(plan.y_shape), x, weight,
                          x_shape, unbatched, *dtypes)
-    result = func(*args, **kwargs)      # checks everything, raises its own errors
-    opts = dict(_PLAN_DEFAULTS)
-    opts.update(kwargs)
-    needs = opts.pop("needs")
-    needs = (needs,) if isinstance(needs, str) else tuple(needs)
-    x_shape, unbatched = batched_shape(x.shape, weight.ndim - 2, "x")
-    RECIPES.put(key, (make_plan(x_shape, weight.shape, **opts), x_shape, unbatched,
-                      _backward_dtypes(grad_output, x, weight, needs)))
+    try:
+        result, recipe = _backward_checked(*args, **kwargs)     # every check, once
+    except Exception:
+        # conv_backward's own error (the same checks), its own words for a bad keyword
+        return func(*args, **kwargs)
+    RECIPES.put(key, recipe)
     return result
 
 
@@ -290,21 +310,5 @@ def conv_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *, st
     >>> gx.shape, gw.shape, gb
     ((1, 1, 4), (2, 1, 2), array([3., 3.]))
     """
-    if isinstance(needs, str):
-        needs = (needs,)
-    needs = tuple(needs)
-    for item in needs:
-        if item not in _NEEDS:
-            raise ValueError(f"needs must contain only {_NEEDS}, got {needs!r}")
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    grad_output = as_array(grad_output, "grad_output")
-    nd = spatial_rank(weight.ndim)
-    x_shape, unbatched = batched_shape(x.shape, nd, "x")
-    # one plan, checked once with the messages of conv(), for both gradients;
-    # grad_output converted once per compute dtype
-    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
-                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
-    gy = _check_grad_output(grad_output, plan, unbatched)
-    dtypes = _backward_dtypes(grad_output, x, weight, needs)
-    return _backward(plan, grad_output, gy, x, weight, x_shape, unbatched, *dtypes)
+    return _backward_checked(grad_output, x, weight, stride, padding, dilation, groups,
+                             padding_mode, pad_value, flip, needs)[0]

@@ -22,7 +22,6 @@ from fastconv._pool_plan import (
     _pool_threads,
     _rank,
     _simd_level,
-    cached_plan,
 )
 from fastconv._shapes import (
     as_int,
@@ -73,18 +72,11 @@ def _avg_run(x, plan, args, dtype):
 # those are not cached (big tables) and every call takes the full path.
 _MAX, _AVG = object(), object()
 FULL = object()
-_MAX_PARAMS = ("x", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
-               "return_indices")
-_MAX_DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
-                 "return_indices": False, "_nd": None}
-_AVG_PARAMS = ("x", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
-               "divisor_override")
-_AVG_DEFAULTS = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
-                 "divisor_override": None, "_nd": None}
 
 
-def _fast_pool(tag, run, recipe_of, names, defaults, func, args, kwargs):
-    if not args:
+def _fast_pool(tag, checked, run, func, args, kwargs):
+    # max_pool and avg_pool take x and six more positionally (_nd is keyword-only)
+    if not 1 <= len(args) <= 7:
         return NO
     x = args[0]
     if x.__class__ is not ndarray:
@@ -97,11 +89,12 @@ def _fast_pool(tag, run, recipe_of, names, defaults, func, args, kwargs):
     recipe = RECIPES.get(key)
     if recipe is not None:
         return NO if recipe is FULL else run(x, *recipe)
-    result = func(*args, **kwargs)      # checks everything, raises its own errors
-    p = dict(defaults)
-    p.update(zip(names, args))
-    p.update(kwargs)
-    RECIPES.put(key, recipe_of(x, p))
+    try:
+        result, recipe = checked(*args, **kwargs)       # every check, once
+    except Exception:
+        # the public function's own error (the same checks), its own words for a bad keyword
+        return func(*args, **kwargs)
+    RECIPES.put(key, recipe)
     return result
 
 
@@ -110,37 +103,49 @@ def _fast_pool(tag, run, recipe_of, names, defaults, func, args, kwargs):
 _RECIPE_TABLES_UPTO = 256
 
 
-def _small(hit):
-    plan = hit[0]
+def _small(plan):
     return sum(plan.out_spatial) + sum(plan.kernel) <= _RECIPE_TABLES_UPTO
 
 
-def _max_recipe(x, p):
-    nd = _rank(p["kernel_size"], x.ndim, p["_nd"], "x")
-    hit = cached_plan(("max", x.shape, nd, p["kernel_size"], p["stride"], p["padding"],
-                       p["dilation"]), (p["ceil_mode"],))
-    if hit is None or not _small(hit):
-        return FULL
-    return hit[0], hit[1], result_dtype(x), p["return_indices"]
+def _max_checked(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 return_indices=False, _nd=None):
+    """max_pool's full path: (the result, its recipe or FULL)."""
+    x = as_array(x, "x")
+    return_indices = as_bool(return_indices, "return_indices")
+    dtype = result_dtype(x)
+    nd = _rank(kernel_size, x.ndim, _nd, "x")
+
+    def build():
+        plan = _Pool(x.shape, nd, kernel_size, stride, padding, dilation, ceil_mode)
+        tabs = plan.tables()
+        plan.check_windows(tabs)
+        tw = tabs[2]
+        return plan, (plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]))
+
+    plan, args = _cached_plan(("max", x.shape, nd, kernel_size, stride, padding, dilation),
+                              (ceil_mode,), build)
+    recipe = (plan, args, dtype, return_indices) if _small(plan) else FULL
+    return _max_run(x, plan, args, dtype, return_indices), recipe
 
 
-def _avg_recipe(x, p):
-    nd = _rank(p["kernel_size"], x.ndim, p["_nd"], "x")
-    hit = cached_plan(("avg", x.shape, nd, p["kernel_size"], p["stride"], p["padding"],
-                       p["divisor_override"], "x"), (p["ceil_mode"], p["count_include_pad"]))
-    if hit is None or not _small(hit):
-        return FULL
-    return hit[0], hit[1], result_dtype(x)
+def _avg_checked(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None, _nd=None):
+    """avg_pool's full path: (the result, its recipe or FULL)."""
+    x = as_array(x, "x")
+    dtype = result_dtype(x)
+    nd = _rank(kernel_size, x.ndim, _nd, "x")
+    plan, args = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
+                           count_include_pad, divisor_override, "x")
+    recipe = (plan, args, dtype) if _small(plan) else FULL
+    return _avg_run(x, plan, args, dtype), recipe
 
 
 def _fast_max_pool(func, args, kwargs):
-    return _fast_pool(_MAX, _max_run, _max_recipe, _MAX_PARAMS, _MAX_DEFAULTS, func, args,
-                      kwargs)
+    return _fast_pool(_MAX, _max_checked, _max_run, func, args, kwargs)
 
 
 def _fast_avg_pool(func, args, kwargs):
-    return _fast_pool(_AVG, _avg_run, _avg_recipe, _AVG_PARAMS, _AVG_DEFAULTS, func, args,
-                      kwargs)
+    return _fast_pool(_AVG, _avg_checked, _avg_run, func, args, kwargs)
 
 
 # ---------------------------------------------------------------- max pooling
@@ -200,21 +205,8 @@ def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
     array([[[[ 5,  7],
              [13, 15]]]])
     """
-    x = as_array(x, "x")
-    return_indices = as_bool(return_indices, "return_indices")
-    dtype = result_dtype(x)
-    nd = _rank(kernel_size, x.ndim, _nd, "x")
-
-    def build():
-        plan = _Pool(x.shape, nd, kernel_size, stride, padding, dilation, ceil_mode)
-        tabs = plan.tables()
-        plan.check_windows(tabs)
-        tw = tabs[2]
-        return plan, (plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]))
-
-    plan, args = _cached_plan(("max", x.shape, nd, kernel_size, stride, padding, dilation),
-                              (ceil_mode,), build)
-    return _max_run(x, plan, args, dtype, return_indices)
+    return _max_checked(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                        _nd)[0]
 
 
 @dask_aware("max_pool_backward")
@@ -345,12 +337,8 @@ def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
     >>> avg_pool(np.ones((1, 1, 3)), 3, stride=1, padding=1)
     array([[[0.66666667, 1.        , 0.66666667]]])
     """
-    x = as_array(x, "x")
-    dtype = result_dtype(x)
-    nd = _rank(kernel_size, x.ndim, _nd, "x")
-    plan, args = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
-                           count_include_pad, divisor_override, "x")
-    return _avg_run(x, plan, args, dtype)
+    return _avg_checked(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override, _nd)[0]
 
 
 @dask_aware("avg_pool_backward")
@@ -422,7 +410,6 @@ def _fixed(nd):
     # the fixed-rank forms key their recipes on their own arguments, checked
     # plain by class (see fastconv._fastpath); any other call takes max_pool's way
     max_tag, avg_tag = object(), object()
-    max_inner, avg_inner = max_pool.__wrapped__, avg_pool.__wrapped__
 
     def max_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                     padding: Size = 0, dilation: Size = 1, ceil_mode: bool = False,
@@ -434,12 +421,9 @@ def _fixed(nd):
                    return_indices)
             recipe = RECIPES.get(key)
             if recipe is None:
-                result = max_inner(x, kernel_size, stride, padding, dilation, ceil_mode,
-                                   return_indices, _nd=nd)
-                RECIPES.put(key, _max_recipe(x, {
-                    "kernel_size": kernel_size, "stride": stride, "padding": padding,
-                    "dilation": dilation, "ceil_mode": ceil_mode,
-                    "return_indices": return_indices, "_nd": nd}))
+                result, recipe = _max_checked(x, kernel_size, stride, padding, dilation,
+                                              ceil_mode, return_indices, nd)
+                RECIPES.put(key, recipe)
                 return result
             if recipe is not FULL:
                 return _max_run(x, *recipe)
@@ -461,12 +445,9 @@ def _fixed(nd):
                    count_include_pad, divisor_override)
             recipe = RECIPES.get(key)
             if recipe is None:
-                result = avg_inner(x, kernel_size, stride, padding, ceil_mode,
-                                   count_include_pad, divisor_override, _nd=nd)
-                RECIPES.put(key, _avg_recipe(x, {
-                    "kernel_size": kernel_size, "stride": stride, "padding": padding,
-                    "ceil_mode": ceil_mode, "count_include_pad": count_include_pad,
-                    "divisor_override": divisor_override, "_nd": nd}))
+                result, recipe = _avg_checked(x, kernel_size, stride, padding, ceil_mode,
+                                              count_include_pad, divisor_override, nd)
+                RECIPES.put(key, recipe)
                 return result
             if recipe is not FULL:
                 return _avg_run(x, *recipe)
