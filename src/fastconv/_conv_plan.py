@@ -78,6 +78,11 @@ class ConvPlan:
         return self.in_channels // self.groups * math.prod(self.kernel)
 
     @cached_property
+    def grouped_weight_shape(self):
+        """(G, C_out/G, K): the weight as the kernels take it."""
+        return self.groups, self.out_channels // self.groups, self.reduction_length
+
+    @cached_property
     def work(self):
         """Multiply-adds of the forward (the thread rule's measure)."""
         return self.batch * self.out_channels * self.reduction_length * math.prod(self.out_spatial)
@@ -231,11 +236,11 @@ def kernel_weight(plan, weight, dtype):
     """Weight as a contiguous (G, C_out/G, K) array, flipped for true convolution."""
     if plan.flip:
         weight = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * plan.nd]
-    if weight.dtype == dtype and _contiguous_aligned(weight):
+    if weight.__class__ is np.ndarray and weight.dtype == dtype and _contiguous_aligned(weight):
         w = weight
     else:
         w = np.require(weight, dtype=dtype, requirements=["C", "A"])  # aligned: kernels load it
-    return w.reshape(plan.groups, plan.out_channels // plan.groups, plan.reduction_length)
+    return w.reshape(plan.grouped_weight_shape)
 
 
 def _contiguous_aligned(a):
