@@ -1,8 +1,9 @@
 """Fastconv's caches: small, bounded, and cleared by ``fastconv.clear_caches()``.
 
 Only descriptions of calls are cached (validated plans: tuples of a few dozen
-integers, keyed on shapes, dtypes and arguments), never data or anything whose
-size grows with the data.  Each cache keeps at most ``max_entries`` entries
+integers, keyed on shapes, dtypes and arguments; pooling's small window tables;
+the recipes of repeated calls, see ``fastconv._fastpath``), never data or
+anything whose size grows with the data.  Each cache keeps at most ``max_entries`` entries
 (the oldest leave first), about 1 KiB each: every cache of the package
 together holds well under ``MAX_TOTAL_BYTES``.
 """
@@ -33,9 +34,13 @@ class BoundedCache(dict):
         _registry.append(self)
 
     def put(self, key, value):
-        if len(self) >= self.max_entries:
+        while len(self) >= self.max_entries:
             # dicts keep insertion order: the oldest entry is the first
-            del self[next(iter(self))]
+            try:
+                del self[next(iter(self))]
+            except (KeyError, RuntimeError, StopIteration):
+                # another thread evicted it first (or is changing the dict): retry
+                continue
         self[key] = value
 
 

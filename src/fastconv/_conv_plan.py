@@ -14,10 +14,10 @@ import numpy as np
 
 from fastconv import _conv_kernels, _select
 from fastconv._caches import BoundedCache, plain
+from fastconv._config import get_num_threads
 from fastconv._padmaps import MODE_CODES, normalize_padding_mode
 from fastconv._select import dw3_inplace as _dw3_inplace
 from fastconv._select import is_depthwise as _is_depthwise
-from fastconv._select import threads as _threads
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -60,22 +60,37 @@ class ConvPlan:
     pad_value: float
     flip: bool
 
-    @property
+    @cached_property
     def x_shape(self):
         return (self.batch, self.in_channels) + self.in_spatial
 
-    @property
+    @cached_property
     def y_shape(self):
         return (self.batch, self.out_channels) + self.out_spatial
 
-    @property
+    @cached_property
     def w_shape(self):
         return (self.out_channels, self.in_channels // self.groups) + self.kernel
 
-    @property
+    @cached_property
     def reduction_length(self):
         """K: the number of products summed into one output element."""
         return self.in_channels // self.groups * math.prod(self.kernel)
+
+    @cached_property
+    def grouped_weight_shape(self):
+        """(G, C_out/G, K): the weight as the kernels take it."""
+        return self.groups, self.out_channels // self.groups, self.reduction_length
+
+    @cached_property
+    def work(self):
+        """Multiply-adds of the forward (the thread rule's measure)."""
+        return self.batch * self.out_channels * self.reduction_length * math.prod(self.out_spatial)
+
+    @cached_property
+    def dw3_inplace(self):
+        """The depthwise 3x3 kernel that reads x in place may run (_select.dw3_inplace)."""
+        return _dw3_inplace(self)
 
     @cached_property
     def padded_elements(self):
@@ -95,6 +110,15 @@ class ConvPlan:
         return ConvPlan(self.nd, self.batch, self.out_channels, self.in_channels, self.groups,
                         self.out_spatial, self.kernel, self.stride, self.dilation, pads,
                         self.in_spatial, "zeros", 0.0, False)
+
+    @cached_property
+    def transposed_weight(self):
+        """How _input_grad_as_forward turns the weight around: (its (G, Mg, Cg,
+        *kernel) shape, the flip of every kernel axis, the (G, Cg, Mg*k) shape)."""
+        g = self.groups
+        mg, cg = self.out_channels // g, self.in_channels // g
+        return ((g, mg, cg) + self.kernel, (Ellipsis,) + (slice(None, None, -1),) * self.nd,
+                (g, cg, mg * math.prod(self.kernel)))
 
     @property
     def padded_extent(self):
@@ -212,12 +236,31 @@ def kernel_weight(plan, weight, dtype):
     """Weight as a contiguous (G, C_out/G, K) array, flipped for true convolution."""
     if plan.flip:
         weight = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * plan.nd]
-    w = np.require(weight, dtype=dtype, requirements=["C", "A"])  # aligned: kernels load it
-    return w.reshape(plan.groups, plan.out_channels // plan.groups, plan.reduction_length)
+    if weight.__class__ is np.ndarray and weight.dtype == dtype and _contiguous_aligned(weight):
+        w = weight
+    else:
+        w = np.require(weight, dtype=dtype, requirements=["C", "A"])  # aligned: kernels load it
+    return w.reshape(plan.grouped_weight_shape)
+
+
+def _contiguous_aligned(a):
+    flags = a.flags
+    return flags.c_contiguous and flags.aligned
 
 
 def _kernel_args(plan):
     return plan.kernel_args
+
+
+def _threads(plan):
+    """Team size for the kernels of this plan (_select.threads, its work cached)."""
+    return get_num_threads() if plan.work >= _select.SERIAL_BELOW else 1
+
+
+# the empty bias of a call without one (the kernels only read it)
+_NO_BIAS = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}
+for _b in _NO_BIAS.values():
+    _b.flags.writeable = False
 
 
 # ---------------------------------------------------------------- slabs
@@ -287,16 +330,17 @@ def run_forward(plan, x, w, bias, y, whole=True, log=True):
     An image whose padded copy would not fit a thread's share of the workspace
     is computed slab by slab (whole=False: this plan is one such slab).  log:
     a FASTCONV_VERBOSE line for this call (not for the input gradient's forward)."""
-    geo, n, g, cg, mg = _kernel_args(plan)
-    algorithm = _select.forward_algorithm(plan, y.dtype.itemsize)
+    geo, n, g, cg, mg = plan.kernel_args
+    itemsize = y.dtype.itemsize
+    # rule 1 (depthwise) depends on the plan alone; the others on the settings too
+    dw = _is_depthwise(cg, mg)
+    algorithm = "depthwise" if dw else _select.forward_algorithm(plan, itemsize)
     if algorithm == "winograd" and not whole:
         algorithm = "gemm"
-    dw = algorithm == "depthwise"
     if _select.VERBOSE and whole and log:
-        _select.log("conv_forward", plan, y.dtype.itemsize,
-                    *_select.forward_kernel(plan, y.dtype.itemsize))
-    cut = (_slabs(plan, y.dtype.itemsize, 1 if dw else plan.in_channels, plan.out_channels)
-           if whole and not (dw and _dw3_inplace(plan)) else None)
+        _select.log("conv_forward", plan, itemsize, *_select.forward_kernel(plan, itemsize))
+    cut = (_slabs(plan, itemsize, 1 if dw else plan.in_channels, plan.out_channels)
+           if whole and not (dw and plan.dw3_inplace) else None)
     if cut is not None:
         a, ranges = cut
         for i in range(plan.batch):
@@ -306,7 +350,7 @@ def run_forward(plan, x, w, bias, y, whole=True, log=True):
                 run_forward(sub, x[i:i + 1], w, bias, ys, whole=False)
                 y[i:i + 1][_along(a, o0, o1, plan.nd)] = ys
         return
-    b = bias if bias is not None else np.empty(0, dtype=y.dtype)
+    b = bias if bias is not None else _NO_BIAS[y.dtype]
     if dw:
         _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
                                         plan.pad_value, _threads(plan))
@@ -329,11 +373,10 @@ def _input_grad_as_forward(plan, gy, w, dtype):
     tplan = plan.transposed
     if tplan is None:
         return None
-    g, mg, cg = plan.groups, plan.out_channels // plan.groups, plan.in_channels // plan.groups
     # w: (G, Mg, Cg*k) -> (G, Cg, Mg, k) flipped: the weight of the transposed correlation
-    wt = w.reshape((g, mg, cg) + plan.kernel).swapaxes(1, 2)
-    wt = wt[(Ellipsis,) + (slice(None, None, -1),) * plan.nd]
-    wt = np.ascontiguousarray(wt).reshape(g, cg, -1)
+    split, flipped, merged = plan.transposed_weight
+    wt = w.reshape(split).swapaxes(1, 2)[flipped]
+    wt = np.ascontiguousarray(wt).reshape(merged)
     dx = np.empty(plan.x_shape, dtype=dtype)
     run_forward(tplan, gy, wt, None, dx, log=False)
     return dx
@@ -381,8 +424,9 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
     if _select.VERBOSE and whole:
         _select.log("conv_weight_grad", plan, dtype.itemsize,
                     *_select.weight_grad_kernel(plan, dtype.itemsize))
-    cut = (_slabs(plan, dtype.itemsize, 1 if _is_depthwise(cg, mg) else plan.in_channels,
-                  plan.out_channels) if whole else None)
+    dw = _is_depthwise(cg, mg)
+    cut = (_slabs(plan, dtype.itemsize, 1 if dw else plan.in_channels, plan.out_channels)
+           if whole else None)
     if cut is not None:
         # slab by slab, image by image, summed in that order in float64
         a, ranges = cut
@@ -393,7 +437,7 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
                 gs = np.ascontiguousarray(gy[i:i + 1][_along(a, o0, o1, plan.nd)])
                 total += run_weight_grad(sub, x[i:i + 1], gs, dtype, whole=False)
         return total.astype(dtype)
-    if _is_depthwise(cg, mg):
+    if dw:
         acc = np.zeros(plan.out_channels * plan.reduction_length, dtype=np.float64)
         _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,
                                             plan.pad_value, _threads(plan))

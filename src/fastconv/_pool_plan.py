@@ -79,11 +79,10 @@ class _Pool:
         self.geo = (one + self.in_spatial, one + self.out_spatial, one + k, one + s,
                     (0,) * (3 - nd) + p, one + d)
         self.planes = self.shape[0] * self.shape[1]
-
-    @property
-    def out_shape(self):
         shape = self.shape[:2] + self.out_spatial
-        return shape[1:] if self.unbatched else shape
+        self.out_shape = shape[1:] if self.unbatched else shape
+        self.out_size = self.planes * math.prod(self.out_spatial)
+
 
     def tables(self, count_include_pad=True):
         """Per promoted axis: (tap_lo, tap_hi, first, factor)."""
@@ -119,17 +118,25 @@ def _pool_threads(elements):
     return get_num_threads() if elements >= _POOL_GRAIN else 1
 
 
-def _cached_plan(key, flags, build):
-    """build() -> (plan, args), cached under key + flags when key is plain (its
-    shape is a tuple of ints already), the flags are bools and the tables small."""
+def _plan_key(key, flags):
+    """key + flags, or None where the call's arguments are not all plain (its
+    shape is a tuple of ints already; the flags must be bools)."""
     for f in flags:
         if f.__class__ is not bool:
-            return build()
+            return None
     for v in key[3:]:
         t = v.__class__
         if not (t is int or v is None or t is str or (t is tuple and plain(v))):
-            return build()
-    key = key + flags
+            return None
+    return key + flags
+
+
+def _cached_plan(key, flags, build):
+    """build() -> (plan, args), cached under key + flags when key is plain,
+    the flags are bools and the tables small."""
+    key = _plan_key(key, flags)
+    if key is None:
+        return build()
     hit = _PLANS.get(key)
     if hit is None:
         hit = build()

@@ -67,9 +67,10 @@ def as_kernel_input(arr, dtype, name="x"):
     """A C-contiguous, aligned, native-endian array of ``dtype``; a copy only if needed
     (ValueError naming ``name`` for a copy bigger than the machine's memory: a
     broadcast view of a huge shape)."""
-    if arr.__class__ is np.ndarray and arr.dtype == dtype and arr.flags.c_contiguous \
-            and arr.flags.aligned:
-        return arr
+    if arr.__class__ is np.ndarray and arr.dtype == dtype:
+        flags = arr.flags
+        if flags.c_contiguous and flags.aligned:
+            return arr
     from fastconv._shapes import check_fits
     check_fits(arr.size, np.dtype(dtype).itemsize, name, arr, "a contiguous copy")
     return np.require(arr, dtype=dtype, requirements=["C", "A"])

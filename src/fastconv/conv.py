@@ -9,6 +9,7 @@ import numpy as np
 
 from fastconv._conv_plan import kernel_weight, make_plan, run_forward
 from fastconv._dask import dask_aware
+from fastconv._fastpath import NO, RECIPES, frozen_kwargs, ndarray
 from fastconv._typing import ArrayLike, FloatArray, Padding, Size
 from fastconv._validation import (
     as_array,
@@ -27,7 +28,79 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
-@dask_aware("conv")
+def _conv_checked(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                  padding_mode="zeros", pad_value=0.0, flip=False, out=None):
+    """conv's full path: (the result, its recipe; None with ``out``)."""
+    x, weight, bias, dtype, nd, x_shape, unbatched = conv_operands(x, weight, bias)
+    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    if bias is not None and bias.shape != (plan.out_channels,):
+        raise ValueError(f"bias must have shape ({plan.out_channels},) (one value per output "
+                         f"channel), got {bias.shape}")
+    if out is None:
+        return _forward(x, weight, bias, plan, dtype, unbatched), (plan, dtype, unbatched)
+    result_shape = plan.y_shape[1:] if unbatched else plan.y_shape
+    check_out(out, result_shape, dtype)
+    xk = as_kernel_input(x, dtype).reshape(x_shape)
+    wk = kernel_weight(plan, weight, dtype)
+    bk = as_kernel_input(bias, dtype) if bias is not None else None
+    direct = direct_output(out, x, weight, bias)
+    y = out.reshape(plan.y_shape) if direct else np.empty(plan.y_shape, dtype=dtype)
+    run_forward(plan, xk, wk, bk, y)
+    if not direct:
+        np.copyto(out, y[0] if unbatched else y)
+    return out, None
+
+
+def _forward(x, weight, bias, plan, dtype, unbatched):
+    """conv of checked operands into a new array (the full path and the fast path)."""
+    xk = as_kernel_input(x, dtype)
+    if unbatched:
+        xk = xk.reshape(plan.x_shape)
+    wk = kernel_weight(plan, weight, dtype)
+    bk = as_kernel_input(bias, dtype) if bias is not None else None
+    y = np.empty(plan.y_shape, dtype=dtype)
+    run_forward(plan, xk, wk, bk, y)
+    return y[0] if unbatched else y
+
+
+_CONV = object()        # the recipe key's tag
+
+
+def _fast_conv(func, args, kwargs):
+    """conv(x, weight[, bias], **kwargs) from its recipe, or NO (see fastconv._fastpath)."""
+    if len(args) == 2:
+        x, weight = args
+        bias = kwargs.get("bias")
+    elif len(args) == 3:
+        x, weight, bias = args
+    else:
+        return NO
+    if x.__class__ is not ndarray or weight.__class__ is not ndarray:
+        return NO
+    if bias is None:
+        b = None
+    elif bias.__class__ is ndarray:
+        b = (bias.shape, bias.dtype)
+    else:
+        return NO
+    kw = frozen_kwargs(kwargs, ("bias",)) if kwargs else ()
+    if kw is NO or kwargs.get("out") is not None:
+        return NO
+    key = (_CONV, x.shape, x.dtype, weight.shape, weight.dtype, b, kw)
+    recipe = RECIPES.get(key)
+    if recipe is not None:
+        return _forward(x, weight, bias, *recipe)
+    try:
+        result, recipe = _conv_checked(*args, **kwargs)     # every check, once
+    except Exception:
+        # conv's own error (the same checks), its own words for a bad keyword
+        return func(*args, **kwargs)
+    RECIPES.put(key, recipe)
+    return result
+
+
+@dask_aware("conv", fast=_fast_conv)
 def conv(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: Size = 1,
          padding: Padding = 0, dilation: Size = 1, groups: int = 1, padding_mode: str = "zeros",
          pad_value: float = 0.0, flip: bool = False, out: np.ndarray | None = None) -> FloatArray:
@@ -97,28 +170,8 @@ def conv(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stri
     >>> fastconv.conv(x, w, padding="same", padding_mode="replicate")
     array([[[-1., -2., -2., -2., -1.]]])
     """
-    x, weight, bias, dtype, nd, x_shape, unbatched = conv_operands(x, weight, bias)
-    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
-                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
-    if bias is not None and bias.shape != (plan.out_channels,):
-        raise ValueError(f"bias must have shape ({plan.out_channels},) (one value per output "
-                         f"channel), got {bias.shape}")
-    result_shape = plan.y_shape[1:] if unbatched else plan.y_shape
-    if out is not None:
-        check_out(out, result_shape, dtype)
-
-    xk = as_kernel_input(x, dtype).reshape(x_shape)
-    wk = kernel_weight(plan, weight, dtype)
-    bk = as_kernel_input(bias, dtype) if bias is not None else None
-    direct = out is not None and direct_output(out, x, weight, bias)
-    y = out.reshape(plan.y_shape) if direct else np.empty(plan.y_shape, dtype=dtype)
-    run_forward(plan, xk, wk, bk, y)
-    result = y[0] if unbatched else y
-    if out is None:
-        return result
-    if not direct:
-        np.copyto(out, result)
-    return out
+    return _conv_checked(x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                         pad_value, flip, out)[0]
 
 
 def fixed_rank(func: Callable[P, R], nd: int, name: str) -> Callable[P, R]:
@@ -126,11 +179,19 @@ def fixed_rank(func: Callable[P, R], nd: int, name: str) -> Callable[P, R]:
 
     The result has ``func``'s signature, for type checkers (ParamSpec) and for
     ``help()`` / IDEs at run time (``__signature__``, ``__annotations__``)."""
+    fast = _FIXED_FAST.get(func)
+    inner = getattr(func, "__wrapped__", func)
+
     def f(x, weight, *args, **kwargs):
         w = as_array(weight, "weight")
         if w.ndim != nd + 2:
             raise ValueError(f"{name} expects a weight with {nd + 2} dimensions "
                              f"({nd} kernel axes), got shape {w.shape}")
+        if fast is not None:
+            # straight to the recipe (a call it serves holds no dask array)
+            result = fast(inner, (x, w) + args, kwargs)
+            if result is not NO:
+                return result
         return func(x, w, *args, **kwargs)
 
     f.__signature__ = inspect.signature(func)
@@ -143,6 +204,7 @@ def fixed_rank(func: Callable[P, R], nd: int, name: str) -> Callable[P, R]:
     return f
 
 
+_FIXED_FAST = {conv: _fast_conv}
 conv1d = fixed_rank(conv, 1, "conv1d")
 conv2d = fixed_rank(conv, 2, "conv2d")
 conv3d = fixed_rank(conv, 3, "conv3d")

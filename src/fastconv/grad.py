@@ -24,6 +24,7 @@ from fastconv._conv_plan import (
     run_weight_grad,
 )
 from fastconv._dask import dask_aware
+from fastconv._fastpath import NO, RECIPES, frozen_kwargs, ndarray
 from fastconv._shapes import as_int, batched_shape, show
 from fastconv._typing import ArrayLike, FloatArray, Padding, Shape, Size
 from fastconv._validation import as_array, as_kernel_input, result_dtype, spatial_rank
@@ -187,15 +188,99 @@ def conv_bias_grad(grad_output: ArrayLike) -> FloatArray:
     if grad_output.ndim < 3:
         raise ValueError(f"grad_output must have shape (N, C_out, *spatial), got "
                          f"{grad_output.shape}")
-    dtype = result_dtype(grad_output)
-    axes = (0,) + tuple(range(2, grad_output.ndim))
-    return grad_output.sum(axis=axes, dtype=np.float64).astype(dtype)
+    return _bias_sum(grad_output, result_dtype(grad_output))
+
+
+def _bias_sum(grad_output, dtype):
+    """grad_output (N, C_out, *spatial) summed over all axes but C_out, in float64."""
+    return grad_output.sum(axis=_SUM_AXES[grad_output.ndim], dtype=np.float64).astype(dtype)
+
+
+_SUM_AXES = {n: (0,) + tuple(range(2, n)) for n in range(3, 65)}   # NumPy: <= 64 axes
 
 
 _NEEDS = ("input", "weight", "bias")
 
 
-@dask_aware("conv_backward")
+def _backward_checked(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                      padding_mode="zeros", pad_value=0.0, flip=False, needs=_NEEDS):
+    """conv_backward's full path: (the gradients, their recipe)."""
+    if isinstance(needs, str):
+        needs = (needs,)
+    needs = tuple(needs)
+    for item in needs:
+        if item not in _NEEDS:
+            raise ValueError(f"needs must contain only {_NEEDS}, got {needs!r}")
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    grad_output = as_array(grad_output, "grad_output")
+    nd = spatial_rank(weight.ndim)
+    x_shape, unbatched = batched_shape(x.shape, nd, "x")
+    # one plan, checked once with the messages of conv(), for both gradients;
+    # grad_output converted once per compute dtype
+    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
+    gy = _check_grad_output(grad_output, plan, unbatched)
+    dtypes = _backward_dtypes(grad_output, x, weight, needs)
+    return (_backward(plan, grad_output, gy, x, weight, x_shape, unbatched, *dtypes),
+            (plan, x_shape, unbatched, dtypes))
+
+
+def _backward_dtypes(grad_output, x, weight, needs):
+    """The compute dtypes of the gradients asked for (None: not asked for)."""
+    return (result_dtype(grad_output, weight) if "input" in needs else None,
+            result_dtype(x, grad_output) if "weight" in needs else None,
+            (result_dtype(grad_output), result_dtype(grad_output, x, weight))
+            if "bias" in needs else None)
+
+
+def _backward(plan, grad_output, gy, x, weight, x_shape, unbatched, dt_input, dt_weight, dt_bias):
+    """conv_backward of checked operands (the full path and the fast path)."""
+    converted = {}
+    gx = gw = gb = None
+    if dt_input is not None:
+        gx = _input_grad(plan, gy, weight, dt_input, unbatched, converted)
+    if dt_weight is not None:
+        gw = _weight_grad(plan, x, gy, dt_weight, x_shape, weight.shape, converted)
+    if dt_bias is not None:
+        # conv_bias_grad's sum, then the result dtype of all three operands
+        g = grad_output[None] if unbatched else grad_output
+        gb = _bias_sum(g, dt_bias[0]).astype(dt_bias[1], copy=False)
+    return gx, gw, gb
+
+
+_BACKWARD = object()        # the recipe key's tag
+
+
+def _fast_backward(func, args, kwargs):
+    """conv_backward(grad_output, x, weight, **kwargs) from its recipe, or NO
+    (see fastconv._fastpath)."""
+    if len(args) != 3:
+        return NO
+    grad_output, x, weight = args
+    if (grad_output.__class__ is not ndarray or x.__class__ is not ndarray
+            or weight.__class__ is not ndarray):
+        return NO
+    kw = frozen_kwargs(kwargs) if kwargs else ()
+    if kw is NO:
+        return NO
+    key = (_BACKWARD, grad_output.shape, grad_output.dtype, x.shape, x.dtype, weight.shape,
+           weight.dtype, kw)
+    recipe = RECIPES.get(key)
+    if recipe is not None:
+        plan, x_shape, unbatched, dtypes = recipe
+        return _backward(plan, grad_output, grad_output.reshape(plan.y_shape), x, weight,
+                         x_shape, unbatched, *dtypes)
+    try:
+        result, recipe = _backward_checked(*args, **kwargs)     # every check, once
+    except Exception:
+        # conv_backward's own error (the same checks), its own words for a bad keyword
+        return func(*args, **kwargs)
+    RECIPES.put(key, recipe)
+    return result
+
+
+@dask_aware("conv_backward", fast=_fast_backward)
 def conv_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: Size = 1,
                   padding: Padding = 0, dilation: Size = 1, groups: int = 1,
                   padding_mode: str = "zeros", pad_value: float = 0.0, flip: bool = False,
@@ -225,32 +310,5 @@ def conv_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *, st
     >>> gx.shape, gw.shape, gb
     ((1, 1, 4), (2, 1, 2), array([3., 3.]))
     """
-    if isinstance(needs, str):
-        needs = (needs,)
-    needs = tuple(needs)
-    for item in needs:
-        if item not in _NEEDS:
-            raise ValueError(f"needs must contain only {_NEEDS}, got {needs!r}")
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    grad_output = as_array(grad_output, "grad_output")
-    nd = spatial_rank(weight.ndim)
-    x_shape, unbatched = batched_shape(x.shape, nd, "x")
-    # one plan, checked once with the messages of conv(), for both gradients;
-    # grad_output converted once per compute dtype
-    plan = make_plan(x_shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
-                     groups=groups, padding_mode=padding_mode, pad_value=pad_value, flip=flip)
-    gy = _check_grad_output(grad_output, plan, unbatched)
-    converted = {}
-    gx = gw = None
-    if "input" in needs:
-        gx = _input_grad(plan, gy, weight, result_dtype(grad_output, weight), unbatched,
-                         converted)
-    if "weight" in needs:
-        gw = _weight_grad(plan, x, gy, result_dtype(x, grad_output), x_shape, weight.shape,
-                          converted)
-    gb = None
-    if "bias" in needs:
-        gb = conv_bias_grad(grad_output[None] if unbatched else grad_output)
-        gb = gb.astype(result_dtype(grad_output, x, weight))
-    return gx, gw, gb
+    return _backward_checked(grad_output, x, weight, stride, padding, dilation, groups,
+                             padding_mode, pad_value, flip, needs)[0]

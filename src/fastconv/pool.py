@@ -12,6 +12,7 @@ import numpy as np
 
 from fastconv import _conv_kernels
 from fastconv._dask import dask_aware
+from fastconv._fastpath import NO, RECIPES, freeze_args, frozen_kwargs, ndarray
 from fastconv._pool_plan import (
     _avg_plan,
     _cached_plan,
@@ -36,9 +37,119 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------- the kernels' calls
+
+def _max_run(x, plan, args, dtype, return_indices):
+    """max pooling of a checked call (the full path and the fast path)."""
+    n = plan.out_size
+    y = np.empty(n, dtype=dtype)
+    ind = np.empty(n if return_indices else 1, dtype=np.int64)
+    if n:
+        xk = as_kernel_input(x, dtype)
+        _conv_kernels.max_pool_forward(xk.reshape(-1), y, ind, return_indices, plan.planes,
+                                       *args, _pool_threads(x.size))
+    y = y.reshape(plan.out_shape)
+    return (y, ind.reshape(plan.out_shape)) if return_indices else y
+
+
+def _avg_run(x, plan, args, dtype):
+    """mean pooling of a checked call (the full path and the fast path)."""
+    n = plan.out_size
+    y = np.empty(n, dtype=dtype)
+    if n:
+        xk = as_kernel_input(x, dtype)
+        wide = dtype == np.float32 and math.prod(plan.kernel) > 16
+        rc = _conv_kernels.avg_pool_forward(xk.reshape(-1), y, plan.planes,
+                                            *args, wide, _pool_threads(x.size))
+        if rc:
+            raise MemoryError("avg_pool: could not allocate scratch memory")
+    return y.reshape(plan.out_shape)
+
+
+# Repeated calls (see fastconv._fastpath): the key is x's shape and dtype and the
+# other arguments as given; the recipe the cached plan and tables, or FULL where
+# those are not cached (big tables) and every call takes the full path.
+_MAX, _AVG = object(), object()
+FULL = object()
+
+
+def _fast_pool(tag, checked, run, func, args, kwargs):
+    # max_pool and avg_pool take x and six more positionally (_nd is keyword-only)
+    if not 1 <= len(args) <= 7:
+        return NO
+    x = args[0]
+    if x.__class__ is not ndarray:
+        return NO
+    rest = freeze_args(args[1:])
+    kw = frozen_kwargs(kwargs) if kwargs else ()
+    if rest is NO or kw is NO:
+        return NO
+    key = (tag, x.shape, x.dtype, rest, kw)
+    recipe = RECIPES.get(key)
+    if recipe is not None:
+        return NO if recipe is FULL else run(x, *recipe)
+    try:
+        result, recipe = checked(*args, **kwargs)       # every check, once
+    except Exception:
+        # the public function's own error (the same checks), its own words for a bad keyword
+        return func(*args, **kwargs)
+    RECIPES.put(key, recipe)
+    return result
+
+
+# Recipes keep their window tables alive: only small ones (a few KiB) get one;
+# a bigger pooling takes the full path, its cost is in the kernel anyway.
+_RECIPE_TABLES_UPTO = 256
+
+
+def _small(plan):
+    return sum(plan.out_spatial) + sum(plan.kernel) <= _RECIPE_TABLES_UPTO
+
+
+def _max_checked(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 return_indices=False, _nd=None):
+    """max_pool's full path: (the result, its recipe or FULL)."""
+    x = as_array(x, "x")
+    return_indices = as_bool(return_indices, "return_indices")
+    dtype = result_dtype(x)
+    nd = _rank(kernel_size, x.ndim, _nd, "x")
+
+    def build():
+        plan = _Pool(x.shape, nd, kernel_size, stride, padding, dilation, ceil_mode)
+        tabs = plan.tables()
+        plan.check_windows(tabs)
+        tw = tabs[2]
+        return plan, (plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]))
+
+    plan, args = _cached_plan(("max", x.shape, nd, kernel_size, stride, padding, dilation),
+                              (ceil_mode,), build)
+    recipe = (plan, args, dtype, return_indices) if _small(plan) else FULL
+    return _max_run(x, plan, args, dtype, return_indices), recipe
+
+
+def _avg_checked(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None, _nd=None):
+    """avg_pool's full path: (the result, its recipe or FULL)."""
+    x = as_array(x, "x")
+    dtype = result_dtype(x)
+    nd = _rank(kernel_size, x.ndim, _nd, "x")
+    plan, args = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
+                           count_include_pad, divisor_override, "x")
+    recipe = (plan, args, dtype) if _small(plan) else FULL
+    return _avg_run(x, plan, args, dtype), recipe
+
+
+def _fast_max_pool(func, args, kwargs):
+    return _fast_pool(_MAX, _max_checked, _max_run, func, args, kwargs)
+
+
+def _fast_avg_pool(func, args, kwargs):
+    return _fast_pool(_AVG, _avg_checked, _avg_run, func, args, kwargs)
+
+
 # ---------------------------------------------------------------- max pooling
 
-@dask_aware("max_pool")
+@dask_aware("max_pool", fast=_fast_max_pool)
 def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
              dilation: Size = 1, ceil_mode: bool = False, return_indices: bool = False, *,
              _nd: int | None = None) -> FloatArray | tuple[FloatArray, IndexArray]:
@@ -93,28 +204,8 @@ def max_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
     array([[[[ 5,  7],
              [13, 15]]]])
     """
-    x = as_array(x, "x")
-    return_indices = as_bool(return_indices, "return_indices")
-    dtype = result_dtype(x)
-    nd = _rank(kernel_size, x.ndim, _nd, "x")
-
-    def build():
-        plan = _Pool(x.shape, nd, kernel_size, stride, padding, dilation, ceil_mode)
-        tabs = plan.tables()
-        plan.check_windows(tabs)
-        tw = tabs[2]
-        return plan, (plan.geo, _intp(tw[0]), _intp(tw[1]), _intp(tw[2]))
-
-    plan, args = _cached_plan(("max", x.shape, nd, kernel_size, stride, padding, dilation),
-                              (ceil_mode,), build)
-    y = np.empty(plan.out_shape, dtype=dtype)
-    ind = np.empty(plan.out_shape if return_indices else (1,), dtype=np.int64)
-    if y.size:
-        xk = as_kernel_input(x, dtype)
-        _conv_kernels.max_pool_forward(
-            xk.reshape(-1), y.reshape(-1), ind.reshape(-1), return_indices, plan.planes,
-            *args, _pool_threads(x.size))
-    return (y, ind) if return_indices else y
+    return _max_checked(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                        _nd)[0]
 
 
 @dask_aware("max_pool_backward")
@@ -205,7 +296,7 @@ def max_pool_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: S
 
 # ---------------------------------------------------------------- mean pooling
 
-@dask_aware("avg_pool")
+@dask_aware("avg_pool", fast=_fast_avg_pool)
 def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
              ceil_mode: bool = False, count_include_pad: bool = True,
              divisor_override: int | None = None, *, _nd: int | None = None) -> FloatArray:
@@ -245,20 +336,8 @@ def avg_pool(x: ArrayLike, kernel_size: Size, stride: Size | None = None, paddin
     >>> avg_pool(np.ones((1, 1, 3)), 3, stride=1, padding=1)
     array([[[0.66666667, 1.        , 0.66666667]]])
     """
-    x = as_array(x, "x")
-    dtype = result_dtype(x)
-    nd = _rank(kernel_size, x.ndim, _nd, "x")
-    plan, args = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
-                           count_include_pad, divisor_override, "x")
-    y = np.empty(plan.out_shape, dtype=dtype)
-    if y.size:
-        xk = as_kernel_input(x, dtype)
-        wide = dtype == np.float32 and math.prod(plan.kernel) > 16
-        rc = _conv_kernels.avg_pool_forward(xk.reshape(-1), y.reshape(-1), plan.planes,
-                                            *args, wide, _pool_threads(x.size))
-        if rc:
-            raise MemoryError("avg_pool: could not allocate scratch memory")
-    return y
+    return _avg_checked(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override, _nd)[0]
 
 
 @dask_aware("avg_pool_backward")
@@ -313,10 +392,40 @@ def avg_pool_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: S
 
 # ---------------------------------------------------------------- fixed-rank forms
 
+def _ints(v):
+    """An int or a tuple of ints (not bools): a key the checks cannot confuse."""
+    t = v.__class__
+    if t is int:
+        return True
+    if t is tuple:
+        for e in v:
+            if e.__class__ is not int:
+                return False
+        return True
+    return False
+
+
 def _fixed(nd):
+    # the fixed-rank forms key their recipes on their own arguments, checked
+    # plain by class (see fastconv._fastpath); any other call takes max_pool's way
+    max_tag, avg_tag = object(), object()
+
     def max_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                     padding: Size = 0, dilation: Size = 1, ceil_mode: bool = False,
                     return_indices: bool = False) -> FloatArray | tuple[FloatArray, IndexArray]:
+        if (x.__class__ is ndarray and ceil_mode.__class__ is bool
+                and return_indices.__class__ is bool and _ints(kernel_size)
+                and (stride is None or _ints(stride)) and _ints(padding) and _ints(dilation)):
+            key = (max_tag, x.shape, x.dtype, kernel_size, stride, padding, dilation, ceil_mode,
+                   return_indices)
+            recipe = RECIPES.get(key)
+            if recipe is None:
+                result, recipe = _max_checked(x, kernel_size, stride, padding, dilation,
+                                              ceil_mode, return_indices, nd)
+                RECIPES.put(key, recipe)
+                return result
+            if recipe is not FULL:
+                return _max_run(x, *recipe)
         return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                         _nd=nd)
 
@@ -327,6 +436,20 @@ def _fixed(nd):
     def avg_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                     padding: Size = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                     divisor_override: int | None = None) -> FloatArray:
+        if (x.__class__ is ndarray and ceil_mode.__class__ is bool
+                and count_include_pad.__class__ is bool and _ints(kernel_size)
+                and (stride is None or _ints(stride)) and _ints(padding)
+                and (divisor_override is None or divisor_override.__class__ is int)):
+            key = (avg_tag, x.shape, x.dtype, kernel_size, stride, padding, ceil_mode,
+                   count_include_pad, divisor_override)
+            recipe = RECIPES.get(key)
+            if recipe is None:
+                result, recipe = _avg_checked(x, kernel_size, stride, padding, ceil_mode,
+                                              count_include_pad, divisor_override, nd)
+                RECIPES.put(key, recipe)
+                return result
+            if recipe is not FULL:
+                return _avg_run(x, *recipe)
         return avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                         divisor_override, _nd=nd)
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 import numpy as np
 
+from fastconv._fastpath import NO
+
 if TYPE_CHECKING:   # typing.ParamSpec is Python >= 3.10; only type checkers need it
     from typing_extensions import ParamSpec
 
@@ -49,19 +51,36 @@ def _holds_dask(args, kwargs):
     return False
 
 
-def dask_aware(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def dask_aware(name: str, fast: Callable | None = None
+               ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorator: calls that hold a dask array go to the lazy handler ``name``.
+
+    ``fast(func, args, kwargs)``, if given, is tried first: the result of a
+    call it can serve (NumPy arrays and plain parameters only, so never a dask
+    call; see fastconv._fastpath), or ``NO`` for the usual way.
 
     Typed as the identity on signatures, so type checkers see the decorated
     function's own parameters and result."""
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(func)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _holds_dask(args, kwargs):
-                from fastconv._dask._dispatch import dispatch
+        if fast is None:
+            @functools.wraps(func)
+            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                if _holds_dask(args, kwargs):
+                    from fastconv._dask._dispatch import dispatch
 
-                return dispatch(name, func, wrapper, args, kwargs)
-            return func(*args, **kwargs)
+                    return dispatch(name, func, wrapper, args, kwargs)
+                return func(*args, **kwargs)
+        else:
+            @functools.wraps(func)
+            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                result = fast(func, args, kwargs)
+                if result is not NO:
+                    return result
+                if _holds_dask(args, kwargs):
+                    from fastconv._dask._dispatch import dispatch
+
+                    return dispatch(name, func, wrapper, args, kwargs)
+                return func(*args, **kwargs)
 
         return wrapper
 
