@@ -263,65 +263,6 @@ def _degenerate(args):
                if isinstance(a, (np.ndarray, np.generic, int, float, bool)))
 
 
-SURVEY = os.environ.get("FUZZ_SURVEY") == "1"
-_seen = set()
-_last = [""]
-
-
-def _describe(args, kwargs):
-    show = [f"{a.dtype}{a.shape}" if isinstance(a, np.ndarray) else repr(a) for a in args]
-    show += [f"{k}={v.dtype}{v.shape}" if isinstance(v, np.ndarray) else f"{k}={v!r}"
-             for k, v in kwargs.items()]
-    return ", ".join(show)
-
-
-def test_one_input(data):
-    if os.environ.get("FUZZ_LAST"):        # to find an input that corrupts memory
-        with open(os.environ["FUZZ_LAST"], "wb") as f:
-            f.write(data)
-    if not SURVEY:
-        return _check(data)
-    try:
-        _check(data)
-    except AssertionError as exc:
-        cause = exc.__cause__
-        key = (str(exc).split(":")[0], type(cause).__name__, str(exc)[:60])
-        if key not in _seen:
-            _seen.add(key)
-            print(f"FINDING {exc} | cause: {cause!r}"[:300], "|", _last[0][:300], flush=True)
-
-
-def _check(data):
-    fdp = atheris.FuzzedDataProvider(data)
-    table = OWN + DROP_INS
-    entry = table[fdp.ConsumeIntInRange(0, len(table) - 1)]
-    fn = entry if callable(entry) else getattr(entry[0], entry[2])
-    args, kwargs = _arguments(fdp, fn)
-    if SURVEY:
-        _last[0] = f"{fn.__name__}({_describe(args, kwargs)})"
-    before = _snapshot(args, kwargs)
-    got, exc = _outcome(fn, args, kwargs)
-    for a, copy in before:
-        if not np.array_equal(a, copy, equal_nan=a.dtype.kind in "fc"):
-            raise AssertionError(f"{fn.__name__} modified an input")
-    if callable(entry) or entry[1] is None:
-        if exc is not None and not isinstance(exc, (ValueError, TypeError)):
-            raise AssertionError(f"{fn.__name__}: {type(exc).__name__}, not ValueError/"
-                                 f"TypeError") from exc
-        return
-    want, sexc = _outcome(getattr(entry[1], entry[2]), args, kwargs)
-    if isinstance(sexc, MemoryError):
-        return                          # SciPy cannot say what the answer is
-    if (exc is None) != (sexc is None):
-        raise AssertionError(f"{fn.__name__}: fastconv {exc!r} vs SciPy {sexc!r}") from exc
-    if exc is not None:
-        if not isinstance(exc, type(sexc)):
-            raise AssertionError(f"{fn.__name__}: fastconv raised {type(exc).__name__}, SciPy "
-                                 f"{type(sexc).__name__} ({sexc})") from exc
-    elif not (isinstance(want, str) and got == want) and not _close(got, want):
-        raise AssertionError(f"{fn.__name__}: result differs from SciPy's")
-
-
 def main(argv=None):
     atheris.Setup(sys.argv if argv is None else argv, test_one_input)
     atheris.Fuzz()

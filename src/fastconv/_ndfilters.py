@@ -17,6 +17,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
+try:
+    from numpy.exceptions import AxisError
+except ImportError:  # NumPy < 1.25
+    from numpy import AxisError
+
 from fastconv import _filter_kernels, _isa
 
 _DBL_EPSILON = np.finfo(np.float64).eps
@@ -86,12 +91,23 @@ def get_output(output, input, shape=None, complex_output=False):
     return output
 
 
+def axis_index(axis, ndim):
+    """``axis`` in [0, ndim) as NumPy's normalize_axis_index gives it, with an
+    AxisError (not OverflowError) for integers beyond a C int, as SciPy raises."""
+    ax = operator.index(axis)
+    if not -ndim <= ax < ndim:
+        raise AxisError(ax, ndim)
+    return ax % ndim
+
+
 def check_axes(axes, ndim):
-    """SciPy's _check_axes: a tuple of distinct non-negative axes."""
+    """SciPy's _check_axes: a tuple of distinct non-negative axes.  A single axis out
+    of range is an AxisError here already (SciPy's own check skips it and a later
+    normalize_axis_index raises it)."""
     if axes is None:
         return tuple(range(ndim))
     if np.isscalar(axes):
-        axes = (operator.index(axes),)
+        axes = (axis_index(axes, ndim),)
     elif isinstance(axes, Iterable):
         axes = tuple(operator.index(ax) for ax in axes)
         for ax in axes:

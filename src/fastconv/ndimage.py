@@ -43,11 +43,7 @@ import numpy as np
 from fastconv import _ndfilters as _nf
 from fastconv._dask import dask_aware
 from fastconv._ndfilters import OP_CORR, OP_MAX, OP_MIN, OP_UNIFORM
-
-try:
-    from numpy.lib.array_utils import normalize_axis_index
-except ImportError:  # NumPy < 2
-    from numpy.core.multiarray import normalize_axis_index
+from fastconv._ndfilters import axis_index as normalize_axis_index
 
 __all__ = ["correlate1d", "convolve1d", "gaussian_filter1d", "gaussian_filter",
            "correlate", "convolve", "uniform_filter1d", "uniform_filter",
