@@ -161,6 +161,8 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
     cpads = [pads[a] for a in conv_axes]
     if not conv_axes:
         y = cx.astype(dtype) * cv.reshape(1, nv).astype(dtype)      # (B, nv)
+    elif len(conv_axes) == 1 and boundary == "constant" and math.isfinite(fill):
+        y = _fir_rows(cx, cv, cpads[0], dtype, fill)
     elif nv == 1 and _fits_plane_filter(cx.shape[2:], cv.shape[2:], cpads, boundary, fill):
         y = _plane_filter(cx, cv, cpads, dtype)
     else:
@@ -173,6 +175,57 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
     y = y.transpose(inv)
     assert y.shape == (nx, nv) + out_shape
     return y
+
+
+# Chunk of outputs of one work item of the FIR kernel (a multiple of every
+# register block: 8 vectors of up to 16 elements)
+_FIR_CHUNK = 2048
+
+
+def _fir_level():
+    from fastconv import _sig_kernels
+    from fastconv._config import current_isa
+
+    return min({"avx512": 2, "avx2": 1}.get(current_isa(), 0), _sig_kernels.simd_levels())
+
+
+def _band_table(v, lanes):
+    """(kh, kw + lanes - 1, lanes): column q holds v shifted down by q (the banded
+    form of fc_sigfir.h)."""
+    kh, kw = v.shape
+    t = np.zeros((kh, kw + lanes - 1, lanes), dtype=v.dtype)
+    for q in range(lanes):
+        t[:, q:q + kw, q] = v
+    return t
+
+
+def _fir_rows(x, v, pad, dtype, fill):
+    """x (B, 1, n), v (M, 1, k): corr(pad(x), v) along the last axis as (B, M, out),
+    through fastconv.signal's FIR kernel (fc_sigfir.h)."""
+    from fastconv import _sig_kernels
+
+    lo, hi = pad
+    k = v.shape[2]
+    out = x.shape[2] + lo + hi - k + 1
+    xk = x if lo >= 0 else x[:, :, -lo:]
+    lo = max(lo, 0)
+    xk = np.ascontiguousarray(xk, dtype=dtype)
+    level = _fir_level()
+    lanes = _sig_kernels.lanes(level, dtype.itemsize)
+    y = np.empty((x.shape[0], v.shape[0], out), dtype=dtype)
+    for m in range(v.shape[0]):
+        vm = np.ascontiguousarray(v[m, 0].reshape(1, k), dtype=dtype)
+        # the banded form multiplies k + lanes - 1 table rows for k taps: worth it
+        # from _BAND_MIN_TAPS taps on (see docs/performance.md)
+        tab = _band_table(vm, lanes) if k >= _BAND_MIN_TAPS else None
+        ym = y[:, m:m + 1] if v.shape[0] == 1 else np.empty((x.shape[0], 1, out), dtype)
+        _sig_kernels.fir(xk, vm, tab, ym, 0, lo, float(fill), _FIR_CHUNK, level)
+        if v.shape[0] > 1:
+            y[:, m:m + 1] = ym
+    return y
+
+
+_BAND_MIN_TAPS = 28
 
 
 def _fits_plane_filter(shape, kernel, pads, boundary, fill):
