@@ -357,13 +357,14 @@ def test_complex_correlate_conjugates(rng):
 
 
 def test_nan_stays_local_with_direct_and_auto(rng):
-    x = rng.standard_normal(4000)
-    w = rng.standard_normal(500)
-    x[1000] = np.nan
+    # long enough that 'auto' would pick the FFT for finite data
+    x = rng.standard_normal(20000)
+    w = rng.standard_normal(2000)
+    x[5000] = np.nan
     for method in ["direct", "auto"]:
         y = signal.convolve(x, w, method=method)
-        assert np.isnan(y[1000:1500]).all()
-        assert np.isfinite(y[:1000]).all() and np.isfinite(y[1500:]).all()
+        assert np.isnan(y[5000:7000]).all()
+        assert np.isfinite(y[:5000]).all() and np.isfinite(y[7000:]).all()
     assert signal.choose_conv_method(x, w) == "direct"
     assert signal.choose_conv_method(np.nan_to_num(x), w) == "fft"
     with pytest.warns(RuntimeWarning):

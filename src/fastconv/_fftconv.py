@@ -220,7 +220,13 @@ def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
     group = max(1, min(nblocks, _GROUP_BUDGET // max(per_block, 1)))
     if nthreads > 1:
         group = max(1, min(group, -(-nblocks // (2 * nthreads))))
-    groups = [(b, min(nblocks, b + group)) for b in range(0, nblocks, group)]
+    # the blocks that reach past either end of the input (they read a padded copy)
+    # form groups of their own, so that the others read the input in place
+    b_lo = min(nblocks, max(0, -(-(k - 1 - start) // step)))
+    b_hi = max(b_lo, min(nblocks, (n - N - start + k - 1) // step + 1))
+    groups = [(b, min(b_hi, b + group)) for b in range(b_lo, b_hi, group)]
+    groups = ([(0, b_lo)] if b_lo else []) + groups + \
+        [(b, min(nblocks, b + group)) for b in range(b_hi, nblocks, group)]
     pool_threads = min(nthreads, len(groups))
     fwd, inv = _transforms(complex_, 1 if pool_threads > 1 else nthreads)
     wdt = out.dtype if (complex_ and np.iscomplexobj(w)) else rdt

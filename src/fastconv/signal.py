@@ -393,14 +393,14 @@ def correlation_lags(in1_len, in2_len, mode="full"):
 # ---------------------------------------------------------------- method choice
 
 # CPU seconds (one thread; both paths spread over threads alike) per
-# multiply-add of the direct kernels (1-D, and 2-D and up), per output of the
-# direct path's copies, and per output x log2(block) unit of the FFT path.
-# Measured on the dev machine (AMD EPYC Zen 4, float32 / float64): 1e6 samples x
-# 16-2048 taps, 2048x2048 x 5x5-31x31.  Crossovers: ~130 taps (float32) and
-# ~180 (float64) in 1-D, ~18x18 in 2-D.
-_DIRECT_MAC_S = {(1, 4): 0.035e-9, (1, 8): 0.07e-9, (2, 4): 0.021e-9, (2, 8): 0.042e-9}
-_DIRECT_OUT_S = {4: 0.5e-9, 8: 1.5e-9}
-_FFT_S = {4: 0.3e-9, 8: 0.7e-9}
+# multiply-add of the direct kernels (1-D: fastconv.signal's FIR kernel; 2-D and
+# up: the conv and ndimage kernels), per output of the direct path, and per
+# output x log2(block) unit of the FFT path.  Measured on the dev machine (AMD
+# EPYC Zen 4); the numbers and the crossovers they give are in
+# docs/performance.md ("fastconv.signal: direct or FFT").
+_DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.021e-9, (2, 8): 0.042e-9}
+_DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 0.5e-9, (2, 8): 1.5e-9}
+_FFT_S = {4: 0.32e-9, 8: 0.62e-9}
 _CALL_S = 30e-6
 
 
@@ -412,7 +412,7 @@ def _predict(volume, kernel, mode):
     dt = np.result_type(volume.dtype, kernel.dtype)
     item = 4 if dt in (np.float32, np.complex64, np.float16) else 8
     rank = 1 if sum(k > 1 for k in ks) <= 1 else 2
-    per_out = taps * _DIRECT_MAC_S[rank, item] + _DIRECT_OUT_S[item]
+    per_out = taps * _DIRECT_MAC_S[rank, item] + _DIRECT_OUT_S[rank, item]
     direct = math.prod(out) * per_out * (4 if dt.kind == "c" else 1) + _CALL_S
     # the overlap-save block along each transformed axis: a few kernel lengths
     units = sum(math.log2(min(o + k - 1, max(8 * k, 1024))) + 1
