@@ -728,16 +728,15 @@ def test_fft_nan_spreads_over_its_blocks_only(rng):
 @pytest.mark.parametrize("kshape", [(5, 5), (4, 6), (1, 7), (3, 1), (2, 2)])
 @pytest.mark.parametrize("mode", ["same", "valid"])
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-def test_single_plane_2d_runs_the_ndimage_row_kernels(rng, monkeypatch, kshape, mode, dt):
-    """One 2-D plane with zero padding and outputs no larger than the input runs
-    through fastconv.ndimage's kernels: the same shapes as SciPy, within the
-    per-element bound (odd and even kernels, convolve and correlate).  A kernel with
-    one tap along an axis makes that axis a batch axis: a 1-D problem, not a plane."""
+def test_2d_runs_the_fir_kernel(rng, monkeypatch, kshape, mode, dt):
+    """2-D calls with zero padding run through fastconv.signal's FIR kernel (one
+    plane, or rows when the kernel has one row): the same shapes as SciPy, within the
+    per-element bound (odd and even kernels, convolve and correlate)."""
     from fastconv import _sigdirect
 
     used = []
-    real = _sigdirect._plane_filter
-    monkeypatch.setattr(_sigdirect, "_plane_filter", lambda *a: used.append(1) or real(*a))
+    real = _sigdirect._fir
+    monkeypatch.setattr(_sigdirect, "_fir", lambda *a: used.append(1) or real(*a))
     x = rng.standard_normal((37, 41)).astype(dt)
     w = rng.standard_normal(kshape).astype(dt)
     eps = 2.0 ** -24 if dt == np.float32 else 2.0 ** -53
@@ -748,4 +747,4 @@ def test_single_plane_2d_runs_the_ndimage_row_kernels(rng, monkeypatch, kshape, 
         bound = 2 * np.sqrt(w.size) * eps * abs_bound(x, ref_w, mode) * (1 + (dt == np.float64))
         assert y.shape == ref.shape
         assert np.all(np.abs(y - ref) <= bound)
-    assert len(used) == (2 if min(kshape) > 1 else 0)
+    assert len(used) == 2

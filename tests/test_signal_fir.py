@@ -49,6 +49,7 @@ CASES = [  # B, H, W, kh, kw, lo_h, lo_w, ho, wo
     (1, 9, 9, 4, 12, 0, 20, 3, 30),
     (1, 1, 5, 1, 40, 0, 39, 1, 44),       # kernel longer than the input
     (2, 1, 3000, 1, 29, 0, 0, 1, 2972),   # 'valid'
+    (1, 6, 80, 3, 30, 1, 10, 6, 70),       # a plane, banded rows
 ]
 
 

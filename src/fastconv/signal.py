@@ -398,9 +398,9 @@ def correlation_lags(in1_len, in2_len, mode="full"):
 # output x log2(block) unit of the FFT path.  Measured on the dev machine (AMD
 # EPYC Zen 4); the numbers and the crossovers they give are in
 # docs/performance.md ("fastconv.signal: direct or FFT").
-_DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.021e-9, (2, 8): 0.042e-9}
-_DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 0.5e-9, (2, 8): 1.5e-9}
-_FFT_S = {4: 0.32e-9, 8: 0.62e-9}
+_DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.033e-9, (2, 8): 0.063e-9}
+_DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 0.6e-9, (2, 8): 1.0e-9}
+_FFT_S = {(1, 4): 0.32e-9, (1, 8): 0.62e-9, (2, 4): 0.36e-9, (2, 8): 1.0e-9}
 _CALL_S = 30e-6
 
 
@@ -417,7 +417,7 @@ def _predict(volume, kernel, mode):
     # the overlap-save block along each transformed axis: a few kernel lengths
     units = sum(math.log2(min(o + k - 1, max(8 * k, 1024))) + 1
                 for o, k in zip(out, ks) if k > 1) + 6
-    fft = math.prod(out) * units * _FFT_S[item] * (2 if dt.kind == "c" else 1) + 3 * _CALL_S
+    fft = math.prod(out) * units * _FFT_S[rank, item] * (2 if dt.kind == "c" else 1) + 3 * _CALL_S
     return direct, fft
 
 
