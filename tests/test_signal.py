@@ -748,3 +748,18 @@ def test_2d_runs_the_fir_kernel(rng, monkeypatch, kshape, mode, dt):
         assert y.shape == ref.shape
         assert np.all(np.abs(y - ref) <= bound)
     assert len(used) == 2
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32, np.complex128, np.complex64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_auto_sees_nonfinite_anywhere(rng, dt, bad):
+    """'auto' looks at every sample for NaN/inf (not a sample of them), real or complex,
+    at either extreme, before choosing the FFT."""
+    x = rng.standard_normal(200_000).astype(dt)
+    w = rng.standard_normal(3000).astype(dt)
+    assert signal.choose_conv_method(x, w) == "fft"
+    x[123_457] = bad
+    assert signal.choose_conv_method(x, w) == "direct"
+    if np.dtype(dt).kind == "c":
+        x[123_457] = complex(0, bad)
+        assert signal.choose_conv_method(x, w) == "direct"

@@ -452,16 +452,34 @@ def _range_limit(taps):
 
 def _wide_range(a, taps):
     """True if ``a`` holds NaN/inf or its dynamic range is too wide for the FFT."""
-    mag = np.abs(a)
-    peak = mag.max()
+    peak = _peak(a)
     if not np.isfinite(peak):
         return True
     if peak == 0:
         return False
-    # the median of a strided sample (at most ~65536 elements)
-    per_axis = max(1, int(65536 ** (1 / a.ndim)))
-    sample = mag[tuple(slice(None, None, max(1, n // per_axis)) for n in a.shape)]
+    # the median of a strided sample (~16384 elements: its median is within a few %
+    # of the whole array's, against a threshold of 32x; 65536 took 0.6 ms to sort)
+    per_axis = max(1, int(16384 ** (1 / a.ndim)))
+    sample = np.abs(a[tuple(slice(None, None, max(1, n // per_axis)) for n in a.shape)])
     return bool(peak > _range_limit(taps) * np.median(sample))
+
+
+def _peak(a):
+    """max |a| (NaN/inf if ``a`` holds one) without a temporary of a's size: the
+    extremes for real data, |a| in slices of 2**16 elements for complex data."""
+    if a.dtype.kind != "c":
+        hi, lo = a.max(), a.min()
+        if not (np.isfinite(hi) and np.isfinite(lo)):
+            return np.inf
+        return float(max(hi, -lo))
+    flat = a.reshape(-1)       # a copy only for a non-contiguous view
+    peak = 0.0
+    for i in range(0, flat.size, 1 << 16):
+        m = float(np.abs(flat[i:i + (1 << 16)]).max())
+        if not np.isfinite(m):
+            return np.inf
+        peak = max(peak, m)
+    return peak
 
 
 def choose_conv_method(in1, in2, mode="full", measure=False):
