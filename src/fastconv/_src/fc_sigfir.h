@@ -14,21 +14,29 @@
  * instruction sets (the generic copy has no FMA).
  *
  * The AVX-512 and AVX2 copies are the same C compiled with
- * __attribute__((target)); ``level`` (2, 1, 0) picks one.
+ * __attribute__((target)); ``level`` (2, 1, 0) picks one.  Compilers without GCC's
+ * vector extensions (MSVC) get plain loops and no banded form; other targets
+ * (aarch64) the 16-byte vectors of the generic copy.
  */
 #ifndef FC_SIGFIR_H
 #define FC_SIGFIR_H
 
 #include <stddef.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 9)
+#ifndef FCSF_VEC  /* -DFCSF_VEC=0 builds the plain loops (to test them) */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
+#define FCSF_VEC 1
+#else
+#define FCSF_VEC 0
+#endif
+#endif
+
+#if FCSF_VEC && defined(__x86_64__)
 #define FCSF_HAVE_SIMD 1
 #define FCSF_T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
 #define FCSF_T256 __attribute__((target("avx2,fma")))
 #else
 #define FCSF_HAVE_SIMD 0
-#define FCSF_T512
-#define FCSF_T256
 #endif
 
 static inline int fcsf_simd_levels(void) { return FCSF_HAVE_SIMD ? 2 : 0; }
@@ -37,15 +45,8 @@ static inline int fcsf_simd_levels(void) { return FCSF_HAVE_SIMD ? 2 : 0; }
 static inline int fcsf_lanes(int level, int itemsize)
 {
     int bytes = (FCSF_HAVE_SIMD && level >= 2) ? 64 : (FCSF_HAVE_SIMD && level == 1) ? 32 : 16;
-    return bytes / itemsize;
+    return FCSF_VEC ? bytes / itemsize : 1;
 }
-
-#define FCSF_VTYPES(B)                                                             \
-typedef float fcsf_vf##B __attribute__((vector_size(B), aligned(4), may_alias));   \
-typedef double fcsf_vd##B __attribute__((vector_size(B), aligned(8), may_alias));
-FCSF_VTYPES(16)
-FCSF_VTYPES(32)
-FCSF_VTYPES(64)
 
 /* the scalar tails round as the vector lanes do: fused in the FMA targets
  * (written out, as GCC does not always contract a scalar a += x * w), a
@@ -53,6 +54,26 @@ FCSF_VTYPES(64)
 #define FCSF_FMA_f(a, b, c) __builtin_fmaf((a), (b), (c))
 #define FCSF_FMA_d(a, b, c) __builtin_fma((a), (b), (c))
 #define FCSF_MULADD(a, b, c) ((c) + (a) * (b))
+
+/* outputs j0 <= j < n of one row, plain loops (the tails, and builds without vectors) */
+#define FCSF_SCALAR_LOOP(T, FMA)                                                   \
+    for (; j < n; j++) {                                                           \
+        T a = 0;                                                                   \
+        for (r = 0; r < kh; r++) {                                                 \
+            const T *p = rows[r] + j;                                              \
+            const T *w = v + (ptrdiff_t)r * kw;                                    \
+            for (t = 0; t < kw; t++) a = FMA(p[t], w[t], a);                       \
+        }                                                                          \
+        out[j] = a;                                                                \
+    }
+
+#if FCSF_VEC
+#define FCSF_VTYPES(B)                                                             \
+typedef float fcsf_vf##B __attribute__((vector_size(B), aligned(4), may_alias));   \
+typedef double fcsf_vd##B __attribute__((vector_size(B), aligned(8), may_alias));
+FCSF_VTYPES(16)
+FCSF_VTYPES(32)
+FCSF_VTYPES(64)
 
 #define FCSF_LD(VT, p) (*(const VT *)(p))
 #define FCSF_ST(VT, p, v) (*(VT *)(p) = (v))
@@ -64,10 +85,11 @@ FCSF_VTYPES(64)
     a4 += FCSF_LD(VT, (q) + 4 * VL) * (wt); a5 += FCSF_LD(VT, (q) + 5 * VL) * (wt);\
     a6 += FCSF_LD(VT, (q) + 6 * VL) * (wt); a7 += FCSF_LD(VT, (q) + 7 * VL) * (wt);
 
-#define FCSF_BODY(T, VT, FMA)                                                         \
+/* ---- plain form: outputs j0 <= j < n ------------------------------------ */
+#define FCSF_BODY(T, VT, FMA)                                                      \
 {                                                                                  \
     const ptrdiff_t VL = (ptrdiff_t)(sizeof(VT) / sizeof(T));                      \
-    ptrdiff_t j = 0;                                                               \
+    ptrdiff_t j = j0;                                                              \
     int r, t;                                                                      \
     for (; j + 8 * VL <= n; j += 8 * VL) {                                         \
         VT a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                 \
@@ -94,15 +116,7 @@ FCSF_VTYPES(64)
         }                                                                          \
         FCSF_ST(VT, out + j, a0);                                                  \
     }                                                                              \
-    for (; j < n; j++) {                                                           \
-        T a = 0;                                                                   \
-        for (r = 0; r < kh; r++) {                                                 \
-            const T *p = rows[r] + j;                                              \
-            const T *w = v + (ptrdiff_t)r * kw;                                    \
-            for (t = 0; t < kw; t++) a = FMA(p[t], w[t], a);                       \
-        }                                                                          \
-        out[j] = a;                                                                \
-    }                                                                              \
+    FCSF_SCALAR_LOOP(T, FMA)                                                       \
 }
 
 /* ---- banded form: VL outputs a vector, one broadcast sample a product ----
@@ -167,46 +181,75 @@ FCSF_VTYPES(64)
     return sacc == 0;                                                              \
 }
 
-#define FCSF_DEFINE1(T, SUF, W, TGT, FMA)                                             \
-static TGT void fcsf_row##W##_##SUF(const T **rows, int kh, const T *v, int kw,     \
-                                    T *out, ptrdiff_t n)                           \
-    FCSF_BODY(T, fcsf_v##SUF##W, FMA)                                                 \
-static TGT ptrdiff_t fcsf_band##W##_##SUF(const T **rows, int kh, const T *tab,     \
+#define FCSF_DEFINE1(T, SUF, W, TGT, FMA)                                          \
+static TGT void fcsf_row##W##_##SUF(const T **rows, int kh, const T *v, int kw,    \
+                                    T *out, ptrdiff_t j0, ptrdiff_t n)              \
+    FCSF_BODY(T, fcsf_v##SUF##W, FMA)                                              \
+static TGT ptrdiff_t fcsf_band##W##_##SUF(const T **rows, int kh, const T *tab,    \
                                           int kw, T *out, ptrdiff_t n)             \
     FCSF_BAND_BODY(T, fcsf_v##SUF##W)                                              \
 static TGT int fcsf_finite##W##_##SUF(const T *x, ptrdiff_t n)                     \
     FCSF_FINITE_BODY(T, fcsf_v##SUF##W)
 
+#define FCSF_DEFINE_GEN(T, SUF) FCSF_DEFINE1(T, SUF, 16, , FCSF_MULADD)
+
+#else  /* no vector extensions: plain loops, no banded form */
+
+#define FCSF_DEFINE_GEN(T, SUF)                                                    \
+static void fcsf_row16_##SUF(const T **rows, int kh, const T *v, int kw,           \
+                             T *out, ptrdiff_t j0, ptrdiff_t n)                    \
+{                                                                                  \
+    ptrdiff_t j = j0;                                                              \
+    int r, t;                                                                      \
+    FCSF_SCALAR_LOOP(T, FCSF_MULADD)                                               \
+}                                                                                  \
+static ptrdiff_t fcsf_band16_##SUF(const T **rows, int kh, const T *tab, int kw,   \
+                                   T *out, ptrdiff_t n)                            \
+{                                                                                  \
+    (void)rows; (void)kh; (void)tab; (void)kw; (void)out; (void)n;                 \
+    return 0;                                                                      \
+}                                                                                  \
+static int fcsf_finite16_##SUF(const T *x, ptrdiff_t n)                            \
+{                                                                                  \
+    T s = 0;                                                                       \
+    ptrdiff_t j;                                                                   \
+    for (j = 0; j < n; j++) s += x[j] * (T)0;                                      \
+    return s == 0;                                                                 \
+}
+
+#endif  /* FCSF_VEC */
+
+#if FCSF_HAVE_SIMD
+#define FCSF_DEFINE_SIMD(T, SUF)                                                   \
+FCSF_DEFINE1(T, SUF, 64, FCSF_T512, FCSF_FMA_##SUF)                                \
+FCSF_DEFINE1(T, SUF, 32, FCSF_T256, FCSF_FMA_##SUF)
+#define FCSF_PICK(level, name, SUF, args)                                          \
+    ((level) >= 2 ? name##64_##SUF args : (level) == 1 ? name##32_##SUF args       \
+                                                       : name##16_##SUF args)
+#else
+#define FCSF_DEFINE_SIMD(T, SUF)
+#define FCSF_PICK(level, name, SUF, args) ((void)(level), name##16_##SUF args)
+#endif
+
 #define FCSF_DEFINE(T, SUF)                                                        \
-FCSF_DEFINE1(T, SUF, 64, FCSF_T512, FCSF_FMA_##SUF)                                        \
-FCSF_DEFINE1(T, SUF, 32, FCSF_T256, FCSF_FMA_##SUF)                                        \
-FCSF_DEFINE1(T, SUF, 16, , FCSF_MULADD)                                              \
+FCSF_DEFINE_SIMD(T, SUF)                                                           \
+FCSF_DEFINE_GEN(T, SUF)                                                            \
 static inline void fcsf_row_##SUF(int level, const T **rows, int kh, const T *v,   \
                                   int kw, T *out, ptrdiff_t n)                     \
 {                                                                                  \
-    if (FCSF_HAVE_SIMD && level >= 2) fcsf_row64_##SUF(rows, kh, v, kw, out, n);   \
-    else if (FCSF_HAVE_SIMD && level == 1) fcsf_row32_##SUF(rows, kh, v, kw, out, n); \
-    else fcsf_row16_##SUF(rows, kh, v, kw, out, n);                                \
+    FCSF_PICK(level, fcsf_row, SUF, (rows, kh, v, kw, out, 0, n));                 \
 }                                                                                  \
 /* the banded form over the whole vectors of the row, the plain form for the      \
  * rest; tab: the band table for this level's vector length (fcsf_lanes) */      \
 static inline void fcsf_rowb_##SUF(int level, const T **rows, int kh, const T *v,  \
                                    const T *tab, int kw, T *out, ptrdiff_t n)      \
 {                                                                                  \
-    ptrdiff_t d, r;                                                                \
-    const T *rest[kh];                                                             \
-    if (FCSF_HAVE_SIMD && level >= 2) d = fcsf_band64_##SUF(rows, kh, tab, kw, out, n); \
-    else if (FCSF_HAVE_SIMD && level == 1) d = fcsf_band32_##SUF(rows, kh, tab, kw, out, n); \
-    else d = fcsf_band16_##SUF(rows, kh, tab, kw, out, n);                         \
-    if (d == n) return;                                                            \
-    for (r = 0; r < kh; r++) rest[r] = rows[r] + d;                                \
-    fcsf_row_##SUF(level, rest, kh, v, kw, out + d, n - d);                        \
+    ptrdiff_t d = FCSF_PICK(level, fcsf_band, SUF, (rows, kh, tab, kw, out, n));   \
+    if (d < n) FCSF_PICK(level, fcsf_row, SUF, (rows, kh, v, kw, out, d, n));      \
 }                                                                                  \
 static inline int fcsf_finite_##SUF(int level, const T *x, ptrdiff_t n)            \
 {                                                                                  \
-    if (FCSF_HAVE_SIMD && level >= 2) return fcsf_finite64_##SUF(x, n);            \
-    if (FCSF_HAVE_SIMD && level == 1) return fcsf_finite32_##SUF(x, n);            \
-    return fcsf_finite16_##SUF(x, n);                                              \
+    return FCSF_PICK(level, fcsf_finite, SUF, (x, n));                             \
 }
 
 FCSF_DEFINE(float, f)
