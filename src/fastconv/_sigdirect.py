@@ -186,6 +186,9 @@ _FIR_CHUNK = 2048
 # ... for planes (more than one kernel row): 256 measured 0.8x the time of 2048 on
 # 2048x2048 float32 x 5x5 to 9x9
 _FIR_CHUNK_2D = 256
+# Taps a row from which the FIR kernel runs in its banded form (measured crossover
+# 24-32 taps, float32 and float64, AVX-512: docs/performance.md)
+_BAND_MIN_TAPS = 28
 
 
 def _fir_level():
@@ -234,9 +237,6 @@ def _fir(x, v, pads, dtype, fill):
         if nv > 1:
             y[:, m] = ym
     return y.reshape((x.shape[0], nv) + out[-len(x.shape[2:]):])
-
-
-_BAND_MIN_TAPS = 28
 
 
 def _conv_nd(x, v, pads, dtype, boundary, fill):
