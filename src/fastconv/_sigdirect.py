@@ -29,9 +29,12 @@ NaN and inf stay local: an output is NaN/inf only if a product it sums is.
 """
 
 import math
+import sys
 
 import numpy as np
 
+from fastconv import _select
+from fastconv._config import current_isa, get_num_threads
 from fastconv.conv import conv as _fc_conv
 
 # Largest taps x outputs of one axis in one kernel call; longer axes go in frames.
@@ -193,7 +196,6 @@ _BAND_MIN_TAPS = 28
 
 def _fir_level():
     from fastconv import _sig_kernels
-    from fastconv._config import current_isa
 
     return min({"avx512": 2, "avx2": 1}.get(current_isa(), 0), _sig_kernels.simd_levels())
 
@@ -227,11 +229,17 @@ def _fir(x, v, pads, dtype, fill):
     chunk = _FIR_CHUNK if k[0] == 1 else _FIR_CHUNK_2D
     nv = v.shape[0]
     y = np.empty((x.shape[0], nv) + out, dtype=dtype)
+    banded = k[1] >= _BAND_MIN_TAPS
+    if _select.VERBOSE:
+        print(f"fastconv_verbose,signal_direct,fir,{'banded' if banded else 'plain'},"
+              f"isa={current_isa()},threads={get_num_threads()},f{8 * dtype.itemsize},"
+              f"x{'x'.join(map(str, xk.shape))}:w{nv}x{'x'.join(map(str, k))}:"
+              f"y{'x'.join(map(str, y.shape))}", file=sys.stderr)
     for m in range(nv):
         vm = np.ascontiguousarray(v[m, 0].reshape(k), dtype=dtype)
         # the banded form multiplies k + lanes - 1 table rows for k taps: worth it
         # from _BAND_MIN_TAPS taps on (see docs/performance.md)
-        tab = _band_table(vm, lanes) if k[1] >= _BAND_MIN_TAPS else None
+        tab = _band_table(vm, lanes) if banded else None
         ym = y[:, 0] if nv == 1 else np.empty((x.shape[0],) + out, dtype)
         _sig_kernels.fir(xk, vm, tab, ym, pads[0][0], pads[1][0], float(fill), chunk, level)
         if nv > 1:
