@@ -357,13 +357,14 @@ def test_complex_correlate_conjugates(rng):
 
 
 def test_nan_stays_local_with_direct_and_auto(rng):
-    x = rng.standard_normal(4000)
-    w = rng.standard_normal(500)
-    x[1000] = np.nan
+    # long enough that 'auto' would pick the FFT for finite data
+    x = rng.standard_normal(20000)
+    w = rng.standard_normal(2000)
+    x[5000] = np.nan
     for method in ["direct", "auto"]:
         y = signal.convolve(x, w, method=method)
-        assert np.isnan(y[1000:1500]).all()
-        assert np.isfinite(y[:1000]).all() and np.isfinite(y[1500:]).all()
+        assert np.isnan(y[5000:7000]).all()
+        assert np.isfinite(y[:5000]).all() and np.isfinite(y[7000:]).all()
     assert signal.choose_conv_method(x, w) == "direct"
     assert signal.choose_conv_method(np.nan_to_num(x), w) == "fft"
     with pytest.warns(RuntimeWarning):
@@ -729,16 +730,15 @@ def test_fft_nan_spreads_over_its_blocks_only(rng):
 @pytest.mark.parametrize("kshape", [(5, 5), (4, 6), (1, 7), (3, 1), (2, 2)])
 @pytest.mark.parametrize("mode", ["same", "valid"])
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-def test_single_plane_2d_runs_the_ndimage_row_kernels(rng, monkeypatch, kshape, mode, dt):
-    """One 2-D plane with zero padding and outputs no larger than the input runs
-    through fastconv.ndimage's kernels: the same shapes as SciPy, within the
-    per-element bound (odd and even kernels, convolve and correlate).  A kernel with
-    one tap along an axis makes that axis a batch axis: a 1-D problem, not a plane."""
+def test_2d_runs_the_fir_kernel(rng, monkeypatch, kshape, mode, dt):
+    """2-D calls with zero padding run through fastconv.signal's FIR kernel (one
+    plane, or rows when the kernel has one row): the same shapes as SciPy, within the
+    per-element bound (odd and even kernels, convolve and correlate)."""
     from fastconv import _sigdirect
 
     used = []
-    real = _sigdirect._plane_filter
-    monkeypatch.setattr(_sigdirect, "_plane_filter", lambda *a: used.append(1) or real(*a))
+    real = _sigdirect._fir
+    monkeypatch.setattr(_sigdirect, "_fir", lambda *a: used.append(1) or real(*a))
     x = rng.standard_normal((37, 41)).astype(dt)
     w = rng.standard_normal(kshape).astype(dt)
     eps = 2.0 ** -24 if dt == np.float32 else 2.0 ** -53
@@ -749,4 +749,19 @@ def test_single_plane_2d_runs_the_ndimage_row_kernels(rng, monkeypatch, kshape, 
         bound = 2 * np.sqrt(w.size) * eps * abs_bound(x, ref_w, mode) * (1 + (dt == np.float64))
         assert y.shape == ref.shape
         assert np.all(np.abs(y - ref) <= bound)
-    assert len(used) == (2 if min(kshape) > 1 else 0)
+    assert len(used) == 2
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32, np.complex128, np.complex64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_auto_sees_nonfinite_anywhere(rng, dt, bad):
+    """'auto' looks at every sample for NaN/inf (not a sample of them), real or complex,
+    at either extreme, before choosing the FFT."""
+    x = rng.standard_normal(200_000).astype(dt)
+    w = rng.standard_normal(3000).astype(dt)
+    assert signal.choose_conv_method(x, w) == "fft"
+    x[123_457] = bad
+    assert signal.choose_conv_method(x, w) == "direct"
+    if np.dtype(dt).kind == "c":
+        x[123_457] = complex(0, bad)
+        assert signal.choose_conv_method(x, w) == "direct"

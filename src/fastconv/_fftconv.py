@@ -189,6 +189,21 @@ def _as_compute(a, dtype, complex_, rdt):
     return a.astype(rdt, copy=False)
 
 
+def _span_copy(x, c, i0, span, dtype):
+    """x[i0:i0 + span] along axis c in ``dtype``, zero outside the input."""
+    n = x.shape[c]
+    shape = list(x.shape)
+    shape[c] = span
+    buf = np.empty(shape, dtype=dtype)
+    c0, c1 = min(max(0, i0), i0 + span), max(min(n, i0 + span), i0)
+    pre = (slice(None),) * c
+    buf[pre + (slice(0, max(c0 - i0, 0)),)] = 0
+    buf[pre + (slice(max(c1 - i0, c0 - i0), span),)] = 0
+    if c1 > c0:
+        buf[pre + (slice(c0 - i0, c1 - i0),)] = x[pre + (slice(c0, c1),)]
+    return buf
+
+
 def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
     """Overlap-save along axis c with circular size N."""
     k = w.shape[c]
@@ -205,7 +220,13 @@ def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
     group = max(1, min(nblocks, _GROUP_BUDGET // max(per_block, 1)))
     if nthreads > 1:
         group = max(1, min(group, -(-nblocks // (2 * nthreads))))
-    groups = [(b, min(nblocks, b + group)) for b in range(0, nblocks, group)]
+    # the blocks that reach past either end of the input (they read a padded copy)
+    # form groups of their own, so that the others read the input in place
+    b_lo = min(nblocks, max(0, -(-(k - 1 - start) // step)))
+    b_hi = max(b_lo, min(nblocks, (n - N - start + k - 1) // step + 1))
+    groups = [(b, min(b_hi, b + group)) for b in range(b_lo, b_hi, group)]
+    groups = ([(0, b_lo)] if b_lo else []) + groups + \
+        [(b, min(nblocks, b + group)) for b in range(b_hi, nblocks, group)]
     pool_threads = min(nthreads, len(groups))
     fwd, inv = _transforms(complex_, 1 if pool_threads > 1 else nthreads)
     wdt = out.dtype if (complex_ and np.iscomplexobj(w)) else rdt
@@ -219,19 +240,14 @@ def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
 
     def run(b0, b1):
         g = b1 - b0
-        # the group's input span, zero outside the input, then one window per block
+        # the group's input span (zero outside the input), then one window per block
         i0 = start + b0 * step - k + 1
         span = (g - 1) * step + N
-        buf_shape = list(x.shape)
-        buf_shape[c] = span
-        buf = np.zeros(buf_shape, dtype=xdt)
-        c0, c1 = max(0, i0), min(n, i0 + span)
-        if c1 > c0:
-            dst = [slice(None)] * x.ndim
-            dst[c] = slice(c0 - i0, c1 - i0)
-            src = [slice(None)] * x.ndim
-            src[c] = slice(c0, c1)
-            buf[tuple(dst)] = x[tuple(src)]
+        if i0 >= 0 and i0 + span <= n and x.dtype == xdt:
+            # inside the input: the transforms read the windows in place
+            buf = x[(slice(None),) * c + (slice(i0, i0 + span),)]
+        else:
+            buf = _span_copy(x, c, i0, span, xdt)
         win = np.lib.stride_tricks.sliding_window_view(buf, N, axis=c)
         win = win[(slice(None),) * c + (slice(None, None, step),)]   # (.., g, .., N)
         seg = np.moveaxis(win, c, 0)                                   # (g, .., N)
@@ -240,14 +256,21 @@ def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
         spec = spec * wspec if spec.shape != np.broadcast_shapes(spec.shape, wspec.shape) \
             else _imul(spec, wspec)
         r = inv(spec, fshape, faxes)[tuple(crop)]                      # (g, .., step at c, ..)
-        r = np.moveaxis(r, 0, c)                                       # (.., g, step, ..)
-        r = r.reshape(r.shape[:c] + (g * step,) + r.shape[c + 2:])
         o0, o1 = b0 * step, min(length, b1 * step)
-        dst = [slice(None)] * x.ndim
-        dst[c] = slice(o0, o1)
-        srcr = [slice(None)] * x.ndim
-        srcr[c] = slice(0, o1 - o0)
-        out[tuple(dst)] = r[tuple(srcr)]
+        full = (o1 - o0) // step
+        if full:
+            # the outputs of the whole blocks, written straight into ``out`` seen
+            # as (.., block, step, ..)
+            ov = out[(slice(None),) * c + (slice(o0, o0 + full * step),)]
+            ov = np.lib.stride_tricks.as_strided(
+                ov, ov.shape[:c] + (full, step) + ov.shape[c + 1:],
+                ov.strides[:c] + (step * ov.strides[c], ov.strides[c]) + ov.strides[c + 1:],
+                writeable=True)
+            ov[...] = np.moveaxis(r[:full], 0, c)
+        rem = o1 - o0 - full * step
+        if rem:
+            out[(slice(None),) * c + (slice(o1 - rem, o1),)] = \
+                r[full][(slice(None),) * c + (slice(0, rem),)]
 
     if pool_threads <= 1:
         for b0, b1 in groups:

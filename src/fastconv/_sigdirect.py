@@ -3,16 +3,21 @@
 ``correlate_padded(x, v, pads, ...)`` returns ``corr(pad(x), v)`` ('valid' over the
 padded input), any number of dimensions, any dtype:
 
-- float32/float64: fastconv's compiled kernels.  Axes where ``v`` has one tap are
-  folded into the batch axis; up to three convolved axes run in one call; more
-  run as a loop over the taps of the leading axes, each a 3-axis call.  A long
-  axis is cut into frames (overlap-save with the direct kernel): rows of 512-2048
-  outputs ran faster in the kernels than whole long rows.  (The frame budget below
-  was first set when the kernels built taps x outputs index tables, which they no
-  longer do; it has not been re-tuned since.)  One 2-D plane with zero padding runs
-  on fastconv.ndimage's row kernels instead.
-- complex: the four real products in one call (real and imaginary parts as
-  batch entries and as two output channels).
+- float32/float64: axes where ``v`` has one tap are folded into the batch axis.
+  One or two convolved axes with a constant boundary (1-D and 2-D calls, rows or
+  planes of a batch, convolve2d/correlate2d with 'fill') run in fastconv.signal's
+  own FIR kernel (``_sig_kernels.fir``, ``_src/fc_sigfir.h``), threaded over
+  chunks of outputs, reading the input in place (a padded copy of a chunk's rows
+  only at the ends), from ``_BAND_MIN_TAPS`` taps a row on in its banded form.
+- float32/float64 otherwise (the 'wrap'/'symm' boundaries, a non-finite fill,
+  three or more axes): fastconv's conv kernels.  Up to three convolved axes run in
+  one call; more run as a loop over the taps of the leading axes, each a 3-axis
+  call.  A long axis is cut into frames (overlap-save with the direct kernel):
+  rows of 512-2048 outputs ran faster in the kernels than whole long rows.  (The
+  frame budget below was first set when the kernels built taps x outputs index
+  tables, which they no longer do; it has not been re-tuned since.)
+- complex: the four real products (real and imaginary parts as batch entries
+  and as two kernels).
 - integers and bool: exact.  When no partial sum can reach 2**53 the float64
   kernels give the exact sum, which is then wrapped into the integer type as an
   integer sum would wrap (SciPy sums in the integer type); otherwise a loop over
@@ -24,9 +29,12 @@ NaN and inf stay local: an output is NaN/inf only if a product it sums is.
 """
 
 import math
+import sys
 
 import numpy as np
 
+from fastconv import _select
+from fastconv._config import current_isa, get_num_threads
 from fastconv.conv import conv as _fc_conv
 
 # Largest taps x outputs of one axis in one kernel call; longer axes go in frames.
@@ -161,8 +169,8 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
     cpads = [pads[a] for a in conv_axes]
     if not conv_axes:
         y = cx.astype(dtype) * cv.reshape(1, nv).astype(dtype)      # (B, nv)
-    elif nv == 1 and _fits_plane_filter(cx.shape[2:], cv.shape[2:], cpads, boundary, fill):
-        y = _plane_filter(cx, cv, cpads, dtype)
+    elif len(conv_axes) <= 2 and boundary == "constant" and math.isfinite(fill):
+        y = _fir(cx, cv, cpads, dtype, fill)
     else:
         y = _conv_nd(cx, cv, cpads, dtype, boundary, fill)   # (B, nv, *conv_out)
     # back to (nx, nv, *out) in the original axis order
@@ -175,30 +183,68 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
     return y
 
 
-def _fits_plane_filter(shape, kernel, pads, boundary, fill):
-    """A single-channel 2-D correlation with zero padding whose outputs are no more
-    than its inputs and whose window starts inside the kernel along each axis: the
-    case fastconv.ndimage's row kernels do in place, 3-5x faster than a one-channel
-    GEMM (2048x2048 x 5x5 float32)."""
-    if len(shape) != 2 or boundary != "constant" or fill != 0:
-        return False
-    return all(0 <= lo <= k - 1 and lo + hi <= k - 1
-               for n, k, (lo, hi) in zip(shape, kernel, pads))
+# Chunk of outputs of one work item of the FIR kernel (a multiple of every
+# register block: 8 vectors of up to 16 elements)
+_FIR_CHUNK = 2048
+# ... for planes (more than one kernel row): 256 measured 0.8x the time of 2048 on
+# 2048x2048 float32 x 5x5 to 9x9
+_FIR_CHUNK_2D = 256
+# Taps a row from which the FIR kernel runs in its banded form (measured crossover
+# 24-32 taps, float32 and float64, AVX-512: docs/performance.md)
+_BAND_MIN_TAPS = 28
 
 
-def _plane_filter(x, v, pads, dtype):
-    """x (B, 1, H, W), v (1, 1, kh, kw): corr(pad(x), v) as (B, 1, *out) through
-    fastconv.ndimage.correlate ('constant' zeros, the origin putting tap 0 of each
-    axis ``lo`` samples before the output), cropped to the 'valid' extent of the
-    padded input."""
-    from fastconv import ndimage  # the filters import this package's kernels lazily
+def _fir_level():
+    from fastconv import _sig_kernels
 
-    xk = x[:, 0] if x.dtype == dtype else x[:, 0].astype(dtype)
-    wk = v[0, 0] if v.dtype == dtype else v[0, 0].astype(dtype)
-    origin = [0] + [lo - k // 2 for k, (lo, _) in zip(wk.shape, pads)]
-    y = ndimage.correlate(xk, wk[None], mode="constant", cval=0.0, origin=origin)
-    out = tuple(n + lo + hi - k + 1 for n, k, (lo, hi) in zip(xk.shape[1:], wk.shape, pads))
-    return y[(slice(None),) + tuple(slice(0, o) for o in out)][:, None]
+    return min({"avx512": 2, "avx2": 1}.get(current_isa(), 0), _sig_kernels.simd_levels())
+
+
+def _band_table(v, lanes):
+    """(kh, kw + lanes - 1, lanes): column q holds v shifted down by q (the banded
+    form of fc_sigfir.h)."""
+    kh, kw = v.shape
+    t = np.zeros((kh, kw + lanes - 1, lanes), dtype=v.dtype)
+    for q in range(lanes):
+        t[:, q:q + kw, q] = v
+    return t
+
+
+def _fir(x, v, pads, dtype, fill):
+    """x (B, 1, *sp), v (M, 1, *k), one or two axes: corr(pad(x), v) as (B, M, *out),
+    ``fill`` outside the input, through fastconv.signal's FIR kernel (fc_sigfir.h)."""
+    from fastconv import _sig_kernels
+
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        x, pads = _crop_negative(x, pads)   # 'valid' along an axis: a crop
+    sp, k = x.shape[2:], v.shape[2:]
+    out = tuple(n + lo + hi - kk + 1 for n, kk, (lo, hi) in zip(sp, k, pads))
+    if len(sp) == 1:
+        # a row is a plane of one row
+        sp, k, out, pads = (1,) + sp, (1,) + k, (1,) + out, [(0, 0)] + list(pads)
+    xk = np.ascontiguousarray(x.reshape((x.shape[0],) + sp), dtype=dtype)
+    level = _fir_level()
+    lanes = _sig_kernels.lanes(level, dtype.itemsize)
+    # rows of a plane share their cached input rows when the chunks are short
+    chunk = _FIR_CHUNK if k[0] == 1 else _FIR_CHUNK_2D
+    nv = v.shape[0]
+    y = np.empty((x.shape[0], nv) + out, dtype=dtype)
+    banded = k[1] >= _BAND_MIN_TAPS
+    if _select.VERBOSE:
+        print(f"fastconv_verbose,signal_direct,fir,{'banded' if banded else 'plain'},"
+              f"isa={current_isa()},threads={get_num_threads()},f{8 * dtype.itemsize},"
+              f"x{'x'.join(map(str, xk.shape))}:w{nv}x{'x'.join(map(str, k))}:"
+              f"y{'x'.join(map(str, y.shape))}", file=sys.stderr)
+    for m in range(nv):
+        vm = np.ascontiguousarray(v[m, 0].reshape(k), dtype=dtype)
+        # the banded form multiplies k + lanes - 1 table rows for k taps: worth it
+        # from _BAND_MIN_TAPS taps on (see docs/performance.md)
+        tab = _band_table(vm, lanes) if banded else None
+        ym = y[:, 0] if nv == 1 else np.empty((x.shape[0],) + out, dtype)
+        _sig_kernels.fir(xk, vm, tab, ym, pads[0][0], pads[1][0], float(fill), chunk, level)
+        if nv > 1:
+            y[:, m] = ym
+    return y.reshape((x.shape[0], nv) + out[-len(x.shape[2:]):])
 
 
 def _conv_nd(x, v, pads, dtype, boundary, fill):

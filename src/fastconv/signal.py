@@ -393,14 +393,14 @@ def correlation_lags(in1_len, in2_len, mode="full"):
 # ---------------------------------------------------------------- method choice
 
 # CPU seconds (one thread; both paths spread over threads alike) per
-# multiply-add of the direct kernels (1-D, and 2-D and up), per output of the
-# direct path's copies, and per output x log2(block) unit of the FFT path.
-# Measured on the dev machine (AMD EPYC Zen 4, float32 / float64): 1e6 samples x
-# 16-2048 taps, 2048x2048 x 5x5-31x31.  Crossovers: ~130 taps (float32) and
-# ~180 (float64) in 1-D, ~18x18 in 2-D.
-_DIRECT_MAC_S = {(1, 4): 0.035e-9, (1, 8): 0.07e-9, (2, 4): 0.021e-9, (2, 8): 0.042e-9}
-_DIRECT_OUT_S = {4: 0.5e-9, 8: 1.5e-9}
-_FFT_S = {4: 0.3e-9, 8: 0.7e-9}
+# multiply-add of the direct kernels (1-D: fastconv.signal's FIR kernel; 2-D and
+# up: the conv and ndimage kernels), per output of the direct path, and per
+# output x log2(block) unit of the FFT path.  Measured on the dev machine (AMD
+# EPYC Zen 4); the numbers and the crossovers they give are in
+# docs/performance.md ("fastconv.signal: direct or FFT").
+_DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.033e-9, (2, 8): 0.063e-9}
+_DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 0.6e-9, (2, 8): 1.0e-9}
+_FFT_S = {(1, 4): 0.32e-9, (1, 8): 0.62e-9, (2, 4): 0.36e-9, (2, 8): 1.0e-9}
 _CALL_S = 30e-6
 
 
@@ -412,12 +412,12 @@ def _predict(volume, kernel, mode):
     dt = np.result_type(volume.dtype, kernel.dtype)
     item = 4 if dt in (np.float32, np.complex64, np.float16) else 8
     rank = 1 if sum(k > 1 for k in ks) <= 1 else 2
-    per_out = taps * _DIRECT_MAC_S[rank, item] + _DIRECT_OUT_S[item]
+    per_out = taps * _DIRECT_MAC_S[rank, item] + _DIRECT_OUT_S[rank, item]
     direct = math.prod(out) * per_out * (4 if dt.kind == "c" else 1) + _CALL_S
     # the overlap-save block along each transformed axis: a few kernel lengths
     units = sum(math.log2(min(o + k - 1, max(8 * k, 1024))) + 1
                 for o, k in zip(out, ks) if k > 1) + 6
-    fft = math.prod(out) * units * _FFT_S[item] * (2 if dt.kind == "c" else 1) + 3 * _CALL_S
+    fft = math.prod(out) * units * _FFT_S[rank, item] * (2 if dt.kind == "c" else 1) + 3 * _CALL_S
     return direct, fft
 
 
@@ -452,16 +452,34 @@ def _range_limit(taps):
 
 def _wide_range(a, taps):
     """True if ``a`` holds NaN/inf or its dynamic range is too wide for the FFT."""
-    mag = np.abs(a)
-    peak = mag.max()
+    peak = _peak(a)
     if not np.isfinite(peak):
         return True
     if peak == 0:
         return False
-    # the median of a strided sample (at most ~65536 elements)
-    per_axis = max(1, int(65536 ** (1 / a.ndim)))
-    sample = mag[tuple(slice(None, None, max(1, n // per_axis)) for n in a.shape)]
+    # the median of a strided sample (~16384 elements: its median is within a few %
+    # of the whole array's, against a threshold of 32x; 65536 took 0.6 ms to sort)
+    per_axis = max(1, int(16384 ** (1 / a.ndim)))
+    sample = np.abs(a[tuple(slice(None, None, max(1, n // per_axis)) for n in a.shape)])
     return bool(peak > _range_limit(taps) * np.median(sample))
+
+
+def _peak(a):
+    """max |a| (NaN/inf if ``a`` holds one) without a temporary of a's size: the
+    extremes for real data, |a| in slices of 2**16 elements for complex data."""
+    if a.dtype.kind != "c":
+        hi, lo = a.max(), a.min()
+        if not (np.isfinite(hi) and np.isfinite(lo)):
+            return np.inf
+        return float(max(hi, -lo))
+    flat = a.reshape(-1)       # a copy only for a non-contiguous view
+    peak = 0.0
+    for i in range(0, flat.size, 1 << 16):
+        m = float(np.abs(flat[i:i + (1 << 16)]).max())
+        if not np.isfinite(m):
+            return np.inf
+        peak = max(peak, m)
+    return peak
 
 
 def choose_conv_method(in1, in2, mode="full", measure=False):

@@ -1,0 +1,161 @@
+"""Typed direct FIR kernels of fastconv.signal: 1-D and 2-D correlations of
+single planes with a constant (``fill``) boundary.
+
+``fir(x, v, out, lo_h, lo_w, fill, chunk, level)`` computes, for every plane b,
+
+    out[b, i, j] = sum_{r, t} xp[b, i + r, j + t] * v[r, t]
+
+where ``xp`` is ``x`` extended by ``lo_h`` rows / ``lo_w`` columns of ``fill``
+before (and as many as the output needs after).  The Python layer
+(fastconv._sigdirect) has checked the shapes, made the buffers C-contiguous in
+float32/float64 and cropped negative padding away; the kernel trusts them.
+
+Work items are (plane, output row, chunk of ``chunk`` outputs), handed to the
+threads dynamically; a chunk whose window lies inside its input rows reads
+them in place, one that reaches the boundary reads a padded copy of its part
+of the rows (so no padded copy of the input is ever made).  The row kernel
+(fc_sigfir.h) sums every output in one fixed order, so the bits do not
+depend on the thread count.
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+
+cdef extern from "fc_sigfir.h" nogil:
+    int fcsf_simd_levels()
+    void fcsf_row_f(int level, const float **rows, int kh, const float *v, int kw,
+                    float *out, Py_ssize_t n)
+    void fcsf_row_d(int level, const double **rows, int kh, const double *v, int kw,
+                    double *out, Py_ssize_t n)
+    void fcsf_rowb_f(int level, const float **rows, int kh, const float *v, const float *tab,
+                     int kw, float *out, Py_ssize_t n)
+    void fcsf_rowb_d(int level, const double **rows, int kh, const double *v,
+                     const double *tab, int kw, double *out, Py_ssize_t n)
+    int fcsf_finite_f(int level, const float *x, Py_ssize_t n)
+    int fcsf_finite_d(int level, const double *x, Py_ssize_t n)
+    int fcsf_lanes(int level, int itemsize)
+
+
+def simd_levels():
+    """2 if the AVX-512/AVX2 copies of the row kernel were compiled in, else 0."""
+    return fcsf_simd_levels()
+
+
+def lanes(int level, int itemsize):
+    """Elements of one vector of the row kernel at ``level`` (the band table's width)."""
+    return fcsf_lanes(level, itemsize)
+
+
+cdef inline void _rowb(int level, const floating **rows, int kh, const floating *v,
+                       const floating *tab, int kw, floating *out, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fcsf_rowb_f(level, rows, kh, v, tab, kw, out, n)
+    else:
+        fcsf_rowb_d(level, rows, kh, v, tab, kw, out, n)
+
+
+cdef inline bint _finite(int level, const floating *x, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return fcsf_finite_f(level, x, n)
+    else:
+        return fcsf_finite_d(level, x, n)
+
+
+cdef inline void _row(int level, const floating **rows, int kh, const floating *v, int kw,
+                      floating *out, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fcsf_row_f(level, rows, kh, v, kw, out, n)
+    else:
+        fcsf_row_d(level, rows, kh, v, kw, out, n)
+
+
+def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:, :, ::1] tab,
+        floating[:, :, ::1] out, Py_ssize_t lo_h, Py_ssize_t lo_w, double fill,
+        Py_ssize_t chunk, int level):
+    """out[b, i, j] = sum_{r, t} pad(x)[b, i + r, j + t] * v[r, t] (see the module).
+
+    ``tab``: None, or the band table of ``v`` for this level (shape (kh, kw + L - 1,
+    L), L = lanes(level, itemsize)): chunks whose samples are all finite then run
+    in the banded form (the same values, faster for longer kernels)."""
+    cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2]
+    cdef int kh = <int>v.shape[0], kw = <int>v.shape[1]
+    cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
+    if B == 0 or Ho == 0 or Wo == 0:
+        return
+    if chunk < 1:
+        chunk = 1
+    cdef Py_ssize_t nch = (Wo + chunk - 1) // chunk
+    cdef Py_ssize_t items = B * Ho * nch
+    cdef Py_ssize_t span = chunk + kw - 1
+    cdef floating fv = <floating>fill
+    cdef const floating *xb = &x[0, 0, 0]
+    cdef const floating *vb = &v[0, 0]
+    cdef floating *ob = &out[0, 0, 0]
+    cdef const floating *tb = NULL
+    if tab is not None:
+        tb = &tab[0, 0, 0]
+    cdef floating *fillrow = <floating *>malloc(span * sizeof(floating))
+    if fillrow == NULL:
+        raise MemoryError("fastconv.signal: no memory for a row of the fill value")
+    cdef Py_ssize_t q
+    for q in range(span):
+        fillrow[q] = fv
+    cdef Py_ssize_t it, b, i, c, j0, n, m, c0, a, e
+    cdef int r
+    cdef bint ok
+    cdef int fail[1]
+    fail[0] = 0
+    cdef const floating **rows
+    cdef floating *scratch
+    cdef floating *s
+    cdef const floating *xrow
+    with nogil, parallel():
+        rows = <const floating **>malloc(kh * sizeof(floating *))
+        scratch = <floating *>malloc(kh * span * sizeof(floating))
+        ok = rows != NULL and scratch != NULL
+        for it in prange(items, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
+            c = it % nch
+            i = (it // nch) % Ho
+            b = it // (nch * Ho)
+            j0 = c * chunk
+            n = Wo - j0 if Wo - j0 < chunk else chunk
+            c0 = j0 - lo_w               # first input column this chunk reads
+            for r in range(kh):
+                m = i + r - lo_h
+                if m < 0 or m >= H:
+                    rows[r] = fillrow
+                    continue
+                xrow = xb + (b * H + m) * W
+                if c0 >= 0 and c0 + n + kw - 1 <= W:
+                    rows[r] = xrow + c0
+                    continue
+                s = scratch + r * span
+                # [fill before | x[a:e] | fill after] for input columns c0 .. c0 + n + kw - 2
+                a = c0 if c0 > 0 else 0
+                e = c0 + n + kw - 1 if c0 + n + kw - 1 < W else W
+                for q in range(a - c0 if a - c0 < n + kw - 1 else n + kw - 1):
+                    s[q] = fv
+                if e > a:
+                    memcpy(s + (a - c0), xrow + a, (e - a) * sizeof(floating))
+                for q in range((e - c0 if e > a else a - c0), n + kw - 1):
+                    s[q] = fv
+                rows[r] = s
+            if tb != NULL:
+                for r in range(kh):
+                    if not _finite(level, rows[r], n + kw - 1):
+                        break
+                else:
+                    _rowb(level, rows, kh, vb, tb, kw, ob + (b * Ho + i) * Wo + j0, n)
+                    continue
+            _row(level, rows, kh, vb, kw, ob + (b * Ho + i) * Wo + j0, n)
+        free(scratch)
+        free(<void *>rows)
+    free(fillrow)
+    if fail[0]:
+        raise MemoryError("fastconv.signal: no memory for a thread's row buffers")

@@ -1,0 +1,258 @@
+/* Direct FIR kernels of fastconv.signal (included by fastconv/_sig_kernels.pyx).
+ *
+ * One output row of a 1-D or 2-D correlation over kh input rows:
+ *     out[j] = sum_{r < kh} sum_{t < kw} rows[r][j + t] * v[r * kw + t],   j < n
+ * where rows[r] already points at the first sample output 0 reads.  The outputs
+ * are computed in register blocks of 8 vectors (the accumulators stay in
+ * registers across all kh x kw taps, so each tap costs one load and one FMA per
+ * vector), then single vectors, then single elements.
+ *
+ * Every output is summed in the same order (r, then t, from 0) whichever block
+ * computes it, and a fused multiply-add wherever the target has one (GCC
+ * contracts a*b + c), so the bits do not depend on the block an output falls
+ * in, on the chunking, or on the thread count; they may differ between
+ * instruction sets (the generic copy has no FMA).
+ *
+ * The AVX-512 and AVX2 copies are the same C compiled with
+ * __attribute__((target)); ``level`` (2, 1, 0) picks one.  Compilers without GCC's
+ * vector extensions (MSVC) get plain loops and no banded form; other targets
+ * (aarch64) the 16-byte vectors of the generic copy.
+ */
+#ifndef FC_SIGFIR_H
+#define FC_SIGFIR_H
+
+#include <stddef.h>
+
+#ifndef FCSF_VEC  /* -DFCSF_VEC=0 builds the plain loops (to test them) */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
+#define FCSF_VEC 1
+#else
+#define FCSF_VEC 0
+#endif
+#endif
+
+#if FCSF_VEC && defined(__x86_64__)
+#define FCSF_HAVE_SIMD 1
+#define FCSF_T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#define FCSF_T256 __attribute__((target("avx2,fma")))
+#else
+#define FCSF_HAVE_SIMD 0
+#endif
+
+static inline int fcsf_simd_levels(void) { return FCSF_HAVE_SIMD ? 2 : 0; }
+
+/* elements of one vector of the row kernels at this level (the band table's width) */
+static inline int fcsf_lanes(int level, int itemsize)
+{
+    int bytes = (FCSF_HAVE_SIMD && level >= 2) ? 64 : (FCSF_HAVE_SIMD && level == 1) ? 32 : 16;
+    return FCSF_VEC ? bytes / itemsize : 1;
+}
+
+/* the scalar tails round as the vector lanes do: fused in the FMA targets
+ * (written out, as GCC does not always contract a scalar a += x * w), a
+ * multiply then an add in the generic one (x86-64 has no FMA) */
+#define FCSF_FMA_f(a, b, c) __builtin_fmaf((a), (b), (c))
+#define FCSF_FMA_d(a, b, c) __builtin_fma((a), (b), (c))
+#define FCSF_MULADD(a, b, c) ((c) + (a) * (b))
+
+/* outputs j0 <= j < n of one row, plain loops (the tails, and builds without vectors) */
+#define FCSF_SCALAR_LOOP(T, FMA)                                                   \
+    for (; j < n; j++) {                                                           \
+        T a = 0;                                                                   \
+        for (r = 0; r < kh; r++) {                                                 \
+            const T *p = rows[r] + j;                                              \
+            const T *w = v + (ptrdiff_t)r * kw;                                    \
+            for (t = 0; t < kw; t++) a = FMA(p[t], w[t], a);                       \
+        }                                                                          \
+        out[j] = a;                                                                \
+    }
+
+#if FCSF_VEC
+#define FCSF_VTYPES(B)                                                             \
+typedef float fcsf_vf##B __attribute__((vector_size(B), aligned(4), may_alias));   \
+typedef double fcsf_vd##B __attribute__((vector_size(B), aligned(8), may_alias));
+FCSF_VTYPES(16)
+FCSF_VTYPES(32)
+FCSF_VTYPES(64)
+
+#define FCSF_LD(VT, p) (*(const VT *)(p))
+#define FCSF_ST(VT, p, v) (*(VT *)(p) = (v))
+
+/* 8 accumulators of one block; q: sample pointer of this tap, wt: its weight */
+#define FCSF_ACC8(VT, q, wt)                                                       \
+    a0 += FCSF_LD(VT, (q)) * (wt);          a1 += FCSF_LD(VT, (q) + VL) * (wt);    \
+    a2 += FCSF_LD(VT, (q) + 2 * VL) * (wt); a3 += FCSF_LD(VT, (q) + 3 * VL) * (wt);\
+    a4 += FCSF_LD(VT, (q) + 4 * VL) * (wt); a5 += FCSF_LD(VT, (q) + 5 * VL) * (wt);\
+    a6 += FCSF_LD(VT, (q) + 6 * VL) * (wt); a7 += FCSF_LD(VT, (q) + 7 * VL) * (wt);
+
+/* ---- plain form: outputs j0 <= j < n ------------------------------------ */
+#define FCSF_BODY(T, VT, FMA)                                                      \
+{                                                                                  \
+    const ptrdiff_t VL = (ptrdiff_t)(sizeof(VT) / sizeof(T));                      \
+    ptrdiff_t j = j0;                                                              \
+    int r, t;                                                                      \
+    for (; j + 8 * VL <= n; j += 8 * VL) {                                         \
+        VT a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                 \
+        VT a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};                                 \
+        for (r = 0; r < kh; r++) {                                                 \
+            const T *p = rows[r] + j;                                              \
+            const T *w = v + (ptrdiff_t)r * kw;                                    \
+            for (t = 0; t < kw; t++) {                                             \
+                const T wt = w[t];                                                 \
+                FCSF_ACC8(VT, p + t, wt)                                           \
+            }                                                                      \
+        }                                                                          \
+        FCSF_ST(VT, out + j, a0);          FCSF_ST(VT, out + j + VL, a1);          \
+        FCSF_ST(VT, out + j + 2 * VL, a2); FCSF_ST(VT, out + j + 3 * VL, a3);      \
+        FCSF_ST(VT, out + j + 4 * VL, a4); FCSF_ST(VT, out + j + 5 * VL, a5);      \
+        FCSF_ST(VT, out + j + 6 * VL, a6); FCSF_ST(VT, out + j + 7 * VL, a7);      \
+    }                                                                              \
+    for (; j + VL <= n; j += VL) {                                                 \
+        VT a0 = {0};                                                               \
+        for (r = 0; r < kh; r++) {                                                 \
+            const T *p = rows[r] + j;                                              \
+            const T *w = v + (ptrdiff_t)r * kw;                                    \
+            for (t = 0; t < kw; t++) a0 += FCSF_LD(VT, p + t) * w[t];              \
+        }                                                                          \
+        FCSF_ST(VT, out + j, a0);                                                  \
+    }                                                                              \
+    FCSF_SCALAR_LOOP(T, FMA)                                                       \
+}
+
+/* ---- banded form: VL outputs a vector, one broadcast sample a product ----
+ * With j = p * VL + q (q the lane), out[j] = sum_u rows[r][p * VL + u] * S[r][u][q]
+ * over u < kw + VL - 1, where S[r][u][q] = v[r][u - q] inside the band and 0
+ * outside (the table is built by the caller).  Each output then sums the same
+ * products in the same order as the plain form, plus exact zeros x * 0 (which
+ * leave an FMA's sum unchanged for finite x), so the two forms give the same
+ * values (up to the sign of a zero result).  The samples are broadcast (loads
+ * that never straddle a cache line) and the table rows are shared by the R
+ * accumulators, where the plain form loads one unaligned vector per product.
+ * A NaN/inf sample times a zero would spread to its lane neighbours, so the
+ * caller uses this form only on finite data (fcsf_finite). */
+#define FCSF_BAND_BODY(T, VT)                                                      \
+{                                                                                  \
+    const ptrdiff_t VL = (ptrdiff_t)(sizeof(VT) / sizeof(T));                      \
+    const ptrdiff_t U = kw + VL - 1;                                               \
+    ptrdiff_t p = 0, np_ = n / VL, u;                                              \
+    int r;                                                                         \
+    for (; p + 8 <= np_; p += 8) {                                                 \
+        VT a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                 \
+        VT a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};                                 \
+        for (r = 0; r < kh; r++) {                                                 \
+            const T *x = rows[r] + p * VL;                                         \
+            const T *S = tab + (ptrdiff_t)r * U * VL;                              \
+            for (u = 0; u < U; u++) {                                              \
+                const VT s = FCSF_LD(VT, S + u * VL);                              \
+                a0 += x[u] * s;          a1 += x[u + VL] * s;                      \
+                a2 += x[u + 2 * VL] * s; a3 += x[u + 3 * VL] * s;                  \
+                a4 += x[u + 4 * VL] * s; a5 += x[u + 5 * VL] * s;                  \
+                a6 += x[u + 6 * VL] * s; a7 += x[u + 7 * VL] * s;                  \
+            }                                                                      \
+        }                                                                          \
+        T *o = out + p * VL;                                                       \
+        FCSF_ST(VT, o, a0);          FCSF_ST(VT, o + VL, a1);                      \
+        FCSF_ST(VT, o + 2 * VL, a2); FCSF_ST(VT, o + 3 * VL, a3);                  \
+        FCSF_ST(VT, o + 4 * VL, a4); FCSF_ST(VT, o + 5 * VL, a5);                  \
+        FCSF_ST(VT, o + 6 * VL, a6); FCSF_ST(VT, o + 7 * VL, a7);                  \
+    }                                                                              \
+    for (; p < np_; p++) {                                                         \
+        VT a0 = {0};                                                               \
+        for (r = 0; r < kh; r++) {                                                 \
+            const T *x = rows[r] + p * VL;                                         \
+            const T *S = tab + (ptrdiff_t)r * U * VL;                              \
+            for (u = 0; u < U; u++) a0 += x[u] * FCSF_LD(VT, S + u * VL);          \
+        }                                                                          \
+        FCSF_ST(VT, out + p * VL, a0);                                             \
+    }                                                                              \
+    return np_ * VL;                                                               \
+}
+
+/* 1 if every one of the n samples at x is finite (x * 0 is 0 for them, NaN else) */
+#define FCSF_FINITE_BODY(T, VT)                                                    \
+{                                                                                  \
+    const ptrdiff_t VL = (ptrdiff_t)(sizeof(VT) / sizeof(T));                      \
+    VT acc = {0};                                                                  \
+    T sacc = 0;                                                                    \
+    ptrdiff_t j = 0;                                                               \
+    for (; j + VL <= n; j += VL) acc += FCSF_LD(VT, x + j) * (T)0;                 \
+    for (; j < n; j++) sacc += x[j] * (T)0;                                        \
+    for (j = 0; j < VL; j++) sacc += acc[j];                                       \
+    return sacc == 0;                                                              \
+}
+
+#define FCSF_DEFINE1(T, SUF, W, TGT, FMA)                                          \
+static TGT void fcsf_row##W##_##SUF(const T **rows, int kh, const T *v, int kw,    \
+                                    T *out, ptrdiff_t j0, ptrdiff_t n)              \
+    FCSF_BODY(T, fcsf_v##SUF##W, FMA)                                              \
+static TGT ptrdiff_t fcsf_band##W##_##SUF(const T **rows, int kh, const T *tab,    \
+                                          int kw, T *out, ptrdiff_t n)             \
+    FCSF_BAND_BODY(T, fcsf_v##SUF##W)                                              \
+static TGT int fcsf_finite##W##_##SUF(const T *x, ptrdiff_t n)                     \
+    FCSF_FINITE_BODY(T, fcsf_v##SUF##W)
+
+#define FCSF_DEFINE_GEN(T, SUF) FCSF_DEFINE1(T, SUF, 16, , FCSF_MULADD)
+
+#else  /* no vector extensions: plain loops, no banded form */
+
+#define FCSF_DEFINE_GEN(T, SUF)                                                    \
+static void fcsf_row16_##SUF(const T **rows, int kh, const T *v, int kw,           \
+                             T *out, ptrdiff_t j0, ptrdiff_t n)                    \
+{                                                                                  \
+    ptrdiff_t j = j0;                                                              \
+    int r, t;                                                                      \
+    FCSF_SCALAR_LOOP(T, FCSF_MULADD)                                               \
+}                                                                                  \
+static ptrdiff_t fcsf_band16_##SUF(const T **rows, int kh, const T *tab, int kw,   \
+                                   T *out, ptrdiff_t n)                            \
+{                                                                                  \
+    (void)rows; (void)kh; (void)tab; (void)kw; (void)out; (void)n;                 \
+    return 0;                                                                      \
+}                                                                                  \
+static int fcsf_finite16_##SUF(const T *x, ptrdiff_t n)                            \
+{                                                                                  \
+    T s = 0;                                                                       \
+    ptrdiff_t j;                                                                   \
+    for (j = 0; j < n; j++) s += x[j] * (T)0;                                      \
+    return s == 0;                                                                 \
+}
+
+#endif  /* FCSF_VEC */
+
+#if FCSF_HAVE_SIMD
+#define FCSF_DEFINE_SIMD(T, SUF)                                                   \
+FCSF_DEFINE1(T, SUF, 64, FCSF_T512, FCSF_FMA_##SUF)                                \
+FCSF_DEFINE1(T, SUF, 32, FCSF_T256, FCSF_FMA_##SUF)
+#define FCSF_PICK(level, name, SUF, args)                                          \
+    ((level) >= 2 ? name##64_##SUF args : (level) == 1 ? name##32_##SUF args       \
+                                                       : name##16_##SUF args)
+#else
+#define FCSF_DEFINE_SIMD(T, SUF)
+#define FCSF_PICK(level, name, SUF, args) ((void)(level), name##16_##SUF args)
+#endif
+
+#define FCSF_DEFINE(T, SUF)                                                        \
+FCSF_DEFINE_SIMD(T, SUF)                                                           \
+FCSF_DEFINE_GEN(T, SUF)                                                            \
+static inline void fcsf_row_##SUF(int level, const T **rows, int kh, const T *v,   \
+                                  int kw, T *out, ptrdiff_t n)                     \
+{                                                                                  \
+    FCSF_PICK(level, fcsf_row, SUF, (rows, kh, v, kw, out, 0, n));                 \
+}                                                                                  \
+/* the banded form over the whole vectors of the row, the plain form for the      \
+ * rest; tab: the band table for this level's vector length (fcsf_lanes) */      \
+static inline void fcsf_rowb_##SUF(int level, const T **rows, int kh, const T *v,  \
+                                   const T *tab, int kw, T *out, ptrdiff_t n)      \
+{                                                                                  \
+    ptrdiff_t d = FCSF_PICK(level, fcsf_band, SUF, (rows, kh, tab, kw, out, n));   \
+    if (d < n) FCSF_PICK(level, fcsf_row, SUF, (rows, kh, v, kw, out, d, n));      \
+}                                                                                  \
+static inline int fcsf_finite_##SUF(int level, const T *x, ptrdiff_t n)            \
+{                                                                                  \
+    return FCSF_PICK(level, fcsf_finite, SUF, (x, n));                             \
+}
+
+FCSF_DEFINE(float, f)
+FCSF_DEFINE(double, d)
+
+#endif
