@@ -531,6 +531,19 @@ def test_choose_conv_method(rng):
     assert times[method] == min(times.values())
 
 
+def test_choose_conv_method_measure_takes_truth_values_like_scipy(rng):
+    """SciPy tests ``if measure:``; measure=1 or np.True_ must not be a TypeError (the
+    argument fuzzer found it), and a falsy value means no timing."""
+    a, b = rng.standard_normal(300), rng.standard_normal(9)
+    for truthy in (1, np.True_, "yes"):
+        method, times = signal.choose_conv_method(a, b, measure=truthy)
+        assert set(times) == {"direct", "fft"}
+    for falsy in (0, None, ""):
+        assert signal.choose_conv_method(a, b, measure=falsy) == "direct"
+    scipy_signal = pytest.importorskip("scipy.signal")
+    assert isinstance(scipy_signal.choose_conv_method(a, b, measure=1), tuple)
+
+
 def test_docstring_examples():
     result = doctest.testmod(signal, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
