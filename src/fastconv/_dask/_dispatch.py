@@ -71,9 +71,8 @@ def conv(public, p):
 
     x, weight, bias = _conv_operands(p)
     nd = spatial_rank(weight.ndim)
-    xb, unbatched = _batched(x, nd)
     opts = _conv_opts(p)
-    plan = make_plan(xb.shape, weight.shape, **opts)
+    plan = make_plan((1,) + x.shape if x.ndim == nd + 1 else x.shape, weight.shape, **opts)
     if bias is not None and bias.shape != (plan.out_channels,):
         raise ValueError(f"bias must have shape ({plan.out_channels},), got {bias.shape}")
     dtype = result_dtype(np.empty(0, x.dtype), weight, bias)
@@ -83,10 +82,11 @@ def conv(public, p):
     mode = plan.mode
     # the block gets its padding explicitly; gathered modes need none
     block_opts = dict(opts, padding_mode=mode if mode in ("zeros", "constant") else "zeros")
-    y = E.sliding(xb, axes, mode, _conv_block, plan.out_channels, dtype,
-                  threads=E.user_threads(), fill=plan.pad_value if mode == "constant" else 0.0,
-                  call_kwargs=dict(public=public, weight=weight, bias=bias, opts=block_opts))
-    return _unbatch(y, unbatched)
+    # an unbatched x goes in as it is: the halo graph adds the batch axis inside its
+    # tasks (a getitem layer would cost one more task per chunk)
+    return E.sliding(x, axes, mode, _conv_block, plan.out_channels, dtype,
+                     threads=E.user_threads(), fill=plan.pad_value if mode == "constant" else 0.0,
+                     call_kwargs=dict(public=public, weight=weight, bias=bias, opts=block_opts))
 
 
 # ------------------------------------------------------------------ gradients

@@ -205,7 +205,8 @@ def _constant_block(block, pads, fill, call, call_kwargs):
 
 def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
             call_kwargs=None):
-    """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial).
+    """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial), (C, *spatial)
+    or (*spatial) (a channel axis is rechunked to one chunk).
 
     ``axes``: one :class:`Axis` per spatial axis.  ``mode``: canonical padding
     mode ('zeros'/'constant' pass the remaining padding to ``call``; the others
@@ -215,6 +216,8 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     """
     from fastconv._dask._halo import halo_map
 
-    x = x.rechunk({1: -1})
+    lead = x.ndim - len(axes)
+    if lead > 0 and len(x.chunks[lead - 1]) > 1:
+        x = x.rechunk({lead - 1: -1})
     return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
                     call_kwargs=call_kwargs or {})

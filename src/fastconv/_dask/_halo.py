@@ -83,13 +83,26 @@ def _put(out, dst, value):
     out[(slice(None), slice(None)) + ix] = value
 
 
-def _extract(chunk, specs):
+def _as4(chunk, lead):
+    """A chunk with ``lead`` < 2 leading axes as an (N, C, *spatial) view."""
+    return chunk.reshape((1,) * (2 - lead) + chunk.shape) if lead < 2 else chunk
+
+
+def _extract(chunk, specs, lead):
+    chunk = _as4(chunk, lead)
     return {pid: np.ascontiguousarray(_index(chunk, (slice(None), slice(None)), src))
             for pid, src in specs}
 
 
 def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
-              call_kwargs, threads):
+              call_kwargs, threads, lead):
+    y = _assemble4(_as4(main, lead), bundles, pid, main_dst, main_src, others, shape, pads,
+                   fill, call, call_kwargs, threads)
+    return y.reshape(y.shape[2 - lead:]) if lead < 2 else y
+
+
+def _assemble4(main, bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
+               call_kwargs, threads):
     from fastconv._dask._engine import _constant_block, run_block
 
     shape = main.shape[:2] + shape
@@ -109,14 +122,31 @@ def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill
 
 def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
              call_kwargs=None):
-    """Same contract as ``_engine.sliding`` (x already has one channel chunk)."""
+    """Same contract as ``_engine.sliding``.
+
+    ``x`` is (N, C, *spatial) with one channel chunk, (C, *spatial) with one chunk, or
+    (*spatial): the blocks are then given to ``call`` as (N, C, *spatial) views and
+    the result drops the same leading axes again (``out_channels`` must then be 1
+    without a channel axis), so that no reshaping layer (one more task per chunk)
+    stands between the data and the op."""
     call_kwargs = call_kwargs or {}
     constant = mode in (None, "zeros", "constant")
     for ax in axes:
         ax.mode = mode
     nd = len(axes)
-    per_axis_out = [ax.out_chunks(x.chunks[2 + i]) for i, ax in enumerate(axes)]
-    plans = [[_axis_plan(ax, x.chunks[2 + i], oc, constant) for oc in per_axis_out[i]]
+    lead = x.ndim - nd
+    if lead not in (0, 1, 2) or any(len(c) != 1 for c in x.chunks[max(lead - 1, 0):lead]):
+        raise ValueError(f"halo_map: x of shape {x.shape} with chunks {x.chunks} does not "
+                         f"have the (N, C, *spatial) layout with one channel chunk")
+    if lead == 0 and out_channels != 1:
+        raise ValueError("halo_map: no channel axis for several output channels")
+    batches = range(len(x.chunks[0])) if lead == 2 else [0]
+
+    def key(base, nb, spatial):
+        return (base,) + ((nb, 0) if lead == 2 else (0,) * lead) + tuple(spatial)
+
+    per_axis_out = [ax.out_chunks(x.chunks[lead + i]) for i, ax in enumerate(axes)]
+    plans = [[_axis_plan(ax, x.chunks[lead + i], oc, constant) for oc in per_axis_out[i]]
              for i, ax in enumerate(axes)]
     token = tokenize(x, [(ax.n, ax.e, ax.s, ax.lo, ax.hi, ax.out) for ax in axes], mode,
                      call, out_channels, np.dtype(dtype).str, threads, fill, call_kwargs)
@@ -124,7 +154,7 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     dsk = {}
     bundle_specs = {}          # input chunk key -> [(pid, src)]
     pieces = []
-    for nb in range(len(x.chunks[0])):
+    for nb in batches:
         for out_idx in itertools.product(*[range(len(p)) for p in per_axis_out]):
             pid = (nb,) + out_idx
             ap = [plans[i][j] for i, j in enumerate(out_idx)]
@@ -133,7 +163,7 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
             main_i = tuple(p[3] for p in ap)
             main_key = None
             if None not in main_i:
-                main_key = (x.name, nb, 0) + tuple(p[2][i][0] for p, i in zip(ap, main_i))
+                main_key = key(x.name, nb, (p[2][i][0] for p, i in zip(ap, main_i)))
             main_dst = main_src = None
             others = []
             for ci in itertools.product(*[range(len(p[2])) for p in ap]):
@@ -144,15 +174,16 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                 if ci == main_i:
                     main_dst, main_src = dst, src
                     continue
-                ikey = (x.name, nb, 0) + ks
+                ikey = key(x.name, nb, ks)
                 bundle_specs.setdefault(ikey, []).append(((pid, ci), src))
                 others.append((ikey, dst, ci))
             pieces.append((pid, main_key, main_dst, main_src, others, shape, pads))
     for ikey, specs in bundle_specs.items():
-        dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs), ikey)
+        dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead),
+                                      ikey)
     for pid, main_key, main_dst, main_src, others, shape, pads in pieces:
         if main_key is None:           # the piece lies entirely in constant padding
-            main_key = (x.name, pid[0], 0) + (0,) * nd
+            main_key = key(x.name, pid[0], (0,) * nd)
             main_src = None
         bkeys = []
         refs = []
@@ -163,9 +194,11 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
             refs.append((bkeys.index(bk), dst, ci))
         fn = functools.partial(_assemble, pid=pid, main_dst=main_dst, main_src=main_src,
                                others=tuple(refs), shape=shape, pads=pads, fill=fill,
-                               call=call, call_kwargs=call_kwargs, threads=threads)
-        dsk[(name, pid[0], 0) + pid[1:]] = (fn, main_key, *bkeys)
-    chunks = (x.chunks[0], (out_channels,)) + tuple(
-        tuple(b - a for a, b in oc) for oc in per_axis_out)
+                               call=call, call_kwargs=call_kwargs, threads=threads,
+                               lead=lead)
+        dsk[key(name, pid[0], pid[1:])] = (fn, main_key, *bkeys)
+    spatial = tuple(tuple(b - a for a, b in oc) for oc in per_axis_out)
+    chunks = ((x.chunks[0], (out_channels,)) if lead == 2 else
+              ((out_channels,),) * lead) + spatial
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])
-    return da.Array(graph, name, chunks, meta=np.empty((0,) * (nd + 2), dtype))
+    return da.Array(graph, name, chunks, meta=np.empty((0,) * (nd + lead), dtype))

@@ -134,10 +134,10 @@ def filter_(name):
         axes = [E.Axis(n, 2 * dd + 1, 1, dd, dd, n) for n, dd in zip(x.shape, depth)]
         pad = _PADMODE[mode]
         cval = p.get("cval", 0.0)
-        y = E.sliding(x[None, None], axes, "constant" if pad == "constant" else pad, _block,
-                      1, meta.dtype, threads=E.user_threads(),
-                      call_kwargs=dict(public=public, kw=kw, depth=tuple(depth), cval=cval))
-        return y[0, 0]
+        return E.sliding(x, axes, "constant" if pad == "constant" else pad, _block,
+                         1, meta.dtype, threads=E.user_threads(),
+                         call_kwargs=dict(public=public, kw=kw, depth=tuple(depth),
+                                          cval=cval))
 
     return handler
 
