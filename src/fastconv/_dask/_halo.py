@@ -14,7 +14,7 @@ import itertools
 
 import dask.array as da
 import numpy as np
-from dask.highlevelgraph import HighLevelGraph
+from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from dask.tokenize import tokenize
 
 from fastconv._padmaps import source_index
@@ -83,20 +83,54 @@ def _put(out, dst, value):
     out[(slice(None), slice(None)) + ix] = value
 
 
-def _as4(chunk, lead):
-    """A chunk with ``lead`` < 2 leading axes as an (N, C, *spatial) view."""
+def _as4(chunk, lead, view):
+    """The chunk of ``x`` (``view`` applied to a peeled layer's source chunk) with
+    ``lead`` < 2 leading axes as an (N, C, *spatial) view."""
+    if view is not None:
+        chunk = chunk[view]
     return chunk.reshape((1,) * (2 - lead) + chunk.shape) if lead < 2 else chunk
 
 
-def _extract(chunk, specs, lead):
-    chunk = _as4(chunk, lead)
+def _new_axes_view(x):
+    """If ``x``'s own layer only inserts axes into another array's chunks (``a[None,
+    None]``, one getitem task per chunk), ``(x key -> source key, index)``: the halo
+    tasks then read the source chunks and apply the index themselves (a view), so the
+    layer's tasks drop out of the graph (culled) instead of costing one task per chunk
+    between the data and the op.  Else None."""
+    from dask._task_spec import Task, TaskRef
+    from dask.array.chunk import getitem
+
+    layer = x.__dask_graph__().layers.get(x.name)
+    if not isinstance(layer, MaterializedLayer) or len(layer) != np.prod(x.numblocks):
+        return None
+    full = slice(None)
+    keys, view = {}, None
+    for k in layer.keys():
+        t = layer[k]
+        if not (isinstance(t, Task) and t.func is getitem and len(t.args) == 2
+                and isinstance(t.args[0], TaskRef) and not t.kwargs):
+            return None
+        idx = t.args[1]
+        if not (isinstance(idx, tuple) and any(i is None for i in idx)
+                and all(i is None or i == full for i in idx)):
+            return None
+        if view is None:
+            view = idx
+        elif idx != view:
+            return None
+        keys[k] = t.args[0].key
+    return keys, view
+
+
+def _extract(chunk, specs, lead, view):
+    chunk = _as4(chunk, lead, view)
     return {pid: np.ascontiguousarray(_index(chunk, (slice(None), slice(None)), src))
             for pid, src in specs}
 
 
 def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
-              call_kwargs, threads, lead):
-    y = _assemble4(_as4(main, lead), bundles, pid, main_dst, main_src, others, shape, pads,
+              call_kwargs, threads, lead, view):
+    y = _assemble4(_as4(main, lead, view), bundles, pid, main_dst, main_src, others, shape, pads,
                    fill, call, call_kwargs, threads)
     return y.reshape(y.shape[2 - lead:]) if lead < 2 else y
 
@@ -178,9 +212,11 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                 bundle_specs.setdefault(ikey, []).append(((pid, ci), src))
                 others.append((ikey, dst, ci))
             pieces.append((pid, main_key, main_dst, main_src, others, shape, pads))
+    peeled = _new_axes_view(x)
+    source, view = peeled if peeled is not None else ({}, None)
     for ikey, specs in bundle_specs.items():
-        dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead),
-                                      ikey)
+        dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead,
+                                                        view=view), source.get(ikey, ikey))
     for pid, main_key, main_dst, main_src, others, shape, pads in pieces:
         if main_key is None:           # the piece lies entirely in constant padding
             main_key = key(x.name, pid[0], (0,) * nd)
@@ -195,8 +231,8 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
         fn = functools.partial(_assemble, pid=pid, main_dst=main_dst, main_src=main_src,
                                others=tuple(refs), shape=shape, pads=pads, fill=fill,
                                call=call, call_kwargs=call_kwargs, threads=threads,
-                               lead=lead)
-        dsk[key(name, pid[0], pid[1:])] = (fn, main_key, *bkeys)
+                               lead=lead, view=view)
+        dsk[key(name, pid[0], pid[1:])] = (fn, source.get(main_key, main_key), *bkeys)
     spatial = tuple(tuple(b - a for a, b in oc) for oc in per_axis_out)
     chunks = ((x.chunks[0], (out_channels,)) if lead == 2 else
               ((out_channels,),) * lead) + spatial
