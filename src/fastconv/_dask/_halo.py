@@ -129,7 +129,9 @@ def _extract(chunk, specs, lead, view):
 
 
 def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
-              call_kwargs, threads, lead, view):
+              call_kwargs, threads, lead, view, where=None):
+    if where is not None:
+        call_kwargs = dict(call_kwargs, where=where)
     y = _assemble4(_as4(main, lead, view), bundles, pid, main_dst, main_src, others, shape, pads,
                    fill, call, call_kwargs, threads)
     return y.reshape(y.shape[2 - lead:]) if lead < 2 else y
@@ -155,14 +157,15 @@ def _assemble4(main, bundles, pid, main_dst, main_src, others, shape, pads, fill
 
 
 def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-             call_kwargs=None):
+             call_kwargs=None, with_where=False):
     """Same contract as ``_engine.sliding``.
 
     ``x`` is (N, C, *spatial) with one channel chunk, (C, *spatial) with one chunk, or
     (*spatial): the blocks are then given to ``call`` as (N, C, *spatial) views and
     the result drops the same leading axes again (``out_channels`` must then be 1
     without a channel axis), so that no reshaping layer (one more task per chunk)
-    stands between the data and the op."""
+    stands between the data and the op.  ``with_where``: ``call`` also gets
+    ``where``, the output piece's ``(a, b)`` range per spatial axis."""
     call_kwargs = call_kwargs or {}
     constant = mode in (None, "zeros", "constant")
     for ax in axes:
@@ -182,8 +185,9 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     per_axis_out = [ax.out_chunks(x.chunks[lead + i]) for i, ax in enumerate(axes)]
     plans = [[_axis_plan(ax, x.chunks[lead + i], oc, constant) for oc in per_axis_out[i]]
              for i, ax in enumerate(axes)]
-    token = tokenize(x, [(ax.n, ax.e, ax.s, ax.lo, ax.hi, ax.out) for ax in axes], mode,
-                     call, out_channels, np.dtype(dtype).str, threads, fill, call_kwargs)
+    token = tokenize(x, [(type(ax).__name__, ax.n, ax.e, ax.s, ax.lo, ax.hi, ax.out)
+                         for ax in axes], mode, call, out_channels, np.dtype(dtype).str,
+                     threads, fill, call_kwargs, with_where)
     name, ex_name = f"fastconv-halo-{token}", f"fastconv-halo-extract-{token}"
     dsk = {}
     bundle_specs = {}          # input chunk key -> [(pid, src)]
@@ -211,13 +215,14 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                 ikey = key(x.name, nb, ks)
                 bundle_specs.setdefault(ikey, []).append(((pid, ci), src))
                 others.append((ikey, dst, ci))
-            pieces.append((pid, main_key, main_dst, main_src, others, shape, pads))
+            where = tuple(per_axis_out[i][j] for i, j in enumerate(out_idx))
+            pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where))
     peeled = _new_axes_view(x)
     source, view = peeled if peeled is not None else ({}, None)
     for ikey, specs in bundle_specs.items():
         dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead,
                                                         view=view), source.get(ikey, ikey))
-    for pid, main_key, main_dst, main_src, others, shape, pads in pieces:
+    for pid, main_key, main_dst, main_src, others, shape, pads, where in pieces:
         if main_key is None:           # the piece lies entirely in constant padding
             main_key = key(x.name, pid[0], (0,) * nd)
             main_src = None
@@ -231,7 +236,7 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
         fn = functools.partial(_assemble, pid=pid, main_dst=main_dst, main_src=main_src,
                                others=tuple(refs), shape=shape, pads=pads, fill=fill,
                                call=call, call_kwargs=call_kwargs, threads=threads,
-                               lead=lead, view=view)
+                               lead=lead, view=view, where=where if with_where else None)
         dsk[key(name, pid[0], pid[1:])] = (fn, source.get(main_key, main_key), *bkeys)
     spatial = tuple(tuple(b - a for a, b in oc) for oc in per_axis_out)
     chunks = ((x.chunks[0], (out_channels,)) if lead == 2 else
