@@ -18,6 +18,15 @@ Exactness
   in-memory call: the same bits (checked by tests/test_dask.py), with the
   default direct kernels (not with ``set_winograd(True)``, whose tiles follow
   the block's origin).
+* Adjoints (conv_input_grad with zeros/constant padding, conv_transpose) over
+  spatial chunks of their input ``g`` (the forward op's output): result chunk
+  ``[a, b)`` (following ``g``'s boundaries ``p s - lo``) reads ``g[ceil((a + lo -
+  e + 1) / s), floor((b - 1 + lo) / s) + 1)`` (:class:`TransposedAxis`); the block
+  is one in-memory call with the padding ``(lo', hi')`` that puts the block's
+  inputs where they are in the whole call, and the margins no input reaches hold
+  zero (plus the bias): the same terms in the same order per result, the same
+  bits.  The other padding modes fold gradients from the padded border (from the
+  far edge, for circular), so they stay one block per batch chunk.
 * Reductions over the batch (weight and bias gradients): one partial sum per
   batch chunk, added sequentially in chunk order.  The order depends only on
   the chunking, never on timing, so results are deterministic; their bits can
