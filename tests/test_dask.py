@@ -324,6 +324,34 @@ def test_pooling_padding_ceil_mode_unbatched(rng):
                avg_pool(x, 3, 2, 1, ceil_mode=True, count_include_pad=False))
 
 
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_pool_padding_ceil_mode_spatial_chunks(nd, rng):
+    """Max values with padding and ceil_mode split over spatial chunks (the padding
+    as -inf in the halo): the same bits, NaN and -inf inputs included."""
+    for _ in range(10):
+        k = tuple(int(v) for v in rng.integers(2, 5, nd))
+        s = tuple(int(v) for v in rng.integers(1, 4, nd))
+        d = tuple(int(v) for v in rng.integers(1, 3, nd))
+        pad = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k)
+        ceil = bool(rng.integers(2))
+        shape = (2, 2) + tuple(int(rng.integers(dd * (kk - 1) + 1, 13))
+                               for kk, dd in zip(k, d))
+        x = rng.standard_normal(shape).astype(np.float32)
+        x.ravel()[rng.integers(0, x.size, 2)] = np.nan
+        x.ravel()[rng.integers(0, x.size, 4)] = -np.inf
+        xd = da.from_array(x, chunks=(1, 2) + tuple(_random_chunks(rng, n) for n in shape[2:]))
+        try:
+            ref = max_pool(x, k, s, pad, d, ceil)
+        except ValueError:      # a window entirely in the padding: refused alike
+            with pytest.raises(ValueError):
+                max_pool(xd, k, s, pad, d, ceil)
+            continue
+        lazy = max_pool(xd, k, s, pad, d, ceil)
+        got = _compute(lazy)
+        assert got.shape == ref.shape and got.dtype == ref.dtype
+        np.testing.assert_array_equal(got.view(np.int32), ref.view(np.int32))
+
+
 # ------------------------------------------------------------------ signal
 
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])

@@ -295,7 +295,7 @@ def _max_block(block, pads, public, opts, want, starts, full_spatial):
     return np.ravel_multi_index(glob, full_spatial).astype(np.int64)
 
 
-def _pool_sliding(public, p, kind):
+def _pool_sliding(public, p, kind, values=False):
     from fastconv._validation import result_dtype
 
     x = p["x"]
@@ -304,6 +304,15 @@ def _pool_sliding(public, p, kind):
     dtype = result_dtype(np.empty(0, x.dtype))
     spatial_chunked = any(len(c) > 1 for c in xb.chunks[2:])
     simple = all(q == 0 for q in plan.padding) and not p["ceil_mode"]
+    if spatial_chunked and not simple and kind == "max" and values:
+        # max values: the padding and ceil_mode's overhang as -inf in the halo
+        plan.check_windows(plan.tables())          # the in-memory call's refusal
+        axes = [E.Axis(n, d * (k - 1) + 1, s, q, (o - 1) * s + d * (k - 1) + 1 - n - q, o)
+                for n, k, s, d, q, o in zip(plan.in_spatial, plan.kernel, plan.stride,
+                                            plan.dilation, plan.padding, plan.out_spatial)]
+        opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": 0,
+                "dilation": plan.dilation}
+        return xb, unbatched, axes, opts, dtype, plan
     if spatial_chunked and not simple:
         # padding or ceil_mode windows: batch-parallel only (see the module doc)
         xb = xb.rechunk({a: -1 for a in range(2, xb.ndim)})
@@ -325,7 +334,21 @@ def _pool_call(block, pads, public, opts):
     return public(block, **opts)
 
 
+def _max_padded_call(block, pads, public, opts):
+    # -inf never wins a max, and every window holds an input element (checked), so
+    # the maximum is the in-memory call's
+    block = np.pad(block, ((0, 0), (0, 0)) + tuple(pads), constant_values=-np.inf)
+    return public(block, **opts)
+
+
 def _run_pool(public, p, kind, want="values"):
+    if kind == "max" and want == "values" and np.dtype(p["x"].dtype).kind == "f":
+        xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind, values=True)
+        if opts.get("ceil_mode") is None:          # the padded halo (see _pool_sliding)
+            y = E.sliding(xb, axes, "constant", _max_padded_call, xb.shape[1], dtype,
+                          threads=E.user_threads(), fill=-np.inf,
+                          call_kwargs=dict(public=public, opts=opts))
+            return _unbatch(y, unbatched)
     xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind)
     channels = xb.shape[1]
     block_axes = axes      # None: only batch/channel chunks, every block is one call
