@@ -610,3 +610,29 @@ def test_ndimage_filters_bit_exact(mode, rng):
     v = rng.integers(0, 100, (9, 10, 11)).astype(np.int16)
     vd = da.from_array(v, chunks=(4, 3, 11))
     _same_bits(ndi.uniform_filter(vd, 3, mode=mode), ndi.uniform_filter(v, 3, mode=mode))
+
+
+def test_ndimage_per_axis_modes_split_bit_exact(rng):
+    """A sequence of modes (one per filtered axis) splits over the chunks, each axis's
+    halo in its own mode; constant on one axis of a multi-pass filter: one block."""
+    x = rng.standard_normal((31, 26)).astype(np.float32)
+    xd = da.from_array(x, chunks=((7, 1, 23), (12, 14)))
+    v = rng.standard_normal((9, 10, 11)).astype(np.float32)
+    vd = da.from_array(v, chunks=(4, 3, 6))
+    cases = [(xd, x, "gaussian_filter", (1.5,), dict(mode=["wrap", "mirror"])),
+             (xd, x, "uniform_filter", (3,), dict(mode=("nearest", "reflect"))),
+             (xd, x, "maximum_filter", (), dict(size=(3, 4), mode=["constant", "wrap"],
+                                                cval=2.0)),
+             (xd, x, "sobel", (), dict(axis=1, mode=["mirror", "nearest"])),
+             (xd, x, "gaussian_filter", (1.0,), dict(mode=["constant", "wrap"], cval=0.5)),
+             (vd, v, "gaussian_filter", (1.0,), dict(axes=(0, 2), mode=["wrap", "reflect"])),
+             (vd, v, "minimum_filter", (), dict(size=3, axes=(1, 2),
+                                                mode=["grid-wrap", "constant"]))]
+    for lazy_in, ref_in, name, args, kw in cases:
+        f = getattr(ndimage, name)
+        y = f(lazy_in, *args, **kw)
+        if "constant" not in kw["mode"] or name in ("maximum_filter", "minimum_filter"):
+            assert any(len(c) > 1 for c in y.chunks)        # split, not one block
+        _same_bits(y, f(ref_in, *args, **kw))
+    with pytest.raises((ValueError, RuntimeError)):
+        ndimage.gaussian_filter(xd, 1.0, mode=["wrap"])     # one mode short: eager error

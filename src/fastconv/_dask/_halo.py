@@ -167,10 +167,11 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     stands between the data and the op.  ``with_where``: ``call`` also gets
     ``where``, the output piece's ``(a, b)`` range per spatial axis."""
     call_kwargs = call_kwargs or {}
-    constant = mode in (None, "zeros", "constant")
-    for ax in axes:
-        ax.mode = mode
     nd = len(axes)
+    modes = list(mode) if isinstance(mode, (list, tuple)) else [mode] * nd
+    constant = [m in (None, "zeros", "constant") for m in modes]
+    for ax, m in zip(axes, modes):
+        ax.mode = m
     lead = x.ndim - nd
     if lead not in (0, 1, 2) or any(len(c) != 1 for c in x.chunks[max(lead - 1, 0):lead]):
         raise ValueError(f"halo_map: x of shape {x.shape} with chunks {x.chunks} does not "
@@ -183,10 +184,10 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
         return (base,) + ((nb, 0) if lead == 2 else (0,) * lead) + tuple(spatial)
 
     per_axis_out = [ax.out_chunks(x.chunks[lead + i]) for i, ax in enumerate(axes)]
-    plans = [[_axis_plan(ax, x.chunks[lead + i], oc, constant) for oc in per_axis_out[i]]
+    plans = [[_axis_plan(ax, x.chunks[lead + i], oc, constant[i]) for oc in per_axis_out[i]]
              for i, ax in enumerate(axes)]
     token = tokenize(x, [(type(ax).__name__, ax.n, ax.e, ax.s, ax.lo, ax.hi, ax.out)
-                         for ax in axes], mode, call, out_channels, np.dtype(dtype).str,
+                         for ax in axes], modes, call, out_channels, np.dtype(dtype).str,
                      threads, fill, call_kwargs, with_where)
     name, ex_name = f"fastconv-halo-{token}", f"fastconv-halo-extract-{token}"
     dsk = {}
