@@ -261,7 +261,8 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
 
     ``axes``: one :class:`Axis` per spatial axis.  ``mode``: canonical padding
     mode ('zeros'/'constant' pass the remaining padding to ``call``; the others
-    are gathered; None: no padding at all), or a list of one per axis.  ``call(block, pads, **call_kwargs)``
+    are gathered; None: no padding at all), or a list of one per axis.
+    ``call(block, pads, **call_kwargs)``
     returns the outputs of the block (N_b, out_channels, *out_block) (``with_where``:
     also given ``where=((a, b), ...)``, the block's output range per axis).  The graph
     (two tasks per chunk) is built by ``fastconv._dask._halo``.
