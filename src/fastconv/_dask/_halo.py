@@ -2,15 +2,16 @@
 
 Two tasks per chunk: ``extract`` cuts, from one input chunk, the small pieces (halo
 strips, or far-edge rows that reflect/wrap padding reads) that *other* output
-pieces need, into one bundle; ``assemble`` builds the input of one output piece
-from its main chunk (used in place, no task in between) and the bundles of the
-chunks around it, and runs the op.  Only strips travel between workers, and the
+pieces need, into one bundle (one flat array); ``assemble`` builds the input of one
+output piece from its main chunk (used in place, no task in between) and the
+bundles of the chunks around it, and runs the op.  Only strips travel between workers, and the
 scheduler sees 2 tasks per chunk instead of the ~10 of slicing and concatenating
 (``map_overlap``).
 """
 
 import functools
 import itertools
+import math
 
 import dask.array as da
 import numpy as np
@@ -123,9 +124,16 @@ def _new_axes_view(x):
 
 
 def _extract(chunk, specs, lead, view):
+    """The strips that other pieces need, packed into one flat array (one buffer to
+    send: a dict of small arrays costs a serialized frame each); the readers know
+    every strip's offset and shape from the graph."""
     chunk = _as4(chunk, lead, view)
-    return {pid: np.ascontiguousarray(_index(chunk, (slice(None), slice(None)), src))
-            for pid, src in specs}
+    return np.concatenate([_index(chunk, (slice(None), slice(None)), src).ravel()
+                           for src in specs])
+
+
+def _length(part):
+    return part.stop - part.start if isinstance(part, slice) else len(part)
 
 
 def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
@@ -151,8 +159,8 @@ def _assemble4(main, bundles, pid, main_dst, main_src, others, shape, pads, fill
     else:
         out = np.empty(shape, dtype=main.dtype)
         _put(out, main_dst, _index(main, (slice(None), slice(None)), main_src))
-    for bi, dst, ci in others:
-        _put(out, dst, bundles[bi][(pid, ci)])
+    for bi, dst, (offset, strip) in others:
+        _put(out, dst, bundles[bi][offset:offset + math.prod(strip)].reshape(strip))
     return run_block(_constant_block, threads, out, pads, fill, call, call_kwargs)
 
 
@@ -180,6 +188,11 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
         raise ValueError("halo_map: no channel axis for several output channels")
     batches = range(len(x.chunks[0])) if lead == 2 else [0]
 
+    def lead_shape(nb):
+        """(N, C) of batch chunk nb's blocks as the tasks see them."""
+        return ((x.chunks[0][nb] if lead == 2 else 1),
+                (x.shape[lead - 1] if lead >= 1 else 1))
+
     def key(base, nb, spatial):
         return (base,) + ((nb, 0) if lead == 2 else (0,) * lead) + tuple(spatial)
 
@@ -191,7 +204,7 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                      threads, fill, call_kwargs, with_where)
     name, ex_name = f"fastconv-halo-{token}", f"fastconv-halo-extract-{token}"
     dsk = {}
-    bundle_specs = {}          # input chunk key -> [(pid, src)]
+    bundle_specs = {}          # input chunk key -> [[src, ...], elements so far]
     pieces = []
     for nb in batches:
         for out_idx in itertools.product(*[range(len(p)) for p in per_axis_out]):
@@ -214,13 +227,16 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                     main_dst, main_src = dst, src
                     continue
                 ikey = key(x.name, nb, ks)
-                bundle_specs.setdefault(ikey, []).append(((pid, ci), src))
-                others.append((ikey, dst, ci))
+                specs = bundle_specs.setdefault(ikey, [[], 0])
+                strip = lead_shape(nb) + tuple(_length(part) for part in src)
+                specs[0].append(src)
+                others.append((ikey, dst, (specs[1], strip)))
+                specs[1] += math.prod(strip)
             where = tuple(per_axis_out[i][j] for i, j in enumerate(out_idx))
             pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where))
     peeled = _new_axes_view(x)
     source, view = peeled if peeled is not None else ({}, None)
-    for ikey, specs in bundle_specs.items():
+    for ikey, (specs, _) in bundle_specs.items():
         dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead,
                                                         view=view), source.get(ikey, ikey))
     for pid, main_key, main_dst, main_src, others, shape, pads, where in pieces:
@@ -229,11 +245,11 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
             main_src = None
         bkeys = []
         refs = []
-        for ikey, dst, ci in others:
+        for ikey, dst, where_in_bundle in others:
             bk = (ex_name,) + ikey[1:]
             if bk not in bkeys:
                 bkeys.append(bk)
-            refs.append((bkeys.index(bk), dst, ci))
+            refs.append((bkeys.index(bk), dst, where_in_bundle))
         fn = functools.partial(_assemble, pid=pid, main_dst=main_dst, main_src=main_src,
                                others=tuple(refs), shape=shape, pads=pads, fill=fill,
                                call=call, call_kwargs=call_kwargs, threads=threads,
