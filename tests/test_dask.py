@@ -579,6 +579,25 @@ def test_bench_suite_computes_what_dask_image_computes(rng):
                                atol=1e-5)
 
 
+def test_bench_suite_threads_scheduler_and_workload_choice():
+    """The harness's threads-scheduler mode and --workloads: one row per chosen
+    workload, fastconv and dask-image agreeing; an unknown name is refused."""
+    pytest.importorskip("dask_image")
+    from fastconv.bench.dask_suite import format_dask_table, run_dask_bench
+
+    report = run_dask_bench(repeat=1, quick=True, progress=False, scheduler="threads",
+                            names=["conv5x5"])
+    (row,) = report["rows"]
+    assert row["workload"] == "conv5x5" and row["peer"] == "dask-image"
+    assert row["max_rel_diff"] < 1e-5 and row["ratio"] > 0
+    assert "threads scheduler" in format_dask_table(report)
+    with pytest.raises(ValueError, match="unknown dask workloads"):
+        run_dask_bench(repeat=1, quick=True, progress=False, scheduler="threads",
+                       names=["conv9x9"])
+    with pytest.raises(ValueError, match="scheduler"):
+        run_dask_bench(scheduler="processes")
+
+
 ND_MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-constant", "grid-wrap",
             "grid-mirror"]
 
