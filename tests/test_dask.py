@@ -15,7 +15,7 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 import fastconv  # noqa: E402
-from fastconv import signal  # noqa: E402
+from fastconv import ndimage, signal  # noqa: E402
 from fastconv.pool import (  # noqa: E402
     avg_pool,
     avg_pool_backward,
@@ -74,6 +74,31 @@ def test_conv2d_spatial_chunks_every_mode_and_stride(mode, stride, rng):
             continue
         ref = fastconv.conv2d(x, w, b, padding=padding, **kw)
         _same_bits(fastconv.conv2d(xd, w, b, padding=padding, **kw), ref)
+
+
+def test_halo_graph_has_two_tasks_per_chunk(rng):
+    """Strip cutting and the op: two tasks per chunk; an input given as a[None, None]
+    or without batch/channel axes adds no reshaping task in between."""
+    img = rng.standard_normal((40, 36)).astype(np.float32)
+    imd = da.from_array(img, chunks=(10, 12))             # 4 x 3 chunks
+    w = rng.standard_normal((5, 5)).astype(np.float32)
+
+    def tasks(y):
+        (y,) = dask.optimize(y)
+        keys = [k[0] if isinstance(k, tuple) else k for k in dict(y.__dask_graph__())]
+        return sum(k.startswith("fastconv-halo") for k in keys), sum(
+            k.startswith("getitem") for k in keys)
+
+    y = ndimage.convolve(imd, w, mode="wrap")
+    assert tasks(y) == (24, 0)
+    _same_bits(y, ndimage.convolve(img, w, mode="wrap"))
+    y = fastconv.conv2d(imd[None, None], w[None, None], padding=2, padding_mode="reflect")
+    assert tasks(y) == (24, 0)
+    _same_bits(y, fastconv.conv2d(img[None, None], w[None, None], padding=2,
+                                  padding_mode="reflect"))
+    y = fastconv.conv2d(imd[None], w[None, None], padding=2, padding_mode="circular")
+    assert tasks(y) == (24, 0)
+    _same_bits(y, fastconv.conv2d(img[None], w[None, None], padding=2, padding_mode="circular"))
 
 
 def test_conv_random_ops_shapes_chunkings(rng):
@@ -193,6 +218,85 @@ def test_conv_transpose_batch_chunks(rng):
                fastconv.conv_transpose2d(x, w, b, **kw))
 
 
+def _adjoint_case(rng, nd):
+    """A random strided/dilated/grouped/padded geometry with its in-memory results."""
+    while True:
+        k = tuple(int(v) for v in rng.integers(1, 5, nd))
+        s = tuple(int(v) for v in rng.integers(1, 4, nd))
+        d = tuple(int(v) for v in rng.integers(1, 3, nd))
+        groups = int(rng.choice([1, 2]))
+        cin, cout = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+        pads = [(int(rng.integers(0, kk)), int(rng.integers(0, kk))) for kk in k]
+        n_in = tuple(int(rng.integers(kk * dd, 20)) for kk, dd in zip(k, d))
+        n_out = tuple((ni + lo + hi - dd * (kk - 1) - 1) // ss + 1
+                      for ni, (lo, hi), kk, dd, ss in zip(n_in, pads, k, d, s))
+        if min(n_out) >= 1:
+            break
+    batch = (3,) if rng.integers(2) else ()
+    mode = str(rng.choice(["zeros", "constant"]))
+    opts = dict(stride=s, padding=pads, dilation=d, groups=groups, padding_mode=mode,
+                pad_value=0.5 if mode == "constant" else 0.0, flip=bool(rng.integers(2)))
+    w = rng.standard_normal((cout, cin // groups) + k).astype(np.float32)
+    g = rng.standard_normal(batch + (cout,) + n_out).astype(np.float32)
+    chunks = (2,) * len(batch) + (-1,) + tuple(_random_chunks(rng, n) for n in n_out)
+    return batch + (cin,) + n_in, opts, w, g, chunks
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_input_grad_and_transpose_spatial_chunks_bit_exact(nd, rng):
+    """Split over grad_output's (conv_transpose's input's) spatial chunks: each result
+    chunk reads the inputs that reach it; the same bits as the in-memory call."""
+    for _ in range(12 if nd < 3 else 4):
+        ishape, opts, w, g, chunks = _adjoint_case(rng, nd)
+        gd = da.from_array(g, chunks=chunks)
+        lazy = fastconv.conv_input_grad(gd, w, ishape, **opts)
+        if any(len(c) > 1 for c in gd.chunks[-nd:]):
+            assert any(len(c) > 1 for c in lazy.chunks[-nd:])   # not one block
+        _same_bits(lazy, fastconv.conv_input_grad(g, w, ishape, **opts))
+        # conv_transpose: the same geometry, PyTorch's weight layout, a bias
+        topts = {k: opts[k] for k in ("stride", "padding", "dilation", "groups")}
+        topts["output_padding"] = tuple(int(rng.integers(0, max(s, d))) for s, d in
+                                        zip(opts["stride"], opts["dilation"]))
+        # (C_in, C_out / groups, *k) with C_in = g's channels: the forward weight's shape
+        wt = rng.standard_normal(w.shape).astype(np.float32)
+        b = rng.standard_normal(w.shape[1] * opts["groups"]).astype(np.float32) \
+            if rng.integers(2) else None
+        try:
+            ref = fastconv.conv_transpose(g, wt, b, **topts)
+        except ValueError:         # output_padding larger than this geometry allows
+            continue
+        _same_bits(fastconv.conv_transpose(gd, wt, b, **topts), ref)
+
+
+def test_input_grad_spatial_chunks_adjoint_identity(rng):
+    """<conv(x, w), g> == <x, conv_input_grad(g, w)> in float64, chunked result."""
+    x = rng.standard_normal((2, 3, 23, 19))
+    w = rng.standard_normal((4, 3, 3, 4))
+    kw = dict(stride=(2, 3), padding=((2, 1), (0, 3)), dilation=(1, 2))
+    y = fastconv.conv2d(x, w, **kw)
+    g = rng.standard_normal(y.shape)
+    gx = _compute(fastconv.conv_input_grad(da.from_array(g, chunks=(1, 4, 3, 2)), w, x.shape,
+                                           **kw))
+    assert np.vdot(y, g) == pytest.approx(np.vdot(x, gx), rel=1e-12)
+
+
+def test_transpose_spatial_chunks_exact_on_integers(rng):
+    """Small integers: every sum is exact, so the chunked result equals a NumPy
+    scatter-add reference exactly."""
+    x = rng.integers(-3, 4, (2, 2, 9, 7)).astype(np.float32)
+    w = rng.integers(-3, 4, (2, 3, 3, 2)).astype(np.float32)
+    s, pad = (2, 3), ((1, 2), (0, 1))
+    ref = np.zeros((2, 3, (9 - 1) * 2 + 3, (7 - 1) * 3 + 2))
+    for i in range(9):
+        for j in range(7):
+            ref[:, :, 2 * i:2 * i + 3, 3 * j:3 * j + 2] += np.einsum(
+                "nc,cokl->nokl", x[:, :, i, j], w)
+    ref = ref[:, :, 1:ref.shape[2] - 2, 0:ref.shape[3] - 1]
+    got = _compute(fastconv.conv_transpose2d(da.from_array(x, chunks=(1, 2, 4, 3)), w,
+                                             stride=s, padding=pad))
+    np.testing.assert_array_equal(got, ref.astype(np.float32))
+
+
 # ------------------------------------------------------------------ pooling
 
 @pytest.mark.parametrize("k,s", [(2, 2), (3, 2), (3, 1), ((2, 3), (3, 1))])
@@ -218,6 +322,34 @@ def test_pooling_padding_ceil_mode_unbatched(rng):
     _same_bits(max_pool(xd, 3, 2, 1, ceil_mode=True), max_pool(x, 3, 2, 1, ceil_mode=True))
     _same_bits(avg_pool(xd, 3, 2, 1, ceil_mode=True, count_include_pad=False),
                avg_pool(x, 3, 2, 1, ceil_mode=True, count_include_pad=False))
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_pool_padding_ceil_mode_spatial_chunks(nd, rng):
+    """Max values with padding and ceil_mode split over spatial chunks (the padding
+    as -inf in the halo): the same bits, NaN and -inf inputs included."""
+    for _ in range(10):
+        k = tuple(int(v) for v in rng.integers(2, 5, nd))
+        s = tuple(int(v) for v in rng.integers(1, 4, nd))
+        d = tuple(int(v) for v in rng.integers(1, 3, nd))
+        pad = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k)
+        ceil = bool(rng.integers(2))
+        shape = (2, 2) + tuple(int(rng.integers(dd * (kk - 1) + 1, 13))
+                               for kk, dd in zip(k, d))
+        x = rng.standard_normal(shape).astype(np.float32)
+        x.ravel()[rng.integers(0, x.size, 2)] = np.nan
+        x.ravel()[rng.integers(0, x.size, 4)] = -np.inf
+        xd = da.from_array(x, chunks=(1, 2) + tuple(_random_chunks(rng, n) for n in shape[2:]))
+        try:
+            ref = max_pool(x, k, s, pad, d, ceil)
+        except ValueError:      # a window entirely in the padding: refused alike
+            with pytest.raises(ValueError):
+                max_pool(xd, k, s, pad, d, ceil)
+            continue
+        lazy = max_pool(xd, k, s, pad, d, ceil)
+        got = _compute(lazy)
+        assert got.shape == ref.shape and got.dtype == ref.dtype
+        np.testing.assert_array_equal(got.view(np.int32), ref.view(np.int32))
 
 
 # ------------------------------------------------------------------ signal
@@ -398,6 +530,21 @@ def test_cluster_gradients_and_model(cluster_client, rng):
         got, np.concatenate([model(imgs[i:i + 6]) for i in range(0, 20, 6)]))
 
 
+def test_cluster_adjoints_spatial_chunks_bit_exact(cluster_client, rng):
+    g = rng.standard_normal((2, 3, 21, 17)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    gd = da.from_array(g, chunks=(1, 3, (5, 9, 7), (8, 9)))
+    kw = dict(stride=(2, 1), padding=((1, 2), (3, 0)), dilation=(1, 2))
+    ishape = (2, 2, 41, 20)
+    gx, y = cluster_client.compute(
+        [fastconv.conv_input_grad(gd, w, ishape, **kw),
+         fastconv.conv_transpose2d(gd, w, b, output_padding=(1, 1), **kw)], sync=True)
+    np.testing.assert_array_equal(gx, fastconv.conv_input_grad(g, w, ishape, **kw))
+    np.testing.assert_array_equal(
+        y, fastconv.conv_transpose2d(g, w, b, output_padding=(1, 1), **kw))
+
+
 def test_cluster_data_larger_than_a_worker_memory(cluster_client):
     """420 MB of float32 created on the workers (300 MB limit each), filtered with
     circular padding and reduced to one number: sum(conv(x, w)) = sum(x) sum(w)."""
@@ -432,6 +579,25 @@ def test_bench_suite_computes_what_dask_image_computes(rng):
                                atol=1e-5)
 
 
+def test_bench_suite_threads_scheduler_and_workload_choice():
+    """The harness's threads-scheduler mode and --workloads: one row per chosen
+    workload, fastconv and dask-image agreeing; an unknown name is refused."""
+    pytest.importorskip("dask_image")
+    from fastconv.bench.dask_suite import format_dask_table, run_dask_bench
+
+    report = run_dask_bench(repeat=1, quick=True, progress=False, scheduler="threads",
+                            names=["conv5x5"])
+    (row,) = report["rows"]
+    assert row["workload"] == "conv5x5" and row["peer"] == "dask-image"
+    assert row["max_rel_diff"] < 1e-5 and row["ratio"] > 0
+    assert "threads scheduler" in format_dask_table(report)
+    with pytest.raises(ValueError, match="unknown dask workloads"):
+        run_dask_bench(repeat=1, quick=True, progress=False, scheduler="threads",
+                       names=["conv9x9"])
+    with pytest.raises(ValueError, match="scheduler"):
+        run_dask_bench(scheduler="processes")
+
+
 ND_MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-constant", "grid-wrap",
             "grid-mirror"]
 
@@ -463,3 +629,29 @@ def test_ndimage_filters_bit_exact(mode, rng):
     v = rng.integers(0, 100, (9, 10, 11)).astype(np.int16)
     vd = da.from_array(v, chunks=(4, 3, 11))
     _same_bits(ndi.uniform_filter(vd, 3, mode=mode), ndi.uniform_filter(v, 3, mode=mode))
+
+
+def test_ndimage_per_axis_modes_split_bit_exact(rng):
+    """A sequence of modes (one per filtered axis) splits over the chunks, each axis's
+    halo in its own mode; constant on one axis of a multi-pass filter: one block."""
+    x = rng.standard_normal((31, 26)).astype(np.float32)
+    xd = da.from_array(x, chunks=((7, 1, 23), (12, 14)))
+    v = rng.standard_normal((9, 10, 11)).astype(np.float32)
+    vd = da.from_array(v, chunks=(4, 3, 6))
+    cases = [(xd, x, "gaussian_filter", (1.5,), dict(mode=["wrap", "mirror"])),
+             (xd, x, "uniform_filter", (3,), dict(mode=("nearest", "reflect"))),
+             (xd, x, "maximum_filter", (), dict(size=(3, 4), mode=["constant", "wrap"],
+                                                cval=2.0)),
+             (xd, x, "sobel", (), dict(axis=1, mode=["mirror", "nearest"])),
+             (xd, x, "gaussian_filter", (1.0,), dict(mode=["constant", "wrap"], cval=0.5)),
+             (vd, v, "gaussian_filter", (1.0,), dict(axes=(0, 2), mode=["wrap", "reflect"])),
+             (vd, v, "minimum_filter", (), dict(size=3, axes=(1, 2),
+                                                mode=["grid-wrap", "constant"]))]
+    for lazy_in, ref_in, name, args, kw in cases:
+        f = getattr(ndimage, name)
+        y = f(lazy_in, *args, **kw)
+        if "constant" not in kw["mode"] or name in ("maximum_filter", "minimum_filter"):
+            assert any(len(c) > 1 for c in y.chunks)        # split, not one block
+        _same_bits(y, f(ref_in, *args, **kw))
+    with pytest.raises((ValueError, RuntimeError)):
+        ndimage.gaussian_filter(xd, 1.0, mode=["wrap"])     # one mode short: eager error

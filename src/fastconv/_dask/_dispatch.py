@@ -71,9 +71,8 @@ def conv(public, p):
 
     x, weight, bias = _conv_operands(p)
     nd = spatial_rank(weight.ndim)
-    xb, unbatched = _batched(x, nd)
     opts = _conv_opts(p)
-    plan = make_plan(xb.shape, weight.shape, **opts)
+    plan = make_plan((1,) + x.shape if x.ndim == nd + 1 else x.shape, weight.shape, **opts)
     if bias is not None and bias.shape != (plan.out_channels,):
         raise ValueError(f"bias must have shape ({plan.out_channels},), got {bias.shape}")
     dtype = result_dtype(np.empty(0, x.dtype), weight, bias)
@@ -83,10 +82,11 @@ def conv(public, p):
     mode = plan.mode
     # the block gets its padding explicitly; gathered modes need none
     block_opts = dict(opts, padding_mode=mode if mode in ("zeros", "constant") else "zeros")
-    y = E.sliding(xb, axes, mode, _conv_block, plan.out_channels, dtype,
-                  threads=E.user_threads(), fill=plan.pad_value if mode == "constant" else 0.0,
-                  call_kwargs=dict(public=public, weight=weight, bias=bias, opts=block_opts))
-    return _unbatch(y, unbatched)
+    # an unbatched x goes in as it is: the halo graph adds the batch axis inside its
+    # tasks (a getitem layer would cost one more task per chunk)
+    return E.sliding(x, axes, mode, _conv_block, plan.out_channels, dtype,
+                     threads=E.user_threads(), fill=plan.pad_value if mode == "constant" else 0.0,
+                     call_kwargs=dict(public=public, weight=weight, bias=bias, opts=block_opts))
 
 
 # ------------------------------------------------------------------ gradients
@@ -99,8 +99,53 @@ def _input_grad_block(g, public, weight, input_shape, opts):
     return public(g, weight, _shape_with_batch(input_shape, g.shape[0]), **opts)
 
 
+def _adjoint_block(block, pads, where, call, axes, out_channels, dtype, bias):
+    """One result chunk of conv_input_grad / conv_transpose from its block of inputs
+    (see ``_engine.TransposedAxis``): ``call(block, padding, spatial)`` is the
+    in-memory call; the margins no input reaches hold zero (plus the bias)."""
+    geo = []
+    for ax, (a, b), (plo, _), m in zip(axes, where, pads, block.shape[2:]):
+        geo.append(ax.block_geometry(a, b, ax.need(a, b)[0] + plo, m))
+    shape = (block.shape[0], out_channels) + tuple(b - a for a, b in where)
+    if any(g is None for g in geo):
+        y = np.zeros(shape, dtype)
+        if bias is not None:
+            y += bias.astype(dtype).reshape((1, -1) + (1,) * len(axes))
+        return y
+    inner = tuple(n - f - k for n, (_, (f, k)) in zip(shape[2:], geo))
+    y = call(block, [g[0] for g in geo], inner)
+    if inner == shape[2:]:
+        return y
+    z = np.zeros(shape, dtype)
+    if bias is not None:
+        z += bias.astype(dtype).reshape((1, -1) + (1,) * len(axes))
+    z[(slice(None), slice(None)) + tuple(slice(f, f + n) for (_, (f, _k)), n in
+                                         zip(geo, inner))] = y
+    return z
+
+
+def _input_grad_call(block, padding, spatial, public, weight, in_channels, opts):
+    return public(block, weight, (block.shape[0], in_channels) + spatial,
+                  **dict(opts, padding=padding))
+
+
+def _adjoint_sliding(g, axes, out_channels, dtype, call, call_kwargs, bias=None):
+    """The result of an adjoint op over spatially chunked g (N, C, *spatial) or (C, ...)."""
+    from functools import partial
+
+    return E.sliding(g, axes, "zeros", _adjoint_block, out_channels, dtype,
+                     threads=E.user_threads(), with_where=True,
+                     call_kwargs=dict(call=partial(call, **call_kwargs), axes=axes,
+                                      out_channels=out_channels, dtype=np.dtype(dtype),
+                                      bias=bias))
+
+
+def _spatially_chunked(a, nd):
+    return any(len(c) > 1 for c in a.chunks[a.ndim - nd:])
+
+
 def conv_input_grad(public, p):
-    from fastconv._conv_plan import spatial_rank
+    from fastconv._conv_plan import make_plan, spatial_rank
     from fastconv._validation import as_array, result_dtype
 
     g = p["grad_output"]
@@ -113,6 +158,16 @@ def conv_input_grad(public, p):
     opts = _conv_opts(p)
     public(np.zeros((1,) + gb.shape[1:], g.dtype), weight, (1,) + ishape[1:], **opts)
     dtype = result_dtype(np.empty(0, g.dtype), weight)
+    plan = make_plan(ishape, weight.shape, **opts)
+    if plan.mode in ("zeros", "constant") and _spatially_chunked(g, nd):
+        # the padded positions take no gradient: a halo exchange over g's chunks
+        axes = [E.TransposedAxis(no, d * (k - 1) + 1, s, lo, hi, ni)
+                for no, k, s, d, (lo, hi), ni in zip(plan.out_spatial, plan.kernel,
+                                                     plan.stride, plan.dilation, plan.pads,
+                                                     plan.in_spatial)]
+        return _adjoint_sliding(g, axes, plan.in_channels, dtype, _input_grad_call,
+                                dict(public=public, weight=weight,
+                                     in_channels=plan.in_channels, opts=opts))
     y = E.batch_map(_input_grad_block, gb, ishape[1:], dtype, threads=E.user_threads(),
                     public=public, weight=weight, input_shape=ishape, opts=opts)
     return _unbatch(y, unbatched)
@@ -183,7 +238,14 @@ def _transpose_block(x, public, weight, bias, opts):
     return public(x, weight, bias, **opts)
 
 
+def _transpose_call(block, padding, spatial, public, weight, bias, opts):
+    y = public(block, weight, bias, **dict(opts, padding=padding, output_padding=0))
+    assert y.shape[2:] == spatial
+    return y
+
+
 def conv_transpose(public, p):
+    from fastconv._shapes import int_tuple, padding_pairs
     from fastconv._validation import result_dtype
 
     x, weight, bias = _conv_operands(p)
@@ -192,6 +254,18 @@ def conv_transpose(public, p):
     opts = {k: p[k] for k in ("stride", "padding", "output_padding", "dilation", "groups")}
     meta = public(np.zeros((1,) + xb.shape[1:], x.dtype), weight, bias, **opts)
     dtype = result_dtype(np.empty(0, x.dtype), weight, bias)
+    if _spatially_chunked(x, nd):
+        kernel = weight.shape[2:]
+        stride = int_tuple(opts["stride"], nd, "stride", minimum=1)
+        dilation = int_tuple(opts["dilation"], nd, "dilation", minimum=1)
+        pads = padding_pairs(opts["padding"], xb.shape[2:], kernel, stride, dilation)
+        axes = [E.TransposedAxis(n, d * (k - 1) + 1, s, lo, hi, o)
+                for n, k, s, d, (lo, hi), o in zip(xb.shape[2:], kernel, stride, dilation,
+                                                   pads, meta.shape[2:])]
+        block_opts = {"stride": stride, "dilation": dilation, "groups": opts["groups"]}
+        return _adjoint_sliding(x, axes, meta.shape[1], dtype, _transpose_call,
+                                dict(public=public, weight=weight, bias=bias,
+                                     opts=block_opts), bias=bias)
     y = E.batch_map(_transpose_block, xb, meta.shape[1:], dtype, threads=E.user_threads(),
                     public=public, weight=weight, bias=bias, opts=opts)
     return _unbatch(y, unbatched)
@@ -221,7 +295,7 @@ def _max_block(block, pads, public, opts, want, starts, full_spatial):
     return np.ravel_multi_index(glob, full_spatial).astype(np.int64)
 
 
-def _pool_sliding(public, p, kind):
+def _pool_sliding(public, p, kind, values=False):
     from fastconv._validation import result_dtype
 
     x = p["x"]
@@ -230,6 +304,15 @@ def _pool_sliding(public, p, kind):
     dtype = result_dtype(np.empty(0, x.dtype))
     spatial_chunked = any(len(c) > 1 for c in xb.chunks[2:])
     simple = all(q == 0 for q in plan.padding) and not p["ceil_mode"]
+    if spatial_chunked and not simple and kind == "max" and values:
+        # max values: the padding and ceil_mode's overhang as -inf in the halo
+        plan.check_windows(plan.tables())          # the in-memory call's refusal
+        axes = [E.Axis(n, d * (k - 1) + 1, s, q, (o - 1) * s + d * (k - 1) + 1 - n - q, o)
+                for n, k, s, d, q, o in zip(plan.in_spatial, plan.kernel, plan.stride,
+                                            plan.dilation, plan.padding, plan.out_spatial)]
+        opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": 0,
+                "dilation": plan.dilation}
+        return xb, unbatched, axes, opts, dtype, plan
     if spatial_chunked and not simple:
         # padding or ceil_mode windows: batch-parallel only (see the module doc)
         xb = xb.rechunk({a: -1 for a in range(2, xb.ndim)})
@@ -251,7 +334,21 @@ def _pool_call(block, pads, public, opts):
     return public(block, **opts)
 
 
+def _max_padded_call(block, pads, public, opts):
+    # -inf never wins a max, and every window holds an input element (checked), so
+    # the maximum is the in-memory call's
+    block = np.pad(block, ((0, 0), (0, 0)) + tuple(pads), constant_values=-np.inf)
+    return public(block, **opts)
+
+
 def _run_pool(public, p, kind, want="values"):
+    if kind == "max" and want == "values" and np.dtype(p["x"].dtype).kind == "f":
+        xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind, values=True)
+        if opts.get("ceil_mode") is None:          # the padded halo (see _pool_sliding)
+            y = E.sliding(xb, axes, "constant", _max_padded_call, xb.shape[1], dtype,
+                          threads=E.user_threads(), fill=-np.inf,
+                          call_kwargs=dict(public=public, opts=opts))
+            return _unbatch(y, unbatched)
     xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind)
     channels = xb.shape[1]
     block_axes = axes      # None: only batch/channel chunks, every block is one call

@@ -18,6 +18,15 @@ Exactness
   in-memory call: the same bits (checked by tests/test_dask.py), with the
   default direct kernels (not with ``set_winograd(True)``, whose tiles follow
   the block's origin).
+* Adjoints (conv_input_grad with zeros/constant padding, conv_transpose) over
+  spatial chunks of their input ``g`` (the forward op's output): result chunk
+  ``[a, b)`` (following ``g``'s boundaries ``p s - lo``) reads ``g[ceil((a + lo -
+  e + 1) / s), floor((b - 1 + lo) / s) + 1)`` (:class:`TransposedAxis`); the block
+  is one in-memory call with the padding ``(lo', hi')`` that puts the block's
+  inputs where they are in the whole call, and the margins no input reaches hold
+  zero (plus the bias): the same terms in the same order per result, the same
+  bits.  The other padding modes fold gradients from the padded border (from the
+  far edge, for circular), so they stay one block per batch chunk.
 * Reductions over the batch (weight and bias gradients): one partial sum per
   batch chunk, added sequentially in chunk order.  The order depends only on
   the chunking, never on timing, so results are deterministic; their bits can
@@ -192,6 +201,48 @@ class Axis:
         return start, (b - 1) * self.s - self.lo + self.e
 
 
+class TransposedAxis:
+    """One axis of the adjoint of a windowed op (conv_input_grad, conv_transpose):
+    the input is the forward op's output (length n), the result its input (length
+    ``out``).  Result position i receives from the inputs o with
+    ``o s - lo <= i <= o s - lo + e - 1``, so result chunk [a, b) reads inputs
+    [ceil((a + lo - e + 1) / s), floor((b - 1 + lo) / s) + 1): zero beyond the ends."""
+
+    def __init__(self, n, extent, stride, lo, hi, out):
+        self.n, self.e, self.s, self.lo, self.hi, self.out = n, extent, stride, lo, hi, out
+
+    def out_chunks(self, in_chunks):
+        """Result chunks following the input's: input boundary p -> p s - lo."""
+        bounds = {0, self.out}
+        p = 0
+        for c in in_chunks[:-1]:
+            p += c
+            bounds.add(min(max(p * self.s - self.lo, 0), self.out))
+        b = sorted(bounds)
+        return [(lo, hi) for lo, hi in zip(b[:-1], b[1:]) if hi > lo]
+
+    def need(self, a, b):
+        return -(-(a + self.lo - self.e + 1) // self.s), (b - 1 + self.lo) // self.s + 1
+
+    def block_geometry(self, a, b, first, m):
+        """Result chunk [a, b) from the m inputs [first, first + m): the block call's
+        padding (lo', hi') and the margins (front, back) of the chunk that no input
+        reaches (zero, or the bias), or None when no input reaches it at all.
+
+        The block call then adds, for each of its results, the same terms in the same
+        order as the whole call (the same bits, as tests/test_dask.py checks)."""
+        if m <= 0:
+            return None
+        lo = a + self.lo - first * self.s
+        front = max(0, -lo)
+        lo = max(lo, 0)
+        hi = (m - 1) * self.s + self.e - (b - a - front) - lo
+        back = max(0, -hi)
+        if b - a - front - back <= 0:
+            return None
+        return (lo, max(hi, 0)), (front, back)
+
+
 def _constant_block(block, pads, fill, call, call_kwargs):
     """The in-memory call on one gathered block; zero-length blocks (a chunk of
     outputs that lies entirely in the constant padding) are filled explicitly."""
@@ -204,17 +255,22 @@ def _constant_block(block, pads, fill, call, call_kwargs):
 
 
 def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-            call_kwargs=None):
-    """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial).
+            call_kwargs=None, with_where=False):
+    """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial), (C, *spatial)
+    or (*spatial) (a channel axis is rechunked to one chunk).
 
     ``axes``: one :class:`Axis` per spatial axis.  ``mode``: canonical padding
     mode ('zeros'/'constant' pass the remaining padding to ``call``; the others
-    are gathered; None: no padding at all).  ``call(block, pads, **call_kwargs)``
-    returns the outputs of the block (N_b, out_channels, *out_block).  The graph
+    are gathered; None: no padding at all), or a list of one per axis.
+    ``call(block, pads, **call_kwargs)``
+    returns the outputs of the block (N_b, out_channels, *out_block) (``with_where``:
+    also given ``where=((a, b), ...)``, the block's output range per axis).  The graph
     (two tasks per chunk) is built by ``fastconv._dask._halo``.
     """
     from fastconv._dask._halo import halo_map
 
-    x = x.rechunk({1: -1})
+    lead = x.ndim - len(axes)
+    if lead > 0 and len(x.chunks[lead - 1]) > 1:
+        x = x.rechunk({lead - 1: -1})
     return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
-                    call_kwargs=call_kwargs or {})
+                    call_kwargs=call_kwargs or {}, with_where=with_where)

@@ -7,9 +7,9 @@ kept only ever read the halo, so each is the same computation as in the
 in-memory call (the same bits, as the tests check).  Outside the array the
 halo holds what the filter's ``mode`` would read (``reflect`` = numpy's
 symmetric, ``mirror`` = reflect, ``nearest`` = edge, ``wrap``; ``constant``
-fills ``cval``).  Filters given as Python callables (``generic_*``), per-axis
-mode sequences, multi-pass filters in the constant modes (see
-``_PASSES_OVER_CVAL``) run as one block (lazy, not parallel).
+fills ``cval``), per axis for a sequence of modes.  Filters given as Python
+callables (``generic_*``) and multi-pass filters with a constant mode on any
+axis (see ``_PASSES_OVER_CVAL``) run as one block (lazy, not parallel).
 """
 
 import numpy as np
@@ -86,6 +86,25 @@ def _depths(name, p, ndim):
     return None
 
 
+def _pad_modes(mode, p, ndim):
+    """The halo's padding mode per array axis, or None (run as one block): one mode
+    name, or a sequence of one per filtered axis (``axes``; the others get no halo)."""
+    if isinstance(mode, str):
+        return [_PADMODE[mode]] * ndim if mode in _PADMODE else None
+    try:
+        modes = list(mode)
+    except TypeError:
+        return None
+    axes = _axes(p, ndim)
+    if len(modes) != len(axes) or not all(isinstance(m, str) and m in _PADMODE
+                                          for m in modes):
+        return None        # the in-memory call's error, or a mode only it knows
+    out = ["symmetric"] * ndim
+    for a, m in zip(axes, modes):
+        out[a] = _PADMODE[m]
+    return out
+
+
 # Filters run as several 1-D passes whose later passes must see cval outside the
 # array, not an earlier pass's output over the cval halo: in constant modes they
 # run as one block (min/max are exact either way: a min of equal values).
@@ -125,19 +144,18 @@ def filter_(name):
         extra = kw.pop("kwargs", None)
         if extra:
             kw.update(extra)
-        mode = p.get("mode", "reflect")
-        depth = _depths(name, p, x.ndim) if isinstance(mode, str) else None
-        if (depth is None or x.ndim == 0 or mode not in _PADMODE
-                or (_PADMODE[mode] == "constant" and name in _PASSES_OVER_CVAL)):
+        pads = _pad_modes(p.get("mode", "reflect"), p, x.ndim)
+        depth = _depths(name, p, x.ndim) if pads is not None else None
+        if (depth is None or x.ndim == 0
+                or ("constant" in pads and name in _PASSES_OVER_CVAL)):
             return _whole(public, x, kw)
         meta = public(np.zeros(tuple(2 * dd + 1 for dd in depth), x.dtype), **kw)
         axes = [E.Axis(n, 2 * dd + 1, 1, dd, dd, n) for n, dd in zip(x.shape, depth)]
-        pad = _PADMODE[mode]
         cval = p.get("cval", 0.0)
-        y = E.sliding(x[None, None], axes, "constant" if pad == "constant" else pad, _block,
-                      1, meta.dtype, threads=E.user_threads(),
-                      call_kwargs=dict(public=public, kw=kw, depth=tuple(depth), cval=cval))
-        return y[0, 0]
+        return E.sliding(x, axes, pads, _block,
+                         1, meta.dtype, threads=E.user_threads(),
+                         call_kwargs=dict(public=public, kw=kw, depth=tuple(depth),
+                                          cval=cval))
 
     return handler
 

@@ -555,6 +555,10 @@ def build_parser():
                          "SciPy's best and OpenCV; ndimage: fastconv.ndimage vs SciPy and "
                          "OpenCV; nn: model2 training steps with fastconv.nn vs PyTorch; "
                          "latency: small, batch-1 and first calls vs PyTorch")
+    pb.add_argument("--dask-scheduler", choices=("distributed", "threads"),
+                    default="distributed",
+                    help="--suite dask: a 2-process LocalCluster (default) or dask's threads "
+                         "scheduler with 2 threads")
     pb.add_argument("--latency", action="store_true", help="the same as --suite latency")
     pb.set_defaults(func=cmd_bench)
     # demo: its own options, parsed by fastconv.nn.demo (see main)

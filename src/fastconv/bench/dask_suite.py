@@ -15,8 +15,10 @@ and the same persisted data and chunks for both systems:
   mode) over 20,000 28x28 float32 images in chunks of 2,000: ``model(x_dask)`` against
   the same weights in PyTorch mapped over the same chunks (skipped without torch).
 
-A timed call materialises the result on the workers (``persist`` + ``wait``; nothing is
-gathered on the client).  The systems alternate A B A B; the table gives the median
+A timed call builds the graph and materialises the result on the workers (``persist`` +
+``wait``; nothing is gathered on the client); ``--dask-scheduler threads`` times the
+same in this process with dask's threads scheduler (2 threads).  ``--workloads`` picks
+some of the workloads.  The systems alternate A B A B; the table gives the median
 over rounds and the ratio fastconv / peer (< 1: fastconv faster), and the largest
 difference between the two results (relative to the peer's largest magnitude).
 """
@@ -69,9 +71,9 @@ def _fastconv_gauss(x, sigma):
     k = gaussian_kernel1d(sigma).astype(np.float32)
     r = k.size // 2
     axes = [Axis(n, k.size, 1, r, r, n) for n in x.shape]
-    y = sliding(x[None, None], axes, "symmetric", _gauss_block, 1, np.float32,
-                threads=user_threads(), call_kwargs={"k": k})
-    return y[0, 0]
+    # x goes in as (*spatial): the engine gives the blocks as (1, 1, *spatial) views
+    return sliding(x, axes, "symmetric", _gauss_block, 1, np.float32,
+                   threads=user_threads(), call_kwargs={"k": k})
 
 
 def _torch_block(b, state):
@@ -87,13 +89,21 @@ def _torch_block(b, state):
         return m(torch.from_numpy(np.ascontiguousarray(b))).numpy()
 
 
+def _persist(client, a):
+    """``a`` materialised: on the workers, or in this process (threads scheduler)."""
+    if client is None:
+        return a.persist(scheduler="threads")
+    return client.persist(a)
+
+
 def make_workloads(client, quick=False):
-    """name -> (description, {system: zero-argument function returning a lazy array})."""
+    """name -> (description, {system: zero-argument function returning a lazy array});
+    ``client`` None: the data lives in this process (the threads scheduler)."""
     import dask.array as da
 
     n, c = (2048, 512) if quick else (4096, 1024)
     image = da.random.default_rng(0).random((n, n), dtype=np.float32, chunks=c)
-    image = client.persist(image)
+    image = _persist(client, image)
     w5 = np.random.default_rng(1).standard_normal((5, 5)).astype(np.float32)
     out = {}
     try:
@@ -122,7 +132,7 @@ def make_workloads(client, quick=False):
     count, per = (4000, 500) if quick else (20000, 2000)
     imgs = da.random.default_rng(2).random((count, 1, 28, 28), dtype=np.float32,
                                            chunks=(per, 1, 28, 28))
-    imgs = client.persist(imgs)
+    imgs = _persist(client, imgs)
     nn.init.manual_seed(0)
     ours = model2(nn)
     ours.eval()
@@ -140,13 +150,21 @@ def make_workloads(client, quick=False):
 
 
 def _task_count(client):
+    if client is None:
+        return 0
     return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
 
 
-def _timed(client, make, keep=False, baseline=None):
-    """Seconds to materialise ``make()`` on the workers.  Unless kept, the result is
+def _timed(client, make, keep=False, baseline=None, workers=2):
+    """Seconds to materialise ``make()`` on the workers (``client`` None: with the
+    threads scheduler, ``workers`` threads, in this process).  Unless kept, the result is
     released and the scheduler drained back to ``baseline`` tasks, so that the next call
     (same keys) computes again instead of finding the result in memory."""
+    if client is None:
+        t = time.perf_counter()
+        y = make().persist(scheduler="threads", num_workers=workers)
+        dt = time.perf_counter() - t
+        return dt, (y if keep else None)
     from distributed import wait
 
     t = time.perf_counter()
@@ -162,56 +180,73 @@ def _timed(client, make, keep=False, baseline=None):
     return dt, None
 
 
-def run_dask_bench(repeat=5, quick=False, progress=True, workers=2):
-    from distributed import Client, LocalCluster
+def run_dask_bench(repeat=5, quick=False, progress=True, workers=2, scheduler="distributed",
+                   names=None):
+    """``scheduler``: 'distributed' (a LocalCluster of ``workers`` processes x 1 thread)
+    or 'threads' (dask's local threads scheduler with ``workers`` threads, the data in
+    this process).  ``names``: the workloads to run (default all)."""
+    if scheduler not in ("distributed", "threads"):
+        raise ValueError(f"scheduler must be 'distributed' or 'threads', got {scheduler!r}")
+    cluster = client = None
+    if scheduler == "distributed":
+        from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
-                           dashboard_address=None)
-    client = Client(cluster)
+        cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                               dashboard_address=None)
+        client = Client(cluster)
     rows = []
     try:
-        for name, (desc, systems) in make_workloads(client, quick).items():
+        workloads = make_workloads(client, quick)
+        unknown = set(names or ()) - set(workloads)
+        if unknown:
+            raise ValueError(f"unknown dask workloads {sorted(unknown)}; "
+                             f"known: {sorted(workloads)}")
+        for name, (desc, systems) in workloads.items():
+            if names and name not in names:
+                continue
             times = {s: [] for s in systems}
             base = _task_count(client)
             for make in systems.values():              # warm-up: imports, plans
-                _timed(client, make, baseline=base)
-            names = list(systems)
+                _timed(client, make, baseline=base, workers=workers)
+            names_ = list(systems)
             for r in range(repeat):
-                order = names if r % 2 == 0 else names[::-1]
+                order = names_ if r % 2 == 0 else names_[::-1]
                 for s in order:
-                    dt, _ = _timed(client, systems[s], baseline=base)
+                    dt, _ = _timed(client, systems[s], baseline=base, workers=workers)
                     times[s].append(dt)
                 if progress:
                     print(f"  {name} round {r + 1}/{repeat}", file=sys.stderr)
             med = {s: statistics.median(v) for s, v in times.items()}
-            peer = next((s for s in names if s != "fastconv"), None)
+            peer = next((s for s in names_ if s != "fastconv"), None)
             diff = None
-            results = {s: _timed(client, systems[s], keep=True)[1] for s in names}
+            results = {s: _timed(client, systems[s], keep=True, workers=workers)[1]
+                       for s in names_}
             if peer is not None:
-                a, b = client.compute([results["fastconv"], results[peer]], sync=True) \
-                    if name == "model2" else (None, None)
-                if name != "model2":
-                    import dask.array as da
+                import dask
+                import dask.array as da
 
-                    d = da.abs(results["fastconv"] - results[peer]).max()
-                    m = da.abs(results[peer]).max()
-                    d, m = client.compute([d, m], sync=True)
-                    diff = float(d) / float(m)
-                else:
-                    diff = float(np.abs(a - b).max() / np.abs(b).max())
+                d = da.abs(results["fastconv"] - results[peer]).max()
+                m = da.abs(results[peer]).max()
+                d, m = (client.compute([d, m], sync=True) if client is not None
+                        else dask.compute(d, m, scheduler="threads"))
+                diff = float(d) / float(m)
             del results
             rows.append({"workload": name, "desc": desc, "median_s": med, "peer": peer,
                          "ratio": med["fastconv"] / med[peer] if peer else None,
                          "max_rel_diff": diff})
     finally:
-        client.close()
-        cluster.close()
-    return {"rows": rows, "workers": workers, "repeat": repeat}
+        if client is not None:
+            client.close()
+            cluster.close()
+    return {"rows": rows, "workers": workers, "repeat": repeat, "scheduler": scheduler}
 
 
 def format_dask_table(report):
-    lines = [f"LocalCluster: {report['workers']} worker processes x 1 thread; median of "
-             f"{report['repeat']} rounds (A B A B); ratio = fastconv / peer (< 1: faster)",
+    where = (f"LocalCluster: {report['workers']} worker processes x 1 thread"
+             if report.get("scheduler", "distributed") == "distributed" else
+             f"threads scheduler: {report['workers']} threads")
+    lines = [f"{where}; median of {report['repeat']} rounds (A B A B); "
+             f"ratio = fastconv / peer (< 1: faster)",
              f"{'workload':<12} {'data':<40} {'fastconv s':>10} {'peer':>11} {'peer s':>8} "
              f"{'ratio':>6} {'max diff':>9}"]
     for r in report["rows"]:
@@ -235,8 +270,15 @@ def cmd_dask_bench(args):
         print("error: the dask suite needs dask[array,distributed] "
               "(pip install 'fastconv[dask]')", file=sys.stderr)
         return 2
-    report = run_dask_bench(repeat=args.repeat or (3 if args.quick else 5), quick=args.quick,
-                            progress=not args.no_progress)
+    names = [w for w in (getattr(args, "workloads", None) or "").split(",") if w] or None
+    try:
+        report = run_dask_bench(repeat=args.repeat or (3 if args.quick else 5),
+                                quick=args.quick, progress=not args.no_progress,
+                                scheduler=getattr(args, "dask_scheduler", "distributed"),
+                                names=names)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     report["argv"] = sys.argv[1:]
     print(format_dask_table(report))
     if args.json:
