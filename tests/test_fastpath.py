@@ -376,3 +376,23 @@ def test_positional_misuse_still_raises():
             fastconv.conv(x, w, strides=1)
         with pytest.raises(TypeError, match="max_pool"):
             fastconv.max_pool(x, 2, bogus=1)
+
+
+def test_a_first_call_that_fails_in_the_kernel_is_not_run_again():
+    """Only a failed check sends a first call to the full path's error; an error from
+    the kernel itself (MemoryError here, through the workspace fault injection; a SIGINT
+    handler's exception likewise) propagates, and the call is not silently run again."""
+    from fastconv import _conv_kernels as kern
+    rng = np.random.default_rng(7)
+    xd = rng.standard_normal((4, 32, 64, 64))
+    wd = rng.standard_normal((32, 1, 3, 3))
+    fastconv.clear_caches()
+    kern._fail_allocation(0)
+    try:
+        with pytest.raises(MemoryError):
+            fastconv.conv2d(xd, wd, padding=1, groups=32, padding_mode="reflect")
+    finally:
+        kern._fail_allocation(-1)
+    want = fastconv.conv2d(xd, wd, padding=1, groups=32, padding_mode="reflect")
+    assert np.array_equal(fastconv.conv2d(xd, wd, padding=1, groups=32,
+                                          padding_mode="reflect"), want)

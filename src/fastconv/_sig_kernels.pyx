@@ -23,6 +23,9 @@ from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+from fastconv._interrupt cimport (fc_watch, fc_watch_poll, fc_watch_set_main, fc_watch_start,
+                                  track_main_thread, watch_raise)
+
 
 cdef extern from "fc_sigfir.h" nogil:
     int fcsf_simd_levels()
@@ -37,6 +40,17 @@ cdef extern from "fc_sigfir.h" nogil:
     int fcsf_finite_f(int level, const float *x, Py_ssize_t n)
     int fcsf_finite_d(int level, const double *x, Py_ssize_t n)
     int fcsf_lanes(int level, int itemsize)
+
+
+def _watch_after_fork():
+    """In a forked child, the thread that forked is Python's main thread."""
+    import threading
+    fc_watch_set_main(threading.get_ident())
+
+
+# Ctrl-C: every work item (plane, output row, chunk) looks first at the call's
+# watch (fc_interrupt.h)
+track_main_thread(_watch_after_fork)
 
 
 def simd_levels():
@@ -112,6 +126,9 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     cdef floating *scratch
     cdef floating *s
     cdef const floating *xrow
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
     with nogil, parallel():
         rows = <const floating **>malloc(kh * sizeof(floating *))
         scratch = <floating *>malloc(kh * span * sizeof(floating))
@@ -119,6 +136,8 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
         for it in prange(items, schedule='dynamic'):
             if not ok:
                 fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
                 continue
             c = it % nch
             i = (it // nch) % Ho
@@ -157,5 +176,6 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
         free(scratch)
         free(<void *>rows)
     free(fillrow)
+    watch_raise(wp_)
     if fail[0]:
         raise MemoryError("fastconv.signal: no memory for a thread's row buffers")

@@ -93,7 +93,9 @@ def _fast_conv(func, args, kwargs):
         return _forward(x, weight, bias, *recipe)
     try:
         result, recipe = _conv_checked(*args, **kwargs)     # every check, once
-    except Exception:
+    except (TypeError, ValueError):
+        # a check failed (not the kernel: its MemoryError, or what a SIGINT handler raised
+        # mid-run, propagates as it is, never a second run)
         # conv's own error (the same checks), its own words for a bad keyword
         return func(*args, **kwargs)
     RECIPES.put(key, recipe)

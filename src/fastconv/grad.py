@@ -273,7 +273,9 @@ def _fast_backward(func, args, kwargs):
                          x_shape, unbatched, *dtypes)
     try:
         result, recipe = _backward_checked(*args, **kwargs)     # every check, once
-    except Exception:
+    except (TypeError, ValueError):
+        # a check failed (not the kernel: its MemoryError, or what a SIGINT handler raised
+        # mid-run, propagates as it is, never a second run)
         # conv_backward's own error (the same checks), its own words for a bad keyword
         return func(*args, **kwargs)
     RECIPES.put(key, recipe)

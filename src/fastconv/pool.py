@@ -90,7 +90,9 @@ def _fast_pool(tag, checked, run, func, args, kwargs):
         return NO if recipe is FULL else run(x, *recipe)
     try:
         result, recipe = checked(*args, **kwargs)       # every check, once
-    except Exception:
+    except (TypeError, ValueError):
+        # a check failed (not the kernel: its MemoryError, or what a SIGINT handler raised
+        # mid-run, propagates as it is, never a second run)
         # the public function's own error (the same checks), its own words for a bad keyword
         return func(*args, **kwargs)
     RECIPES.put(key, recipe)
