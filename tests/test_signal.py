@@ -429,7 +429,6 @@ def test_value_errors(call, match):
     lambda: signal.convolve(None, np.ones(3)),
     lambda: signal.convolve(np.array(["a", "b"]), np.ones(3)),
     lambda: signal.correlation_lags(5.5, 3),
-    lambda: signal.choose_conv_method(np.ones(3), np.ones(3), measure="yes"),
 ])
 def test_type_errors(call):
     with pytest.raises(TypeError):

@@ -492,7 +492,8 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     in1, in2 : array_like
     mode : {'full', 'valid', 'same'}, default 'full'
     measure : bool, default False
-        (Any value with a truth value, as in SciPy.)  Time both methods on these inputs and return the faster, with the times.
+        Time both methods on these inputs and return the faster, with the times
+        (any value with a truth value, as SciPy takes it).
 
     Returns
     -------
