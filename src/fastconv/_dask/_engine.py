@@ -185,14 +185,18 @@ class Axis:
     def __init__(self, n, extent, stride, lo, hi, out):
         self.n, self.e, self.s, self.lo, self.hi, self.out = n, extent, stride, lo, hi, out
 
+    def boundary(self, p):
+        """The output position where an input chunk boundary p falls: the first output
+        whose window starts at or after p, aligned to the stride."""
+        return -(-p // self.s)
+
     def out_chunks(self, in_chunks):
-        """Output chunk boundaries following the input's, aligned to the stride."""
+        """Output chunk boundaries following the input's."""
         bounds = {0, self.out}
         p = 0
         for c in in_chunks[:-1]:
             p += c
-            j = -(-p // self.s)
-            bounds.add(min(max(j, 0), self.out))
+            bounds.add(min(max(self.boundary(p), 0), self.out))
         b = sorted(bounds)
         return [(lo, hi) for lo, hi in zip(b[:-1], b[1:]) if hi > lo]
 
@@ -201,25 +205,16 @@ class Axis:
         return start, (b - 1) * self.s - self.lo + self.e
 
 
-class TransposedAxis:
+class TransposedAxis(Axis):
     """One axis of the adjoint of a windowed op (conv_input_grad, conv_transpose):
     the input is the forward op's output (length n), the result its input (length
     ``out``).  Result position i receives from the inputs o with
     ``o s - lo <= i <= o s - lo + e - 1``, so result chunk [a, b) reads inputs
     [ceil((a + lo - e + 1) / s), floor((b - 1 + lo) / s) + 1): zero beyond the ends."""
 
-    def __init__(self, n, extent, stride, lo, hi, out):
-        self.n, self.e, self.s, self.lo, self.hi, self.out = n, extent, stride, lo, hi, out
-
-    def out_chunks(self, in_chunks):
-        """Result chunks following the input's: input boundary p -> p s - lo."""
-        bounds = {0, self.out}
-        p = 0
-        for c in in_chunks[:-1]:
-            p += c
-            bounds.add(min(max(p * self.s - self.lo, 0), self.out))
-        b = sorted(bounds)
-        return [(lo, hi) for lo, hi in zip(b[:-1], b[1:]) if hi > lo]
+    def boundary(self, p):
+        """Result chunks follow the input's: input boundary p -> p s - lo."""
+        return p * self.s - self.lo
 
     def need(self, a, b):
         return -(-(a + self.lo - self.e + 1) // self.s), (b - 1 + self.lo) // self.s + 1
