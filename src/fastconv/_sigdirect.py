@@ -222,7 +222,9 @@ def _fir(x, v, pads, dtype, fill):
     if len(sp) == 1:
         # a row is a plane of one row
         sp, k, out, pads = (1,) + sp, (1,) + k, (1,) + out, [(0, 0)] + list(pads)
-    xk = np.ascontiguousarray(x.reshape((x.shape[0],) + sp), dtype=dtype)
+    # aligned too: the kernel loads whole elements (np.ascontiguousarray keeps a
+    # misaligned array as it is; UBSan found one)
+    xk = np.require(x.reshape((x.shape[0],) + sp), dtype=dtype, requirements=["C", "A"])
     level = _fir_level()
     lanes = _sig_kernels.lanes(level, dtype.itemsize)
     # rows of a plane share their cached input rows when the chunks are short
@@ -236,7 +238,7 @@ def _fir(x, v, pads, dtype, fill):
               f"x{'x'.join(map(str, xk.shape))}:w{nv}x{'x'.join(map(str, k))}:"
               f"y{'x'.join(map(str, y.shape))}", file=sys.stderr)
     for m in range(nv):
-        vm = np.ascontiguousarray(v[m, 0].reshape(k), dtype=dtype)
+        vm = np.require(v[m, 0].reshape(k), dtype=dtype, requirements=["C", "A"])
         # the banded form multiplies k + lanes - 1 table rows for k taps: worth it
         # from _BAND_MIN_TAPS taps on (see docs/performance.md)
         tab = _band_table(vm, lanes) if banded else None
@@ -320,7 +322,7 @@ def _conv_framed(x, v, pads, dtype, boundary, fill):
         win = np.lib.stride_tricks.sliding_window_view(xp, W, axis=ax)
         win = win[(slice(None),) * ax + (slice(None, None, frame),)]    # (B,1,..,nf,..,W)
         win = np.moveaxis(np.moveaxis(win, ax, 1), -1, ax + 1)          # (B,nf,1,..,W,..)
-        xf = np.ascontiguousarray(win)
+        xf = np.require(win, requirements=["C", "A"])
     xf = xf.reshape((-1,) + xf.shape[2:])
     sub = list(pads)
     sub[a] = (0, 0)
