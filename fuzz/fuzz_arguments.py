@@ -265,8 +265,13 @@ def _has_huge(args, kwargs):
 
 
 def _degenerate(args):
-    return any(np.ndim(a) == 0 or np.size(a) == 0 for a in args
-               if isinstance(a, (np.ndarray, np.generic, int, float, bool)))
+    """An empty or 0-d operand (any object that is not a sequence counts as 0-d)."""
+    def degenerate(a):
+        try:
+            return np.ndim(a) == 0 or np.size(a) == 0
+        except Exception:       # noqa: BLE001 -- ragged nested sequences and the like
+            return False
+    return any(degenerate(a) for a in args)
 
 
 def main(argv=None):
