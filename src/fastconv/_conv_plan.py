@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from fastconv import _conv_kernels, _select
+from fastconv import _conv_kernels, _drivers, _select
 from fastconv._caches import BoundedCache, plain
 from fastconv._config import get_num_threads
 from fastconv._padmaps import MODE_CODES, normalize_padding_mode
@@ -352,18 +352,18 @@ def run_forward(plan, x, w, bias, y, whole=True, log=True):
         return
     b = bias if bias is not None else _NO_BIAS[y.dtype]
     if dw:
-        _conv_kernels.depthwise_forward(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
-                                        plan.pad_value, _threads(plan))
+        _drivers.depthwise_forward[x.dtype](x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, mg,
+                                            plan.pad_value, _threads(plan))
         return
     # Winograd hands a call whose outputs came out infinite or NaN back to the
     # direct convolution, which gives those the IEEE sums' infinities
     if (algorithm == "winograd"
-            and not _conv_kernels.conv_forward_winograd(x.ravel(), w.ravel(), b, y.reshape(-1),
-                                                        geo, plan.nd, n, g, cg, mg, plan.pad_value,
-                                                        _threads(plan))):
+            and not _drivers.conv_forward_winograd[x.dtype](
+                x.ravel(), w.ravel(), b, y.reshape(-1), geo, plan.nd, n, g, cg, mg,
+                plan.pad_value, _threads(plan))):
         return
-    _conv_kernels.conv_forward_rows(x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, cg, mg,
-                                    plan.pad_value, _threads(plan))
+    _drivers.conv_forward_rows[x.dtype](x.ravel(), w.ravel(), b, y.reshape(-1), geo, n, g, cg, mg,
+                                        plan.pad_value, _threads(plan))
 
 
 def _input_grad_as_forward(plan, gy, w, dtype):
@@ -396,20 +396,21 @@ def run_input_grad(plan, gy, w, dtype):
         # the kernel adds each slab's share into dx (its padded plane: one slab)
         cut = _slabs(plan, dtype.itemsize, 1, plan.out_channels)
         if cut is None:
-            _conv_kernels.depthwise_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g,
-                                               mg, _threads(plan))
+            _drivers.depthwise_input_grad[gy.dtype](gy.ravel(), w.ravel(), dx.reshape(-1), geo,
+                                                    n, g, mg, _threads(plan))
             return dx
         a, ranges = cut
         for i in range(plan.batch):
             for o0, o1 in ranges:
                 sub = _slab_plan(plan, a, o0, o1)
                 gs = np.ascontiguousarray(gy[i:i + 1][_along(a, o0, o1, plan.nd)])
-                _conv_kernels.depthwise_input_grad(gs.ravel(), w.ravel(), dx[i:i + 1].reshape(-1),
-                                                   sub.kernel_args[0], 1, g, mg, _threads(sub))
+                _drivers.depthwise_input_grad[gs.dtype](
+                    gs.ravel(), w.ravel(), dx[i:i + 1].reshape(-1), sub.kernel_args[0], 1, g, mg,
+                    _threads(sub))
         return dx
     dx = np.zeros(plan.x_shape, dtype=dtype)
-    _conv_kernels.conv_input_grad(gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,
-                                  _threads(plan))
+    _drivers.conv_input_grad[gy.dtype](gy.ravel(), w.ravel(), dx.reshape(-1), geo, n, g, cg, mg,
+                                       _threads(plan))
     return dx
 
 
@@ -439,16 +440,16 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
         return total.astype(dtype)
     if dw:
         acc = np.zeros(plan.out_channels * plan.reduction_length, dtype=np.float64)
-        _conv_kernels.depthwise_weight_grad(x.ravel(), gy.ravel(), acc, geo, n, g, mg,
-                                            plan.pad_value, _threads(plan))
+        _drivers.depthwise_weight_grad[x.dtype](x.ravel(), gy.ravel(), acc, geo, n, g, mg,
+                                                plan.pad_value, _threads(plan))
         return acc.astype(dtype).reshape(g, mg, -1)
     k = plan.reduction_length
     rows = _conv_kernels.weight_grad_rows(mg, dtype.itemsize)
     wsize = g * k * rows
     nchunks = max(1, min(_MAX_CHUNKS, _PARTIAL_BUDGET // max(wsize * dtype.itemsize, 1)))
     partial = np.zeros((nchunks, wsize), dtype=dtype)
-    _conv_kernels.conv_weight_grad(x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
-                                   plan.pad_value, _threads(plan))
+    _drivers.conv_weight_grad[x.dtype](x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
+                                       plan.pad_value, _threads(plan))
     total = partial[0].copy()
     for c in range(1, nchunks):
         total += partial[c]

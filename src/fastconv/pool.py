@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from fastconv import _conv_kernels
+from fastconv import _drivers
 from fastconv._dask import dask_aware
 from fastconv._fastpath import NO, RECIPES, freeze_args, frozen_kwargs, ndarray
 from fastconv._pool_plan import (
@@ -46,8 +46,8 @@ def _max_run(x, plan, args, dtype, return_indices):
     ind = np.empty(n if return_indices else 1, dtype=np.int64)
     if n:
         xk = as_kernel_input(x, dtype)
-        _conv_kernels.max_pool_forward(xk.reshape(-1), y, ind, return_indices, plan.planes,
-                                       *args, _pool_threads(x.size))
+        _drivers.max_pool_forward[xk.dtype](xk.reshape(-1), y, ind, return_indices, plan.planes,
+                                            *args, _pool_threads(x.size))
     y = y.reshape(plan.out_shape)
     return (y, ind.reshape(plan.out_shape)) if return_indices else y
 
@@ -59,8 +59,8 @@ def _avg_run(x, plan, args, dtype):
     if n:
         xk = as_kernel_input(x, dtype)
         wide = dtype == np.float32 and math.prod(plan.kernel) > 16
-        rc = _conv_kernels.avg_pool_forward(xk.reshape(-1), y, plan.planes,
-                                            *args, wide, _pool_threads(x.size))
+        rc = _drivers.avg_pool_forward[xk.dtype](xk.reshape(-1), y, plan.planes,
+                                                 *args, wide, _pool_threads(x.size))
         if rc:
             raise MemoryError("avg_pool: could not allocate scratch memory")
     return y.reshape(plan.out_shape)
@@ -288,8 +288,8 @@ def max_pool_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: S
             indices > np.iinfo(np.int64).max).any():
         raise ValueError("indices must lie in [0, prod(spatial input shape)), got a value "
                          "that overflows int64")
-    bad = _conv_kernels.max_pool_backward(gyk, ik, gx.reshape(-1), planes, pin, pout,
-                                          _pool_threads(gx.size))
+    bad = _drivers.max_pool_backward[gyk.dtype](gyk, ik, gx.reshape(-1), planes, pin, pout,
+                                                _pool_threads(gx.size))
     if bad:
         raise ValueError(f"indices must lie in [0, {pin}) (the size of one input plane of "
                          f"input_shape {input_shape!r}); {bad} do not")
@@ -385,8 +385,8 @@ def avg_pool_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: S
     if gx.size == 0:
         return gx
     gyk = as_kernel_input(grad_output, dtype)
-    rc = _conv_kernels.avg_pool_backward(gyk.reshape(-1), gx.reshape(-1), plan.planes,
-                                         *args, _pool_threads(gx.size))
+    rc = _drivers.avg_pool_backward[gyk.dtype](gyk.reshape(-1), gx.reshape(-1), plan.planes,
+                                               *args, _pool_threads(gx.size))
     if rc:
         raise MemoryError("avg_pool_backward: could not allocate scratch memory")
     return gx
