@@ -32,7 +32,8 @@ import numpy as np
 
 from fastconv._caches import BoundedCache
 
-__all__ = ["RECIPES", "MAX_RECIPES", "NO", "freeze", "freeze_args", "frozen_kwargs"]
+__all__ = ["RECIPES", "MAX_RECIPES", "NO", "first_call", "freeze", "freeze_args",
+           "frozen_kwargs"]
 
 MAX_RECIPES = 256
 RECIPES = BoundedCache("call recipes", MAX_RECIPES)
@@ -115,3 +116,20 @@ def frozen_kwargs(kwargs, skip=()):
         key.append(name)
         key.append(f)
     return tuple(key)
+
+
+def first_call(key, checked, func, args, kwargs):
+    """A call whose key has no recipe yet: the full path ``checked`` makes every
+    check once and returns the result with its recipe, kept under ``key``.
+
+    A failed check (``TypeError``/``ValueError``) is answered by the public
+    function ``func`` itself, so that the error is its own, word for word (a bad
+    keyword included).  Anything the kernel raises (its ``MemoryError``, what a
+    SIGINT handler raised mid-run) propagates as it is: the call never runs twice.
+    """
+    try:
+        result, recipe = checked(*args, **kwargs)
+    except (TypeError, ValueError):
+        return func(*args, **kwargs)
+    RECIPES.put(key, recipe)
+    return result

@@ -9,7 +9,7 @@ import numpy as np
 
 from fastconv._conv_plan import kernel_weight, make_plan, run_forward
 from fastconv._dask import dask_aware
-from fastconv._fastpath import NO, RECIPES, frozen_kwargs, ndarray
+from fastconv._fastpath import NO, RECIPES, first_call, frozen_kwargs, ndarray
 from fastconv._typing import ArrayLike, FloatArray, Padding, Size
 from fastconv._validation import (
     as_array,
@@ -91,15 +91,7 @@ def _fast_conv(func, args, kwargs):
     recipe = RECIPES.get(key)
     if recipe is not None:
         return _forward(x, weight, bias, *recipe)
-    try:
-        result, recipe = _conv_checked(*args, **kwargs)     # every check, once
-    except (TypeError, ValueError):
-        # a check failed (not the kernel: its MemoryError, or what a SIGINT handler raised
-        # mid-run, propagates as it is, never a second run)
-        # conv's own error (the same checks), its own words for a bad keyword
-        return func(*args, **kwargs)
-    RECIPES.put(key, recipe)
-    return result
+    return first_call(key, _conv_checked, func, args, kwargs)
 
 
 @dask_aware("conv", fast=_fast_conv)

@@ -24,7 +24,7 @@ from fastconv._conv_plan import (
     run_weight_grad,
 )
 from fastconv._dask import dask_aware
-from fastconv._fastpath import NO, RECIPES, frozen_kwargs, ndarray
+from fastconv._fastpath import NO, RECIPES, first_call, frozen_kwargs, ndarray
 from fastconv._shapes import as_int, batched_shape, show
 from fastconv._typing import ArrayLike, FloatArray, Padding, Shape, Size
 from fastconv._validation import as_array, as_kernel_input, result_dtype, spatial_rank
@@ -271,15 +271,7 @@ def _fast_backward(func, args, kwargs):
         plan, x_shape, unbatched, dtypes = recipe
         return _backward(plan, grad_output, grad_output.reshape(plan.y_shape), x, weight,
                          x_shape, unbatched, *dtypes)
-    try:
-        result, recipe = _backward_checked(*args, **kwargs)     # every check, once
-    except (TypeError, ValueError):
-        # a check failed (not the kernel: its MemoryError, or what a SIGINT handler raised
-        # mid-run, propagates as it is, never a second run)
-        # conv_backward's own error (the same checks), its own words for a bad keyword
-        return func(*args, **kwargs)
-    RECIPES.put(key, recipe)
-    return result
+    return first_call(key, _backward_checked, func, args, kwargs)
 
 
 @dask_aware("conv_backward", fast=_fast_backward)

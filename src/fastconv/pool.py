@@ -12,7 +12,7 @@ import numpy as np
 
 from fastconv import _drivers
 from fastconv._dask import dask_aware
-from fastconv._fastpath import NO, RECIPES, freeze_args, frozen_kwargs, ndarray
+from fastconv._fastpath import NO, RECIPES, first_call, freeze_args, frozen_kwargs, ndarray
 from fastconv._pool_plan import (
     _avg_plan,
     _cached_plan,
@@ -88,15 +88,7 @@ def _fast_pool(tag, checked, run, func, args, kwargs):
     recipe = RECIPES.get(key)
     if recipe is not None:
         return NO if recipe is FULL else run(x, *recipe)
-    try:
-        result, recipe = checked(*args, **kwargs)       # every check, once
-    except (TypeError, ValueError):
-        # a check failed (not the kernel: its MemoryError, or what a SIGINT handler raised
-        # mid-run, propagates as it is, never a second run)
-        # the public function's own error (the same checks), its own words for a bad keyword
-        return func(*args, **kwargs)
-    RECIPES.put(key, recipe)
-    return result
+    return first_call(key, checked, func, args, kwargs)
 
 
 # Recipes keep their window tables alive: only small ones (a few KiB) get one;
