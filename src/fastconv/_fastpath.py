@@ -32,8 +32,7 @@ import numpy as np
 
 from fastconv._caches import BoundedCache
 
-__all__ = ["RECIPES", "MAX_RECIPES", "NO", "first_call", "freeze", "freeze_args",
-           "frozen_kwargs"]
+__all__ = ["RECIPES", "MAX_RECIPES", "NO", "first_call", "freeze", "frozen_kwargs"]
 
 MAX_RECIPES = 256
 RECIPES = BoundedCache("call recipes", MAX_RECIPES)
@@ -53,8 +52,8 @@ def freeze(v):
     """A hashable key of ``v`` that tells apart values the checks treat
     differently, or ``NO``.
 
-    >>> freeze((1, 2)), freeze("same"), freeze(None)
-    ((1, 2), 'same', None)
+    >>> freeze((1, 2)), freeze("same"), freeze(None), freeze((2, None, "x"))
+    ((1, 2), 'same', None, (2, None, 'x'))
     >>> freeze(True) == freeze(1), freeze(1.0) == freeze(1), freeze(0.0) == freeze(-0.0)
     (False, False, False)
     >>> freeze([1, 2]) is NO, freeze(np.int64(1)) is NO
@@ -64,8 +63,10 @@ def freeze(v):
     if t is int or t is str or v is None:
         return v
     if t is tuple:
+        # the common case first: ints, strings and None stand for themselves
         for e in v:
-            if e.__class__ is not int:
+            et = e.__class__
+            if not (et is int or et is str or e is None):
                 break
         else:
             return v
@@ -81,27 +82,6 @@ def freeze(v):
     if t is float:
         return (_FLOAT, v, math.copysign(1.0, v))
     return NO
-
-
-def freeze_args(values):
-    """The positional arguments (a tuple) as a key, or ``NO``.
-
-    >>> freeze_args((2, None, 0)), freeze_args((2, [1])) is NO
-    ((2, None, 0), True)
-    """
-    for v in values:
-        t = v.__class__
-        if not (t is int or v is None or t is str):
-            break
-    else:
-        return values
-    out = []
-    for v in values:
-        f = freeze(v)
-        if f is NO:
-            return NO
-        out.append(f)
-    return tuple(out)
 
 
 def frozen_kwargs(kwargs, skip=()):

@@ -12,7 +12,7 @@ import numpy as np
 
 from fastconv import _drivers
 from fastconv._dask import dask_aware
-from fastconv._fastpath import NO, RECIPES, first_call, freeze_args, frozen_kwargs, ndarray
+from fastconv._fastpath import NO, RECIPES, first_call, freeze, frozen_kwargs, ndarray
 from fastconv._pool_plan import (
     _avg_plan,
     _cached_plan,
@@ -80,7 +80,7 @@ def _fast_pool(tag, checked, run, func, args, kwargs):
     x = args[0]
     if x.__class__ is not ndarray:
         return NO
-    rest = freeze_args(args[1:])
+    rest = freeze(args[1:])
     kw = frozen_kwargs(kwargs) if kwargs else ()
     if rest is NO or kw is NO:
         return NO
