@@ -225,6 +225,7 @@ def test_same_shape_other_layout_or_dtype(variant):
     for _ in range(2):       # recipes of the contiguous float32 calls
         fastconv.conv2d(x, w, b, **kw)
         fastconv.max_pool2d(x, 2)
+        fastconv.max_pool2d(x, 3, 2, 1, return_indices=True)
         fastconv.avg_pool2d(x, 3, 1, 1)
         y = fastconv.conv2d(x, w, b, **kw)
         g = np.ones(y.shape, F32)
@@ -235,6 +236,8 @@ def test_same_shape_other_layout_or_dtype(variant):
     for _ in range(2):
         _same_bits(fastconv.conv2d(xv, wv, b, **kw), fastconv.conv.__wrapped__(xv, wv, b, **kw))
         _same_bits(fastconv.max_pool2d(xv, 2), fastconv.max_pool.__wrapped__(xv, 2))
+        _same_bits(fastconv.max_pool2d(xv, 3, 2, 1, return_indices=True),
+                   fastconv.max_pool.__wrapped__(xv, 3, 2, 1, return_indices=True))
         _same_bits(fastconv.avg_pool2d(xv, 3, 1, 1), fastconv.avg_pool.__wrapped__(xv, 3, 1, 1))
         _same_bits(fastconv.conv_backward(g, xv, wv, **kw),
                    fastconv.conv_backward.__wrapped__(g, xv, wv, **kw))

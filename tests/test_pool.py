@@ -257,16 +257,21 @@ def test_caller_indices_are_checked():
         max_pool_backward(g, ind.astype(np.float64), x.shape)
 
 
-def test_thread_count_does_not_change_bits():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_thread_count_does_not_change_bits(dtype):
+    from fastconv._pool_plan import _POOL_GRAIN
     rng = np.random.default_rng(9)
-    x = rng.standard_normal((3, 5, 33, 47)).astype(np.float32)
+    # above the grain: two threads really run (smaller calls run on one)
+    x = rng.standard_normal((3, 5, 133, 147)).astype(dtype)
+    assert x.size >= _POOL_GRAIN
     old = get_num_threads()
 
     def run():
         y, i = max_pool2d(x, 3, 2, 1, return_indices=True)
         y2, i2 = max_pool2d(x, 2, return_indices=True)
-        g = rng.standard_normal(y.shape).astype(np.float32)
-        return [y, i, y2, i2, avg_pool2d(x, 3, 1, 1), avg_pool2d(x, 7, 2, 3, True, False),
+        g = rng.standard_normal(y.shape).astype(dtype)
+        return [y, i, y2, i2, max_pool2d(x, 2), avg_pool2d(x, 3, 1, 1),
+                avg_pool2d(x, 7, 2, 3, True, False),
                 max_pool_backward(g, i, x.shape), avg_pool2d_backward(g, x.shape, 3, 2, 1)]
 
     try:

@@ -1,7 +1,7 @@
 """Type stub of the compiled convolution and pooling drivers (_conv_kernels.pyx +
 _kernels/*.pxi)."""
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,15 +49,12 @@ def use_winograd(nd: int, kernel: tuple[Any, ...], stride: tuple[Any, ...],
 def conv_forward_winograd(x: NDArray[Any], w: NDArray[Any], bias: NDArray[Any], y: NDArray[Any],
                           geo: tuple[Any, ...], nd: int, N: int, G: int, Cg: int, Mg: int,
                           padval: float, nthreads: int) -> bool: ...
-def max_pool_forward(x: NDArray[Any], y: NDArray[Any], indices: NDArray[np.int64],
-                     with_indices: bool, planes: int, geo: tuple[Any, ...], tap_lo: NDArray[Any],
-                     tap_hi: NDArray[Any], first_w: NDArray[Any], num_threads: int) -> None: ...
 def max_pool_backward(gy: NDArray[Any], indices: NDArray[np.int64], gx: NDArray[Any], planes: int,
                       pin: int, pout: int, num_threads: int) -> int: ...
-def avg_pool_forward(x: NDArray[Any], y: NDArray[Any], planes: int, geo: tuple[Any, ...],
-                     tap_lo: NDArray[Any], tap_hi: NDArray[Any], fd: NDArray[np.int64],
-                     fh: NDArray[np.int64], fw: NDArray[np.int64], divisor: Any, wide: bool,
-                     num_threads: int) -> int: ...
+class PoolCall:
+    def __init__(self, kind: int, plan: Any, tables: tuple[NDArray[Any], ...], dtype: Any,
+                 divisor: int, wide: bool, grain: int, threads: Callable[[], int]) -> None: ...
+    def __call__(self, x: NDArray[Any]) -> Any: ...
 def avg_pool_backward(gy: NDArray[Any], gx: NDArray[Any], planes: int, geo: tuple[Any, ...],
                       tap_lo: NDArray[Any], tap_hi: NDArray[Any], fd: NDArray[np.int64],
                       fh: NDArray[np.int64], fw: NDArray[np.int64], divisor: Any,

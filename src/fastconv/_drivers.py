@@ -3,7 +3,7 @@
 The drivers are Cython fused-type ``def`` functions: called plainly, each call
 picks its specialisation from the buffers' types (0.2-0.3 us of a tiny call's
 4-6 us, see docs/performance.md).  Indexed once here, a call goes straight to
-the specialisation: ``max_pool_forward[x.dtype](...)``.  The same compiled code
+the specialisation: ``max_pool_backward[x.dtype](...)``.  The same compiled code
 runs either way, so every bit is the same.
 """
 
@@ -25,7 +25,5 @@ conv_weight_grad = _by_dtype(_k.conv_weight_grad)
 depthwise_forward = _by_dtype(_k.depthwise_forward)
 depthwise_input_grad = _by_dtype(_k.depthwise_input_grad)
 depthwise_weight_grad = _by_dtype(_k.depthwise_weight_grad)
-max_pool_forward = _by_dtype(_k.max_pool_forward)
 max_pool_backward = _by_dtype(_k.max_pool_backward)
-avg_pool_forward = _by_dtype(_k.avg_pool_forward)
 avg_pool_backward = _by_dtype(_k.avg_pool_backward)

@@ -9,6 +9,7 @@ import numpy as np
 
 from fastconv._caches import BoundedCache, plain
 from fastconv._config import get_num_threads
+from fastconv._conv_kernels import PoolCall
 from fastconv._shapes import (
     MAX_EXTENT,
     as_int,
@@ -116,6 +117,19 @@ _POOL_GRAIN = 1 << 18
 
 def _pool_threads(elements):
     return get_num_threads() if elements >= _POOL_GRAIN else 1
+
+
+# PoolCall's kinds
+POOL_MAX, POOL_MAX_INDICES, POOL_AVG = 0, 1, 2
+
+
+def forward_call(kind, plan, tables, dtype, divisor=0):
+    """The compiled forward of a checked plan: a PoolCall (see _kernels/pool_call.pxi)
+    that pools arrays of the plan's shape, with the W-axis window ``tables`` (and
+    for a mean the divisor override, 0 for none).  float32 means over more than
+    16 taps sum in double."""
+    wide = kind == POOL_AVG and dtype == np.float32 and math.prod(plan.kernel) > 16
+    return PoolCall(kind, plan, tables, dtype, divisor, wide, _POOL_GRAIN, get_num_threads)
 
 
 def _plan_key(key, flags):

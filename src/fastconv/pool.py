@@ -14,6 +14,9 @@ from fastconv import _drivers
 from fastconv._dask import dask_aware
 from fastconv._fastpath import NO, RECIPES, first_call, freeze, frozen_kwargs, ndarray
 from fastconv._pool_plan import (
+    POOL_AVG,
+    POOL_MAX,
+    POOL_MAX_INDICES,
     _avg_plan,
     _cached_plan,
     _input_shape,
@@ -21,6 +24,7 @@ from fastconv._pool_plan import (
     _Pool,
     _pool_threads,
     _rank,
+    forward_call,
 )
 from fastconv._shapes import (
     as_int,
@@ -37,43 +41,14 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------- the kernels' calls
-
-def _max_run(x, plan, args, dtype, return_indices):
-    """max pooling of a checked call (the full path and the fast path)."""
-    n = plan.out_size
-    y = np.empty(n, dtype=dtype)
-    ind = np.empty(n if return_indices else 1, dtype=np.int64)
-    if n:
-        xk = as_kernel_input(x, dtype)
-        _drivers.max_pool_forward[xk.dtype](xk.reshape(-1), y, ind, return_indices, plan.planes,
-                                            *args, _pool_threads(x.size))
-    y = y.reshape(plan.out_shape)
-    return (y, ind.reshape(plan.out_shape)) if return_indices else y
-
-
-def _avg_run(x, plan, args, dtype):
-    """mean pooling of a checked call (the full path and the fast path)."""
-    n = plan.out_size
-    y = np.empty(n, dtype=dtype)
-    if n:
-        xk = as_kernel_input(x, dtype)
-        wide = dtype == np.float32 and math.prod(plan.kernel) > 16
-        rc = _drivers.avg_pool_forward[xk.dtype](xk.reshape(-1), y, plan.planes,
-                                                 *args, wide, _pool_threads(x.size))
-        if rc:
-            raise MemoryError("avg_pool: could not allocate scratch memory")
-    return y.reshape(plan.out_shape)
-
-
 # Repeated calls (see fastconv._fastpath): the key is x's shape and dtype and the
-# other arguments as given; the recipe the cached plan and tables, or FULL where
-# those are not cached (big tables) and every call takes the full path.
+# other arguments as given; the recipe the checked call's PoolCall, or FULL where
+# its tables are not kept (big ones) and every call takes the full path.
 _MAX, _AVG = object(), object()
 FULL = object()
 
 
-def _fast_pool(tag, checked, run, func, args, kwargs):
+def _fast_pool(tag, checked, func, args, kwargs):
     # max_pool and avg_pool take x and six more positionally (_nd is keyword-only)
     if not 1 <= len(args) <= 7:
         return NO
@@ -87,7 +62,7 @@ def _fast_pool(tag, checked, run, func, args, kwargs):
     key = (tag, x.shape, x.dtype, rest, kw)
     recipe = RECIPES.get(key)
     if recipe is not None:
-        return NO if recipe is FULL else run(x, *recipe)
+        return NO if recipe is FULL else recipe(x)
     return first_call(key, checked, func, args, kwargs)
 
 
@@ -117,8 +92,8 @@ def _max_checked(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
 
     plan, args = _cached_plan(("max", x.shape, nd, kernel_size, stride, padding, dilation),
                               (ceil_mode,), build)
-    recipe = (plan, args, dtype, return_indices) if _small(plan) else FULL
-    return _max_run(x, plan, args, dtype, return_indices), recipe
+    call = forward_call(POOL_MAX_INDICES if return_indices else POOL_MAX, plan, args[1:], dtype)
+    return call(x), (call if _small(plan) else FULL)
 
 
 def _avg_checked(x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -129,16 +104,16 @@ def _avg_checked(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     nd = _rank(kernel_size, x.ndim, _nd, "x")
     plan, args = _avg_plan(x.shape, nd, kernel_size, stride, padding, ceil_mode,
                            count_include_pad, divisor_override, "x")
-    recipe = (plan, args, dtype) if _small(plan) else FULL
-    return _avg_run(x, plan, args, dtype), recipe
+    call = forward_call(POOL_AVG, plan, args[1:6], dtype, args[6])
+    return call(x), (call if _small(plan) else FULL)
 
 
 def _fast_max_pool(func, args, kwargs):
-    return _fast_pool(_MAX, _max_checked, _max_run, func, args, kwargs)
+    return _fast_pool(_MAX, _max_checked, func, args, kwargs)
 
 
 def _fast_avg_pool(func, args, kwargs):
-    return _fast_pool(_AVG, _avg_checked, _avg_run, func, args, kwargs)
+    return _fast_pool(_AVG, _avg_checked, func, args, kwargs)
 
 
 # ---------------------------------------------------------------- max pooling
@@ -419,7 +394,7 @@ def _fixed(nd):
                 RECIPES.put(key, recipe)
                 return result
             if recipe is not FULL:
-                return _max_run(x, *recipe)
+                return recipe(x)
         return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                         _nd=nd)
 
@@ -443,7 +418,7 @@ def _fixed(nd):
                 RECIPES.put(key, recipe)
                 return result
             if recipe is not FULL:
-                return _avg_run(x, *recipe)
+                return recipe(x)
         return avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                         divisor_override, _nd=nd)
 

@@ -73,41 +73,56 @@ cdef void _avg_plane_rows(const float *xp, float *yp, float *div, const fc_geom 
                                        <int>g.lo[2])
 
 
-def avg_pool_forward(const floating[::1] x not None, floating[::1] y not None,
-                     Py_ssize_t planes, tuple geo, const Py_ssize_t[::1] tap_lo not None,
-                     const Py_ssize_t[::1] tap_hi not None, const int64_t[::1] fd not None,
-                     const int64_t[::1] fh not None, const int64_t[::1] fw not None,
-                     int64_t divisor, bint wide, int num_threads):
-    """Mean pooling; ``wide``: accumulate float32 in double.  Returns 0, or -1 if
-    scratch memory could not be allocated."""
-    cdef fc_geom g = _pool_geom(geo)
+cdef inline void _avg_one(const floating *xp, floating *yp, double *dbuf, const fc_geom *g,
+                          const Py_ssize_t *tlo, const Py_ssize_t *thi, const int64_t *fd,
+                          const int64_t *fh, const int64_t *fw, int64_t divisor, bint simd,
+                          bint wide) noexcept nogil:
+    """One plane; ``dbuf``: scratch of 2 oW doubles."""
+    cdef Py_ssize_t oW = g.out[2]
+    cdef floating *fbuf = <floating *>dbuf
+    if simd:
+        if floating is float:
+            _avg_plane_rows(xp, yp, <float *>dbuf, g, fd, fh, fw, divisor)
+    elif wide:
+        _avg_plane(xp, yp, dbuf, dbuf + oW, g, tlo, thi, fd, fh, fw, divisor)
+    else:
+        _avg_plane(xp, yp, fbuf, fbuf + oW, g, tlo, thi, fd, fh, fw, divisor)
+
+
+cdef int _avg_planes(const floating *x, floating *y, Py_ssize_t planes, const fc_geom *g,
+                     const Py_ssize_t *tlo, const Py_ssize_t *thi, const int64_t *fd,
+                     const int64_t *fh, const int64_t *fw, int64_t divisor, bint wide,
+                     int num_threads) noexcept nogil:
+    """Mean pooling of ``planes`` planes; ``wide``: accumulate float32 in double.
+    Returns 0, or -1 if scratch memory could not be allocated.  One thread runs
+    the planes in a plain loop (no OpenMP region: see _max_planes)."""
     cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
     cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
     cdef Py_ssize_t c, oW = g.out[2]
     cdef int failed = 0
     cdef double *dbuf
-    cdef floating *fbuf
     cdef bint simd
     if planes == 0 or pout == 0:
         return 0
     wide = wide or floating is double
-    simd = not wide and _row_kernel_geometry(&g)
-    with nogil, parallel(num_threads=num_threads):
+    simd = not wide and _row_kernel_geometry(g)
+    if num_threads <= 1:
         dbuf = <double *>malloc(2 * oW * sizeof(double))
-        fbuf = <floating *>dbuf
+        if dbuf == NULL:
+            return -1
+        for c in range(planes):
+            _avg_one(x + c * pin, y + c * pout, dbuf, g, tlo, thi, fd, fh, fw, divisor, simd,
+                     wide)
+        free(dbuf)
+        return 0
+    with parallel(num_threads=num_threads):
+        dbuf = <double *>malloc(2 * oW * sizeof(double))
         for c in prange(planes, schedule="dynamic", chunksize=4):
             if dbuf == NULL:
                 failed += 1
-            elif simd:
-                if floating is float:
-                    _avg_plane_rows(&x[0] + c * pin, &y[0] + c * pout, <float *>dbuf, &g,
-                                    &fd[0], &fh[0], &fw[0], divisor)
-            elif wide:
-                _avg_plane(&x[0] + c * pin, &y[0] + c * pout, dbuf, dbuf + oW, &g,
-                           &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
             else:
-                _avg_plane(&x[0] + c * pin, &y[0] + c * pout, fbuf, fbuf + oW, &g,
-                           &tap_lo[0], &tap_hi[0], &fd[0], &fh[0], &fw[0], divisor)
+                _avg_one(x + c * pin, y + c * pout, dbuf, g, tlo, thi, fd, fh, fw, divisor,
+                         simd, wide)
         free(dbuf)
     return -1 if failed else 0
 

@@ -176,17 +176,28 @@ cdef bint _row_kernel_geometry(const fc_geom *g) noexcept nogil:
             and g.in_[0] * g.in_[1] * g.in_[2] < (<Py_ssize_t>1 << 31))
 
 
-def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
-                     int64_t[::1] indices not None, bint with_indices, Py_ssize_t planes,
-                     tuple geo, const Py_ssize_t[::1] tap_lo not None,
-                     const Py_ssize_t[::1] tap_hi not None,
-                     const Py_ssize_t[::1] first_w not None, int num_threads):
-    """Max pooling of ``planes`` planes; ``indices`` is written when with_indices."""
-    cdef fc_geom g = _pool_geom(geo)
+cdef inline void _max_one(const floating *xp, floating *yp, int64_t *ip, const fc_geom *g,
+                          const Py_ssize_t *tlo, const Py_ssize_t *thi,
+                          const Py_ssize_t *first_w, bint simd, bint k2s2) noexcept nogil:
+    if simd:
+        if floating is float:
+            _max_plane_rows(xp, yp, ip, g)
+    elif k2s2:
+        _max_plane_k2s2(xp, yp, ip, g)
+    else:
+        _max_plane(xp, yp, ip, g, tlo, thi, first_w)
+
+
+cdef void _max_planes(const floating *x, floating *y, int64_t *ip, Py_ssize_t planes,
+                      const fc_geom *g, const Py_ssize_t *tlo, const Py_ssize_t *thi,
+                      const Py_ssize_t *first_w, int num_threads) noexcept nogil:
+    """Max pooling of ``planes`` planes; ``ip``: the argmax indices, or NULL.
+
+    One thread runs the planes in a plain loop: an OpenMP region, even of one
+    thread, costs a tiny call a noticeable share of its time."""
     cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
     cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
     cdef Py_ssize_t c
-    cdef int64_t *ip = &indices[0] if with_indices else NULL
     cdef bint k2s2 = (g.k[0] == 1 and g.k[1] == 2 and g.k[2] == 2
                       and g.stride[1] == 2 and g.stride[2] == 2 and g.lo[1] == 0 and g.lo[2] == 0
                       and g.lo[0] == 0 and g.dilation[1] == 1 and g.dilation[2] == 1
@@ -194,23 +205,19 @@ def max_pool_forward(const floating[::1] x not None, floating[::1] y not None,
                       and g.in_[2] < (1 << 30))
     # value-only 2x2 stride-2 pooling: the plain k2s2 loop was measured ~10% faster
     # than the SIMD row kernel (both bound by memory); with indices the latter wins
-    cdef bint simd = (floating is float and _row_kernel_geometry(&g)
-                      and not (k2s2 and not with_indices))
+    cdef bint simd = (floating is float and _row_kernel_geometry(g)
+                      and not (k2s2 and ip == NULL))
     if planes == 0 or pout == 0:
         return
-    with nogil, parallel(num_threads=num_threads):
+    if num_threads <= 1:
+        for c in range(planes):
+            _max_one(x + c * pin, y + c * pout, ip + c * pout if ip != NULL else NULL, g,
+                     tlo, thi, first_w, simd, k2s2)
+        return
+    with parallel(num_threads=num_threads):
         for c in prange(planes, schedule="dynamic", chunksize=4):
-            if simd:
-                if floating is float:
-                    _max_plane_rows(&x[0] + c * pin, &y[0] + c * pout,
-                                    ip + c * pout if ip != NULL else NULL, &g)
-            elif k2s2:
-                _max_plane_k2s2(&x[0] + c * pin, &y[0] + c * pout,
-                                ip + c * pout if ip != NULL else NULL, &g)
-            else:
-                _max_plane(&x[0] + c * pin, &y[0] + c * pout,
-                           ip + c * pout if ip != NULL else NULL, &g,
-                           &tap_lo[0], &tap_hi[0], &first_w[0])
+            _max_one(x + c * pin, y + c * pout, ip + c * pout if ip != NULL else NULL, g,
+                     tlo, thi, first_w, simd, k2s2)
 
 
 # ---------------------------------------------------------------- max backward
