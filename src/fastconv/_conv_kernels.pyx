@@ -24,7 +24,8 @@ from fastconv._fc cimport (FC_DW_SLACK, FC_WINO_SLACK, _block, _col2im, _cptr, _
                            fc_allocation_failure_pending, fc_cpu_supports_avx2,
                            fc_cpu_supports_avx512, fc_fail_allocation, fc_free, fc_geom, fc_idx,
                            fc_isa, fc_isa_avx2, fc_isa_avx512, fc_isa_generic, fc_koff_threes,
-                           fc_malloc, fc_prefetch, fc_set_active, fc_src)
+                           fc_malloc, fc_prefetch, fc_scratch, fc_scratch_free,
+                           fc_set_active, fc_src)
 from fastconv._interrupt cimport (fc_watch, fc_watch_poll, fc_watch_set_main, fc_watch_start,
                                   track_main_thread, watch_raise)
 from fastconv._openmp cimport (fc_claim, fc_cpu_relax, fc_omp_barrier, fc_omp_enabled,

@@ -450,8 +450,5 @@ def run_weight_grad(plan, x, gy, dtype, whole=True):
     partial = np.zeros((nchunks, wsize), dtype=dtype)
     _drivers.conv_weight_grad[x.dtype](x.ravel(), gy.ravel(), partial, geo, n, g, cg, mg,
                                        plan.pad_value, _threads(plan))
-    total = partial[0].copy()
-    for c in range(1, nchunks):
-        total += partial[c]
-    # the kernel's partials are [g][k][m], m padded to `rows`
-    return np.ascontiguousarray(total.reshape(g, k, rows)[:, :, :mg].transpose(0, 2, 1))
+    # partial[0]: the chunks' sum, [g][k][m] with m padded to `rows`
+    return np.ascontiguousarray(partial[0].reshape(g, k, rows)[:, :, :mg].transpose(0, 2, 1))

@@ -146,6 +146,8 @@ cdef extern from "fc_kernels.h" nogil:
     enum: FC_WINO_SLACK
     void *fc_malloc(size_t nbytes)
     void fc_free(void *p)
+    void *fc_scratch(size_t nbytes)
+    void fc_scratch_free(void *p)
     void fc_fail_allocation(long after)
     long fc_allocation_failure_pending()
     void fc_prefetch(const void *p, size_t nbytes)

@@ -129,15 +129,15 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t chunk = _images_per_pass(N, G * img * <Py_ssize_t>sizeof(floating),
                                              nthreads)
 
-    dtype = np.float32 if floating is float else np.float64
-    wpack_arr = _empty_aligned(max(G * wstride, 1), dtype)
-    cdef floating[::1] wpack = wpack_arr
-    cdef Py_ssize_t g
+    # the call's buffers, freed when it returns or raises
+    cdef Scratch scratch = Scratch()
+    cdef floating *wpack = <floating *>scratch.take(0, max(G * wstride, 1) * sizeof(floating))
+    cdef Py_ssize_t g, i
     for g in range(G if Mg * K > 0 else 0):
         if bcast:
-            _pack_b(&w[0] + g * Mg * K, K, Mg, 1, K, bm, &wpack[0] + g * wstride)
+            _pack_b(&w[0] + g * Mg * K, K, Mg, 1, K, bm, wpack + g * wstride)
         else:
-            _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, &wpack[0] + g * wstride)
+            _pack_a(&w[0] + g * Mg * K, Mg, K, K, 1, mr, wpack + g * wstride)
     if N == 0 or Mg == 0:
         return
     cdef bint direct = _reads_x_in_place(&geom)
@@ -146,15 +146,15 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t slack = _row_slack(&geom)
     # images shared evenly between the threads: each pads its own (see below)
     cdef bint own = not direct and (N * G) % nthreads == 0
-    pad_arr = np.empty(1 if direct else (nthreads * (img + slack) if own else
-                                         chunk * G * img + slack), dtype=dtype)
-    cdef floating[::1] pad = pad_arr
+    cdef floating *padp = NULL
+    if not direct:
+        padp = <floating *>scratch.take(1, (nthreads * (img + slack) if own else
+                                            chunk * G * img + slack) * sizeof(floating))
 
     cdef const floating *xp = _cptr(x)
     cdef floating *yp = _mptr(y)
-    cdef floating *padp = _mptr(pad)
     cdef const floating *bp = _cptr(bias)
-    cdef const floating *wp = _cptr(wpack)
+    cdef const floating *wp = wpack
     cdef const fc_idx *ko = &koff[0]
     cdef floating pv = <floating>padval
     cdef Py_ssize_t n0, nc, it, n, t, od
@@ -188,7 +188,6 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
     cdef Py_ssize_t pfs = (Cg * DHW + OD * ntiles - 1) // (OD * ntiles)
     cdef Py_ssize_t NI = N * G, per_img = OD * ntiles, me, team, lo, hi, o, r
     cdef long long *share
-    cdef long long[::1] share_mv
     # Ctrl-C: every work item (a tile, an image's padding) looks first
     cdef fc_watch watch
     cdef fc_watch *wp_ = &watch
@@ -204,12 +203,12 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
         # A tile is computed by the same code whichever thread takes it: the
         # bits never depend on the threads.
         for t in range(nthreads):
-            pad_arr[t * ibuf + img:(t + 1) * ibuf] = padval
+            for i in range(t * ibuf + img, (t + 1) * ibuf):
+                padp[i] = pv
         # per thread, a cache line of its own: [0] the next tile of its last
         # image, [8] set once that image is padded
-        share_arr = np.zeros(nthreads * 16, dtype=np.longlong)
-        share_mv = share_arr
-        share = &share_mv[0]
+        share = <long long *>scratch.take(2, nthreads * 16 * sizeof(long long))
+        memset(share, 0, nthreads * 16 * sizeof(long long))
         with nogil, parallel(num_threads=nthreads):
             me = threadid()
             team = fc_omp_get_num_threads()
@@ -266,7 +265,8 @@ def conv_forward_rows(const floating[::1] x not None, const floating[::1] w not 
         nc = min(chunk, N - n0)
         if not direct:
             # the right padding of this pass's last row
-            pad_arr[nc * G * img:nc * G * img + slack] = padval
+            for i in range(nc * G * img, nc * G * img + slack):
+                padp[i] = pv
         with nogil:
             if not direct:
                 for it in prange(nc * G, schedule="static", num_threads=nthreads):

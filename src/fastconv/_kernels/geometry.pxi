@@ -40,6 +40,31 @@ def padded_source(Py_ssize_t n, Py_ssize_t lo, Py_ssize_t ext, int mode):
     return out
 
 
+cdef class Scratch:
+    """A driver call's buffers (fc_scratch: malloc'd, 64-byte aligned), freed when
+    the call drops it, whether it returns or raises.  Cheaper than NumPy arrays
+    for a tiny call: no array objects, no memoryviews (~0.3 us each)."""
+    cdef void *p[4]
+
+    def __cinit__(self):
+        cdef int i
+        for i in range(4):
+            self.p[i] = NULL
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(4):
+            fc_scratch_free(self.p[i])
+
+    cdef void *take(self, int i, size_t nbytes) except NULL:
+        """Buffer i (0-3) of nbytes; MemoryError if there is no memory."""
+        fc_scratch_free(self.p[i])
+        self.p[i] = fc_scratch(nbytes)
+        if self.p[i] == NULL:
+            raise MemoryError(f"could not allocate {nbytes} bytes of scratch memory")
+        return self.p[i]
+
+
 def _empty_aligned(Py_ssize_t n, dtype):
     """np.empty(n, dtype) starting on a 64-byte boundary: vectors loaded from it
     never straddle two cache lines (NumPy only promises 16 bytes)."""

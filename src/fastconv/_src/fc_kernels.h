@@ -262,6 +262,10 @@ static inline int fc_koff_threes(const fc_idx *koff, fc_idx K)
 /* Aligned scratch memory (NULL on failure); free with fc_free. */
 void *fc_malloc(size_t bytes);
 void fc_free(void *p);
+/* Per-call buffers from malloc, 64-byte aligned (NULL on failure); free with
+ * fc_scratch_free. */
+void *fc_scratch(size_t bytes);
+void fc_scratch_free(void *p);
 /* Tests only: the allocation after the next `after` ones returns NULL (negative:
  * none); pending: the count left, negative once it has fired or when unset. */
 void fc_fail_allocation(long after);
