@@ -69,6 +69,94 @@ def test_conv_hit_has_the_bits_of_the_full_path(shape, wshape, kw, dtype):
     _same_bits(fastconv.conv(x, w, **kw), nobias)
 
 
+# layers whose recipe holds a compiled ConvCall (dw_forward3: depthwise 3x3
+# padded by one zero, stride 1 or 2): (x shape, weight shape, keywords)
+COMPILED_CASES = [
+    ((1, 1, 8, 8), (1, 1, 3, 3), dict(padding=1)),
+    ((1, 8, 8), (1, 1, 3, 3), dict(padding=1)),                      # unbatched
+    ((2, 3, 9, 14), (6, 1, 3, 3), dict(groups=3, padding=1)),       # two per group
+    ((1, 4, 17, 10), (4, 1, 3, 3), dict(groups=4, padding=1, stride=2)),
+    ((3, 2, 5, 33), (2, 1, 3, 3), dict(groups=2, padding=(1, 1), stride=(2, 1))),
+    ((1, 1, 12, 12), (1, 1, 3, 3), dict(padding="same")),
+    ((1, 1, 6, 6), (1, 1, 3, 3), dict(padding=((1, 3), (1, 0)), padding_mode="constant")),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, wshape, kw", COMPILED_CASES)
+def test_compiled_conv_call_has_the_bits_of_the_full_path(shape, wshape, kw, dtype, isa):
+    from fastconv import _conv_kernels
+    from fastconv._conv_kernels import ConvCall
+    x, w, b = _arrays(shape, wshape, dtype)
+    for bias in (b, None):
+        full = fastconv.conv.__wrapped__(x, w, bias, **kw)
+        fastconv.clear_caches()
+        _same_bits(fastconv.conv(x, w, bias, **kw), full)
+        (recipe,) = RECIPES.values()
+        assert isinstance(recipe[3], ConvCall)
+        # the compiled path is really taken wherever the full path runs dw_forward3
+        # (on the generic instruction set, only at stride 2 along W)
+        plan = recipe[0]
+        inplace = _conv_kernels.depthwise_forward_kernel(
+            plan.kernel_args[0], plan.pad_value, np.dtype(dtype).itemsize) == "inplace"
+        assert inplace == (isa != "generic" or plan.stride[-1] == 2)
+        assert (recipe[3](x, w, bias) is not None) == inplace
+        _same_bits(fastconv.conv(x, w, bias, **kw), full)
+        _same_bits(fastconv.conv(x, w, bias, **kw), full)
+
+
+def test_compiled_conv_call_threads_give_the_same_bits():
+    from fastconv import _select
+    # above the serial grain, so that two threads really run
+    x, w, b = _arrays((2, 16, 130, 130), (16, 1, 3, 3))
+    assert 2 * 16 * 9 * 130 * 130 >= _select.SERIAL_BELOW
+    before = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(1)
+        one = fastconv.conv.__wrapped__(x, w, b, groups=16, padding=1)
+        fastconv.set_num_threads(2)
+        fastconv.clear_caches()
+        for _ in range(3):
+            _same_bits(fastconv.conv(x, w, b, groups=16, padding=1), one)
+    finally:
+        fastconv.set_num_threads(before)
+
+
+def test_compiled_conv_call_steps_aside():
+    """Where the full path must run (another kernel forced, the verbose log, an
+    array to convert), the ConvCall answers None and the result is the full path's."""
+    from fastconv import _conv_kernels, _select
+    x, w, b = _arrays((1, 2, 9, 9), (2, 1, 3, 3))
+    kw = dict(groups=2, padding=1)
+    full = fastconv.conv.__wrapped__(x, w, b, **kw)
+    fastconv.clear_caches()
+    fastconv.conv(x, w, b, **kw)
+    (recipe,) = RECIPES.values()
+    call = recipe[3]
+    for variant in ("strided", "fortran", "bigendian", "misaligned"):
+        xv, wv = _variants(x)[variant], _variants(w)[variant]
+        assert call(xv, w, b) is None and call(x, wv, b) is None
+        _same_bits(fastconv.conv(xv, wv, b, **kw), full)
+        if variant != "fortran":        # (a 1-D array in Fortran order is C-contiguous)
+            bv = _variants(b)[variant]
+            assert call(x, w, bv) is None
+            _same_bits(fastconv.conv(x, w, bv, **kw), full)
+    assert call(x.astype(np.float64), w, b) is None
+    _conv_kernels.set_depthwise_kernel("rows")
+    try:
+        assert call(x, w, b) is None
+        _same_bits(fastconv.conv(x, w, b, **kw), fastconv.conv.__wrapped__(x, w, b, **kw))
+    finally:
+        _conv_kernels.set_depthwise_kernel("auto")
+    old = _select.VERBOSE
+    _select.VERBOSE = True
+    try:
+        assert call(x, w, b) is None
+    finally:
+        _select.VERBOSE = old
+    assert call(x, w, b) is not None
+
+
 @pytest.mark.parametrize("shape, wshape, kw", CONV_CASES)
 def test_conv_backward_hit_has_the_bits_of_the_full_path(shape, wshape, kw):
     x, w, _ = _arrays(shape, wshape)

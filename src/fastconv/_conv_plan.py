@@ -366,6 +366,23 @@ def run_forward(plan, x, w, bias, y, whole=True, log=True):
                                         plan.pad_value, _threads(plan))
 
 
+def forward_call(plan, dtype, unbatched):
+    """The compiled forward of a repeated call (fastconv._fastpath's recipe), or
+    None: a ConvCall (_kernels/conv_call.pxi) where the layer runs dw_forward3,
+    the depthwise 3x3 kernel that reads its planes in place; it runs the same
+    kernel as run_forward over the same planes (the same bits) or answers None
+    where the full path must run."""
+    _, _, _, cg, mg = plan.kernel_args
+    if plan.flip or not _is_depthwise(cg, mg) or not plan.dw3_inplace:
+        return None
+    y_shape = plan.y_shape[1:] if unbatched else plan.y_shape
+    try:
+        return _conv_kernels.ConvCall(plan, dtype, y_shape, _select.SERIAL_BELOW,
+                                      get_num_threads, _select.verbose)
+    except ValueError:      # the C side's rule disagrees: no compiled call
+        return None
+
+
 def _input_grad_as_forward(plan, gy, w, dtype):
     """Stride 1, no padding to fold back: the input gradient is the forward
     correlation of gy with the flipped, channel-transposed kernel, padded by

@@ -47,6 +47,11 @@ SERIAL_BELOW = 1 << 22
 VERBOSE = os.environ.get("FASTCONV_VERBOSE", "0") not in ("", "0")
 
 
+def verbose():
+    """Whether calls log their kernel choice (FASTCONV_VERBOSE)."""
+    return VERBOSE
+
+
 def is_depthwise(cg, mg):
     """Rule 1: groups of one input channel and few output channels."""
     return cg == 1 and mg <= DEPTHWISE_MAX_OUT

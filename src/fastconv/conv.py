@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 import numpy as np
 
-from fastconv._conv_plan import kernel_weight, make_plan, run_forward
+from fastconv._conv_plan import forward_call, kernel_weight, make_plan, run_forward
 from fastconv._dask import dask_aware
 from fastconv._fastpath import NO, RECIPES, first_call, frozen_kwargs, ndarray
 from fastconv._typing import ArrayLike, FloatArray, Padding, Size
@@ -38,7 +38,8 @@ def _conv_checked(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
         raise ValueError(f"bias must have shape ({plan.out_channels},) (one value per output "
                          f"channel), got {bias.shape}")
     if out is None:
-        return _forward(x, weight, bias, plan, dtype, unbatched), (plan, dtype, unbatched)
+        recipe = (plan, dtype, unbatched, forward_call(plan, dtype, unbatched))
+        return _forward(x, weight, bias, plan, dtype, unbatched), recipe
     result_shape = plan.y_shape[1:] if unbatched else plan.y_shape
     check_out(out, result_shape, dtype)
     xk = as_kernel_input(x, dtype).reshape(x_shape)
@@ -90,7 +91,12 @@ def _fast_conv(func, args, kwargs):
     key = (_CONV, x.shape, x.dtype, weight.shape, weight.dtype, b, kw)
     recipe = RECIPES.get(key)
     if recipe is not None:
-        return _forward(x, weight, bias, *recipe)
+        plan, dtype, unbatched, call = recipe
+        if call is not None:
+            y = call(x, weight, bias)
+            if y is not None:
+                return y
+        return _forward(x, weight, bias, plan, dtype, unbatched)
     return first_call(key, _conv_checked, func, args, kwargs)
 
 

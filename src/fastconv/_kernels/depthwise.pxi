@@ -101,6 +101,37 @@ cdef void _dw_forward_pieces(const floating *pad, const fc_geom *geom, const fc_
                 h0 += rows
 
 
+cdef inline void _dw3_plane(const floating *xp, const fc_geom *geom, const floating *wp,
+                            const floating *bp, Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg,
+                            floating *yp, Py_ssize_t it) noexcept nogil:
+    """Plane ``it`` of the N*G planes through dw_forward3."""
+    cdef Py_ssize_t DHW = geom.in_[0] * geom.in_[1] * geom.in_[2]
+    cdef Py_ssize_t P = geom.out[0] * geom.out[1] * geom.out[2]
+    cdef Py_ssize_t g = it % G
+    # the next plane asked for meanwhile, as in depthwise_forward's other kernels
+    _dw_forward3(xp + it * DHW, geom, wp + g * Mg * 9, bp + g * Mg if bp != NULL else NULL, Mg,
+                 yp + it * Mg * P, xp + (it + 1) * DHW if it + 1 < N * G else NULL,
+                 DHW * sizeof(floating))
+
+
+cdef void _dw3_planes(const floating *xp, const fc_geom *geom, const floating *wp,
+                      const floating *bp, Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg,
+                      floating *yp, int nthreads, fc_watch *wp_) noexcept nogil:
+    """dw_forward3 (3x3 taps read in place) over the N*G planes; one thread runs
+    them in a plain loop (an OpenMP region costs a tiny call a noticeable share)."""
+    cdef Py_ssize_t it
+    if nthreads <= 1:
+        for it in range(N * G):
+            if fc_watch_poll(wp_):
+                break
+            _dw3_plane(xp, geom, wp, bp, N, G, Mg, yp, it)
+        return
+    for it in prange(N * G, schedule="static", num_threads=nthreads):
+        if fc_watch_poll(wp_):
+            continue
+        _dw3_plane(xp, geom, wp, bp, N, G, Mg, yp, it)
+
+
 def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None, tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
@@ -129,15 +160,7 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     fc_watch_start(wp_)
     if inplace:
         with nogil:
-            for it in prange(N * G, schedule="static", num_threads=nthreads):
-                if fc_watch_poll(wp_):
-                    continue
-                g = it % G
-                # the next plane asked for meanwhile, as below
-                _dw_forward3(xp + it * DHW, &geom, wp + g * Mg * taps,
-                             bp + g * Mg if bp != NULL else NULL, Mg, yp + it * Mg * P,
-                             xp + (it + 1) * DHW if it + 1 < N * G else NULL,
-                             DHW * sizeof(floating))
+            _dw3_planes(xp, &geom, wp, bp, N, G, Mg, yp, nthreads, wp_)
         watch_raise(wp_)
         return
     koff_arr = np.empty(max(taps, 1), dtype=np.intp)
