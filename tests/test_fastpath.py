@@ -177,6 +177,28 @@ def test_conv_backward_hit_has_the_bits_of_the_full_path(shape, wshape, kw):
     _same_bits(fastconv.conv_backward(g64, x, w, **kw), full)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, wshape, kw", [c for c in COMPILED_CASES if "stride" not in c[2]])
+def test_compiled_input_gradient_has_the_bits_of_the_full_path(shape, wshape, kw, dtype, isa):
+    """A stride-1 depthwise 3x3 layer padded by one zero: its input gradient is
+    the forward of the transposed layer, which a ConvCall serves on repeated calls."""
+    from fastconv._conv_kernels import ConvCall
+    x, w, _ = _arrays(shape, wshape, dtype)
+    g = np.random.default_rng(1).standard_normal(fastconv.conv(x, w, **kw).shape).astype(dtype)
+    full = fastconv.conv_backward.__wrapped__(g, x, w, **kw)
+    fastconv.clear_caches()
+    _same_bits(fastconv.conv_backward(g, x, w, **kw), full)
+    (recipe,) = RECIPES.values()
+    plan = recipe[0]
+    # the transposed layer: depthwise where each group has one output channel, and
+    # padded by one where the layer is (3x3: 2 - 1 on each side)
+    if plan.out_channels == plan.groups and all(p == (1, 1) for p in plan.pads):
+        assert isinstance(recipe[4], ConvCall)
+    for _ in range(2):
+        _same_bits(fastconv.conv_backward(g, x, w, **kw), full)
+        _same_bits(fastconv.conv_backward(g, x, w, needs="input", **kw)[0], full[0])
+
+
 POOL_CALLS = [
     ("max_pool2d", (2,)), ("max_pool2d", (3, 1, 1)), ("max_pool2d", (3, 2, 1, 2, True)),
     ("max_pool2d", (2, None, 0, 1, False, True)), ("avg_pool2d", (2,)),

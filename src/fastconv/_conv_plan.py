@@ -383,10 +383,18 @@ def forward_call(plan, dtype, unbatched):
         return None
 
 
-def _input_grad_as_forward(plan, gy, w, dtype):
+def input_grad_call(plan, dtype):
+    """The compiled forward (forward_call) that computes this plan's input
+    gradient of a repeated call, or None."""
+    tplan = plan.transposed
+    return None if tplan is None else forward_call(tplan, dtype, False)
+
+
+def _input_grad_as_forward(plan, gy, w, dtype, call=None):
     """Stride 1, no padding to fold back: the input gradient is the forward
     correlation of gy with the flipped, channel-transposed kernel, padded by
-    dilation*(k-1) - padding on each side.  None if that padding is negative."""
+    dilation*(k-1) - padding on each side.  None if that padding is negative.
+    ``call``: forward_call(plan.transposed, ...) of a repeated call, or None."""
     tplan = plan.transposed
     if tplan is None:
         return None
@@ -394,17 +402,22 @@ def _input_grad_as_forward(plan, gy, w, dtype):
     split, flipped, merged = plan.transposed_weight
     wt = w.reshape(split).swapaxes(1, 2)[flipped]
     wt = np.ascontiguousarray(wt).reshape(merged)
+    if call is not None:
+        dx = call(gy, wt, None)
+        if dx is not None:
+            return dx
     dx = np.empty(plan.x_shape, dtype=dtype)
     run_forward(tplan, gy, wt, None, dx, log=False)
     return dx
 
 
-def run_input_grad(plan, gy, w, dtype):
-    """d<conv(x, w), gy>/dx as a new (plan.x_shape) array."""
+def run_input_grad(plan, gy, w, dtype, call=None):
+    """d<conv(x, w), gy>/dx as a new (plan.x_shape) array; ``call``: the compiled
+    forward of the transposed plan (input_grad_call), or None."""
     if _select.VERBOSE:
         _select.log("conv_input_grad", plan, dtype.itemsize,
                     *_select.input_grad_kernel(plan, dtype.itemsize))
-    dx = _input_grad_as_forward(plan, gy, w, dtype)
+    dx = _input_grad_as_forward(plan, gy, w, dtype, call)
     if dx is not None:
         return dx
     geo, n, g, cg, mg = _kernel_args(plan)
