@@ -382,9 +382,13 @@ def _fixed(nd):
     def max_pool_nd(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                     padding: Size = 0, dilation: Size = 1, ceil_mode: bool = False,
                     return_indices: bool = False) -> FloatArray | tuple[FloatArray, IndexArray]:
+        # (ints are tested inline first: a function call costs a tiny call ~5 %)
         if (x.__class__ is ndarray and ceil_mode.__class__ is bool
-                and return_indices.__class__ is bool and _ints(kernel_size)
-                and (stride is None or _ints(stride)) and _ints(padding) and _ints(dilation)):
+                and return_indices.__class__ is bool
+                and (kernel_size.__class__ is int or _ints(kernel_size))
+                and (stride is None or stride.__class__ is int or _ints(stride))
+                and (padding.__class__ is int or _ints(padding))
+                and (dilation.__class__ is int or _ints(dilation))):
             key = (max_tag, x.shape, x.dtype, kernel_size, stride, padding, dilation, ceil_mode,
                    return_indices)
             recipe = RECIPES.get(key)
@@ -406,8 +410,10 @@ def _fixed(nd):
                     padding: Size = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                     divisor_override: int | None = None) -> FloatArray:
         if (x.__class__ is ndarray and ceil_mode.__class__ is bool
-                and count_include_pad.__class__ is bool and _ints(kernel_size)
-                and (stride is None or _ints(stride)) and _ints(padding)
+                and count_include_pad.__class__ is bool
+                and (kernel_size.__class__ is int or _ints(kernel_size))
+                and (stride is None or stride.__class__ is int or _ints(stride))
+                and (padding.__class__ is int or _ints(padding))
                 and (divisor_override is None or divisor_override.__class__ is int)):
             key = (avg_tag, x.shape, x.dtype, kernel_size, stride, padding, ceil_mode,
                    count_include_pad, divisor_override)
