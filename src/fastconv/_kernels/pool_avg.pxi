@@ -89,6 +89,26 @@ cdef inline void _avg_one(const floating *xp, floating *yp, double *dbuf, const 
         _avg_plane(xp, yp, fbuf, fbuf + oW, g, tlo, thi, fd, fh, fw, divisor)
 
 
+cdef int _avg_planes_serial(const floating *x, floating *y, Py_ssize_t planes,
+                            const fc_geom *g, const Py_ssize_t *tlo, const Py_ssize_t *thi,
+                            const int64_t *fd, const int64_t *fh, const int64_t *fw,
+                            int64_t divisor, bint simd, bint wide) noexcept nogil:
+    """_avg_planes on the calling thread; a short output row's scratch on the stack
+    (a tiny call saves the malloc)."""
+    cdef Py_ssize_t pin = g.in_[0] * g.in_[1] * g.in_[2]
+    cdef Py_ssize_t pout = g.out[0] * g.out[1] * g.out[2]
+    cdef Py_ssize_t c, oW = g.out[2]
+    cdef double small[512]
+    cdef double *dbuf = &small[0] if oW <= 256 else <double *>malloc(2 * oW * sizeof(double))
+    if dbuf == NULL:
+        return -1
+    for c in range(planes):
+        _avg_one(x + c * pin, y + c * pout, dbuf, g, tlo, thi, fd, fh, fw, divisor, simd, wide)
+    if dbuf != &small[0]:
+        free(dbuf)
+    return 0
+
+
 cdef int _avg_planes(const floating *x, floating *y, Py_ssize_t planes, const fc_geom *g,
                      const Py_ssize_t *tlo, const Py_ssize_t *thi, const int64_t *fd,
                      const int64_t *fh, const int64_t *fw, int64_t divisor, bint wide,
@@ -107,14 +127,7 @@ cdef int _avg_planes(const floating *x, floating *y, Py_ssize_t planes, const fc
     wide = wide or floating is double
     simd = not wide and _row_kernel_geometry(g)
     if num_threads <= 1:
-        dbuf = <double *>malloc(2 * oW * sizeof(double))
-        if dbuf == NULL:
-            return -1
-        for c in range(planes):
-            _avg_one(x + c * pin, y + c * pout, dbuf, g, tlo, thi, fd, fh, fw, divisor, simd,
-                     wide)
-        free(dbuf)
-        return 0
+        return _avg_planes_serial(x, y, planes, g, tlo, thi, fd, fh, fw, divisor, simd, wide)
     with parallel(num_threads=num_threads):
         dbuf = <double *>malloc(2 * oW * sizeof(double))
         for c in prange(planes, schedule="dynamic", chunksize=4):
