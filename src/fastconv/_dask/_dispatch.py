@@ -52,6 +52,13 @@ def _conv_block(block, pads, public, weight, bias, opts):
     return public(block, weight, bias, **dict(opts, padding=pads))
 
 
+def _conv_inner(block, pads, public, weight, bias, opts):
+    # a chunk without its halo: zero padding stands in for it (the halo engine
+    # recomputes the outputs that read it), with no padded copy of the chunk
+    return public(block, weight, bias,
+                  **dict(opts, padding=pads, padding_mode="zeros", pad_value=0.0))
+
+
 def _conv_operands(p):
     """x (lazy), weight and bias (in memory) of a conv or conv_transpose call."""
     from fastconv._validation import as_array
@@ -86,6 +93,7 @@ def conv(public, p):
     # tasks (a getitem layer would cost one more task per chunk)
     return E.sliding(x, axes, mode, _conv_block, plan.out_channels, dtype,
                      threads=E.user_threads(), fill=plan.pad_value if mode == "constant" else 0.0,
+                     inner=_conv_inner,
                      call_kwargs=dict(public=public, weight=weight, bias=bias, opts=block_opts))
 
 

@@ -250,7 +250,7 @@ def _constant_block(block, pads, fill, call, call_kwargs):
 
 
 def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-            call_kwargs=None, with_where=False):
+            call_kwargs=None, with_where=False, inner=None):
     """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial), (C, *spatial)
     or (*spatial) (a channel axis is rechunked to one chunk).
 
@@ -259,8 +259,10 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     are gathered; None: no padding at all), or a list of one per axis.
     ``call(block, pads, **call_kwargs)``
     returns the outputs of the block (N_b, out_channels, *out_block) (``with_where``:
-    also given ``where=((a, b), ...)``, the block's output range per axis).  The graph
-    (two tasks per chunk) is built by ``fastconv._dask._halo``.
+    also given ``where=((a, b), ...)``, the block's output range per axis).  ``inner``:
+    optionally the same call for an input chunk without its halo (see
+    ``_halo.halo_map``).  The graph (two tasks per chunk) is built by
+    ``fastconv._dask._halo``.
     """
     from fastconv._dask._halo import halo_map
 
@@ -268,4 +270,4 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     if lead > 0 and len(x.chunks[lead - 1]) > 1:
         x = x.rechunk({lead - 1: -1})
     return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
-                    call_kwargs=call_kwargs or {}, with_where=with_where)
+                    call_kwargs=call_kwargs or {}, with_where=with_where, inner=inner)

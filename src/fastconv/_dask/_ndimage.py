@@ -121,6 +121,15 @@ def _block(block, pads, public, kw, depth, cval):
     return y[crop][None, None]
 
 
+def _inner(block, pads, public, kw, depth, cval):
+    """``_block`` for a chunk without its halo, given the padding ``depth`` on every
+    side: the filter's own mode stands in for the halo (only the outputs within
+    ``depth`` of the edges read it, and the halo engine recomputes those)."""
+    if all(p == (d, d) for p, d in zip(pads, depth)):
+        return public(block[0, 0], **kw)[None, None]
+    return _block(block, pads, public, kw, depth, cval)
+
+
 def _whole(public, x, kw):
     x = x.rechunk(-1)
     meta = public(np.zeros((3,) * x.ndim, x.dtype), **kw)
@@ -153,7 +162,7 @@ def filter_(name):
         axes = [E.Axis(n, 2 * dd + 1, 1, dd, dd, n) for n, dd in zip(x.shape, depth)]
         cval = p.get("cval", 0.0)
         return E.sliding(x, axes, pads, _block,
-                         1, meta.dtype, threads=E.user_threads(),
+                         1, meta.dtype, threads=E.user_threads(), inner=_inner,
                          call_kwargs=dict(public=public, kw=kw, depth=tuple(depth),
                                           cval=cval))
 
