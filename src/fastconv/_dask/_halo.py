@@ -229,7 +229,7 @@ def _inner_plan(axes, where, main_chunk, block_pads, block_len):
         return (lo_b, hi_b), (lo_b - lo_v, hi_v - hi_b)
 
     bands = []
-    for k, (n, i0, i1, e, P0, L) in enumerate(ranges):
+    for k, (n, i0, i1, *_geo) in enumerate(ranges):
         for u, v in ((0, i0), (i1, n)):
             if u >= v:
                 continue
