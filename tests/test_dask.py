@@ -545,6 +545,25 @@ def test_cluster_adjoints_spatial_chunks_bit_exact(cluster_client, rng):
         y, fastconv.conv_transpose2d(g, w, b, output_padding=(1, 1), **kw))
 
 
+def test_cluster_chunk_alone_plus_bands_and_avg_pool_backward(cluster_client, rng):
+    """On worker processes: pieces from their chunk alone plus recomputed bands
+    (ndimage, conv with a gathered mode) and avg_pool_backward split spatially."""
+    x = rng.standard_normal((70, 66)).astype(np.float32)
+    xd = da.from_array(x, chunks=(35, (30, 36)))
+    w = rng.standard_normal((5, 5)).astype(np.float32)
+    pk = dict(kernel_size=3, stride=2, padding=1)
+    g = avg_pool(x[None, None], **pk)
+    gd = da.from_array(g, chunks=(1, 1, (17, 18), (10, 23)))
+    got = cluster_client.compute(
+        [ndimage.convolve(xd, w, mode="mirror"),
+         fastconv.conv2d(xd[None, None], w[None, None], padding=2, padding_mode="symmetric"),
+         avg_pool_backward(gd, (1, 1) + x.shape, **pk)], sync=True)
+    np.testing.assert_array_equal(got[0], ndimage.convolve(x, w, mode="mirror"))
+    np.testing.assert_array_equal(got[1], fastconv.conv2d(x[None, None], w[None, None], padding=2,
+                                                          padding_mode="symmetric"))
+    np.testing.assert_array_equal(got[2], avg_pool_backward(g, (1, 1) + x.shape, **pk))
+
+
 def test_cluster_data_larger_than_a_worker_memory(cluster_client):
     """420 MB of float32 created on the workers (300 MB limit each), filtered with
     circular padding and reduced to one number: sum(conv(x, w)) = sum(x) sum(w)."""
@@ -730,3 +749,45 @@ def test_conv_chunk_alone_plus_bands_bit_exact(mode, rng, inner_calls):
     vd = da.from_array(v, chunks=(1, 2, 7, (9, 6), 16))
     w3 = rng.standard_normal((2, 2, 3, 3, 3)).astype(np.float32)
     _same_bits(fastconv.conv3d(vd, w3, padding=1, **kw), fastconv.conv3d(v, w3, padding=1, **kw))
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_avg_pool_backward_spatial_chunks_bit_exact(nd, rng):
+    """avg_pool_backward over spatial chunks of grad_output (uneven, one-element,
+    smaller than the window), with padding, overlapping windows and gaps between
+    windows, a divisor_override, unbatched: split spatially and the same bits as the
+    in-memory call; ceil_mode and count_include_pad=False windows fall back to one
+    block per batch chunk, with the same bits."""
+    shape = {1: (2, 3, 29), 2: (2, 2, 17, 14), 3: (1, 2, 9, 10, 11)}[nd]
+    cases = [dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=3, stride=2, padding=1),
+             dict(kernel_size=2, stride=3), dict(kernel_size=4, stride=2, padding=2,
+                                                 divisor_override=3),
+             dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+             dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)]
+    for kw in cases:
+        kw = dict(kw, kernel_size=(kw["kernel_size"],) * nd)
+        g0 = avg_pool(rng.standard_normal(shape).astype(np.float32), **kw)
+        chunks = (1, shape[1]) + tuple(_random_chunks(rng, n) for n in g0.shape[2:])
+        gd = da.from_array(g0, chunks=chunks)
+        ref = avg_pool_backward(g0, shape, **kw)
+        y = avg_pool_backward(gd, shape, **kw)
+        split = not kw.get("ceil_mode") and kw.get("count_include_pad", True)
+        if split and any(len(c) > 1 for c in chunks[2:]):
+            assert any(len(c) > 1 for c in y.chunks[2:]), kw
+        _same_bits(y, ref)
+        # unbatched
+        _same_bits(avg_pool_backward(gd[0], shape[1:], **kw),
+                   avg_pool_backward(g0[0], shape[1:], **kw))
+
+
+def test_avg_pool_backward_spatial_adjoint_and_laziness(rng):
+    """<avg_pool(x), g> == <x, avg_pool_backward(g)> over spatial chunks (float64), and
+    nothing is computed before .compute()."""
+    x = rng.standard_normal((1, 1, 40, 33))
+    kw = dict(kernel_size=(3, 4), stride=(2, 3), padding=(1, 2))
+    g = rng.standard_normal(avg_pool(x, **kw).shape)
+    gd = da.from_array(g, chunks=(1, 1, (5, 1, 14), (3, 9)))
+    y = avg_pool_backward(gd, x.shape, **kw)
+    assert isinstance(y, da.Array)
+    dx = y.compute()
+    assert np.isclose(np.vdot(avg_pool(x, **kw), g), np.vdot(x, dx), rtol=1e-12)

@@ -459,6 +459,35 @@ def max_pool_backward(public, p):
     return _unbatch(y, unbatched)
 
 
+def _avg_bwd_block(block, pads, where, public, axes, kw, dtype):
+    """One chunk [a, b) of avg_pool_backward's result from the windows that reach it
+    (``block``, from window ``first`` on): the in-memory call over just those windows'
+    span ``[first s - p, ...)`` without padding (with count_include_pad, or a
+    divisor_override, every window's divisor is the same there), cropped to the
+    chunk.  Each result adds the same quotients in the same order as the whole call
+    (windows by row, then column taps): the same bits."""
+    shape = block.shape[:2] + tuple(b - a for a, b in where)
+    out = np.zeros(shape, dtype)
+    if any(m == 0 for m in block.shape[2:]):
+        return out
+    starts, spans = [], []
+    for ax, (a, b), (plo, _), m in zip(axes, where, pads, block.shape[2:]):
+        first = ax.need(a, b)[0] + plo
+        starts.append(first * ax.s - ax.lo)
+        spans.append((m - 1) * ax.s + ax.e)
+    y = public(block, block.shape[:2] + tuple(spans), **dict(kw, padding=0))
+    src, dst = [], []
+    for (a, b), c0, n in zip(where, starts, spans):
+        lo, hi = max(a, c0), min(b, c0 + n)
+        if lo >= hi:
+            return out
+        src.append(slice(lo - c0, hi - c0))
+        dst.append(slice(lo - a, hi - a))
+    lead = (slice(None), slice(None))
+    out[lead + tuple(dst)] = y[lead + tuple(src)]
+    return out
+
+
 def avg_pool_backward(public, p):
     from fastconv._validation import result_dtype
 
@@ -466,12 +495,32 @@ def avg_pool_backward(public, p):
     input_shape = tuple(int(s) for s in p["input_shape"])
     kw = {k: p[k] for k in ("kernel_size", "stride", "padding", "ceil_mode",
                             "count_include_pad", "divisor_override", "_nd")}
-    nd = kw["_nd"] or (len(input_shape) - 2)
+    from fastconv._pool_plan import _rank
+
+    # the rank as the in-memory call finds it (a tuple kernel_size names it: an
+    # unbatched input_shape then has one axis fewer)
+    nd = _rank(kw["kernel_size"], len(input_shape), kw["_nd"], "input_shape")
     kw["_nd"] = nd
     unbatched = len(input_shape) == nd + 1
     if unbatched:
         g, input_shape = g[None], (1,) + input_shape
     dtype = result_dtype(np.empty(0, g.dtype))
+
+    # validate the whole call now (a stand-in batch of one)
+    public(np.zeros((1,) + g.shape[1:], g.dtype), (1,) + tuple(input_shape[1:]), **kw)
+    if (_spatially_chunked(g, nd) and not kw["ceil_mode"]
+            and (kw["count_include_pad"] or kw["divisor_override"] is not None)):
+        from fastconv._pool_plan import _Pool
+
+        plan = _Pool(input_shape, nd, kw["kernel_size"], kw["stride"], kw["padding"], 1, False)
+        if g.ndim == nd + 2 and len(g.chunks[1]) > 1:
+            g = g.rechunk({1: -1})
+        axes = [E.TransposedAxis(o, k, s, q, q, n) for o, k, s, q, n in
+                zip(plan.out_spatial, plan.kernel, plan.stride, plan.padding, plan.in_spatial)]
+        y = E.sliding(g, axes, "zeros", _avg_bwd_block, g.shape[1], dtype,
+                      threads=E.user_threads(), with_where=True,
+                      call_kwargs=dict(public=public, axes=axes, kw=kw, dtype=np.dtype(dtype)))
+        return _unbatch(y, unbatched)
 
     def f(gb, public, input_shape, kw):
         return public(gb, (gb.shape[0],) + tuple(input_shape[1:]), **kw)
