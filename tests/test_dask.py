@@ -791,3 +791,32 @@ def test_avg_pool_backward_spatial_adjoint_and_laziness(rng):
     assert isinstance(y, da.Array)
     dx = y.compute()
     assert np.isclose(np.vdot(avg_pool(x, **kw), g), np.vdot(x, dx), rtol=1e-12)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_avg_pool_padding_spatial_chunks_bit_exact(nd, rng):
+    """avg_pool with padding split spatially (count_include_pad, or a divisor_override):
+    the padding as +0.0 in the halo, the same bits as the in-memory call, under
+    uneven, one-element and smaller-than-window chunks; count_include_pad=False and
+    ceil_mode stay one block per batch chunk (same bits too)."""
+    shape = {1: (2, 3, 31), 2: (2, 2, 19, 14), 3: (1, 2, 9, 10, 11)}[nd]
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[(0, 0) + (slice(0, 2),) * nd] = -0.0           # zero signs kept
+    for kw in [dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=3, stride=2, padding=1),
+               dict(kernel_size=4, stride=3, padding=2, divisor_override=5),
+               dict(kernel_size=4, stride=2, padding=2, count_include_pad=False,
+                    divisor_override=2),
+               dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+               dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)]:
+        kw = dict(kw, kernel_size=(kw["kernel_size"],) * nd)
+        chunks = (1, shape[1]) + tuple(_random_chunks(rng, n) for n in shape[2:])
+        xd = da.from_array(x, chunks=chunks)
+        y = avg_pool(xd, **kw)
+        split = not kw.get("ceil_mode") and (kw.get("count_include_pad", True)
+                                             or "divisor_override" in kw)
+        if split and any(len(c) > 1 for c in chunks[2:]):
+            assert any(len(c) > 1 for c in y.chunks[2:]), kw
+        ref = avg_pool(x, **kw)
+        got = _same_bits(y, ref)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+        _same_bits(avg_pool(xd[0], **kw), avg_pool(x[0], **kw))

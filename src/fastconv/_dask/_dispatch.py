@@ -312,14 +312,20 @@ def _pool_sliding(public, p, kind, values=False):
     dtype = result_dtype(np.empty(0, x.dtype))
     spatial_chunked = any(len(c) > 1 for c in xb.chunks[2:])
     simple = all(q == 0 for q in plan.padding) and not p["ceil_mode"]
-    if spatial_chunked and not simple and kind == "max" and values:
-        # max values: the padding and ceil_mode's overhang as -inf in the halo
+    padded_avg = (kind == "avg" and not p["ceil_mode"]
+                  and (p["count_include_pad"] or p["divisor_override"] is not None))
+    if spatial_chunked and not simple and (kind == "max" and values or padded_avg):
+        # max values: the padding and ceil_mode's overhang as -inf in the halo; avg
+        # whose divisor counts the padding (or is given): the padding as zeros
         plan.check_windows(plan.tables())          # the in-memory call's refusal
         axes = [E.Axis(n, d * (k - 1) + 1, s, q, (o - 1) * s + d * (k - 1) + 1 - n - q, o)
                 for n, k, s, d, q, o in zip(plan.in_spatial, plan.kernel, plan.stride,
                                             plan.dilation, plan.padding, plan.out_spatial)]
-        opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": 0,
-                "dilation": plan.dilation}
+        opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": 0}
+        if kind == "max":
+            opts["dilation"] = plan.dilation
+        else:
+            opts["divisor_override"] = p["divisor_override"]
         return xb, unbatched, axes, opts, dtype, plan
     if spatial_chunked and not simple:
         # padding or ceil_mode windows: batch-parallel only (see the module doc)
@@ -349,7 +355,22 @@ def _max_padded_call(block, pads, public, opts):
     return public(block, **opts)
 
 
+def _avg_padded_call(block, pads, public, opts):
+    # +0.0 in place of the padding: the window sums start from +0.0, so adding it
+    # changes no bit, and the divisor (the window's size, or the override) is the
+    # in-memory call's
+    block = np.pad(block, ((0, 0), (0, 0)) + tuple(pads))
+    return public(block, **opts)
+
+
 def _run_pool(public, p, kind, want="values"):
+    if kind == "avg":
+        xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind)
+        if "count_include_pad" not in opts:        # the padded halo (see _pool_sliding)
+            y = E.sliding(xb, axes, "constant", _avg_padded_call, xb.shape[1], dtype,
+                          threads=E.user_threads(), fill=0.0,
+                          call_kwargs=dict(public=public, opts=opts))
+            return _unbatch(y, unbatched)
     if kind == "max" and want == "values" and np.dtype(p["x"].dtype).kind == "f":
         xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind, values=True)
         if opts.get("ceil_mode") is None:          # the padded halo (see _pool_sliding)
