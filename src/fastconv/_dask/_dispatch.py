@@ -328,7 +328,7 @@ def _pool_sliding(public, p, kind, values=False):
             opts["divisor_override"] = p["divisor_override"]
         return xb, unbatched, axes, opts, dtype, plan
     if spatial_chunked and not simple:
-        # padding or ceil_mode windows: batch-parallel only (see the module doc)
+        # other padding or ceil_mode windows: batch-parallel only (see the module doc)
         xb = xb.rechunk({a: -1 for a in range(2, xb.ndim)})
     opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": plan.padding}
     if kind == "max":

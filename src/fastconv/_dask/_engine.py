@@ -27,6 +27,13 @@ Exactness
   zero (plus the bias): the same terms in the same order per result, the same
   bits.  The other padding modes fold gradients from the padded border (from the
   far edge, for circular), so they stay one block per batch chunk.
+  avg_pool_backward (a divisor the same for every window) is such an adjoint too
+  (``_dispatch._avg_bwd_block``).
+* Stride-1 axes (ndimage filters, conv): a piece is computed from its input chunk
+  alone, read in place with the op's own padding standing in for the halo, and the
+  bands of outputs whose windows reach past the chunk are recomputed from small
+  gathered blocks and written over it (``_halo._inner_and_bands``): no halo'd copy
+  of the chunk, the same terms in the same order per output.
 * Reductions over the batch (weight and bias gradients): one partial sum per
   batch chunk, added sequentially in chunk order.  The order depends only on
   the chunking, never on timing, so results are deterministic; their bits can
