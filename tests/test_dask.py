@@ -820,3 +820,14 @@ def test_avg_pool_padding_spatial_chunks_bit_exact(nd, rng):
         got = _same_bits(y, ref)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
         _same_bits(avg_pool(xd[0], **kw), avg_pool(x[0], **kw))
+
+
+def test_bench_two_pass_gaussian_chunk_alone_same_bits(rng, inner_calls):
+    """The dask suite's two 1-D passes per chunk: pieces from their chunk alone plus
+    bands give the bits of one block over the whole image."""
+    from fastconv.bench.dask_suite import _fastconv_gauss
+
+    x = rng.standard_normal((130, 121)).astype(np.float32)
+    y = _fastconv_gauss(da.from_array(x, chunks=(60, (50, 1, 70))), 2.0)
+    _same_bits(y, _compute(_fastconv_gauss(da.from_array(x, chunks=-1), 2.0)))
+    assert inner_calls
