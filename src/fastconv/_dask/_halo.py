@@ -187,19 +187,31 @@ def _inner_and_bands(main, bundles, main_dst, main_src, others, fill, call, call
     if not (y.flags.writeable and y.flags.c_contiguous):
         y = np.ascontiguousarray(y).copy()
     lead = (slice(None), slice(None))
-    parts = [(main, main_dst, main_src)]
-    for bi, dst, (offset, strip) in others:
-        arr = bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
-        parts.append((arr, dst, tuple(slice(0, n) for n in strip[2:])))
-    for out_box, box, pads in bands:
+    arrays = [main] + [bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
+                       for bi, _dst, (offset, strip) in others]
+    for out_box, box, pads, cuts in bands:
         block = np.empty(main.shape[:2] + tuple(hi - lo for lo, hi in box), dtype=main.dtype)
-        for arr, dst, src in parts:
-            cut = _box_parts(box, dst, src)
-            if cut is not None:
-                _put(block, cut[0], _index(arr, lead, cut[1]))
+        for i, dst, src in cuts:
+            _put(block, dst, _index(arrays[i], lead, src))
         y[lead + tuple(slice(lo, hi) for lo, hi in out_box)] = _constant_block(
             block, pads, fill, call, call_kwargs)
     return y
+
+
+def _band_cuts(bands, main_dst, main_src, others):
+    """Each band with the pieces of the main chunk and the strips that fill its block
+    (part index: 0 the main chunk, i the strip others[i - 1]), found once per graph."""
+    parts = [(main_dst, main_src)] + [(dst, tuple(slice(0, n) for n in strip[2:]))
+                                      for _key, dst, (_offset, strip) in others]
+    out = []
+    for out_box, box, pads in bands:
+        cuts = []
+        for i, (dst, src) in enumerate(parts):
+            cut = _box_parts(box, dst, src)
+            if cut is not None:
+                cuts.append((i,) + tuple(cut))
+        out.append((out_box, box, pads, tuple(cuts)))
+    return tuple(out)
 
 
 def _inner_plan(axes, where, main_chunk, block_pads, block_len):
@@ -338,7 +350,7 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                     plan = _inner_plan(axes, where, [(p, p + c) for p, c in zip(starts, sizes)],
                                        pads, shape)
                     if plan is not None:
-                        plan = (inner,) + plan
+                        plan = (inner, plan[0], _band_cuts(plan[1], main_dst, main_src, others))
             pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where, plan))
     peeled = _new_axes_view(x)
     source, view = peeled if peeled is not None else ({}, None)
