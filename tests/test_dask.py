@@ -608,7 +608,7 @@ def test_bench_suite_threads_scheduler_and_workload_choice():
                             names=["conv5x5"])
     (row,) = report["rows"]
     assert row["workload"] == "conv5x5" and row["peer"] == "dask-image"
-    assert row["max_rel_diff"] < 1e-5 and row["ratio"] > 0
+    assert row["max_rel_diff"] < 1e-5 and row["ratio"] > 0 and row["ratio_best"] > 0
     assert "threads scheduler" in format_dask_table(report)
     with pytest.raises(ValueError, match="unknown dask workloads"):
         run_dask_bench(repeat=1, quick=True, progress=False, scheduler="threads",
