@@ -831,3 +831,21 @@ def test_bench_two_pass_gaussian_chunk_alone_same_bits(rng, inner_calls):
     y = _fastconv_gauss(da.from_array(x, chunks=(60, (50, 1, 70))), 2.0)
     _same_bits(y, _compute(_fastconv_gauss(da.from_array(x, chunks=-1), 2.0)))
     assert inner_calls
+
+
+def test_ndimage_unchunked_axes_no_halo_running_sums(rng):
+    """An axis in one chunk gets no halo (the filter's own mode at the array's edges):
+    float64 uniform filters, whose running sums start at the block's edge, then keep
+    the in-memory bits; along a chunked axis they agree to the last bits only (the
+    documented exception), the direct filters to the bit."""
+    x = rng.standard_normal((120, 90))
+    xd = da.from_array(x, chunks=(25, 90))
+    for mode in ("reflect", "wrap", "constant"):
+        _same_bits(ndimage.uniform_filter1d(xd, 5, axis=1, mode=mode),
+                   ndimage.uniform_filter1d(x, 5, axis=1, mode=mode))
+        _same_bits(ndimage.correlate(xd, x[:3, :4], mode=mode),
+                   ndimage.correlate(x, x[:3, :4], mode=mode))
+    y = ndimage.uniform_filter(da.from_array(x, chunks=(25, 40)), 5).compute()
+    ref = ndimage.uniform_filter(x, 5)
+    np.testing.assert_allclose(y, ref, rtol=0, atol=64 * np.finfo(np.float64).eps)
+    assert ndimage.uniform_filter1d(xd, 5, axis=1).chunks == xd.chunks
