@@ -52,6 +52,13 @@ def _conv_block(block, pads, public, weight, bias, opts):
     return public(block, weight, bias, **dict(opts, padding=pads))
 
 
+def _conv_inner(block, pads, public, weight, bias, opts):
+    # a chunk without its halo: zero padding stands in for it (the halo engine
+    # recomputes the outputs that read it), with no padded copy of the chunk
+    return public(block, weight, bias,
+                  **dict(opts, padding=pads, padding_mode="zeros", pad_value=0.0))
+
+
 def _conv_operands(p):
     """x (lazy), weight and bias (in memory) of a conv or conv_transpose call."""
     from fastconv._validation import as_array
@@ -86,6 +93,7 @@ def conv(public, p):
     # tasks (a getitem layer would cost one more task per chunk)
     return E.sliding(x, axes, mode, _conv_block, plan.out_channels, dtype,
                      threads=E.user_threads(), fill=plan.pad_value if mode == "constant" else 0.0,
+                     inner=_conv_inner,
                      call_kwargs=dict(public=public, weight=weight, bias=bias, opts=block_opts))
 
 
@@ -304,17 +312,23 @@ def _pool_sliding(public, p, kind, values=False):
     dtype = result_dtype(np.empty(0, x.dtype))
     spatial_chunked = any(len(c) > 1 for c in xb.chunks[2:])
     simple = all(q == 0 for q in plan.padding) and not p["ceil_mode"]
-    if spatial_chunked and not simple and kind == "max" and values:
-        # max values: the padding and ceil_mode's overhang as -inf in the halo
+    padded_avg = (kind == "avg" and not p["ceil_mode"]
+                  and (p["count_include_pad"] or p["divisor_override"] is not None))
+    if spatial_chunked and not simple and (kind == "max" and values or padded_avg):
+        # max values: the padding and ceil_mode's overhang as -inf in the halo; avg
+        # whose divisor counts the padding (or is given): the padding as zeros
         plan.check_windows(plan.tables())          # the in-memory call's refusal
         axes = [E.Axis(n, d * (k - 1) + 1, s, q, (o - 1) * s + d * (k - 1) + 1 - n - q, o)
                 for n, k, s, d, q, o in zip(plan.in_spatial, plan.kernel, plan.stride,
                                             plan.dilation, plan.padding, plan.out_spatial)]
-        opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": 0,
-                "dilation": plan.dilation}
+        opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": 0}
+        if kind == "max":
+            opts["dilation"] = plan.dilation
+        else:
+            opts["divisor_override"] = p["divisor_override"]
         return xb, unbatched, axes, opts, dtype, plan
     if spatial_chunked and not simple:
-        # padding or ceil_mode windows: batch-parallel only (see the module doc)
+        # other padding or ceil_mode windows: batch-parallel only (see the module doc)
         xb = xb.rechunk({a: -1 for a in range(2, xb.ndim)})
     opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": plan.padding}
     if kind == "max":
@@ -341,7 +355,22 @@ def _max_padded_call(block, pads, public, opts):
     return public(block, **opts)
 
 
+def _avg_padded_call(block, pads, public, opts):
+    # +0.0 in place of the padding: the window sums start from +0.0, so adding it
+    # changes no bit, and the divisor (the window's size, or the override) is the
+    # in-memory call's
+    block = np.pad(block, ((0, 0), (0, 0)) + tuple(pads))
+    return public(block, **opts)
+
+
 def _run_pool(public, p, kind, want="values"):
+    if kind == "avg":
+        xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind)
+        if "count_include_pad" not in opts:        # the padded halo (see _pool_sliding)
+            y = E.sliding(xb, axes, "constant", _avg_padded_call, xb.shape[1], dtype,
+                          threads=E.user_threads(), fill=0.0,
+                          call_kwargs=dict(public=public, opts=opts))
+            return _unbatch(y, unbatched)
     if kind == "max" and want == "values" and np.dtype(p["x"].dtype).kind == "f":
         xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind, values=True)
         if opts.get("ceil_mode") is None:          # the padded halo (see _pool_sliding)
@@ -451,6 +480,35 @@ def max_pool_backward(public, p):
     return _unbatch(y, unbatched)
 
 
+def _avg_bwd_block(block, pads, where, public, axes, kw, dtype):
+    """One chunk [a, b) of avg_pool_backward's result from the windows that reach it
+    (``block``, from window ``first`` on): the in-memory call over just those windows'
+    span ``[first s - p, ...)`` without padding (with count_include_pad, or a
+    divisor_override, every window's divisor is the same there), cropped to the
+    chunk.  Each result adds the same quotients in the same order as the whole call
+    (windows by row, then column taps): the same bits."""
+    shape = block.shape[:2] + tuple(b - a for a, b in where)
+    out = np.zeros(shape, dtype)
+    if any(m == 0 for m in block.shape[2:]):
+        return out
+    starts, spans = [], []
+    for ax, (a, b), (plo, _), m in zip(axes, where, pads, block.shape[2:]):
+        first = ax.need(a, b)[0] + plo
+        starts.append(first * ax.s - ax.lo)
+        spans.append((m - 1) * ax.s + ax.e)
+    y = public(block, block.shape[:2] + tuple(spans), **dict(kw, padding=0))
+    src, dst = [], []
+    for (a, b), c0, n in zip(where, starts, spans):
+        lo, hi = max(a, c0), min(b, c0 + n)
+        if lo >= hi:
+            return out
+        src.append(slice(lo - c0, hi - c0))
+        dst.append(slice(lo - a, hi - a))
+    lead = (slice(None), slice(None))
+    out[lead + tuple(dst)] = y[lead + tuple(src)]
+    return out
+
+
 def avg_pool_backward(public, p):
     from fastconv._validation import result_dtype
 
@@ -458,12 +516,32 @@ def avg_pool_backward(public, p):
     input_shape = tuple(int(s) for s in p["input_shape"])
     kw = {k: p[k] for k in ("kernel_size", "stride", "padding", "ceil_mode",
                             "count_include_pad", "divisor_override", "_nd")}
-    nd = kw["_nd"] or (len(input_shape) - 2)
+    from fastconv._pool_plan import _rank
+
+    # the rank as the in-memory call finds it (a tuple kernel_size names it: an
+    # unbatched input_shape then has one axis fewer)
+    nd = _rank(kw["kernel_size"], len(input_shape), kw["_nd"], "input_shape")
     kw["_nd"] = nd
     unbatched = len(input_shape) == nd + 1
     if unbatched:
         g, input_shape = g[None], (1,) + input_shape
     dtype = result_dtype(np.empty(0, g.dtype))
+
+    # validate the whole call now (a stand-in batch of one)
+    public(np.zeros((1,) + g.shape[1:], g.dtype), (1,) + tuple(input_shape[1:]), **kw)
+    if (_spatially_chunked(g, nd) and not kw["ceil_mode"]
+            and (kw["count_include_pad"] or kw["divisor_override"] is not None)):
+        from fastconv._pool_plan import _Pool
+
+        plan = _Pool(input_shape, nd, kw["kernel_size"], kw["stride"], kw["padding"], 1, False)
+        if g.ndim == nd + 2 and len(g.chunks[1]) > 1:
+            g = g.rechunk({1: -1})
+        axes = [E.TransposedAxis(o, k, s, q, q, n) for o, k, s, q, n in
+                zip(plan.out_spatial, plan.kernel, plan.stride, plan.padding, plan.in_spatial)]
+        y = E.sliding(g, axes, "zeros", _avg_bwd_block, g.shape[1], dtype,
+                      threads=E.user_threads(), with_where=True,
+                      call_kwargs=dict(public=public, axes=axes, kw=kw, dtype=np.dtype(dtype)))
+        return _unbatch(y, unbatched)
 
     def f(gb, public, input_shape, kw):
         return public(gb, (gb.shape[0],) + tuple(input_shape[1:]), **kw)

@@ -27,6 +27,13 @@ Exactness
   zero (plus the bias): the same terms in the same order per result, the same
   bits.  The other padding modes fold gradients from the padded border (from the
   far edge, for circular), so they stay one block per batch chunk.
+  avg_pool_backward (a divisor the same for every window) is such an adjoint too
+  (``_dispatch._avg_bwd_block``).
+* Stride-1 axes (ndimage filters, conv): a piece is computed from its input chunk
+  alone, read in place with the op's own padding standing in for the halo, and the
+  bands of outputs whose windows reach past the chunk are recomputed from small
+  gathered blocks and written over it (``_halo._inner_and_bands``): no halo'd copy
+  of the chunk, the same terms in the same order per output.
 * Reductions over the batch (weight and bias gradients): one partial sum per
   batch chunk, added sequentially in chunk order.  The order depends only on
   the chunking, never on timing, so results are deterministic; their bits can
@@ -250,7 +257,7 @@ def _constant_block(block, pads, fill, call, call_kwargs):
 
 
 def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-            call_kwargs=None, with_where=False):
+            call_kwargs=None, with_where=False, inner=None):
     """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial), (C, *spatial)
     or (*spatial) (a channel axis is rechunked to one chunk).
 
@@ -259,8 +266,10 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     are gathered; None: no padding at all), or a list of one per axis.
     ``call(block, pads, **call_kwargs)``
     returns the outputs of the block (N_b, out_channels, *out_block) (``with_where``:
-    also given ``where=((a, b), ...)``, the block's output range per axis).  The graph
-    (two tasks per chunk) is built by ``fastconv._dask._halo``.
+    also given ``where=((a, b), ...)``, the block's output range per axis).  ``inner``:
+    optionally the same call for an input chunk without its halo (see
+    ``_halo.halo_map``).  The graph (two tasks per chunk) is built by
+    ``fastconv._dask._halo``.
     """
     from fastconv._dask._halo import halo_map
 
@@ -268,4 +277,4 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     if lead > 0 and len(x.chunks[lead - 1]) > 1:
         x = x.rechunk({lead - 1: -1})
     return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
-                    call_kwargs=call_kwargs or {}, with_where=with_where)
+                    call_kwargs=call_kwargs or {}, with_where=with_where, inner=inner)

@@ -137,17 +137,124 @@ def _length(part):
 
 
 def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
-              call_kwargs, threads, lead, view, where=None):
+              call_kwargs, threads, lead, view, where=None, inner=None):
+    from fastconv._dask._engine import task_threads
+
     if where is not None:
         call_kwargs = dict(call_kwargs, where=where)
-    y = _assemble4(_as4(main, lead, view), bundles, pid, main_dst, main_src, others, shape, pads,
-                   fill, call, call_kwargs, threads)
+    main = _as4(main, lead, view)
+    with task_threads(threads):
+        if inner is not None:
+            y = _inner_and_bands(main, bundles, main_dst, main_src, others, fill, call,
+                                 call_kwargs, *inner)
+        else:
+            y = _assemble4(main, bundles, main_dst, main_src, others, shape, pads, fill, call,
+                           call_kwargs)
     return y.reshape(y.shape[2 - lead:]) if lead < 2 else y
 
 
-def _assemble4(main, bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
-               call_kwargs, threads):
-    from fastconv._dask._engine import _constant_block, run_block
+def _box_parts(box, dst, src):
+    """One contribution (``dst`` in the halo'd block, ``src`` in its array) cut to the
+    box ``((lo, hi), ...)`` of the block: (dst in the box, src), or None if disjoint."""
+    out_d, out_s = [], []
+    for (lo, hi), d, sr in zip(box, dst, src):
+        if isinstance(d, slice):
+            t0, t1 = max(d.start, lo), min(d.stop, hi)
+            if t0 >= t1:
+                return None
+            out_d.append(slice(t0 - lo, t1 - lo))
+            k0, k1 = t0 - d.start, t1 - d.start
+            out_s.append(slice(sr.start + k0, sr.start + k1) if isinstance(sr, slice)
+                         else sr[k0:k1])
+        else:
+            m = (d >= lo) & (d < hi)
+            if not m.any():
+                return None
+            out_d.append(d[m] - lo)
+            out_s.append((np.arange(sr.start, sr.stop) if isinstance(sr, slice) else sr)[m])
+    return out_d, out_s
+
+
+def _inner_and_bands(main, bundles, main_dst, main_src, others, fill, call, call_kwargs,
+                     inner_call, inner_pads, bands):
+    """The piece from the main chunk alone (``inner_call``: correct wherever a window
+    lies inside the chunk, no halo'd copy of the chunk), then each band of outputs whose
+    windows reach past the chunk recomputed from a small gathered block and written
+    over it: every output the same terms in the same order as the whole call."""
+    from fastconv._dask._engine import _constant_block
+
+    y = inner_call(main, inner_pads, **call_kwargs)
+    if not (y.flags.writeable and y.flags.c_contiguous):
+        y = np.ascontiguousarray(y).copy()
+    lead = (slice(None), slice(None))
+    arrays = [main] + [bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
+                       for bi, _dst, (offset, strip) in others]
+    for out_box, box, pads, cuts in bands:
+        block = np.empty(main.shape[:2] + tuple(hi - lo for lo, hi in box), dtype=main.dtype)
+        for i, dst, src in cuts:
+            _put(block, dst, _index(arrays[i], lead, src))
+        y[lead + tuple(slice(lo, hi) for lo, hi in out_box)] = _constant_block(
+            block, pads, fill, call, call_kwargs)
+    return y
+
+
+def _band_cuts(bands, main_dst, main_src, others):
+    """Each band with the pieces of the main chunk and the strips that fill its block
+    (part index: 0 the main chunk, i the strip others[i - 1]), found once per graph."""
+    parts = [(main_dst, main_src)] + [(dst, tuple(slice(0, n) for n in strip[2:]))
+                                      for _key, dst, (_offset, strip) in others]
+    out = []
+    for out_box, box, pads in bands:
+        cuts = []
+        for i, (dst, src) in enumerate(parts):
+            cut = _box_parts(box, dst, src)
+            if cut is not None:
+                cuts.append((i,) + tuple(cut))
+        out.append((out_box, box, pads, tuple(cuts)))
+    return tuple(out)
+
+
+def _inner_plan(axes, where, main_chunk, block_pads, block_len):
+    """(inner pads, bands) of one piece for ``_inner_and_bands``, or None.
+
+    ``where``: the piece's output range per axis; ``main_chunk``: its main chunk's
+    input range; ``block_pads``/``block_len``: the halo'd block's constant padding and
+    gathered length per axis."""
+    inner_pads, ranges = [], []
+    for ax, (a, b), (p, q), (P0, _), L in zip(axes, where, main_chunk, block_pads, block_len):
+        if type(ax).__name__ != "Axis" or ax.s != 1:
+            return None
+        lo_pad = p - a + ax.lo                       # output a reads input a - lo
+        hi_pad = (b - a) + ax.e - 1 - (q - p) - lo_pad
+        i0, i1 = max(a, p + ax.lo), min(b, q + ax.lo - ax.e + 1)
+        if lo_pad < 0 or hi_pad < 0 or i0 >= i1:
+            return None
+        inner_pads.append((lo_pad, hi_pad))
+        ranges.append((b - a, i0 - a, i1 - a, ax.e, P0, L))
+
+    def box(u, v, e, P0, L):
+        # outputs [u, v) of the piece read the block's [u, v + e - 1), whose stored
+        # part starts after the constant padding P0
+        lo_v, hi_v = u - P0, v + e - 1 - P0
+        lo_b = min(max(lo_v, 0), L)
+        hi_b = max(min(hi_v, L), lo_b)
+        return (lo_b, hi_b), (lo_b - lo_v, hi_v - hi_b)
+
+    bands = []
+    for k, (n, i0, i1, *_geo) in enumerate(ranges):
+        for u, v in ((0, i0), (i1, n)):
+            if u >= v:
+                continue
+            out_box = [(i0_, i1_) for (_, i0_, i1_, *_r) in ranges[:k]] + [(u, v)] + \
+                      [(0, n_) for (n_, *_r) in ranges[k + 1:]]
+            geo = [box(uu, vv, r[3], r[4], r[5]) for (uu, vv), r in zip(out_box, ranges)]
+            bands.append((tuple(out_box), tuple(g[0] for g in geo), tuple(g[1] for g in geo)))
+    return tuple(inner_pads), tuple(bands)
+
+
+def _assemble4(main, bundles, main_dst, main_src, others, shape, pads, fill, call,
+               call_kwargs):
+    from fastconv._dask._engine import _constant_block
 
     shape = main.shape[:2] + shape
     if main_src is None:
@@ -161,11 +268,11 @@ def _assemble4(main, bundles, pid, main_dst, main_src, others, shape, pads, fill
         _put(out, main_dst, _index(main, (slice(None), slice(None)), main_src))
     for bi, dst, (offset, strip) in others:
         _put(out, dst, bundles[bi][offset:offset + math.prod(strip)].reshape(strip))
-    return run_block(_constant_block, threads, out, pads, fill, call, call_kwargs)
+    return _constant_block(out, pads, fill, call, call_kwargs)
 
 
 def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-             call_kwargs=None, with_where=False):
+             call_kwargs=None, with_where=False, inner=None):
     """Same contract as ``_engine.sliding``.
 
     ``x`` is (N, C, *spatial) with one channel chunk, (C, *spatial) with one chunk, or
@@ -201,9 +308,9 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
              for i, ax in enumerate(axes)]
     token = tokenize(x, [(type(ax).__name__, ax.n, ax.e, ax.s, ax.lo, ax.hi, ax.out)
                          for ax in axes], modes, call, out_channels, np.dtype(dtype).str,
-                     threads, fill, call_kwargs, with_where)
+                     threads, fill, call_kwargs, with_where, inner)
     name, ex_name = f"fastconv-halo-{token}", f"fastconv-halo-extract-{token}"
-    dsk = {}
+    dsk, ex_dsk = {}, {}
     bundle_specs = {}          # input chunk key -> [[src, ...], elements so far]
     pieces = []
     for nb in batches:
@@ -233,13 +340,24 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                 others.append((ikey, dst, (specs[1], strip)))
                 specs[1] += math.prod(strip)
             where = tuple(per_axis_out[i][j] for i, j in enumerate(out_idx))
-            pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where))
+            plan = None
+            if (inner is not None and not with_where and main_key is not None
+                    and all(isinstance(d, slice) for d in main_dst)):
+                starts = [sum(x.chunks[lead + i][:k]) for i, k in enumerate(main_key[1 + lead:])]
+                sizes = [x.chunks[lead + i][k] for i, k in enumerate(main_key[1 + lead:])]
+                if all(isinstance(sr, slice) and sr.start == 0 and sr.stop == c
+                       for sr, c in zip(main_src, sizes)):
+                    plan = _inner_plan(axes, where, [(p, p + c) for p, c in zip(starts, sizes)],
+                                       pads, shape)
+                    if plan is not None:
+                        plan = (inner, plan[0], _band_cuts(plan[1], main_dst, main_src, others))
+            pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where, plan))
     peeled = _new_axes_view(x)
     source, view = peeled if peeled is not None else ({}, None)
     for ikey, (specs, _) in bundle_specs.items():
-        dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead,
+        ex_dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead,
                                                         view=view), source.get(ikey, ikey))
-    for pid, main_key, main_dst, main_src, others, shape, pads, where in pieces:
+    for pid, main_key, main_dst, main_src, others, shape, pads, where, plan in pieces:
         if main_key is None:           # the piece lies entirely in constant padding
             main_key = key(x.name, pid[0], (0,) * nd)
             main_src = None
@@ -253,10 +371,16 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
         fn = functools.partial(_assemble, pid=pid, main_dst=main_dst, main_src=main_src,
                                others=tuple(refs), shape=shape, pads=pads, fill=fill,
                                call=call, call_kwargs=call_kwargs, threads=threads,
-                               lead=lead, view=view, where=where if with_where else None)
+                               lead=lead, view=view, where=where if with_where else None,
+                               inner=plan)
         dsk[key(name, pid[0], pid[1:])] = (fn, source.get(main_key, main_key), *bkeys)
     spatial = tuple(tuple(b - a for a, b in oc) for oc in per_axis_out)
     chunks = ((x.chunks[0], (out_channels,)) if lead == 2 else
               ((out_channels,),) * lead) + spatial
+    # one layer: dask's HighLevelGraph.cull keeps a whole layer whose size happens to
+    # equal the number of keys asked of it, so a separate strip layer could keep the
+    # peeled a[None, None] layer's tasks (and a priority annotation on it would not
+    # survive dask.array's low-level fusion anyway)
+    dsk.update(ex_dsk)
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])
     return da.Array(graph, name, chunks, meta=np.empty((0,) * (nd + lead), dtype))

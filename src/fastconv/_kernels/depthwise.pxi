@@ -132,6 +132,70 @@ cdef void _dw3_planes(const floating *xp, const fc_geom *geom, const floating *w
         _dw3_plane(xp, geom, wp, bp, N, G, Mg, yp, it)
 
 
+# Row bands: a plane whose padded copy would be big (mapped from the system, so
+# faulted in again on every call, and streamed through memory once more) is padded
+# and computed a band of output rows at a time, in a buffer of about this many
+# bytes that stays in the cache; and the bands of one plane are split across
+# threads when there are fewer planes than threads
+cdef Py_ssize_t _DW_BAND_BYTES = 1 << 17
+cdef Py_ssize_t _DW_BAND_MIN_PLANE = 1 << 20
+
+
+cdef bint _dw_bands_apply(const fc_geom *geom) noexcept:
+    """Row bands need the taps' offsets to be those of the whole plane: 2-D (or one
+    output plane of depth), stride 1 along W (no phase split, whose offsets depend
+    on the plane's height) and at least two output rows."""
+    return (geom.k[0] == 1 and geom.out[0] == 1 and geom.split[2] == 1
+            and geom.split[1] == 1 and geom.out[1] >= 2)
+
+
+cdef Py_ssize_t _dw_band_rows(const fc_geom *geom, Py_ssize_t taps, Py_ssize_t Mg,
+                              Py_ssize_t itemsize) noexcept:
+    """Output rows of one band: even (the row kernels pair rows from an even row, as
+    over the whole plane), the band's padded rows within _DW_BAND_BYTES, and no more
+    multiply-adds than _DW_PIECE_WORK (Ctrl-C is looked for between bands)."""
+    cdef Py_ssize_t reach = geom.dilation[1] * (geom.k[1] - 1)
+    cdef Py_ssize_t rows = (_DW_BAND_BYTES // max(geom.pext[2] * itemsize, 1) - reach) \
+        // geom.stride[1]
+    rows = min(rows, _DW_PIECE_WORK // max(geom.out[2] * taps * Mg, 1))
+    return max(2, rows // 2 * 2)
+
+
+cdef Py_ssize_t _dw_band_size(const fc_geom *geom, Py_ssize_t band) noexcept:
+    """Elements of a band's padded buffer (its slack included)."""
+    cdef Py_ssize_t ext = (band - 1) * geom.stride[1] + geom.dilation[1] * (geom.k[1] - 1) + 1
+    return ext * geom.pext[2] + _row_slack(geom) + FC_DW_SLACK
+
+
+cdef void _dw_forward_band(const floating *x, const fc_geom *geom, const fc_idx *ko,
+                           const floating *w, const floating *bias, Py_ssize_t Mg,
+                           floating *y, Py_ssize_t h0, Py_ssize_t h1, floating pv,
+                           floating *buf) noexcept nogil:
+    """Output rows [h0, h1) of one plane (y: its Mg output planes): the band's padded
+    rows into buf, then the row kernels over them, one output channel at a time.
+    With split[1] == 1 and one depth tap the taps' offsets (koff) are those of the
+    whole plane and every output adds the same products in the same order as in one
+    run over the plane (rows paired from h0, even): the same bits."""
+    cdef fc_geom sub = geom[0]
+    cdef Py_ssize_t OW = geom.out[2], P = geom.out[1] * geom.out[2]
+    cdef Py_ssize_t taps = geom.k[1] * geom.k[2]
+    cdef Py_ssize_t n, i, m
+    sub.out[1] = h1 - h0
+    sub.lo[1] = geom.lo[1] - h0 * geom.stride[1]
+    sub.ext[1] = (h1 - h0 - 1) * geom.stride[1] + geom.dilation[1] * (geom.k[1] - 1) + 1
+    sub.pext[1] = sub.ext[1]
+    _pad_image(x, &sub, pv, buf)
+    # past the band: the shared right padding of its last row, then what the last
+    # vectors read beyond (never stored)
+    n = sub.ext[1] * sub.pext[2]
+    # (_row_slack: split[2] == 1 here)
+    for i in range(n, n + sub.ext[2] - sub.pext[2] + FC_DW_SLACK):
+        buf[i] = pv
+    for m in range(Mg):
+        _dw_forward(buf, &sub, ko, w + m * taps, bias + m if bias != NULL else NULL, 1,
+                    y + m * P + h0 * OW, NULL, 0)
+
+
 def depthwise_forward(const floating[::1] x not None, const floating[::1] w not None,
                       const floating[::1] bias not None, floating[::1] y not None, tuple geo,
                       Py_ssize_t N, Py_ssize_t G, Py_ssize_t Mg, double padval, int nthreads):
@@ -180,6 +244,31 @@ def depthwise_forward(const floating[::1] x not None, const floating[::1] w not 
     # a plane of much work (a long 1-D kernel, a big image and kernel) in
     # pieces, the watch between them
     cdef bint pieces = P * taps * Mg > _DW_PIECE_WORK
+    cdef Py_ssize_t band, nb, h0, bsize
+    if wide and _dw_bands_apply(&geom) and (
+            plane * <Py_ssize_t>sizeof(floating) >= _DW_BAND_MIN_PLANE or N * G < nthreads):
+        band = _dw_band_rows(&geom, taps, Mg, sizeof(floating))
+        nb = (geom.out[1] + band - 1) // band
+        bsize = _dw_band_size(&geom, band)
+        with nogil, parallel(num_threads=nthreads):
+            pad = <floating *>fc_malloc(bsize * sizeof(floating))
+            for it in prange(N * G * nb, schedule="static"):
+                if pad == NULL:
+                    failed_p[0] = 1
+                    continue
+                if fc_watch_poll(wp_):
+                    continue
+                i = it // nb
+                g = i % G
+                h0 = (it % nb) * band
+                _dw_forward_band(xp + i * DHW, &geom, ko, wp + g * Mg * taps,
+                                 bp + g * Mg if bp != NULL else NULL, Mg, yp + i * Mg * P,
+                                 h0, min(h0 + band, geom.out[1]), pv, pad)
+            fc_free(pad)
+        watch_raise(wp_)
+        if failed:
+            raise MemoryError("fastconv: could not allocate the depthwise workspace")
+        return
     with nogil, parallel(num_threads=nthreads):
         pad = <floating *>fc_malloc((plane + fill + FC_DW_SLACK) * sizeof(floating))
         if pad != NULL:
