@@ -651,3 +651,57 @@ def test_python_threads_run_concurrently_with_same_results():
     for g, w in zip(got, want):
         for a, b in zip(g, w):
             np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- float32 through conv
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant",
+                                  "grid-wrap", "grid-constant", "grid-mirror"])
+def test_float32_correlate_through_conv_has_the_kernel_bits(mode, isa, monkeypatch):
+    """float32 2-D/3-D correlations run on fastconv.conv's depthwise kernels
+    (_ndfilters._conv_route): the same products in the same order as the
+    N-d kernel, so the same bits, for every origin, kernel size and both paths
+    of the output (written in place or stored)."""
+    from fastconv import _ndfilters
+    rng = np.random.default_rng(11)
+    routed = []
+    real = _ndfilters._correlate_by_conv
+    monkeypatch.setattr(_ndfilters, "_correlate_by_conv",
+                        lambda *a: routed.append(1) or real(*a))
+    cases = [((23, 31), (3, 3)), ((17, 40), (4, 5)), ((9, 7), (7, 2)), ((6, 11, 13), (3, 2, 3)),
+             ((64, 300), (5, 5)), ((2, 1), (1, 2))]
+    for shape, ks in cases:
+        x = rng.standard_normal(shape).astype(np.float32)
+        x.flat[::17] = np.inf
+        w = rng.standard_normal(ks)
+        for origin in ([0] * len(ks), [-(k // 2) for k in ks], [(k - 1) // 2 for k in ks]):
+            for f in (fastconv.ndimage.correlate, fastconv.ndimage.convolve):
+                got = f(x, w, mode=mode, cval=-2.5, origin=origin)
+                out = np.empty_like(x)
+                f(x, w, output=out, mode=mode, cval=-2.5, origin=origin)
+                with monkeypatch.context() as m:
+                    m.setattr(_ndfilters, "_conv_route", lambda *a: None)
+                    want = f(x, w, mode=mode, cval=-2.5, origin=origin)
+                assert got.dtype == np.float32
+                np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+                np.testing.assert_array_equal(out.view(np.int32), want.view(np.int32))
+    assert routed       # the route is really taken
+
+
+def test_float32_correlate_keeps_the_kernel_where_conv_differs():
+    """Skipped weights (SciPy skips |w| <= DBL_EPSILON: an inf sample times a zero
+    weight adds nothing) and extensions past one reflection stay on the N-d kernel."""
+    from fastconv import _ndfilters
+    sci = pytest.importorskip("scipy.ndimage")
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x[1, 1] = np.inf
+    w = np.ones((3, 3))
+    w[1, 1] = 0.0
+    assert _ndfilters._conv_route(x.shape, w.shape, [0, 0], 2, np.dtype(np.float32),
+                                  np.abs(w) > 0) is None
+    np.testing.assert_array_equal(fastconv.ndimage.correlate(x, w), sci.correlate(x, w))
+    big = np.ones((9, 9))
+    assert _ndfilters._conv_route(x.shape, big.shape, [0, 0], 3, np.dtype(np.float32),
+                                  big > 0) is None
+    assert _ndfilters._conv_route(x.shape, (3, 3), [0, 0], 2, np.dtype(np.float64),
+                                  np.ones((3, 3), bool)) is None

@@ -334,6 +334,43 @@ def _roundtrip(buf, dtype):
     return tmp
 
 
+# SciPy's boundary codes as fastconv.conv's padding modes
+_CONV_MODES = {0: "replicate", 1: "circular", 2: "symmetric", 3: "reflect", 4: "constant",
+               5: "circular", 6: "constant"}
+
+
+def _conv_route(shape, fshape, origins, mode, cdt, mask):
+    """The padding of a float32 2-D or 3-D correlation that fastconv.conv's
+    depthwise kernels compute with the same products in the same order (and
+    1.3-2x faster, docs/performance.md), or None: every weight taken (SciPy skips
+    those of magnitude <= DBL_EPSILON) and the extension within one reflection or
+    period of each axis, where SciPy's and NumPy's padding rules are the same."""
+    if cdt != np.float32 or len(shape) not in (2, 3) or not mask.all():
+        return None
+    pads = []
+    for n, k, o in zip(shape, fshape, origins):
+        lo = k // 2 + o
+        hi = k - 1 - lo
+        if mode in (1, 2, 3, 5) and max(lo, hi) > n - (mode == 3):
+            return None
+        pads.append((lo, hi))
+    return tuple(pads)
+
+
+def _correlate_by_conv(src, output, footprint, pads, mode, cval, direct):
+    from fastconv.conv import conv
+    x = src[None, None]
+    w = np.ascontiguousarray(footprint, dtype=np.float32)[None, None]
+    kw = dict(padding=pads, padding_mode=_CONV_MODES[mode])
+    if kw["padding_mode"] == "constant":
+        kw["pad_value"] = float(cval)
+    if direct:
+        conv(x, w, out=output.reshape(x.shape), **kw)
+    else:
+        store(conv(x, w, **kw)[0, 0], output)
+    return output
+
+
 def filternd(input, output, footprint, origins, mode, cval, op):
     """N-d correlation with float64 ``footprint`` weights (op 0) or minimum/maximum
     over a boolean footprint (op 1/2), input.ndim == footprint.ndim."""
@@ -343,6 +380,10 @@ def filternd(input, output, footprint, origins, mode, cval, op):
         return output
     if op == OP_CORR:
         mask = np.abs(footprint) > _DBL_EPSILON
+        pads = _conv_route(src.shape, footprint.shape, origins, mode, cdt, mask)
+        if pads is not None:
+            return _correlate_by_conv(src, output, footprint, pads, mode, cval,
+                                      _direct(output, cdt, src))
         w = np.ascontiguousarray(footprint[mask], dtype=cdt)
     else:
         mask = footprint.astype(bool)
