@@ -40,6 +40,11 @@ cdef extern from "fc_sigfir.h" nogil:
     int fcsf_finite_f(int level, const float *x, Py_ssize_t n)
     int fcsf_finite_d(int level, const double *x, Py_ssize_t n)
     int fcsf_lanes(int level, int itemsize)
+    int fcsf_blk_rows()
+    void fcsf_rows_f(int level, const float **rows, int kh, const float *v, int kw,
+                     float *out, Py_ssize_t os, Py_ssize_t n)
+    void fcsf_rows_d(int level, const double **rows, int kh, const double *v, int kw,
+                     double *out, Py_ssize_t os, Py_ssize_t n)
 
 
 def _watch_after_fork():
@@ -71,6 +76,19 @@ cdef inline void _rowb(int level, const floating **rows, int kh, const floating 
         fcsf_rowb_d(level, rows, kh, v, tab, kw, out, n)
 
 
+cdef inline void _rows(int level, const floating **rows, int kh, const floating *v, int kw,
+                       floating *out, Py_ssize_t os, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fcsf_rows_f(level, rows, kh, v, kw, out, os, n)
+    else:
+        fcsf_rows_d(level, rows, kh, v, kw, out, os, n)
+
+
+def blk_rows():
+    """Output rows of one pass of the kernel's blocked form."""
+    return fcsf_blk_rows()
+
+
 cdef inline bint _finite(int level, const floating *x, Py_ssize_t n) noexcept nogil:
     if floating is float:
         return fcsf_finite_f(level, x, n)
@@ -88,12 +106,14 @@ cdef inline void _row(int level, const floating **rows, int kh, const floating *
 
 def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:, :, ::1] tab,
         floating[:, :, ::1] out, Py_ssize_t lo_h, Py_ssize_t lo_w, double fill,
-        Py_ssize_t chunk, int level):
+        Py_ssize_t chunk, int level, bint blocked=True):
     """out[b, i, j] = sum_{r, t} pad(x)[b, i + r, j + t] * v[r, t] (see the module).
 
     ``tab``: None, or the band table of ``v`` for this level (shape (kh, kw + L - 1,
     L), L = lanes(level, itemsize)): chunks whose samples are all finite then run
-    in the banded form (the same values, faster for longer kernels)."""
+    in the banded form (the same values, faster for longer kernels).  ``blocked``:
+    work items of ``blk_rows()`` output rows, which run in the blocked form where
+    they run in the plain one (the same values; fewer loads a product)."""
     cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef int kh = <int>v.shape[0], kw = <int>v.shape[1]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
@@ -101,8 +121,11 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
         return
     if chunk < 1:
         chunk = 1
+    cdef int R = fcsf_blk_rows() if blocked else 1
+    cdef int nin = R + kh - 1           # input rows of a work item
     cdef Py_ssize_t nch = (Wo + chunk - 1) // chunk
-    cdef Py_ssize_t items = B * Ho * nch
+    cdef Py_ssize_t nrb = (Ho + R - 1) // R
+    cdef Py_ssize_t items = B * nrb * nch
     cdef Py_ssize_t span = chunk + kw - 1
     cdef floating fv = <floating>fill
     cdef const floating *xb = &x[0, 0, 0]
@@ -117,9 +140,10 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     cdef Py_ssize_t q
     for q in range(span):
         fillrow[q] = fv
-    cdef Py_ssize_t it, b, i, c, j0, n, m, c0, a, e
+    cdef Py_ssize_t it, b, i, c, j0, n, m, c0, a, e, nr
+    cdef floating *o
     cdef int r
-    cdef bint ok
+    cdef bint ok, band
     cdef int fail[1]
     fail[0] = 0
     cdef const floating **rows
@@ -130,8 +154,8 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
     with nogil, parallel():
-        rows = <const floating **>malloc(kh * sizeof(floating *))
-        scratch = <floating *>malloc(kh * span * sizeof(floating))
+        rows = <const floating **>malloc(nin * sizeof(floating *))
+        scratch = <floating *>malloc(nin * span * sizeof(floating))
         ok = rows != NULL and scratch != NULL
         for it in prange(items, schedule='dynamic'):
             if not ok:
@@ -140,12 +164,13 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
             if fc_watch_poll(wp_):
                 continue
             c = it % nch
-            i = (it // nch) % Ho
-            b = it // (nch * Ho)
+            i = ((it // nch) % nrb) * R       # first output row of the item
+            b = it // (nch * nrb)
+            nr = Ho - i if Ho - i < R else R
             j0 = c * chunk
             n = Wo - j0 if Wo - j0 < chunk else chunk
             c0 = j0 - lo_w               # first input column this chunk reads
-            for r in range(kh):
+            for r in range(<int>nr + kh - 1):
                 m = i + r - lo_h
                 if m < 0 or m >= H:
                     rows[r] = fillrow
@@ -165,14 +190,21 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
                 for q in range((e - c0 if e > a else a - c0), n + kw - 1):
                     s[q] = fv
                 rows[r] = s
-            if tb != NULL:
-                for r in range(kh):
+            o = ob + (b * Ho + i) * Wo + j0
+            band = tb != NULL
+            if band:
+                for r in range(<int>nr + kh - 1):
                     if not _finite(level, rows[r], n + kw - 1):
+                        band = False
                         break
-                else:
-                    _rowb(level, rows, kh, vb, tb, kw, ob + (b * Ho + i) * Wo + j0, n)
-                    continue
-            _row(level, rows, kh, vb, kw, ob + (b * Ho + i) * Wo + j0, n)
+            if band:
+                for r in range(<int>nr):
+                    _rowb(level, rows + r, kh, vb, tb, kw, o + r * Wo, n)
+            elif nr == R and R > 1:
+                _rows(level, rows, kh, vb, kw, o, Wo, n)
+            else:
+                for r in range(<int>nr):
+                    _row(level, rows + r, kh, vb, kw, o + r * Wo, n)
         free(scratch)
         free(<void *>rows)
     free(fillrow)
