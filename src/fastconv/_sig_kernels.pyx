@@ -10,12 +10,15 @@ before (and as many as the output needs after).  The Python layer
 (fastconv._sigdirect) has checked the shapes, made the buffers C-contiguous in
 float32/float64 and cropped negative padding away; the kernel trusts them.
 
-Work items are (plane, output row, chunk of ``chunk`` outputs), handed to the
-threads dynamically; a chunk whose window lies inside its input rows reads
-them in place, one that reaches the boundary reads a padded copy of its part
-of the rows (so no padded copy of the input is ever made).  The row kernel
-(fc_sigfir.h) sums every output in one fixed order, so the bits do not
-depend on the thread count.
+Work items are (plane, block of ``blk_rows()`` output rows, chunk of ``chunk``
+outputs), handed to the threads in guided order (long runs of consecutive items
+first, so each thread computes, and first touches, whole bands of the output;
+then shorter ones to balance the threads on a busy machine).  A chunk whose
+window lies inside its input rows reads them in place, one that reaches the
+boundary reads a padded copy of its part of the rows (so no padded copy of the
+input is ever made).  The row kernels (fc_sigfir.h) sum every output in one
+fixed order whichever form and block computes it, so the bits do not depend on
+the thread count.
 """
 
 from cython cimport floating
@@ -112,8 +115,9 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     ``tab``: None, or the band table of ``v`` for this level (shape (kh, kw + L - 1,
     L), L = lanes(level, itemsize)): chunks whose samples are all finite then run
     in the banded form (the same values, faster for longer kernels).  ``blocked``:
-    work items of ``blk_rows()`` output rows, which run in the blocked form where
-    they run in the plain one (the same values; fewer loads a product)."""
+    work items of ``blk_rows()`` output rows, which run in the blocked form (the same
+    values again; each input vector loaded once for all the rows of the block that
+    read it); the items of fewer rows (the last rows of a plane) run row by row."""
     cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef int kh = <int>v.shape[0], kw = <int>v.shape[1]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
@@ -157,7 +161,7 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
         rows = <const floating **>malloc(nin * sizeof(floating *))
         scratch = <floating *>malloc(nin * span * sizeof(floating))
         ok = rows != NULL and scratch != NULL
-        for it in prange(items, schedule='dynamic'):
+        for it in prange(items, schedule='guided'):
             if not ok:
                 fail[0] = 1
                 continue
@@ -191,19 +195,20 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
                     s[q] = fv
                 rows[r] = s
             o = ob + (b * Ho + i) * Wo + j0
+            if nr == R and R > 1:
+                # the blocked form (faster than the banded one at every width measured)
+                _rows(level, rows, kh, vb, kw, o, Wo, n)
+                continue
             band = tb != NULL
             if band:
                 for r in range(<int>nr + kh - 1):
                     if not _finite(level, rows[r], n + kw - 1):
                         band = False
                         break
-            if band:
-                for r in range(<int>nr):
+            for r in range(<int>nr):
+                if band:
                     _rowb(level, rows + r, kh, vb, tb, kw, o + r * Wo, n)
-            elif nr == R and R > 1:
-                _rows(level, rows, kh, vb, kw, o, Wo, n)
-            else:
-                for r in range(<int>nr):
+                else:
                     _row(level, rows + r, kh, vb, kw, o + r * Wo, n)
         free(scratch)
         free(<void *>rows)
