@@ -92,6 +92,9 @@ BLOCK_CASES = [  # B, H, W, kh, kw, lo_h, lo_w, ho, wo
     (1, 20, 50, 15, 15, 7, 7, 20, 50),
     (1, 6, 6, 5, 5, 4, 4, 10, 10),         # 'full': rows of fill at both ends
     (1, 12, 70, 5, 5, 0, 0, 8, 66),        # 'valid': every chunk inside the input
+    (1, 9, 300, 5, 5, 2, 2, 9, 300),       # chunks at both ends: a padded vector, the rest in place
+    (1, 6, 40, 3, 33, 1, 16, 6, 40),       # a kernel nearly as wide as the input
+    (1, 5, 20, 3, 3, 1, 1, 5, 20),         # a chunk of fewer outputs than two vectors
 ]
 
 

@@ -109,6 +109,56 @@ cdef inline void _row(int level, const floating **rows, int kh, const floating *
         fcsf_row_d(level, rows, kh, v, kw, out, n)
 
 
+cdef void _segment(int level, const floating *xp, Py_ssize_t H, Py_ssize_t W, Py_ssize_t i,
+                   Py_ssize_t nr, Py_ssize_t lo_h, int kh, int kw, Py_ssize_t c0, Py_ssize_t n,
+                   const floating *fillrow, floating fv, floating *scratch, Py_ssize_t span,
+                   const floating **rows, const floating *vb, const floating *tb, int R,
+                   floating *o, Py_ssize_t Wo) noexcept nogil:
+    """Outputs [0, n) of output rows i .. i + nr - 1 of plane ``xp``, whose windows
+    start at input column c0: the row pointers (in place where the window lies in
+    the row, a padded copy in ``scratch`` else), then the kernel's form."""
+    cdef int r
+    cdef Py_ssize_t m, a, e, q
+    cdef const floating *xrow
+    cdef floating *s
+    cdef bint band
+    for r in range(<int>nr + kh - 1):
+        m = i + r - lo_h
+        if m < 0 or m >= H:
+            rows[r] = fillrow
+            continue
+        xrow = xp + m * W
+        if c0 >= 0 and c0 + n + kw - 1 <= W:
+            rows[r] = xrow + c0
+            continue
+        s = scratch + r * span
+        # [fill before | x[a:e] | fill after] for input columns c0 .. c0 + n + kw - 2
+        a = c0 if c0 > 0 else 0
+        e = c0 + n + kw - 1 if c0 + n + kw - 1 < W else W
+        for q in range(a - c0 if a - c0 < n + kw - 1 else n + kw - 1):
+            s[q] = fv
+        if e > a:
+            memcpy(s + (a - c0), xrow + a, (e - a) * sizeof(floating))
+        for q in range((e - c0 if e > a else a - c0), n + kw - 1):
+            s[q] = fv
+        rows[r] = s
+    if nr == R and R > 1:
+        # the blocked form (faster than the banded one at every width measured)
+        _rows(level, rows, kh, vb, kw, o, Wo, n)
+        return
+    band = tb != NULL
+    if band:
+        for r in range(<int>nr + kh - 1):
+            if not _finite(level, rows[r], n + kw - 1):
+                band = False
+                break
+    for r in range(<int>nr):
+        if band:
+            _rowb(level, rows + r, kh, vb, tb, kw, o + r * Wo, n)
+        else:
+            _row(level, rows + r, kh, vb, kw, o + r * Wo, n)
+
+
 def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:, :, ::1] tab,
         floating[:, :, ::1] out, Py_ssize_t lo_h, Py_ssize_t lo_w, double fill,
         Py_ssize_t chunk, int level, bint blocked=True):
@@ -148,16 +198,13 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     cdef Py_ssize_t q
     for q in range(span):
         fillrow[q] = fv
-    cdef Py_ssize_t it, b, i, c, j0, n, m, c0, a, e, nr
+    cdef Py_ssize_t it, b, i, c, j0, n, c0, nr, jl, jr
     cdef floating *o
-    cdef int r
-    cdef bint ok, band
+    cdef bint ok
     cdef int fail[1]
     fail[0] = 0
     cdef const floating **rows
     cdef floating *scratch
-    cdef floating *s
-    cdef const floating *xrow
     cdef fc_watch watch
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
@@ -178,42 +225,32 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
             j0 = c * chunk
             n = Wo - j0 if Wo - j0 < chunk else chunk
             c0 = j0 - lo_w               # first input column this chunk reads
-            for r in range(<int>nr + kh - 1):
-                m = i + r - lo_h
-                if m < 0 or m >= H:
-                    rows[r] = fillrow
-                    continue
-                xrow = xb + (b * H + m) * W
-                if c0 >= 0 and c0 + n + kw - 1 <= W:
-                    rows[r] = xrow + c0
-                    continue
-                s = scratch + r * span
-                # [fill before | x[a:e] | fill after] for input columns c0 .. c0 + n + kw - 2
-                a = c0 if c0 > 0 else 0
-                e = c0 + n + kw - 1 if c0 + n + kw - 1 < W else W
-                for q in range(a - c0 if a - c0 < n + kw - 1 else n + kw - 1):
-                    s[q] = fv
-                if e > a:
-                    memcpy(s + (a - c0), xrow + a, (e - a) * sizeof(floating))
-                for q in range((e - c0 if e > a else a - c0), n + kw - 1):
-                    s[q] = fv
-                rows[r] = s
             o = ob + (b * Ho + i) * Wo + j0
-            if nr == R and R > 1:
-                # the blocked form (faster than the banded one at every width measured)
-                _rows(level, rows, kh, vb, kw, o, Wo, n)
+            # outputs [jl, jr) read inside the input rows; a chunk at an end runs its
+            # outputs before jl and from jr on (at least a vector of them each, so
+            # they stay in the vector loops) from a padded copy, the rest in place
+            jl = -c0 if c0 < 0 else 0
+            jr = W - kw + 1 - c0 if W - kw + 1 - c0 < n else n
+            if jl >= jr:
+                _segment(level, xb + b * H * W, H, W, i, nr, lo_h, kh, kw, c0, n, fillrow, fv,
+                         scratch, span, rows, vb, tb, R, o, Wo)
                 continue
-            band = tb != NULL
-            if band:
-                for r in range(<int>nr + kh - 1):
-                    if not _finite(level, rows[r], n + kw - 1):
-                        band = False
-                        break
-            for r in range(<int>nr):
-                if band:
-                    _rowb(level, rows + r, kh, vb, tb, kw, o + r * Wo, n)
-                else:
-                    _row(level, rows + r, kh, vb, kw, o + r * Wo, n)
+            if jl > 0:
+                jl = jl if jl > 16 else 16
+                jl = jl if jl < n else n
+            if jr < n:
+                jr = jr if jr < n - 16 else n - 16
+            if jr < jl:
+                jr = jl
+            if jl > 0:
+                _segment(level, xb + b * H * W, H, W, i, nr, lo_h, kh, kw, c0, jl, fillrow,
+                         fv, scratch, span, rows, vb, tb, R, o, Wo)
+            if jr > jl:
+                _segment(level, xb + b * H * W, H, W, i, nr, lo_h, kh, kw, c0 + jl, jr - jl,
+                         fillrow, fv, scratch, span, rows, vb, tb, R, o + jl, Wo)
+            if n > jr:
+                _segment(level, xb + b * H * W, H, W, i, nr, lo_h, kh, kw, c0 + jr, n - jr,
+                         fillrow, fv, scratch, span, rows, vb, tb, R, o + jr, Wo)
         free(scratch)
         free(<void *>rows)
     free(fillrow)

@@ -5,7 +5,9 @@
  * where rows[r] already points at the first sample output 0 reads.  The outputs
  * are computed in register blocks of 8 vectors (the accumulators stay in
  * registers across all kh x kw taps, so each tap costs one load and one FMA per
- * vector), then single vectors, then single elements.
+ * vector), then single vectors, the last one ending at the row's end (it computes
+ * a few outputs twice, with the same bits), single elements only in rows shorter
+ * than a vector.
  *
  * Every output is summed in the same order (r, then t, from 0) whichever block
  * computes it, and a fused multiply-add wherever the target has one (GCC
@@ -111,8 +113,11 @@ FCSF_VTYPES(64)
         FCSF_ST(VT, out + j + 4 * VL, a4); FCSF_ST(VT, out + j + 5 * VL, a5);      \
         FCSF_ST(VT, out + j + 6 * VL, a6); FCSF_ST(VT, out + j + 7 * VL, a7);      \
     }                                                                              \
-    for (; j + VL <= n; j += VL) {                                                 \
+    /* the last outputs: one vector ending at n (it recomputes a few outputs with \
+     * the same bits) where the row is a vector long, else single elements */    \
+    for (; j < n && (j + VL <= n || n >= VL); j += VL) {                           \
         VT a0 = {0};                                                               \
+        if (j + VL > n) j = n - VL;                                                \
         for (r = 0; r < kh; r++) {                                                 \
             const T *p = rows[r] + j;                                              \
             const T *w = v + (ptrdiff_t)r * kw;                                    \
@@ -182,7 +187,8 @@ FCSF_VTYPES(64)
  * form's order (a, then t, from 0) into one accumulator, so the two forms give the
  * same bits.  Which rows are active depends on r only: a switch on the range
  * [lo, hi] of active rows picks a copy of the tap loop with no tests inside.
- * Computes the whole vectors of each row and returns how many outputs that is. */
+ * Computes every output of rows at least a vector long (the last vector ends at
+ * n) and returns n; rows shorter than a vector it leaves alone and returns 0. */
 #define FCSF_X1(M) M(0)
 #define FCSF_X2(M) M(0) M(1)
 #define FCSF_X4(M) M(0) M(1) M(2) M(3)
@@ -241,6 +247,12 @@ FCSF_VTYPES(64)
     int r, t;                                                                      \
     FCSF_BK_PASS(XV, NV)                                                           \
     FCSF_BK_PASS(FCSF_X1, 1)                                                       \
+    if (j < n && n >= VL) {                                                        \
+        /* one vector ending at n (recomputing a few outputs, same bits) rather   \
+         * than up to VL - 1 single outputs a row, each a chain of kh * kw FMAs */ \
+        j = n - VL;                                                                \
+        FCSF_BK_PASS(FCSF_X1, 1)                                                   \
+    }                                                                              \
     return j;                                                                      \
 }
 
