@@ -20,7 +20,7 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def _fir(x, v, lo_h, lo_w, ho, wo, fill=0.0, chunk=2048, level=2, band=False, blocked=True):
+def _fir(x, v, lo_h, lo_w, ho, wo, fill=0.0, chunk=2048, level=2, band=False, blocked=1):
     """Direct call of the kernel: x (B, H, W), v (kh, kw)."""
     out = np.full((x.shape[0], ho, wo), np.nan, dtype=x.dtype)
     tab = _sigdirect._band_table(v, _sig_kernels.lanes(level, x.itemsize)) if band else None
@@ -69,7 +69,7 @@ def test_kernel_against_numpy_reference(rng, level, dt, case):
     assert (np.abs(plain - ref) <= bound).all()
     for chunk in (1, 7, 64, 2048):
         for band in (False, True):
-            for blocked in (False, True):
+            for blocked in (0, 1):
                 y = _fir(x, v, lo_h, lo_w, ho, wo, 0.5, chunk=chunk, level=level, band=band,
                          blocked=blocked)
                 # the same bits for any chunking, plain, banded or blocked form
@@ -112,7 +112,7 @@ def test_blocked_form_vs_reference_and_plain_form(rng, level, dt, case):
     assert (np.abs(blocked - ref) <= bound).all()
     # each output sums its products in the plain form's order: the same bits, for
     # any chunking (chunks of 1 and 7 outputs end mid-vector)
-    plain = _fir(x, v, lo_h, lo_w, ho, wo, -1.5, chunk=256, level=level, blocked=False)
+    plain = _fir(x, v, lo_h, lo_w, ho, wo, -1.5, chunk=256, level=level, blocked=0)
     np.testing.assert_array_equal(blocked, plain)
     for chunk in (1, 7, 64):
         y = _fir(x, v, lo_h, lo_w, ho, wo, -1.5, chunk=chunk, level=level)

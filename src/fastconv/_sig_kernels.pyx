@@ -45,7 +45,8 @@ cdef extern from "fc_sigfir.h" nogil:
     int fcsf_finite_f(int level, const float *x, Py_ssize_t n)
     int fcsf_finite_d(int level, const double *x, Py_ssize_t n)
     int fcsf_lanes(int level, int itemsize)
-    int fcsf_blk_rows()
+    int FCSF_R
+    int fcsf_blk_pays(int level, int itemsize)
     void fcsf_rows_f(int level, const float **rows, int kh, const float *v, int kw,
                      float *out, Py_ssize_t os, Py_ssize_t n)
     void fcsf_rows_d(int level, const double **rows, int kh, const double *v, int kw,
@@ -91,7 +92,12 @@ cdef inline void _rows(int level, const floating **rows, int kh, const floating 
 
 def blk_rows():
     """Output rows of one pass of the kernel's blocked form."""
-    return fcsf_blk_rows()
+    return FCSF_R
+
+
+def blk_pays(int level, int itemsize):
+    """Whether planes run in the blocked form at ``level`` by default."""
+    return bool(fcsf_blk_pays(level, itemsize))
 
 
 cdef inline bint _finite(int level, const floating *x, Py_ssize_t n) noexcept nogil:
@@ -161,13 +167,14 @@ cdef void _segment(int level, const floating *xp, Py_ssize_t H, Py_ssize_t W, Py
 
 def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:, :, ::1] tab,
         floating[:, :, ::1] out, Py_ssize_t lo_h, Py_ssize_t lo_w, double fill,
-        Py_ssize_t chunk, int level, bint blocked=True):
+        Py_ssize_t chunk, int level, int blocked=-1):
     """out[b, i, j] = sum_{r, t} pad(x)[b, i + r, j + t] * v[r, t] (see the module).
 
     ``tab``: None, or the band table of ``v`` for this level (shape (kh, kw + L - 1,
     L), L = lanes(level, itemsize)): chunks whose samples are all finite then run
-    in the banded form (the same values, faster for longer kernels).  ``blocked``:
-    work items of ``blk_rows()`` output rows, which run in the blocked form (the same
+    in the banded form (the same values, faster for longer kernels).  ``blocked``
+    (1; 0: no; -1: where ``blk_pays``): work items of ``blk_rows()`` output rows, which
+    run in the blocked form (the same
     values again; each input vector loaded once for all the rows of the block that
     read it); the items of fewer rows (the last rows of a plane) run row by row."""
     cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2]
@@ -177,7 +184,9 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
         return
     if chunk < 1:
         chunk = 1
-    cdef int R = fcsf_blk_rows() if blocked else 1
+    if blocked < 0:
+        blocked = fcsf_blk_pays(level, sizeof(floating))
+    cdef int R = FCSF_R if blocked else 1
     cdef int nin = R + kh - 1           # input rows of a work item
     cdef Py_ssize_t nch = (Wo + chunk - 1) // chunk
     cdef Py_ssize_t nrb = (Ho + R - 1) // R

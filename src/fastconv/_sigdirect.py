@@ -195,7 +195,8 @@ _FIR_CHUNK_2D = 256
 # run in the blocked form, faster than the banded one at every width up to 31x31;
 # the banded form serves only their last rows (fewer than a block).
 _BAND_MIN_TAPS = 28
-# Planes in blocks of rows (False: row by row, the previous form; the tests compare)
+# Planes in blocks of rows where the kernel's blocked form pays (False: row by row,
+# the previous form; the tests compare)
 _BLOCKED = True
 
 
@@ -237,7 +238,8 @@ def _fir(x, v, pads, dtype, fill):
     nv = v.shape[0]
     y = np.empty((x.shape[0], nv) + out, dtype=dtype)
     banded = k[1] >= _BAND_MIN_TAPS
-    blocked = k[0] > 1 and out[0] >= _sig_kernels.blk_rows()
+    blocked = (_BLOCKED and k[0] > 1 and out[0] >= _sig_kernels.blk_rows()
+               and _sig_kernels.blk_pays(level, dtype.itemsize))
     if _select.VERBOSE:
         form = "blocked" if blocked else "banded" if banded else "plain"
         print(f"fastconv_verbose,signal_direct,fir,{form},"
@@ -251,7 +253,7 @@ def _fir(x, v, pads, dtype, fill):
         tab = _band_table(vm, lanes) if banded else None
         ym = y[:, 0] if nv == 1 else np.empty((x.shape[0],) + out, dtype)
         _sig_kernels.fir(xk, vm, tab, ym, pads[0][0], pads[1][0], float(fill), chunk, level,
-                         _BLOCKED)
+                         -1 if _BLOCKED else 0)
         if nv > 1:
             y[:, m] = ym
     return y.reshape((x.shape[0], nv) + out[-len(x.shape[2:]):])
