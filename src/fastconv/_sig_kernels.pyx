@@ -1,7 +1,7 @@
 """Typed direct FIR kernels of fastconv.signal: 1-D and 2-D correlations of
 single planes with a constant (``fill``) boundary.
 
-``fir(x, v, out, lo_h, lo_w, fill, chunk, level)`` computes, for every plane b,
+``fir(x, v, tab, out, lo_h, lo_w, fill, chunk, level, blocked)`` computes, for every plane b,
 
     out[b, i, j] = sum_{r, t} xp[b, i + r, j + t] * v[r, t]
 
