@@ -12,12 +12,12 @@ float32/float64 and cropped negative padding away; the kernel trusts them.
 
 Work items are (plane, block of ``blk_rows()`` output rows, chunk of ``chunk``
 outputs), handed to the threads dynamically, a whole block of rows (all its
-chunks) at a time for planes, so that each thread writes (and first touches)
-bands of whole rows and a busy core holds back no more than one block; single
-rows go chunk by chunk.  (Guided and static orders measured no faster on
-2048x2048 planes: docs/performance.md.)  A chunk whose
+chunks) at a time where there are 64 blocks or more, so that each thread writes
+(and first touches) bands of whole rows and a busy core holds back no more than
+one block; fewer blocks (a few long rows) go chunk by chunk.  (Guided and static
+orders measured no faster on 2048x2048 planes: docs/performance.md.)  A chunk whose
 window lies inside its input rows reads them in place, one that reaches the
-boundary reads a padded copy of its part of the rows (so no padded copy of the
+boundary reads a padded copy of a vector of outputs' window there (so no padded copy of the
 input is ever made).  The row kernels (fc_sigfir.h) sum every output in one
 fixed order whichever form and block computes it, so the bits do not depend on
 the thread count.
@@ -191,8 +191,9 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     cdef Py_ssize_t nch = (Wo + chunk - 1) // chunk
     cdef Py_ssize_t nrb = (Ho + R - 1) // R
     cdef Py_ssize_t items = B * nrb * nch
-    # planes: a thread takes a whole block of rows at a time (every chunk of it)
-    cdef Py_ssize_t grab = nch if B * nrb > 1 else 1
+    # a thread takes a whole block of rows at a time (every chunk of it) where there
+    # are enough blocks to balance the threads, else chunk by chunk (a few long rows)
+    cdef Py_ssize_t grab = nch if B * nrb >= 64 else 1
     cdef Py_ssize_t span = chunk + kw - 1
     cdef floating fv = <floating>fill
     cdef const floating *xb = &x[0, 0, 0]
