@@ -8,7 +8,8 @@ padded input), any number of dimensions, any dtype:
   planes of a batch, convolve2d/correlate2d with 'fill') run in fastconv.signal's
   own FIR kernel (``_sig_kernels.fir``, ``_src/fc_sigfir.h``), threaded over
   chunks of outputs, reading the input in place (a padded copy of a chunk's rows
-  only at the ends), from ``_BAND_MIN_TAPS`` taps a row on in its banded form.
+  only at the ends): planes in its blocked form (several output rows a pass),
+  rows from ``_BAND_MIN_TAPS`` taps on in its banded form.
 - float32/float64 otherwise (the 'wrap'/'symm' boundaries, a non-finite fill,
   three or more axes): fastconv's conv kernels.  Up to three convolved axes run in
   one call; more run as a loop over the taps of the leading axes, each a 3-axis
@@ -186,12 +187,17 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
 # Chunk of outputs of one work item of the FIR kernel (a multiple of every
 # register block: 8 vectors of up to 16 elements)
 _FIR_CHUNK = 2048
-# ... for planes (more than one kernel row): 256 measured 0.8x the time of 2048 on
-# 2048x2048 float32 x 5x5 to 9x9
+# ... for planes (more than one kernel row), in the blocked form: 256 and 512 the
+# same, 1024 and 2048 up to 1.2x slower on 2048x2048 float32 x 3x3 to 31x31
 _FIR_CHUNK_2D = 256
-# Taps a row from which the FIR kernel runs in its banded form (measured crossover
-# 24-32 taps, float32 and float64, AVX-512: docs/performance.md)
+# Taps a row from which the FIR kernel runs rows in its banded form (measured
+# crossover 24-32 taps, float32 and float64, AVX-512: docs/performance.md).  Planes
+# run in the blocked form, faster than the banded one at every width up to 31x31;
+# the banded form serves only their last rows (fewer than a block).
 _BAND_MIN_TAPS = 28
+# Planes in blocks of rows where the kernel's blocked form pays (False: row by row,
+# the previous form; the tests compare)
+_BLOCKED = True
 
 
 def _fir_level():
@@ -232,8 +238,11 @@ def _fir(x, v, pads, dtype, fill):
     nv = v.shape[0]
     y = np.empty((x.shape[0], nv) + out, dtype=dtype)
     banded = k[1] >= _BAND_MIN_TAPS
+    blocked = (_BLOCKED and k[0] > 1 and out[0] >= _sig_kernels.blk_rows()
+               and _sig_kernels.blk_pays(level, dtype.itemsize))
     if _select.VERBOSE:
-        print(f"fastconv_verbose,signal_direct,fir,{'banded' if banded else 'plain'},"
+        form = "blocked" if blocked else "banded" if banded else "plain"
+        print(f"fastconv_verbose,signal_direct,fir,{form},"
               f"isa={current_isa()},threads={get_num_threads()},f{8 * dtype.itemsize},"
               f"x{'x'.join(map(str, xk.shape))}:w{nv}x{'x'.join(map(str, k))}:"
               f"y{'x'.join(map(str, y.shape))}", file=sys.stderr)
@@ -243,7 +252,8 @@ def _fir(x, v, pads, dtype, fill):
         # from _BAND_MIN_TAPS taps on (see docs/performance.md)
         tab = _band_table(vm, lanes) if banded else None
         ym = y[:, 0] if nv == 1 else np.empty((x.shape[0],) + out, dtype)
-        _sig_kernels.fir(xk, vm, tab, ym, pads[0][0], pads[1][0], float(fill), chunk, level)
+        _sig_kernels.fir(xk, vm, tab, ym, pads[0][0], pads[1][0], float(fill), chunk, level,
+                         -1 if _BLOCKED else 0)
         if nv > 1:
             y[:, m] = ym
     return y.reshape((x.shape[0], nv) + out[-len(x.shape[2:]):])

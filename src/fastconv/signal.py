@@ -394,12 +394,13 @@ def correlation_lags(in1_len, in2_len, mode="full"):
 
 # CPU seconds (one thread; both paths spread over threads alike) per
 # multiply-add of the direct kernels (1-D: fastconv.signal's FIR kernel; 2-D and
-# up: the conv and ndimage kernels), per output of the direct path, and per
+# up: measured on its blocked form for planes; 3-D runs in the conv kernels and was
+# not re-measured), per output of the direct path, and per
 # output x log2(block) unit of the FFT path.  Measured on the dev machine (AMD
 # EPYC Zen 4); the numbers and the crossovers they give are in
 # docs/performance.md ("fastconv.signal: direct or FFT").
-_DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.033e-9, (2, 8): 0.063e-9}
-_DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 0.6e-9, (2, 8): 1.0e-9}
+_DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.023e-9, (2, 8): 0.044e-9}
+_DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 1.0e-9, (2, 8): 1.26e-9}
 _FFT_S = {(1, 4): 0.32e-9, (1, 8): 0.62e-9, (2, 4): 0.36e-9, (2, 8): 1.0e-9}
 _CALL_S = 30e-6
 

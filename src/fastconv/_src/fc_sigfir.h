@@ -5,7 +5,9 @@
  * where rows[r] already points at the first sample output 0 reads.  The outputs
  * are computed in register blocks of 8 vectors (the accumulators stay in
  * registers across all kh x kw taps, so each tap costs one load and one FMA per
- * vector), then single vectors, then single elements.
+ * vector), then single vectors, the last one ending at the row's end (it computes
+ * a few outputs twice, with the same bits), single elements only in rows shorter
+ * than a vector.
  *
  * Every output is summed in the same order (r, then t, from 0) whichever block
  * computes it, and a fused multiply-add wherever the target has one (GCC
@@ -39,7 +41,18 @@
 #define FCSF_HAVE_SIMD 0
 #endif
 
+/* output rows of one pass of the blocked form */
+#define FCSF_R 4
+
 static inline int fcsf_simd_levels(void) { return FCSF_HAVE_SIMD ? 2 : 0; }
+
+/* whether planes run in the blocked form at this level: everywhere but in x86-64's
+ * generic copy for float32 (SSE2, no FMA: 1.1-1.4x the row-by-row time on 5x5 and
+ * 9x9, where float64 ran 0.6-0.8x) */
+static inline int fcsf_blk_pays(int level, int itemsize)
+{
+    return !(FCSF_HAVE_SIMD && level == 0 && itemsize == 4);
+}
 
 /* elements of one vector of the row kernels at this level (the band table's width) */
 static inline int fcsf_lanes(int level, int itemsize)
@@ -107,8 +120,11 @@ FCSF_VTYPES(64)
         FCSF_ST(VT, out + j + 4 * VL, a4); FCSF_ST(VT, out + j + 5 * VL, a5);      \
         FCSF_ST(VT, out + j + 6 * VL, a6); FCSF_ST(VT, out + j + 7 * VL, a7);      \
     }                                                                              \
-    for (; j + VL <= n; j += VL) {                                                 \
+    /* the last outputs: one vector ending at n (it recomputes a few outputs with \
+     * the same bits) where the row is a vector long, else single elements */    \
+    for (; j < n && (j + VL <= n || n >= VL); j += VL) {                           \
         VT a0 = {0};                                                               \
+        if (j + VL > n) j = n - VL;                                                \
         for (r = 0; r < kh; r++) {                                                 \
             const T *p = rows[r] + j;                                              \
             const T *w = v + (ptrdiff_t)r * kw;                                    \
@@ -168,6 +184,85 @@ FCSF_VTYPES(64)
     return np_ * VL;                                                               \
 }
 
+/* ---- blocked form: FCSF_R output rows a pass -----------------------------
+ * Output row i < FCSF_R reads input rows rows[i .. i + kh - 1]; it is written at
+ * out + i * os.  The loop runs over the kh + FCSF_R - 1 input rows r and the taps
+ * t of a row: the NV vectors at rows[r] + j + t are loaded once and multiplied
+ * into every output row i that reads row r (kernel row a = r - i), so a block of
+ * NV vectors x FCSF_R rows loads (kh + FCSF_R - 1) * kw vectors where the plain
+ * form loads FCSF_R * kh * kw.  Each output still sums its products in the plain
+ * form's order (a, then t, from 0) into one accumulator, so the two forms give the
+ * same bits.  Which rows are active depends on r only: a switch on the range
+ * [lo, hi] of active rows picks a copy of the tap loop with no tests inside.
+ * Computes every output of rows at least a vector long (the last vector ends at
+ * n) and returns n; rows shorter than a vector it leaves alone and returns 0. */
+#define FCSF_X1(M) M(0)
+#define FCSF_X2(M) M(0) M(1)
+#define FCSF_X4(M) M(0) M(1) M(2) M(3)
+#define FCSF_BK_DECL(k) fcsf_vt c0_##k = {0}, c1_##k = {0}, c2_##k = {0}, c3_##k = {0};
+#define FCSF_BK_LOAD(k) const fcsf_vt x_##k = FCSF_LD(fcsf_vt, p + t + (k) * VL);
+#define FCSF_BK_ACC0(k) c0_##k += x_##k * wt;
+#define FCSF_BK_ACC1(k) c1_##k += x_##k * wt;
+#define FCSF_BK_ACC2(k) c2_##k += x_##k * wt;
+#define FCSF_BK_ACC3(k) c3_##k += x_##k * wt;
+#define FCSF_BK_STORE(k)                                                           \
+    FCSF_ST(fcsf_vt, o + (k) * VL, c0_##k);                                        \
+    FCSF_ST(fcsf_vt, o + os + (k) * VL, c1_##k);                                   \
+    FCSF_ST(fcsf_vt, o + 2 * os + (k) * VL, c2_##k);                               \
+    FCSF_ST(fcsf_vt, o + 3 * os + (k) * VL, c3_##k);
+/* the tap loop of input row r for the output rows i with E<i> = 1 (weights of
+ * kernel row r - i: w - i * kw) */
+#define FCSF_BK_TAPS(XV, E0, E1, E2, E3)                                           \
+    for (t = 0; t < kw; t++) {                                                     \
+        XV(FCSF_BK_LOAD)                                                           \
+        if (E0) { const fcsf_st wt = w[t];          XV(FCSF_BK_ACC0) }             \
+        if (E1) { const fcsf_st wt = w[t - kw];     XV(FCSF_BK_ACC1) }             \
+        if (E2) { const fcsf_st wt = w[t - 2 * kw]; XV(FCSF_BK_ACC2) }             \
+        if (E3) { const fcsf_st wt = w[t - 3 * kw]; XV(FCSF_BK_ACC3) }             \
+    }
+#define FCSF_BK_PASS(XV, NV)                                                       \
+    for (; j + (NV) * VL <= n; j += (NV) * VL) {                                   \
+        XV(FCSF_BK_DECL)                                                           \
+        for (r = 0; r < kh + FCSF_R - 1; r++) {                                    \
+            const fcsf_st *p = rows[r] + j;                                        \
+            const fcsf_st *w = v + (ptrdiff_t)r * kw;                              \
+            const int lo = r - kh + 1 > 0 ? r - kh + 1 : 0, hi = r < 3 ? r : 3;    \
+            switch (lo * 4 + hi) {                                                 \
+            case 0:  FCSF_BK_TAPS(XV, 1, 0, 0, 0) break;                           \
+            case 1:  FCSF_BK_TAPS(XV, 1, 1, 0, 0) break;                           \
+            case 2:  FCSF_BK_TAPS(XV, 1, 1, 1, 0) break;                           \
+            case 3:  FCSF_BK_TAPS(XV, 1, 1, 1, 1) break;                           \
+            case 5:  FCSF_BK_TAPS(XV, 0, 1, 0, 0) break;                           \
+            case 6:  FCSF_BK_TAPS(XV, 0, 1, 1, 0) break;                           \
+            case 7:  FCSF_BK_TAPS(XV, 0, 1, 1, 1) break;                           \
+            case 10: FCSF_BK_TAPS(XV, 0, 0, 1, 0) break;                           \
+            case 11: FCSF_BK_TAPS(XV, 0, 0, 1, 1) break;                           \
+            default: FCSF_BK_TAPS(XV, 0, 0, 0, 1) break;                           \
+            }                                                                      \
+        }                                                                          \
+        {                                                                          \
+            fcsf_st *o = out + j;                                                  \
+            XV(FCSF_BK_STORE)                                                      \
+        }                                                                          \
+    }
+#define FCSF_BLK_BODY(T, VT, XV, NV)                                               \
+{                                                                                  \
+    typedef T fcsf_st;                                                             \
+    typedef VT fcsf_vt;                                                            \
+    const ptrdiff_t VL = (ptrdiff_t)(sizeof(VT) / sizeof(T));                      \
+    ptrdiff_t j = 0;                                                               \
+    int r, t;                                                                      \
+    FCSF_BK_PASS(XV, NV)                                                           \
+    FCSF_BK_PASS(FCSF_X1, 1)                                                       \
+    if (j < n && n >= VL) {                                                        \
+        /* one vector ending at n (recomputing a few outputs, same bits) rather   \
+         * than up to VL - 1 single outputs a row, each a chain of kh * kw FMAs */ \
+        j = n - VL;                                                                \
+        FCSF_BK_PASS(FCSF_X1, 1)                                                   \
+    }                                                                              \
+    return j;                                                                      \
+}
+
 /* 1 if every one of the n samples at x is finite (x * 0 is 0 for them, NaN else) */
 #define FCSF_FINITE_BODY(T, VT)                                                    \
 {                                                                                  \
@@ -181,7 +276,22 @@ FCSF_VTYPES(64)
     return sacc == 0;                                                              \
 }
 
-#define FCSF_DEFINE1(T, SUF, W, TGT, FMA)                                          \
+#define FCSF_DEFINE1(T, SUF, W, TGT, FMA, XV, NV)                                  \
+static TGT inline __attribute__((always_inline)) ptrdiff_t                        \
+fcsf_blki##W##_##SUF(const T **rows, int kh, const T *v, int kw, T *out,           \
+                     ptrdiff_t os, ptrdiff_t n)                                    \
+    FCSF_BLK_BODY(T, fcsf_v##SUF##W, XV, NV)                                       \
+/* the tap loop unrolled for the common kernel widths */                           \
+static TGT ptrdiff_t fcsf_blk##W##_##SUF(const T **rows, int kh, const T *v, int kw, \
+                                         T *out, ptrdiff_t os, ptrdiff_t n)        \
+{                                                                                  \
+    switch (kw) {                                                                  \
+    case 3: return fcsf_blki##W##_##SUF(rows, kh, v, 3, out, os, n);               \
+    case 5: return fcsf_blki##W##_##SUF(rows, kh, v, 5, out, os, n);               \
+    case 7: return fcsf_blki##W##_##SUF(rows, kh, v, 7, out, os, n);               \
+    default: return fcsf_blki##W##_##SUF(rows, kh, v, kw, out, os, n);             \
+    }                                                                              \
+}                                                                                  \
 static TGT void fcsf_row##W##_##SUF(const T **rows, int kh, const T *v, int kw,    \
                                     T *out, ptrdiff_t j0, ptrdiff_t n)              \
     FCSF_BODY(T, fcsf_v##SUF##W, FMA)                                              \
@@ -191,7 +301,7 @@ static TGT ptrdiff_t fcsf_band##W##_##SUF(const T **rows, int kh, const T *tab, 
 static TGT int fcsf_finite##W##_##SUF(const T *x, ptrdiff_t n)                     \
     FCSF_FINITE_BODY(T, fcsf_v##SUF##W)
 
-#define FCSF_DEFINE_GEN(T, SUF) FCSF_DEFINE1(T, SUF, 16, , FCSF_MULADD)
+#define FCSF_DEFINE_GEN(T, SUF) FCSF_DEFINE1(T, SUF, 16, , FCSF_MULADD, FCSF_X2, 2)
 
 #else  /* no vector extensions: plain loops, no banded form */
 
@@ -202,6 +312,12 @@ static void fcsf_row16_##SUF(const T **rows, int kh, const T *v, int kw,        
     ptrdiff_t j = j0;                                                              \
     int r, t;                                                                      \
     FCSF_SCALAR_LOOP(T, FCSF_MULADD)                                               \
+}                                                                                  \
+static ptrdiff_t fcsf_blk16_##SUF(const T **rows, int kh, const T *v, int kw,      \
+                                  T *out, ptrdiff_t os, ptrdiff_t n)               \
+{                                                                                  \
+    (void)rows; (void)kh; (void)v; (void)kw; (void)out; (void)os; (void)n;         \
+    return 0;                                                                      \
 }                                                                                  \
 static ptrdiff_t fcsf_band16_##SUF(const T **rows, int kh, const T *tab, int kw,   \
                                    T *out, ptrdiff_t n)                            \
@@ -221,8 +337,8 @@ static int fcsf_finite16_##SUF(const T *x, ptrdiff_t n)                         
 
 #if FCSF_HAVE_SIMD
 #define FCSF_DEFINE_SIMD(T, SUF)                                                   \
-FCSF_DEFINE1(T, SUF, 64, FCSF_T512, FCSF_FMA_##SUF)                                \
-FCSF_DEFINE1(T, SUF, 32, FCSF_T256, FCSF_FMA_##SUF)
+FCSF_DEFINE1(T, SUF, 64, FCSF_T512, FCSF_FMA_##SUF, FCSF_X4, 4)                    \
+FCSF_DEFINE1(T, SUF, 32, FCSF_T256, FCSF_FMA_##SUF, FCSF_X2, 2)
 #define FCSF_PICK(level, name, SUF, args)                                          \
     ((level) >= 2 ? name##64_##SUF args : (level) == 1 ? name##32_##SUF args       \
                                                        : name##16_##SUF args)
@@ -246,6 +362,17 @@ static inline void fcsf_rowb_##SUF(int level, const T **rows, int kh, const T *v
 {                                                                                  \
     ptrdiff_t d = FCSF_PICK(level, fcsf_band, SUF, (rows, kh, tab, kw, out, n));   \
     if (d < n) FCSF_PICK(level, fcsf_row, SUF, (rows, kh, v, kw, out, d, n));      \
+}                                                                                  \
+/* FCSF_R output rows (row i at out + i * os, reading rows[i .. i + kh - 1]) in     \
+ * the blocked form, the plain form for the outputs after its whole vectors */   \
+static inline void fcsf_rows_##SUF(int level, const T **rows, int kh, const T *v,  \
+                                   int kw, T *out, ptrdiff_t os, ptrdiff_t n)      \
+{                                                                                  \
+    ptrdiff_t d = FCSF_PICK(level, fcsf_blk, SUF, (rows, kh, v, kw, out, os, n));  \
+    int i;                                                                         \
+    if (d < n)                                                                     \
+        for (i = 0; i < FCSF_R; i++)                                               \
+            FCSF_PICK(level, fcsf_row, SUF, (rows + i, kh, v, kw, out + i * os, d, n)); \
 }                                                                                  \
 static inline int fcsf_finite_##SUF(int level, const T *x, ptrdiff_t n)            \
 {                                                                                  \
