@@ -28,7 +28,12 @@ import math
 
 import numpy as np
 
-from fastconv._config import get_num_threads
+from fastconv._config import current_isa, get_num_threads
+
+try:
+    from fastconv import _fft_kernels
+except ImportError:     # pragma: no cover - a build without the extension
+    _fft_kernels = None
 
 try:
     import scipy.fft as _sfft
@@ -111,6 +116,8 @@ def fft_convolve(x, w, axes, ranges, dtype):
         return out
     nthreads = get_num_threads()
     rdt = dtype if not complex_ else np.dtype(dtype.char.lower())
+    if _lanes(x, w, axes, ranges, dtype, out, nthreads):
+        return out
 
     # the axis to cut into blocks and its block size
     sizes = {a: next_fast_len(_min_size(x.shape[a], w.shape[a], s, n), not complex_)
@@ -279,3 +286,112 @@ def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
     with concurrent.futures.ThreadPoolExecutor(pool_threads) as ex:
         for f in [ex.submit(run, b0, b1) for b0, b1 in groups]:
             f.result()
+
+
+# ---------------------------------------------------------------- lanes path
+# One transformed axis and a kernel that is one line (1-D signals, rows of a
+# 2-D array): fc_fft.h's power-of-two transforms, a vector's width of blocks
+# at a time.  Everything else (several axes, kernels with several lines, sizes
+# past _LANES_NMAX) stays on pocketfft above.
+
+# largest block (one lane); larger kernels go to pocketfft
+_LANES_NMAX = 1 << 16
+# a group's buffer (N elements x 2 parts x lanes) past this many bytes leaves
+# the core's L2 cache: those sizes cost more per butterfly
+_LANES_CACHE = 1 << 20
+# per-element cost of a block beyond its butterflies (gather, product, scatter),
+# in units of one radix-2 butterfly level
+_LANES_OVERHEAD = 3.0
+_TWIDDLES = {}
+_TWIDDLES_MAX = 16
+
+
+def _lanes_level():
+    return min({"avx512": 2, "avx2": 1}.get(current_isa(), 0), _fft_kernels.simd_levels())
+
+
+def _twiddles(N, rdt):
+    """fc_fft_body.h's twiddle table for size N (a small bounded cache)."""
+    key = (N, rdt.char)
+    tw = _TWIDDLES.get(key)
+    if tw is None:
+        lg = N.bit_length() - 1
+        parts = []
+        if lg & 1:
+            parts.append(np.exp(-2j * np.pi * np.arange(N // 2) / N))
+        L = 4 ** (lg >> 1)
+        while L >= 4:
+            j = np.arange(L // 4)
+            parts.append(np.stack([np.exp(-2j * np.pi * (m * j) / L) for m in (1, 2, 3)],
+                                  axis=1).ravel())
+            L //= 4
+        tw = np.ascontiguousarray(np.concatenate(parts).view(np.float64).astype(rdt))
+        if len(_TWIDDLES) >= _TWIDDLES_MAX:
+            _TWIDDLES.pop(next(iter(_TWIDDLES)))
+        _TWIDDLES[key] = tw
+    return tw
+
+
+def _lanes_size(k, length, rows, per, lanes, itemsize):
+    """The block size N (a power of two) minimising the modelled cost, or None."""
+    best = None
+    N = 16
+    while N < k + 1:
+        N *= 2
+    while N <= _LANES_NMAX:
+        step = N - k + 1
+        groups = -(-rows * -(-length // step) // per)
+        cost = groups * N * (math.log2(N) + _LANES_OVERHEAD)
+        if 2 * N * lanes * itemsize > _LANES_CACHE:
+            cost *= 1.5
+        if best is None or cost < best[0]:
+            best = (cost, N)
+        if step >= length:
+            break
+        N *= 2
+    return None if best is None else best[1]
+
+
+def _lanes(x, w, axes, ranges, dtype, out, nthreads):
+    """Run fft_convolve's job on fc_fft.h if it applies; False if not."""
+    if _fft_kernels is None or len(axes) != 1 or dtype.char not in "fdFD":
+        return False
+    c = axes[0]
+    start, length = ranges[0]
+
+    def line(a):
+        return all(s == 1 for i, s in enumerate(a.shape) if i != c)
+
+    if not line(w) or (line(x) and x.shape[c] < w.shape[c]):
+        if not line(x):
+            return False
+        x, w = w, x
+    k, n = w.shape[c], x.shape[c]
+    complex_ = dtype.kind == "c"
+    rdt = np.dtype(dtype.char.lower())
+    level = _lanes_level()
+    lanes = _fft_kernels.lanes(level, rdt.itemsize)
+    per = lanes if complex_ else 2 * lanes
+    other = [s for i, s in enumerate(out.shape) if i != c]
+    rows = math.prod(other)
+    N = _lanes_size(k, length, rows, per, lanes, rdt.itemsize)
+    if N is None:
+        return False
+    tw = _twiddles(N, rdt)
+    wc = np.iscomplexobj(w) and complex_
+    w1 = np.ascontiguousarray(w.reshape(-1), dtype=dtype if wc else rdt)
+    H = _fft_kernels.spectrum(w1.real if wc else w1, wc, N, tw, level)
+    xc = np.iscomplexobj(x) and complex_
+    x2 = np.moveaxis(x, c, -1)
+    x2 = np.broadcast_to(x2, tuple(other) + (n,)).reshape(rows, n)
+    x2 = x2.astype(dtype if xc else rdt, copy=False)
+    if not x2.flags.aligned or x2.dtype.byteorder not in "=|":
+        x2 = np.ascontiguousarray(x2)
+    # out is C-contiguous: a (rows, length) view of it when the axis is the last
+    inplace = c == out.ndim - 1
+    o2 = out.reshape(rows, length) if inplace else np.empty((rows, length), dtype=dtype)
+    _fft_kernels.convolve(x2.real if xc else x2, xc, H, tw, o2.real if complex_ else o2,
+                          not complex_, start, k, N, level, nthreads)
+    if not inplace:
+        out[...] = np.moveaxis(o2.reshape(tuple(other) + (length,)), -1, c)
+    return True

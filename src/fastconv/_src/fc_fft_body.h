@@ -1,0 +1,380 @@
+/* One copy of the lane-parallel FFT convolution (see fc_fft.h), for the real
+ * type FT_T, vectors of FT_VB bytes, compiled with FT_ATTR; names end in
+ * _FT_SUF.  Included several times by fc_fft.h; undefines its parameters.
+ *
+ * Buffer layout (FT_T units, V lanes): element n of lane l has its real part
+ * at buf[2 n V + l] and its imaginary part at buf[(2 n + 1) V + l]; the buffer
+ * is aligned to 64 bytes.
+ *
+ * Twiddles (complex FT_T pairs), stage after stage in forward order: the
+ * radix-2 stage (if log2 N is odd) w^j for j < N/2, then each radix-4 stage
+ * of length L (N or N/2 down to 4) w^j, w^2j, w^3j for j < L/4, w = e^(-2 pi i / L).
+ */
+
+#define FT_CAT2(a, b) a##_##b
+#define FT_CAT(a, b) FT_CAT2(a, b)
+#define FTN(name) FT_CAT(name, FT_SUF)
+
+#if FCFT_VEC
+typedef FT_T FTN(fcft_vt) __attribute__((vector_size(FT_VB), aligned(FT_VB)));
+#else
+typedef FT_T FTN(fcft_vt);
+#endif
+#define VT FTN(fcft_vt)
+#define NV ((ptrdiff_t)(sizeof(VT) / sizeof(FT_T)))
+
+#if FCFT_VEC
+/* unaligned vectors of the signal and the output, and shuffle masks */
+typedef FT_T FTN(fcft_vu) __attribute__((vector_size(FT_VB), aligned(sizeof(FT_T)), may_alias));
+typedef FT_IT FTN(fcft_mt) __attribute__((vector_size(FT_VB)));
+#define VU FTN(fcft_vu)
+#define MT FTN(fcft_mt)
+#define ZLO(a, b) FCFT_SHUF(MT, a, b, FCFT_XCAT(FCFT_ZLO_, FT_NV))
+#define ZHI(a, b) FCFT_SHUF(MT, a, b, FCFT_XCAT(FCFT_ZHI_, FT_NV))
+#define EVN(a, b) FCFT_SHUF(MT, a, b, FCFT_XCAT(FCFT_EV_, FT_NV))
+#define ODD(a, b) FCFT_SHUF(MT, a, b, FCFT_XCAT(FCFT_OD_, FT_NV))
+
+/* r[i][j] -> r[j][i] for V x V: log2 V rounds of interleaving row i with row i + V/2 */
+static FT_ATTR inline void FTN(fcft_transpose)(VT *r)
+{
+    VT t[NV];
+    int i, round;
+    for (round = 1; round < NV; round *= 2) {
+        for (i = 0; i < NV / 2; i++) {
+            t[2 * i] = ZLO(r[i], r[i + NV / 2]);
+            t[2 * i + 1] = ZHI(r[i], r[i + NV / 2]);
+        }
+        for (i = 0; i < NV; i++) r[i] = t[i];
+    }
+}
+#endif
+
+/* first T of the twiddles of each radix-4 stage, indexed by log4 of its length */
+static inline void FTN(fcft_offsets)(ptrdiff_t N, ptrdiff_t *off, int *odd, int *top)
+{
+    int lg = fcft_log2(N);
+    ptrdiff_t o = 0, L;
+    *odd = lg & 1;
+    if (*odd) o = N;             /* N/2 complex twiddles */
+    *top = lg >> 1;
+    for (L = (ptrdiff_t)1 << (2 * *top); L >= 4; L >>= 2) {
+        off[fcft_log2(L) >> 1] = o;
+        o += 6 * (L >> 2);
+    }
+}
+
+/* forward stages; the last radix-4 (length 4) too if ``full`` */
+static FT_ATTR void FTN(fcft_fwd)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
+{
+    VT *v = (VT *)d;
+    ptrdiff_t off[32], j, b, L;
+    int odd, top, s;
+    FTN(fcft_offsets)(N, off, &odd, &top);
+    if (odd) {
+        ptrdiff_t h = N >> 1;
+        for (j = 0; j < h; j++) {
+            VT *a = v + 2 * j, *c = v + 2 * (j + h);
+            VT ar = a[0], ai = a[1], cr = c[0], ci = c[1];
+            FT_T wr = tw[2 * j], wi = tw[2 * j + 1];
+            VT xr = ar - cr, xi = ai - ci;
+            a[0] = ar + cr;
+            a[1] = ai + ci;
+            c[0] = xr * wr - xi * wi;
+            c[1] = xr * wi + xi * wr;
+        }
+    }
+    for (s = top; s >= (full ? 1 : 2); s--) {
+        L = (ptrdiff_t)1 << (2 * s);
+        ptrdiff_t q = L >> 2;
+        const FT_T *t = tw + off[s];
+        for (j = 0; j < q; j++) {
+            const FT_T *w = t + 6 * j;
+            FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
+            for (b = j; b < N; b += L) {
+                VT *p = v + 2 * b;
+                VT a0r = p[0], a0i = p[1], a1r = p[2 * q], a1i = p[2 * q + 1];
+                VT a2r = p[4 * q], a2i = p[4 * q + 1], a3r = p[6 * q], a3i = p[6 * q + 1];
+                VT t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
+                VT t2r = a1r + a3r, t2i = a1i + a3i;
+                VT t3r = a1i - a3i, t3i = a3r - a1r;      /* -i (a1 - a3) */
+                VT x1r = t1r + t3r, x1i = t1i + t3i;
+                VT x2r = t0r - t2r, x2i = t0i - t2i;
+                VT x3r = t1r - t3r, x3i = t1i - t3i;
+                p[0] = t0r + t2r;
+                p[1] = t0i + t2i;
+                p[2 * q] = x1r * w1r - x1i * w1i;
+                p[2 * q + 1] = x1r * w1i + x1i * w1r;
+                p[4 * q] = x2r * w2r - x2i * w2i;
+                p[4 * q + 1] = x2r * w2i + x2i * w2r;
+                p[6 * q] = x3r * w3r - x3i * w3i;
+                p[6 * q + 1] = x3r * w3i + x3i * w3r;
+            }
+        }
+    }
+}
+
+/* inverse stages (conjugate transposes of the forward ones, in reverse order),
+ * the first (length 4) too if ``full``: N times the inverse transform */
+static FT_ATTR void FTN(fcft_inv)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
+{
+    VT *v = (VT *)d;
+    ptrdiff_t off[32], j, b, L;
+    int odd, top, s;
+    FTN(fcft_offsets)(N, off, &odd, &top);
+    for (s = full ? 1 : 2; s <= top; s++) {
+        L = (ptrdiff_t)1 << (2 * s);
+        ptrdiff_t q = L >> 2;
+        const FT_T *t = tw + off[s];
+        for (j = 0; j < q; j++) {
+            const FT_T *w = t + 6 * j;
+            FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
+            for (b = j; b < N; b += L) {
+                VT *p = v + 2 * b;
+                VT b1r = p[2 * q], b1i = p[2 * q + 1], b2r = p[4 * q], b2i = p[4 * q + 1];
+                VT b3r = p[6 * q], b3i = p[6 * q + 1];
+                VT c0r = p[0], c0i = p[1];
+                VT c1r = b1r * w1r + b1i * w1i, c1i = b1i * w1r - b1r * w1i;
+                VT c2r = b2r * w2r + b2i * w2i, c2i = b2i * w2r - b2r * w2i;
+                VT c3r = b3r * w3r + b3i * w3i, c3i = b3i * w3r - b3r * w3i;
+                VT u0r = c0r + c2r, u0i = c0i + c2i, u1r = c0r - c2r, u1i = c0i - c2i;
+                VT u2r = c1r + c3r, u2i = c1i + c3i;
+                VT u3r = c3i - c1i, u3i = c1r - c3r;      /* i (c1 - c3) */
+                p[0] = u0r + u2r;
+                p[1] = u0i + u2i;
+                p[2 * q] = u1r + u3r;
+                p[2 * q + 1] = u1i + u3i;
+                p[4 * q] = u0r - u2r;
+                p[4 * q + 1] = u0i - u2i;
+                p[6 * q] = u1r - u3r;
+                p[6 * q + 1] = u1i - u3i;
+            }
+        }
+    }
+    if (odd) {
+        ptrdiff_t h = N >> 1;
+        for (j = 0; j < h; j++) {
+            VT *a = v + 2 * j, *c = v + 2 * (j + h);
+            FT_T wr = tw[2 * j], wi = tw[2 * j + 1];
+            VT cr = c[0] * wr + c[1] * wi, ci = c[1] * wr - c[0] * wi;
+            VT ar = a[0], ai = a[1];
+            a[0] = ar + cr;
+            a[1] = ai + ci;
+            c[0] = ar - cr;
+            c[1] = ai - ci;
+        }
+    }
+}
+
+/* the last forward stage, the product with the spectrum H (digit-reversed,
+ * complex pairs, 1/N folded in) and the first inverse stage, in registers */
+static FT_ATTR void FTN(fcft_mid)(FT_T *d, ptrdiff_t N, const FT_T *H)
+{
+    VT *v = (VT *)d;
+    ptrdiff_t b;
+    for (b = 0; b < N; b += 4) {
+        VT *p = v + 2 * b;
+        const FT_T *h = H + 2 * b;
+        VT a0r = p[0], a0i = p[1], a1r = p[2], a1i = p[3];
+        VT a2r = p[4], a2i = p[5], a3r = p[6], a3i = p[7];
+        VT t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
+        VT t2r = a1r + a3r, t2i = a1i + a3i;
+        VT t3r = a1i - a3i, t3i = a3r - a1r;
+        VT x0r = t0r + t2r, x0i = t0i + t2i, x1r = t1r + t3r, x1i = t1i + t3i;
+        VT x2r = t0r - t2r, x2i = t0i - t2i, x3r = t1r - t3r, x3i = t1i - t3i;
+        VT c0r = x0r * h[0] - x0i * h[1], c0i = x0r * h[1] + x0i * h[0];
+        VT c1r = x1r * h[2] - x1i * h[3], c1i = x1r * h[3] + x1i * h[2];
+        VT c2r = x2r * h[4] - x2i * h[5], c2i = x2r * h[5] + x2i * h[4];
+        VT c3r = x3r * h[6] - x3i * h[7], c3i = x3r * h[7] + x3i * h[6];
+        VT u0r = c0r + c2r, u0i = c0i + c2i, u1r = c0r - c2r, u1i = c0i - c2i;
+        VT u2r = c1r + c3r, u2i = c1i + c3i;
+        VT u3r = c3i - c1i, u3i = c1r - c3r;
+        p[0] = u0r + u2r;
+        p[1] = u0i + u2i;
+        p[2] = u1r + u3r;
+        p[3] = u1i + u3i;
+        p[4] = u0r - u2r;
+        p[5] = u0i - u2i;
+        p[6] = u1r - u3r;
+        p[7] = u1i - u3i;
+    }
+}
+
+/* the whole forward transform (digit-reversed out), or N times the inverse
+ * (digit-reversed in), of a buffer: for tests */
+static FT_ATTR void FTN(fcft_transform)(FT_T *buf, ptrdiff_t N, const FT_T *tw, int inverse)
+{
+    if (inverse)
+        FTN(fcft_inv)(buf, N, tw, 1);
+    else
+        FTN(fcft_fwd)(buf, N, tw, 1);
+}
+
+/* H = FFT(w zero-padded to N) / N, digit-reversed, as (re, im) pairs; buf: a
+ * group buffer (N elements of V lanes) used as scratch */
+static FT_ATTR void FTN(fcft_spectrum)(const FT_T *w, ptrdiff_t k, ptrdiff_t ws, int wcplx,
+                                       ptrdiff_t N, const FT_T *tw, FT_T *buf, FT_T *H)
+{
+    ptrdiff_t m;
+    FT_T scale = (FT_T)1 / (FT_T)N;
+    memset(buf, 0, (size_t)(2 * N * NV) * sizeof(FT_T));
+    for (m = 0; m < k && m < N; m++) {
+        buf[2 * m * NV] = w[m * ws];
+        buf[(2 * m + 1) * NV] = wcplx ? w[m * ws + 1] : (FT_T)0;
+    }
+    FTN(fcft_fwd)(buf, N, tw, 1);
+    for (m = 0; m < N; m++) {
+        H[2 * m] = buf[2 * m * NV] * scale;
+        H[2 * m + 1] = buf[(2 * m + 1) * NV] * scale;
+    }
+}
+
+static inline ptrdiff_t FTN(fcft_clamp)(ptrdiff_t a, ptrdiff_t lo, ptrdiff_t hi)
+{
+    return a < lo ? lo : a > hi ? hi : a;
+}
+
+/* one group: the blocks g0 .. g0 + (2)V - 1 (those past the last are zeros and
+ * write nothing): gather, transform, product, inverse, scatter */
+static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
+                                    const FT_T *tw, const FT_T *H)
+{
+    const ptrdiff_t V = NV, N = J->N, k = J->k, step = J->step;
+    const ptrdiff_t total = J->rows * J->nb;
+    const FT_T *x = (const FT_T *)J->x;
+    FT_T *out = (FT_T *)J->out;
+    ptrdiff_t s, n0, n;
+    /* per slot (lane l = s / 2, part s % 2): source, its valid range, block */
+    const FT_T *src[2 * NV];
+    ptrdiff_t lo[2 * NV], hi[2 * NV], blk[2 * NV];
+    for (s = 0; s < 2 * V; s++) {
+        ptrdiff_t g = J->pair ? g0 + s : g0 + s / 2;
+        int part = (int)(s & 1);
+        blk[s] = g < total ? g : -1;
+        lo[s] = hi[s] = 0;
+        src[s] = x;
+        if (g >= total || (!J->pair && part && !J->xcplx))
+            continue;
+        ptrdiff_t row = g / J->nb, b = g % J->nb;
+        ptrdiff_t i0 = J->start + b * step - (k - 1);
+        lo[s] = i0 < 0 ? -i0 : 0;
+        hi[s] = J->n - i0 < N ? J->n - i0 : N;
+        if (hi[s] < lo[s]) hi[s] = lo[s];
+        src[s] = x + row * J->xrs + i0 * J->xcs + (J->xcplx ? part : 0);
+    }
+    /* gather, V elements at a time: a V x V transpose for each part whose V
+     * slots all read inside the signal, element by element otherwise */
+    for (n0 = 0; n0 < N; n0 += V) {
+        int part;
+        for (part = 0; part < 2; part++) {
+            int full = 1;
+            for (s = part; s < 2 * V; s += 2)
+                full &= lo[s] <= n0 && hi[s] >= n0 + V;
+#if FCFT_VEC
+            if (full && J->xcs == (J->xcplx ? 2 : 1) && (J->pair || J->xcplx)) {
+                VT r[NV], q[NV];
+                if (J->pair) {
+                    for (s = 0; s < V; s++) r[s] = *(const VU *)(src[2 * s + part] + n0);
+                } else {
+                    if (part) continue;     /* both parts done with part 0 */
+                    for (s = 0; s < V; s++) {
+                        const FT_T *p = src[2 * s] + 2 * n0;
+                        VT a = *(const VU *)p, b = *(const VU *)(p + V);
+                        r[s] = EVN(a, b);
+                        q[s] = ODD(a, b);
+                    }
+                    FTN(fcft_transpose)(q);
+                    for (n = 0; n < V; n++) *(VT *)(buf + (2 * (n0 + n) + 1) * V) = q[n];
+                }
+                FTN(fcft_transpose)(r);
+                for (n = 0; n < V; n++) *(VT *)(buf + (2 * (n0 + n) + part) * V) = r[n];
+                continue;
+            }
+#endif
+            for (s = part; s < 2 * V; s += 2) {
+                FT_T *dst = buf + part * V + s / 2;
+                const FT_T *p = src[s];
+                const ptrdiff_t cs = J->xcs;
+                ptrdiff_t e = n0 + V;
+                ptrdiff_t a = FTN(fcft_clamp)(lo[s], n0, e), z = FTN(fcft_clamp)(hi[s], a, e);
+                for (n = n0; n < a; n++) dst[2 * n * V] = 0;
+                for (n = a; n < z; n++) dst[2 * n * V] = p[n * cs];
+                for (n = z; n < e; n++) dst[2 * n * V] = 0;
+            }
+            (void)full;
+        }
+    }
+    FTN(fcft_fwd)(buf, N, tw, 0);
+    FTN(fcft_mid)(buf, N, H);
+    FTN(fcft_inv)(buf, N, tw, 0);
+    /* scatter the valid outputs (elements k - 1 ..) of each block */
+    for (s = 0; s < 2 * V; s++) {
+        if (blk[s] < 0) {
+            lo[s] = hi[s] = 0;
+            continue;
+        }
+        ptrdiff_t row = blk[s] / J->nb, b = blk[s] % J->nb;
+        ptrdiff_t cnt = J->length - b * step < step ? J->length - b * step : step;
+        lo[s] = 0;
+        hi[s] = cnt;
+        src[s] = out + row * J->ors + b * step * J->ocs + (J->pair ? 0 : (s & 1));
+    }
+    /* V outputs at a time: transposes where all V slots of a part write V
+     * outputs, element by element otherwise */
+    for (n0 = 0; n0 < step; n0 += V) {
+        int part;
+        const FT_T *b0 = buf + 2 * (k - 1 + n0) * V;
+        for (part = 0; part < 2; part++) {
+            int full = 1;
+            for (s = part; s < 2 * V; s += 2)
+                full &= hi[s] >= n0 + V;
+#if FCFT_VEC
+            if (full && J->ocs == (J->pair ? 1 : 2)) {
+                VT r[NV], q[NV];
+                for (n = 0; n < V; n++) r[n] = *(const VT *)(b0 + (2 * n + part) * V);
+                FTN(fcft_transpose)(r);
+                if (J->pair) {
+                    for (s = 0; s < V; s++) *(VU *)((FT_T *)src[2 * s + part] + n0) = r[s];
+                } else {
+                    if (part) continue;
+                    for (n = 0; n < V; n++) q[n] = *(const VT *)(b0 + (2 * n + 1) * V);
+                    FTN(fcft_transpose)(q);
+                    for (s = 0; s < V; s++) {
+                        FT_T *o = (FT_T *)src[2 * s] + 2 * n0;
+                        *(VU *)o = ZLO(r[s], q[s]);
+                        *(VU *)(o + V) = ZHI(r[s], q[s]);
+                    }
+                }
+                continue;
+            }
+#endif
+            for (s = part; s < 2 * V; s += 2) {
+                const FT_T *q = b0 + part * V + s / 2;
+                FT_T *o = (FT_T *)src[s] + n0 * J->ocs;
+                const ptrdiff_t cs = J->ocs;
+                ptrdiff_t z = hi[s] - n0 < V ? hi[s] - n0 : V;
+                for (n = 0; n < z; n++) o[n * cs] = q[2 * n * V];
+            }
+            (void)full;
+        }
+    }
+}
+
+#if FCFT_VEC
+#undef VU
+#undef MT
+#undef ZLO
+#undef ZHI
+#undef EVN
+#undef ODD
+#endif
+#undef VT
+#undef NV
+#undef FT_IT
+#undef FT_NV
+#undef FTN
+#undef FT_CAT
+#undef FT_CAT2
+#undef FT_T
+#undef FT_SUF
+#undef FT_VB
+#undef FT_ATTR
