@@ -63,34 +63,45 @@ static inline void FTN(fcft_offsets)(ptrdiff_t N, ptrdiff_t *off, int *odd, int 
     }
 }
 
-/* forward stages; the last radix-4 (length 4) too if ``full`` */
-static FT_ATTR void FTN(fcft_fwd)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
+/* the radix-2 stage (length N) of an odd log2 N, forward or inverse */
+static FT_ATTR void FTN(fcft_r2)(VT *v, ptrdiff_t N, const FT_T *tw, int inverse)
 {
-    VT *v = (VT *)d;
-    ptrdiff_t off[32], j, b, L;
-    int odd, top, s;
-    FTN(fcft_offsets)(N, off, &odd, &top);
-    if (odd) {
-        ptrdiff_t h = N >> 1;
-        for (j = 0; j < h; j++) {
-            VT *a = v + 2 * j, *c = v + 2 * (j + h);
-            VT ar = a[0], ai = a[1], cr = c[0], ci = c[1];
-            FT_T wr = tw[2 * j], wi = tw[2 * j + 1];
+    ptrdiff_t h = N >> 1, j;
+    for (j = 0; j < h; j++) {
+        VT *a = v + 2 * j, *c = v + 2 * (j + h);
+        FT_T wr = tw[2 * j], wi = tw[2 * j + 1];
+        VT ar = a[0], ai = a[1];
+        if (!inverse) {
+            VT cr = c[0], ci = c[1];
             VT xr = ar - cr, xi = ai - ci;
             a[0] = ar + cr;
             a[1] = ai + ci;
             c[0] = xr * wr - xi * wi;
             c[1] = xr * wi + xi * wr;
+        } else {
+            VT cr = c[0] * wr + c[1] * wi, ci = c[1] * wr - c[0] * wi;
+            a[0] = ar + cr;
+            a[1] = ai + ci;
+            c[0] = ar - cr;
+            c[1] = ai - ci;
         }
     }
-    for (s = top; s >= (full ? 1 : 2); s--) {
+}
+
+/* forward radix-4 stages of lengths 4^hi down to 4^lo over n elements at v */
+static FT_ATTR void FTN(fcft_fwd4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptrdiff_t *off,
+                                   int hi, int lo)
+{
+    ptrdiff_t j, b, L;
+    int s;
+    for (s = hi; s >= lo; s--) {
         L = (ptrdiff_t)1 << (2 * s);
         ptrdiff_t q = L >> 2;
         const FT_T *t = tw + off[s];
         for (j = 0; j < q; j++) {
             const FT_T *w = t + 6 * j;
             FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
-            for (b = j; b < N; b += L) {
+            for (b = j; b < n; b += L) {
                 VT *p = v + 2 * b;
                 VT a0r = p[0], a0i = p[1], a1r = p[2 * q], a1i = p[2 * q + 1];
                 VT a2r = p[4 * q], a2i = p[4 * q + 1], a3r = p[6 * q], a3i = p[6 * q + 1];
@@ -113,22 +124,21 @@ static FT_ATTR void FTN(fcft_fwd)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full
     }
 }
 
-/* inverse stages (conjugate transposes of the forward ones, in reverse order),
- * the first (length 4) too if ``full``: N times the inverse transform */
-static FT_ATTR void FTN(fcft_inv)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
+/* inverse radix-4 stages (conjugate transposes of the forward ones) of lengths
+ * 4^lo up to 4^hi over n elements at v */
+static FT_ATTR void FTN(fcft_inv4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptrdiff_t *off,
+                                   int lo, int hi)
 {
-    VT *v = (VT *)d;
-    ptrdiff_t off[32], j, b, L;
-    int odd, top, s;
-    FTN(fcft_offsets)(N, off, &odd, &top);
-    for (s = full ? 1 : 2; s <= top; s++) {
+    ptrdiff_t j, b, L;
+    int s;
+    for (s = lo; s <= hi; s++) {
         L = (ptrdiff_t)1 << (2 * s);
         ptrdiff_t q = L >> 2;
         const FT_T *t = tw + off[s];
         for (j = 0; j < q; j++) {
             const FT_T *w = t + 6 * j;
             FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
-            for (b = j; b < N; b += L) {
+            for (b = j; b < n; b += L) {
                 VT *p = v + 2 * b;
                 VT b1r = p[2 * q], b1i = p[2 * q + 1], b2r = p[4 * q], b2i = p[4 * q + 1];
                 VT b3r = p[6 * q], b3i = p[6 * q + 1];
@@ -150,19 +160,26 @@ static FT_ATTR void FTN(fcft_inv)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full
             }
         }
     }
-    if (odd) {
-        ptrdiff_t h = N >> 1;
-        for (j = 0; j < h; j++) {
-            VT *a = v + 2 * j, *c = v + 2 * (j + h);
-            FT_T wr = tw[2 * j], wi = tw[2 * j + 1];
-            VT cr = c[0] * wr + c[1] * wi, ci = c[1] * wr - c[0] * wi;
-            VT ar = a[0], ai = a[1];
-            a[0] = ar + cr;
-            a[1] = ai + ci;
-            c[0] = ar - cr;
-            c[1] = ai - ci;
-        }
-    }
+}
+
+/* forward stages; the last radix-4 (length 4) too if ``full`` */
+static FT_ATTR void FTN(fcft_fwd)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
+{
+    ptrdiff_t off[32] = {0};
+    int odd, top;
+    FTN(fcft_offsets)(N, off, &odd, &top);
+    if (odd) FTN(fcft_r2)((VT *)d, N, tw, 0);
+    FTN(fcft_fwd4)((VT *)d, N, tw, off, top, full ? 1 : 2);
+}
+
+/* inverse stages, the first (length 4) too if ``full``: N times the inverse */
+static FT_ATTR void FTN(fcft_inv)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
+{
+    ptrdiff_t off[32] = {0};
+    int odd, top;
+    FTN(fcft_offsets)(N, off, &odd, &top);
+    FTN(fcft_inv4)((VT *)d, N, tw, off, full ? 1 : 2, top);
+    if (odd) FTN(fcft_r2)((VT *)d, N, tw, 1);
 }
 
 /* the last forward stage, the product with the spectrum H (digit-reversed,
@@ -197,6 +214,27 @@ static FT_ATTR void FTN(fcft_mid)(FT_T *d, ptrdiff_t N, const FT_T *H)
         p[6] = u1r - u3r;
         p[7] = u1i - u3i;
     }
+}
+
+/* forward transform, product with H, inverse: the stages longer than a chunk
+ * of L1 (16 KB) pass over the whole buffer, the others run chunk by chunk */
+static FT_ATTR void FTN(fcft_conv)(FT_T *d, ptrdiff_t N, const FT_T *tw, const FT_T *H)
+{
+    ptrdiff_t off[32] = {0}, M, c;
+    int odd, top, m = 1;
+    VT *v = (VT *)d;
+    FTN(fcft_offsets)(N, off, &odd, &top);
+    while (m < top && ((ptrdiff_t)1 << (2 * (m + 1))) * 2 * (ptrdiff_t)sizeof(VT) <= 16384) m++;
+    M = (ptrdiff_t)1 << (2 * m);
+    if (odd) FTN(fcft_r2)(v, N, tw, 0);
+    FTN(fcft_fwd4)(v, N, tw, off, top, m + 1);
+    for (c = 0; c < N; c += M) {
+        FTN(fcft_fwd4)(v + 2 * c, M, tw, off, m, 2);
+        FTN(fcft_mid)(d + 2 * c * NV, M, H + 2 * c);
+        FTN(fcft_inv4)(v + 2 * c, M, tw, off, 2, m);
+    }
+    FTN(fcft_inv4)(v, N, tw, off, m + 1, top);
+    if (odd) FTN(fcft_r2)(v, N, tw, 1);
 }
 
 /* the whole forward transform (digit-reversed out), or N times the inverse
@@ -303,9 +341,7 @@ static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
             (void)full;
         }
     }
-    FTN(fcft_fwd)(buf, N, tw, 0);
-    FTN(fcft_mid)(buf, N, H);
-    FTN(fcft_inv)(buf, N, tw, 0);
+    FTN(fcft_conv)(buf, N, tw, H);
     /* scatter the valid outputs (elements k - 1 ..) of each block */
     for (s = 0; s < 2 * V; s++) {
         if (blk[s] < 0) {
