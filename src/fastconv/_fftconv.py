@@ -383,7 +383,9 @@ def _lanes(x, w, axes, ranges, dtype, out, nthreads):
     tw = _twiddles(N, rdt)
     wc = np.iscomplexobj(w) and complex_
     w1 = np.ascontiguousarray(w.reshape(-1), dtype=dtype if wc else rdt)
-    H = _fft_kernels.spectrum(w1.real if wc else w1, wc, N, tw, level)
+    # the spectrum's order depends on N only: the narrowest vectors (level 0)
+    # compute it with the least work
+    H = _fft_kernels.spectrum(w1.real if wc else w1, wc, N, tw, 0)
     xc = np.iscomplexobj(x) and complex_
     x2 = np.moveaxis(x, c, -1)
     x2 = np.broadcast_to(x2, tuple(other) + (n,)).reshape(rows, n)
