@@ -25,9 +25,9 @@ def _aligned(shape, dt):
 
 def _freq(N):
     """The frequency at each position of the forward transform's output
-    (digit-reversed: one radix-2 stage first when log2 N is odd, then radix 4)."""
+    (digit-reversed: radix 4, then one radix-2 stage last when log2 N is odd)."""
     lg = N.bit_length() - 1
-    radices = ([2] if lg & 1 else []) + [4] * (lg >> 1)
+    radices = [4] * (lg >> 1) + ([2] if lg & 1 else [])
     rem, size, mult, f = np.arange(N), N, 1, np.zeros(N, int)
     for r in radices:
         size //= r

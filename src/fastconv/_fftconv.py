@@ -320,10 +320,10 @@ def _twiddles(N, rdt):
     if tw is None:
         lg = N.bit_length() - 1
         parts = []
-        if lg & 1:
-            parts.append(np.exp(-2j * np.pi * np.arange(N // 2) / N))
-        L = 4 ** (lg >> 1)
-        while L >= 4:
+        # radix-4 stages of lengths N, N/4, ... down to 4 (8 when log2 N is odd: a
+        # radix-2 stage of length 2 without twiddles ends those)
+        L = N
+        while L >= 4 << (lg & 1):
             j = np.arange(L // 4)
             parts.append(np.stack([np.exp(-2j * np.pi * (m * j) / L) for m in (1, 2, 3)],
                                   axis=1).ravel())

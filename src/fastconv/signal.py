@@ -400,8 +400,6 @@ def correlation_lags(in1_len, in2_len, mode="full"):
 # docs/performance.md ("fastconv.signal: direct or FFT").
 _DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.033e-9, (2, 8): 0.063e-9}
 _DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 0.6e-9, (2, 8): 1.0e-9}
-# rank 1 runs on the lane-parallel transforms of _fft_kernels (pocketfft before:
-# 0.32e-9 and 0.62e-9)
 _FFT_S = {(1, 4): 0.16e-9, (1, 8): 0.31e-9, (2, 4): 0.36e-9, (2, 8): 1.0e-9}
 _CALL_S = 30e-6
 

@@ -6,9 +6,11 @@
  * at buf[2 n V + l] and its imaginary part at buf[(2 n + 1) V + l]; the buffer
  * is aligned to 64 bytes.
  *
- * Twiddles (complex FT_T pairs), stage after stage in forward order: the
- * radix-2 stage (if log2 N is odd) w^j for j < N/2, then each radix-4 stage
- * of length L (N or N/2 down to 4) w^j, w^2j, w^3j for j < L/4, w = e^(-2 pi i / L).
+ * Stages: radix 4, lengths N, N/4, ... down to 4; when log2 N is odd, lengths
+ * N, N/4, ... down to 8, then a radix-2 stage of length 2 (no twiddles), so
+ * that no stage of an odd size passes over the whole buffer on its own.
+ * Twiddles (complex FT_T pairs), stage after stage in forward order: for each
+ * radix-4 stage of length L, w^j, w^2j, w^3j for j < L/4, w = e^(-2 pi i / L).
  */
 
 #define FT_CAT2(a, b) a##_##b
@@ -49,53 +51,43 @@ static FT_ATTR inline void FTN(fcft_transpose)(VT *r)
 }
 #endif
 
-/* first T of the twiddles of each radix-4 stage, indexed by log4 of its length */
+/* first T of the twiddles of each radix-4 stage s (length base 4^s, base 2
+ * when log2 N is odd, else 1), s = top .. 1 */
 static inline void FTN(fcft_offsets)(ptrdiff_t N, ptrdiff_t *off, int *odd, int *top)
 {
-    int lg = fcft_log2(N);
-    ptrdiff_t o = 0, L;
+    int lg = fcft_log2(N), t;
+    ptrdiff_t o = 0;
     *odd = lg & 1;
-    if (*odd) o = N;             /* N/2 complex twiddles */
     *top = lg >> 1;
-    for (L = (ptrdiff_t)1 << (2 * *top); L >= 4; L >>= 2) {
-        off[fcft_log2(L) >> 1] = o;
-        o += 6 * (L >> 2);
+    for (t = *top; t >= 1; t--) {
+        off[t] = o;
+        o += 6 * ((((ptrdiff_t)1 + *odd) << (2 * t)) >> 2);
     }
 }
 
-/* the radix-2 stage (length N) of an odd log2 N, forward or inverse */
-static FT_ATTR void FTN(fcft_r2)(VT *v, ptrdiff_t N, const FT_T *tw, int inverse)
+/* the radix-2 stage of length 2 (an odd log2 N's last), its own conjugate
+ * transpose, over n elements */
+static FT_ATTR void FTN(fcft_r2)(VT *v, ptrdiff_t n)
 {
-    ptrdiff_t h = N >> 1, j;
-    for (j = 0; j < h; j++) {
-        VT *a = v + 2 * j, *c = v + 2 * (j + h);
-        FT_T wr = tw[2 * j], wi = tw[2 * j + 1];
-        VT ar = a[0], ai = a[1];
-        if (!inverse) {
-            VT cr = c[0], ci = c[1];
-            VT xr = ar - cr, xi = ai - ci;
-            a[0] = ar + cr;
-            a[1] = ai + ci;
-            c[0] = xr * wr - xi * wi;
-            c[1] = xr * wi + xi * wr;
-        } else {
-            VT cr = c[0] * wr + c[1] * wi, ci = c[1] * wr - c[0] * wi;
-            a[0] = ar + cr;
-            a[1] = ai + ci;
-            c[0] = ar - cr;
-            c[1] = ai - ci;
-        }
+    ptrdiff_t j;
+    for (j = 0; j < n; j += 2) {
+        VT *a = v + 2 * j;
+        VT ar = a[0], ai = a[1], cr = a[2], ci = a[3];
+        a[0] = ar + cr;
+        a[1] = ai + ci;
+        a[2] = ar - cr;
+        a[3] = ai - ci;
     }
 }
 
-/* forward radix-4 stages of lengths 4^hi down to 4^lo over n elements at v */
+/* forward radix-4 stages hi down to lo (lengths base 4^s) over n elements at v */
 static FT_ATTR void FTN(fcft_fwd4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptrdiff_t *off,
-                                   int hi, int lo)
+                                   int hi, int lo, ptrdiff_t base)
 {
     ptrdiff_t j, b, L;
     int s;
     for (s = hi; s >= lo; s--) {
-        L = (ptrdiff_t)1 << (2 * s);
+        L = base << (2 * s);
         ptrdiff_t q = L >> 2;
         const FT_T *t = tw + off[s];
         for (j = 0; j < q; j++) {
@@ -124,15 +116,15 @@ static FT_ATTR void FTN(fcft_fwd4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptr
     }
 }
 
-/* inverse radix-4 stages (conjugate transposes of the forward ones) of lengths
- * 4^lo up to 4^hi over n elements at v */
+/* inverse radix-4 stages (conjugate transposes of the forward ones) lo up to
+ * hi over n elements at v */
 static FT_ATTR void FTN(fcft_inv4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptrdiff_t *off,
-                                   int lo, int hi)
+                                   int lo, int hi, ptrdiff_t base)
 {
     ptrdiff_t j, b, L;
     int s;
     for (s = lo; s <= hi; s++) {
-        L = (ptrdiff_t)1 << (2 * s);
+        L = base << (2 * s);
         ptrdiff_t q = L >> 2;
         const FT_T *t = tw + off[s];
         for (j = 0; j < q; j++) {
@@ -162,24 +154,24 @@ static FT_ATTR void FTN(fcft_inv4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptr
     }
 }
 
-/* forward stages; the last radix-4 (length 4) too if ``full`` */
+/* forward stages; the last one (length 4, or 2) too if ``full`` */
 static FT_ATTR void FTN(fcft_fwd)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
 {
     ptrdiff_t off[32] = {0};
     int odd, top;
     FTN(fcft_offsets)(N, off, &odd, &top);
-    if (odd) FTN(fcft_r2)((VT *)d, N, tw, 0);
-    FTN(fcft_fwd4)((VT *)d, N, tw, off, top, full ? 1 : 2);
+    FTN(fcft_fwd4)((VT *)d, N, tw, off, top, (odd || full) ? 1 : 2, 1 + odd);
+    if (odd && full) FTN(fcft_r2)((VT *)d, N);
 }
 
-/* inverse stages, the first (length 4) too if ``full``: N times the inverse */
+/* inverse stages, the first (length 4, or 2) too if ``full``: N times the inverse */
 static FT_ATTR void FTN(fcft_inv)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full)
 {
     ptrdiff_t off[32] = {0};
     int odd, top;
     FTN(fcft_offsets)(N, off, &odd, &top);
-    FTN(fcft_inv4)((VT *)d, N, tw, off, full ? 1 : 2, top);
-    if (odd) FTN(fcft_r2)((VT *)d, N, tw, 1);
+    if (odd && full) FTN(fcft_r2)((VT *)d, N);
+    FTN(fcft_inv4)((VT *)d, N, tw, off, (odd || full) ? 1 : 2, top, 1 + odd);
 }
 
 /* the last forward stage, the product with the spectrum H (digit-reversed,
@@ -216,25 +208,46 @@ static FT_ATTR void FTN(fcft_mid)(FT_T *d, ptrdiff_t N, const FT_T *H)
     }
 }
 
+/* the same for an odd log2 N: the radix-2 stage of length 2 around the product */
+static FT_ATTR void FTN(fcft_mid2)(FT_T *d, ptrdiff_t N, const FT_T *H)
+{
+    VT *v = (VT *)d;
+    ptrdiff_t b;
+    for (b = 0; b < N; b += 2) {
+        VT *p = v + 2 * b;
+        const FT_T *h = H + 2 * b;
+        VT x0r = p[0] + p[2], x0i = p[1] + p[3], x1r = p[0] - p[2], x1i = p[1] - p[3];
+        VT c0r = x0r * h[0] - x0i * h[1], c0i = x0r * h[1] + x0i * h[0];
+        VT c1r = x1r * h[2] - x1i * h[3], c1i = x1r * h[3] + x1i * h[2];
+        p[0] = c0r + c1r;
+        p[1] = c0i + c1i;
+        p[2] = c0r - c1r;
+        p[3] = c0i - c1i;
+    }
+}
+
 /* forward transform, product with H, inverse: the stages longer than a chunk
  * of L1 (16 KB) pass over the whole buffer, the others run chunk by chunk */
 static FT_ATTR void FTN(fcft_conv)(FT_T *d, ptrdiff_t N, const FT_T *tw, const FT_T *H)
 {
-    ptrdiff_t off[32] = {0}, M, c;
-    int odd, top, m = 1;
+    ptrdiff_t off[32] = {0}, M, c, base;
+    int odd, top, m = 1, lo;
     VT *v = (VT *)d;
     FTN(fcft_offsets)(N, off, &odd, &top);
-    while (m < top && ((ptrdiff_t)1 << (2 * (m + 1))) * 2 * (ptrdiff_t)sizeof(VT) <= 16384) m++;
-    M = (ptrdiff_t)1 << (2 * m);
-    if (odd) FTN(fcft_r2)(v, N, tw, 0);
-    FTN(fcft_fwd4)(v, N, tw, off, top, m + 1);
+    base = 1 + odd;
+    lo = odd ? 1 : 2;
+    while (m < top && (base << (2 * (m + 1))) * 2 * (ptrdiff_t)sizeof(VT) <= 16384) m++;
+    M = base << (2 * m);
+    FTN(fcft_fwd4)(v, N, tw, off, top, m + 1, base);
     for (c = 0; c < N; c += M) {
-        FTN(fcft_fwd4)(v + 2 * c, M, tw, off, m, 2);
-        FTN(fcft_mid)(d + 2 * c * NV, M, H + 2 * c);
-        FTN(fcft_inv4)(v + 2 * c, M, tw, off, 2, m);
+        FTN(fcft_fwd4)(v + 2 * c, M, tw, off, m, lo, base);
+        if (odd)
+            FTN(fcft_mid2)(d + 2 * c * NV, M, H + 2 * c);
+        else
+            FTN(fcft_mid)(d + 2 * c * NV, M, H + 2 * c);
+        FTN(fcft_inv4)(v + 2 * c, M, tw, off, lo, m, base);
     }
-    FTN(fcft_inv4)(v, N, tw, off, m + 1, top);
-    if (odd) FTN(fcft_r2)(v, N, tw, 1);
+    FTN(fcft_inv4)(v, N, tw, off, m + 1, top, base);
 }
 
 /* the whole forward transform (digit-reversed out), or N times the inverse
