@@ -116,7 +116,8 @@ def fft_convolve(x, w, axes, ranges, dtype):
         return out
     nthreads = get_num_threads()
     rdt = dtype if not complex_ else np.dtype(dtype.char.lower())
-    if _lanes(x, w, axes, ranges, dtype, out, nthreads):
+    if _lanes(x, w, axes, ranges, dtype, out, nthreads) or \
+            _lanes2(x, w, axes, ranges, dtype, out, nthreads):
         return out
 
     # the axis to cut into blocks and its block size
@@ -399,4 +400,88 @@ def _lanes(x, w, axes, ranges, dtype, out, nthreads):
                           not complex_, start, k, N, level, nthreads)
     if not inplace:
         out[...] = np.moveaxis(o2.reshape(tuple(other) + (length,)), -1, c)
+    return True
+
+
+# 2-D: one block per lane is an Nr x Nc tile; rows then columns (an element of
+# the column transforms is a row of the tile, so the columns need no transpose)
+_LANES2_MAX = 1 << 14
+
+
+def _lanes2_size(ks, lengths, planes, per, lanes, itemsize):
+    """(Nr, Nc) minimising the modelled cost, or None."""
+    best = None
+    lo = []
+    # a row of a tile holds at least one vector's width of elements (16)
+    for k, n in zip(ks, (8, 16)):
+        while n < k + 1:
+            n *= 2
+        lo.append(n)
+    Nr = lo[0]
+    while Nr * lo[1] <= _LANES2_MAX:
+        Nc = lo[1]
+        while Nr * Nc <= _LANES2_MAX:
+            nb = math.prod(-(-n // (N - k + 1)) for n, N, k in zip(lengths, (Nr, Nc), ks))
+            groups = -(-planes * nb // per)
+            cost = groups * Nr * Nc * (math.log2(Nr * Nc) + _LANES_OVERHEAD)
+            size = 2 * Nr * Nc * lanes * itemsize
+            cost *= next((f for b, f in _LANES_PENALTY if size <= b), 2.0)
+            if best is None or cost < best[0]:
+                best = (cost, Nr, Nc)
+            if Nc - ks[1] + 1 >= lengths[1]:
+                break
+            Nc *= 2
+        if Nr - ks[0] + 1 >= lengths[0]:
+            break
+        Nr *= 2
+    return None if best is None else best[1:]
+
+
+def _lanes2(x, w, axes, ranges, dtype, out, nthreads):
+    """fft_convolve's job on fc_fft.h's 2-D tiles if it applies; False if not."""
+    if _fft_kernels is None or len(axes) != 2 or dtype.char not in "fdFD":
+        return False
+    a0, a1 = axes
+    if a0 > a1:
+        a0, a1 = a1, a0
+        ranges = ranges[::-1]
+
+    def plane(a):
+        return all(s == 1 for i, s in enumerate(a.shape) if i not in (a0, a1))
+
+    if not plane(w) or (plane(x) and x.size < w.size):
+        if not plane(x):
+            return False
+        x, w = w, x
+    complex_ = dtype.kind == "c"
+    rdt = np.dtype(dtype.char.lower())
+    level = _lanes_level()
+    lanes = _fft_kernels.lanes(level, rdt.itemsize)
+    per = lanes if complex_ else 2 * lanes
+    other = [s for i, s in enumerate(out.shape) if i not in (a0, a1)]
+    planes = math.prod(other)
+    ks = (w.shape[a0], w.shape[a1])
+    lengths = (ranges[0][1], ranges[1][1])
+    size = _lanes2_size(ks, lengths, planes, per, lanes, rdt.itemsize)
+    if size is None:
+        return False
+    Nr, Nc = size
+    twr, twc = _twiddles(Nr, rdt), _twiddles(Nc, rdt)
+    wc = np.iscomplexobj(w) and complex_
+    w2 = np.ascontiguousarray(w.reshape(ks), dtype=dtype if wc else rdt)
+    H = _fft_kernels.spectrum2(w2.real if wc else w2, wc, Nr, Nc, twr, twc, 0)
+    xc = np.iscomplexobj(x) and complex_
+    x3 = np.moveaxis(x, (a0, a1), (-2, -1))
+    x3 = np.broadcast_to(x3, tuple(other) + x3.shape[-2:]).reshape((planes,) + x3.shape[-2:])
+    x3 = x3.astype(dtype if xc else rdt, copy=False)
+    if not x3.flags.aligned or x3.dtype.byteorder not in "=|":
+        x3 = np.ascontiguousarray(x3)
+    inplace = (a0, a1) == (out.ndim - 2, out.ndim - 1)
+    o3 = out.reshape((planes,) + lengths) if inplace else \
+        np.empty((planes,) + lengths, dtype=dtype)
+    _fft_kernels.convolve2(x3.real if xc else x3, xc, H, twr, twc, o3.real if complex_ else o3,
+                           not complex_, ranges[0][0], ranges[1][0], ks[0], ks[1], Nr, Nc,
+                           level, nthreads)
+    if not inplace:
+        out[...] = np.moveaxis(o3.reshape(tuple(other) + lengths), (-2, -1), (a0, a1))
     return True

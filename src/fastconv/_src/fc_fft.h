@@ -80,6 +80,19 @@ typedef struct {
     ptrdiff_t start, length, k, N, step, nb, rows;
 } fcft_job;
 
+/* The same for 2-D blocks of Nr x Nc: planes of H x W (strides xps, xrs, xcs),
+ * outputs [sr, sr + lr) x [sc, sc + lc) of the full convolution with a kr x kc
+ * kernel; blocks of str x stc outputs, nbr x nbc blocks a plane. */
+typedef struct {
+    const void *x;
+    ptrdiff_t xps, xrs, xcs, H, W;
+    int xcplx;
+    void *out;
+    ptrdiff_t ops, ors, ocs;
+    int pair;
+    ptrdiff_t sr, lr, sc, lc, kr, kc, Nr, Nc, str, stc, nbr, nbc, planes;
+} fcft_job2;
+
 /* slots a group fills (two per lane: real and imaginary part) and blocks it covers */
 static inline ptrdiff_t fcft_group_blocks(const fcft_job *J, int V)
 {
@@ -196,6 +209,29 @@ static void fcft_group_d(int level, const fcft_job *J, ptrdiff_t g0, double *buf
                          const double *tw, const double *H)
 {
     FCFT_DISPATCH(d, fcft_group, (J, g0, buf, tw, H))
+}
+
+static void fcft_spectrum2_f(int level, const float *w, ptrdiff_t kr, ptrdiff_t kc,
+                             ptrdiff_t wrs, ptrdiff_t wcs, int wcplx, ptrdiff_t Nr, ptrdiff_t Nc,
+                             const float *twr, const float *twc, float *buf, float *H)
+{
+    FCFT_DISPATCH(f, fcft_spectrum2, (w, kr, kc, wrs, wcs, wcplx, Nr, Nc, twr, twc, buf, H))
+}
+static void fcft_spectrum2_d(int level, const double *w, ptrdiff_t kr, ptrdiff_t kc,
+                             ptrdiff_t wrs, ptrdiff_t wcs, int wcplx, ptrdiff_t Nr, ptrdiff_t Nc,
+                             const double *twr, const double *twc, double *buf, double *H)
+{
+    FCFT_DISPATCH(d, fcft_spectrum2, (w, kr, kc, wrs, wcs, wcplx, Nr, Nc, twr, twc, buf, H))
+}
+static void fcft_group2_f(int level, const fcft_job2 *J, ptrdiff_t g0, float *buf,
+                          const float *twr, const float *twc, const float *H)
+{
+    FCFT_DISPATCH(f, fcft_group2, (J, g0, buf, twr, twc, H))
+}
+static void fcft_group2_d(int level, const fcft_job2 *J, ptrdiff_t g0, double *buf,
+                          const double *twr, const double *twc, const double *H)
+{
+    FCFT_DISPATCH(d, fcft_group2, (J, g0, buf, twr, twc, H))
 }
 
 #endif

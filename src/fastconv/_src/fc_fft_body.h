@@ -174,6 +174,142 @@ static FT_ATTR void FTN(fcft_inv)(FT_T *d, ptrdiff_t N, const FT_T *tw, int full
     FTN(fcft_inv4)((VT *)d, N, tw, off, (odd || full) ? 1 : 2, top, 1 + odd);
 }
 
+/* the same stages over n "elements" of S consecutive elements each (the
+ * column transforms of 2-D blocks: an element is a row of the block) */
+static FT_ATTR void FTN(fcft_fwd4s)(VT *v, ptrdiff_t n, const FT_T *tw, const ptrdiff_t *off,
+                                   int hi, int lo, ptrdiff_t base, ptrdiff_t S)
+{
+    ptrdiff_t j, b, L, u;
+    int s;
+    for (s = hi; s >= lo; s--) {
+        L = base << (2 * s);
+        ptrdiff_t q = L >> 2;
+        const ptrdiff_t qs = q * S;
+        const FT_T *t = tw + off[s];
+        for (j = 0; j < q; j++) {
+            const FT_T *w = t + 6 * j;
+            FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
+            for (b = j; b < n; b += L) for (u = 0; u < S; u++) {
+                VT *p = v + 2 * (b * S + u);
+                VT a0r = p[0], a0i = p[1], a1r = p[2 * qs], a1i = p[2 * qs + 1];
+                VT a2r = p[4 * qs], a2i = p[4 * qs + 1], a3r = p[6 * qs], a3i = p[6 * qs + 1];
+                VT t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
+                VT t2r = a1r + a3r, t2i = a1i + a3i;
+                VT t3r = a1i - a3i, t3i = a3r - a1r;      /* -i (a1 - a3) */
+                VT x1r = t1r + t3r, x1i = t1i + t3i;
+                VT x2r = t0r - t2r, x2i = t0i - t2i;
+                VT x3r = t1r - t3r, x3i = t1i - t3i;
+                p[0] = t0r + t2r;
+                p[1] = t0i + t2i;
+                p[2 * qs] = x1r * w1r - x1i * w1i;
+                p[2 * qs + 1] = x1r * w1i + x1i * w1r;
+                p[4 * qs] = x2r * w2r - x2i * w2i;
+                p[4 * qs + 1] = x2r * w2i + x2i * w2r;
+                p[6 * qs] = x3r * w3r - x3i * w3i;
+                p[6 * qs + 1] = x3r * w3i + x3i * w3r;
+            }
+        }
+    }
+}
+
+static FT_ATTR void FTN(fcft_inv4s)(VT *v, ptrdiff_t n, const FT_T *tw, const ptrdiff_t *off,
+                                   int lo, int hi, ptrdiff_t base, ptrdiff_t S)
+{
+    ptrdiff_t j, b, L, u;
+    int s;
+    for (s = lo; s <= hi; s++) {
+        L = base << (2 * s);
+        ptrdiff_t q = L >> 2;
+        const ptrdiff_t qs = q * S;
+        const FT_T *t = tw + off[s];
+        for (j = 0; j < q; j++) {
+            const FT_T *w = t + 6 * j;
+            FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
+            for (b = j; b < n; b += L) for (u = 0; u < S; u++) {
+                VT *p = v + 2 * (b * S + u);
+                VT b1r = p[2 * qs], b1i = p[2 * qs + 1], b2r = p[4 * qs], b2i = p[4 * qs + 1];
+                VT b3r = p[6 * qs], b3i = p[6 * qs + 1];
+                VT c0r = p[0], c0i = p[1];
+                VT c1r = b1r * w1r + b1i * w1i, c1i = b1i * w1r - b1r * w1i;
+                VT c2r = b2r * w2r + b2i * w2i, c2i = b2i * w2r - b2r * w2i;
+                VT c3r = b3r * w3r + b3i * w3i, c3i = b3i * w3r - b3r * w3i;
+                VT u0r = c0r + c2r, u0i = c0i + c2i, u1r = c0r - c2r, u1i = c0i - c2i;
+                VT u2r = c1r + c3r, u2i = c1i + c3i;
+                VT u3r = c3i - c1i, u3i = c1r - c3r;      /* i (c1 - c3) */
+                p[0] = u0r + u2r;
+                p[1] = u0i + u2i;
+                p[2 * qs] = u1r + u3r;
+                p[2 * qs + 1] = u1i + u3i;
+                p[4 * qs] = u0r - u2r;
+                p[4 * qs + 1] = u0i - u2i;
+                p[6 * qs] = u1r - u3r;
+                p[6 * qs + 1] = u1i - u3i;
+            }
+        }
+    }
+}
+
+/* the radix-2 stage of length 2 over elements of S elements */
+static FT_ATTR void FTN(fcft_r2s)(VT *v, ptrdiff_t n, ptrdiff_t S)
+{
+    ptrdiff_t j, t;
+    for (j = 0; j < n; j += 2)
+        for (t = 0; t < S; t++) {
+            VT *a = v + 2 * (j * S + t), *c = a + 2 * S;
+            VT ar = a[0], ai = a[1], cr = c[0], ci = c[1];
+            a[0] = ar + cr;
+            a[1] = ai + ci;
+            c[0] = ar - cr;
+            c[1] = ai - ci;
+        }
+}
+
+/* the 2-D forward transform of an Nr x Nc block (rows, then columns), or Nr Nc
+ * times the inverse (columns, then rows); orders digit-reversed per axis */
+static FT_ATTR void FTN(fcft_fwd2)(FT_T *d, ptrdiff_t Nr, ptrdiff_t Nc, const FT_T *twr,
+                                   const FT_T *twc)
+{
+    ptrdiff_t r, off[32] = {0};
+    int odd, top;
+    for (r = 0; r < Nr; r++) FTN(fcft_fwd)(d + 2 * r * Nc * NV, Nc, twc, 1);
+    FTN(fcft_offsets)(Nr, off, &odd, &top);
+    FTN(fcft_fwd4s)((VT *)d, Nr, twr, off, top, 1, 1 + odd, Nc);
+    if (odd) FTN(fcft_r2s)((VT *)d, Nr, Nc);
+}
+
+static FT_ATTR void FTN(fcft_inv2)(FT_T *d, ptrdiff_t Nr, ptrdiff_t Nc, const FT_T *twr,
+                                   const FT_T *twc)
+{
+    ptrdiff_t r, off[32] = {0};
+    int odd, top;
+    FTN(fcft_offsets)(Nr, off, &odd, &top);
+    if (odd) FTN(fcft_r2s)((VT *)d, Nr, Nc);
+    FTN(fcft_inv4s)((VT *)d, Nr, twr, off, 1, top, 1 + odd, Nc);
+    for (r = 0; r < Nr; r++) FTN(fcft_inv)(d + 2 * r * Nc * NV, Nc, twc, 1);
+}
+
+/* H = FFT2(w zero-padded to Nr x Nc) / (Nr Nc) in the 2-D transform's order */
+static FT_ATTR void FTN(fcft_spectrum2)(const FT_T *w, ptrdiff_t kr, ptrdiff_t kc,
+                                        ptrdiff_t wrs, ptrdiff_t wcs, int wcplx, ptrdiff_t Nr,
+                                        ptrdiff_t Nc, const FT_T *twr, const FT_T *twc,
+                                        FT_T *buf, FT_T *H)
+{
+    ptrdiff_t r, c, m;
+    FT_T scale = (FT_T)1 / (FT_T)(Nr * Nc);
+    memset(buf, 0, (size_t)(2 * Nr * Nc * NV) * sizeof(FT_T));
+    for (r = 0; r < kr && r < Nr; r++)
+        for (c = 0; c < kc && c < Nc; c++) {
+            m = r * Nc + c;
+            buf[2 * m * NV] = w[r * wrs + c * wcs];
+            buf[(2 * m + 1) * NV] = wcplx ? w[r * wrs + c * wcs + 1] : (FT_T)0;
+        }
+    FTN(fcft_fwd2)(buf, Nr, Nc, twr, twc);
+    for (m = 0; m < Nr * Nc; m++) {
+        H[2 * m] = buf[2 * m * NV] * scale;
+        H[2 * m + 1] = buf[(2 * m + 1) * NV] * scale;
+    }
+}
+
 /* the last forward stage, the product with the spectrum H (digit-reversed,
  * complex pairs, 1/N folded in) and the first inverse stage, in registers */
 static FT_ATTR void FTN(fcft_mid)(FT_T *d, ptrdiff_t N, const FT_T *H)
@@ -284,34 +420,14 @@ static inline ptrdiff_t FTN(fcft_clamp)(ptrdiff_t a, ptrdiff_t lo, ptrdiff_t hi)
     return a < lo ? lo : a > hi ? hi : a;
 }
 
-/* one group: the blocks g0 .. g0 + (2)V - 1 (those past the last are zeros and
- * write nothing): gather, transform, product, inverse, scatter */
-static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
-                                    const FT_T *tw, const FT_T *H)
+/* gather N elements of each slot (lane l = s / 2, part s % 2) from src[s]
+ * (element n at src[s][n * xcs]), zeros outside [lo[s], hi[s]) */
+static FT_ATTR void FTN(fcft_gather)(FT_T *buf, ptrdiff_t N, const FT_T *const *src,
+                                     const ptrdiff_t *lo, const ptrdiff_t *hi, ptrdiff_t xcs,
+                                     int xcplx, int pair)
 {
-    const ptrdiff_t V = NV, N = J->N, k = J->k, step = J->step;
-    const ptrdiff_t total = J->rows * J->nb;
-    const FT_T *x = (const FT_T *)J->x;
-    FT_T *out = (FT_T *)J->out;
+    const ptrdiff_t V = NV;
     ptrdiff_t s, n0, n;
-    /* per slot (lane l = s / 2, part s % 2): source, its valid range, block */
-    const FT_T *src[2 * NV];
-    ptrdiff_t lo[2 * NV], hi[2 * NV], blk[2 * NV];
-    for (s = 0; s < 2 * V; s++) {
-        ptrdiff_t g = J->pair ? g0 + s : g0 + s / 2;
-        int part = (int)(s & 1);
-        blk[s] = g < total ? g : -1;
-        lo[s] = hi[s] = 0;
-        src[s] = x;
-        if (g >= total || (!J->pair && part && !J->xcplx))
-            continue;
-        ptrdiff_t row = g / J->nb, b = g % J->nb;
-        ptrdiff_t i0 = J->start + b * step - (k - 1);
-        lo[s] = i0 < 0 ? -i0 : 0;
-        hi[s] = J->n - i0 < N ? J->n - i0 : N;
-        if (hi[s] < lo[s]) hi[s] = lo[s];
-        src[s] = x + row * J->xrs + i0 * J->xcs + (J->xcplx ? part : 0);
-    }
     /* gather, V elements at a time: a V x V transpose for each part whose V
      * slots all read inside the signal, element by element otherwise */
     for (n0 = 0; n0 < N; n0 += V) {
@@ -321,9 +437,9 @@ static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
             for (s = part; s < 2 * V; s += 2)
                 full &= lo[s] <= n0 && hi[s] >= n0 + V;
 #if FCFT_VEC
-            if (full && J->xcs == (J->xcplx ? 2 : 1) && (J->pair || J->xcplx)) {
+            if (full && xcs == (xcplx ? 2 : 1) && (pair || xcplx)) {
                 VT r[NV], q[NV];
-                if (J->pair) {
+                if (pair) {
                     for (s = 0; s < V; s++) r[s] = *(const VU *)(src[2 * s + part] + n0);
                 } else {
                     if (part) continue;     /* both parts done with part 0 */
@@ -344,7 +460,7 @@ static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
             for (s = part; s < 2 * V; s += 2) {
                 FT_T *dst = buf + part * V + s / 2;
                 const FT_T *p = src[s];
-                const ptrdiff_t cs = J->xcs;
+                const ptrdiff_t cs = xcs;
                 ptrdiff_t e = n0 + V;
                 ptrdiff_t a = FTN(fcft_clamp)(lo[s], n0, e), z = FTN(fcft_clamp)(hi[s], a, e);
                 for (n = n0; n < a; n++) dst[2 * n * V] = 0;
@@ -354,6 +470,85 @@ static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
             (void)full;
         }
     }
+}
+
+/* scatter elements 0 .. hi[s] - 1 of each slot, from bk (the block's element
+ * k - 1), to dst[s] (output n at dst[s][n * ocs]); step: the outputs of a block */
+static FT_ATTR void FTN(fcft_scatter)(const FT_T *bk, ptrdiff_t step, FT_T *const *dst,
+                                      const ptrdiff_t *hi, ptrdiff_t ocs, int pair)
+{
+    const ptrdiff_t V = NV;
+    ptrdiff_t s, n0, n;
+    /* V outputs at a time: transposes where all V slots of a part write V
+     * outputs, element by element otherwise */
+    for (n0 = 0; n0 < step; n0 += V) {
+        int part;
+        const FT_T *b0 = bk + 2 * n0 * V;
+        for (part = 0; part < 2; part++) {
+            int full = 1;
+            for (s = part; s < 2 * V; s += 2)
+                full &= hi[s] >= n0 + V;
+#if FCFT_VEC
+            if (full && ocs == (pair ? 1 : 2)) {
+                VT r[NV], q[NV];
+                for (n = 0; n < V; n++) r[n] = *(const VT *)(b0 + (2 * n + part) * V);
+                FTN(fcft_transpose)(r);
+                if (pair) {
+                    for (s = 0; s < V; s++) *(VU *)(dst[2 * s + part] + n0) = r[s];
+                } else {
+                    if (part) continue;
+                    for (n = 0; n < V; n++) q[n] = *(const VT *)(b0 + (2 * n + 1) * V);
+                    FTN(fcft_transpose)(q);
+                    for (s = 0; s < V; s++) {
+                        FT_T *o = dst[2 * s] + 2 * n0;
+                        *(VU *)o = ZLO(r[s], q[s]);
+                        *(VU *)(o + V) = ZHI(r[s], q[s]);
+                    }
+                }
+                continue;
+            }
+#endif
+            for (s = part; s < 2 * V; s += 2) {
+                const FT_T *q = b0 + part * V + s / 2;
+                FT_T *o = dst[s] + n0 * ocs;
+                const ptrdiff_t cs = ocs;
+                ptrdiff_t z = hi[s] - n0 < V ? hi[s] - n0 : V;
+                for (n = 0; n < z; n++) o[n * cs] = q[2 * n * V];
+            }
+            (void)full;
+        }
+    }
+}
+
+/* one group: the blocks g0 .. g0 + (2)V - 1 (those past the last are zeros and
+ * write nothing): gather, transform, product, inverse, scatter */
+static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
+                                    const FT_T *tw, const FT_T *H)
+{
+    const ptrdiff_t V = NV, N = J->N, k = J->k, step = J->step;
+    const ptrdiff_t total = J->rows * J->nb;
+    const FT_T *x = (const FT_T *)J->x;
+    FT_T *out = (FT_T *)J->out;
+    ptrdiff_t s;
+    /* per slot (lane l = s / 2, part s % 2): source, its valid range, block */
+    const FT_T *src[2 * NV];
+    ptrdiff_t lo[2 * NV], hi[2 * NV], blk[2 * NV];
+    for (s = 0; s < 2 * V; s++) {
+        ptrdiff_t g = J->pair ? g0 + s : g0 + s / 2;
+        int part = (int)(s & 1);
+        blk[s] = g < total ? g : -1;
+        lo[s] = hi[s] = 0;
+        src[s] = x;
+        if (g >= total || (!J->pair && part && !J->xcplx))
+            continue;
+        ptrdiff_t row = g / J->nb, b = g % J->nb;
+        ptrdiff_t i0 = J->start + b * step - (k - 1);
+        lo[s] = i0 < 0 ? -i0 : 0;
+        hi[s] = J->n - i0 < N ? J->n - i0 : N;
+        if (hi[s] < lo[s]) hi[s] = lo[s];
+        src[s] = x + row * J->xrs + i0 * J->xcs + (J->xcplx ? part : 0);
+    }
+    FTN(fcft_gather)(buf, N, src, lo, hi, J->xcs, J->xcplx, J->pair);
     FTN(fcft_conv)(buf, N, tw, H);
     /* scatter the valid outputs (elements k - 1 ..) of each block */
     for (s = 0; s < 2 * V; s++) {
@@ -367,44 +562,72 @@ static FT_ATTR void FTN(fcft_group)(const fcft_job *J, ptrdiff_t g0, FT_T *buf,
         hi[s] = cnt;
         src[s] = out + row * J->ors + b * step * J->ocs + (J->pair ? 0 : (s & 1));
     }
-    /* V outputs at a time: transposes where all V slots of a part write V
-     * outputs, element by element otherwise */
-    for (n0 = 0; n0 < step; n0 += V) {
-        int part;
-        const FT_T *b0 = buf + 2 * (k - 1 + n0) * V;
-        for (part = 0; part < 2; part++) {
-            int full = 1;
-            for (s = part; s < 2 * V; s += 2)
-                full &= hi[s] >= n0 + V;
-#if FCFT_VEC
-            if (full && J->ocs == (J->pair ? 1 : 2)) {
-                VT r[NV], q[NV];
-                for (n = 0; n < V; n++) r[n] = *(const VT *)(b0 + (2 * n + part) * V);
-                FTN(fcft_transpose)(r);
-                if (J->pair) {
-                    for (s = 0; s < V; s++) *(VU *)((FT_T *)src[2 * s + part] + n0) = r[s];
-                } else {
-                    if (part) continue;
-                    for (n = 0; n < V; n++) q[n] = *(const VT *)(b0 + (2 * n + 1) * V);
-                    FTN(fcft_transpose)(q);
-                    for (s = 0; s < V; s++) {
-                        FT_T *o = (FT_T *)src[2 * s] + 2 * n0;
-                        *(VU *)o = ZLO(r[s], q[s]);
-                        *(VU *)(o + V) = ZHI(r[s], q[s]);
-                    }
-                }
-                continue;
-            }
-#endif
-            for (s = part; s < 2 * V; s += 2) {
-                const FT_T *q = b0 + part * V + s / 2;
-                FT_T *o = (FT_T *)src[s] + n0 * J->ocs;
-                const ptrdiff_t cs = J->ocs;
-                ptrdiff_t z = hi[s] - n0 < V ? hi[s] - n0 : V;
-                for (n = 0; n < z; n++) o[n * cs] = q[2 * n * V];
-            }
-            (void)full;
+    FTN(fcft_scatter)(buf + 2 * (k - 1) * V, step, (FT_T *const *)src, hi, J->ocs, J->pair);
+}
+
+/* one group of 2-D blocks (see fcft_job2): gather row by row, 2-D transform,
+ * product, inverse, scatter row by row */
+static FT_ATTR void FTN(fcft_group2)(const fcft_job2 *J, ptrdiff_t g0, FT_T *buf,
+                                     const FT_T *twr, const FT_T *twc, const FT_T *H)
+{
+    const ptrdiff_t V = NV, Nr = J->Nr, Nc = J->Nc;
+    const ptrdiff_t per = J->nbr * J->nbc, total = J->planes * per;
+    const FT_T *x = (const FT_T *)J->x;
+    FT_T *out = (FT_T *)J->out;
+    ptrdiff_t s, r, e;
+    const FT_T *base[2 * NV], *src[2 * NV];
+    FT_T *dst[2 * NV];
+    ptrdiff_t lo[2 * NV], hi[2 * NV], rlo[2 * NV], rhi[2 * NV], i0[2 * NV];
+    ptrdiff_t blk[2 * NV], obr[2 * NV], obc[2 * NV], opl[2 * NV];
+    for (s = 0; s < 2 * V; s++) {
+        ptrdiff_t g = J->pair ? g0 + s : g0 + s / 2;
+        int part = (int)(s & 1);
+        blk[s] = g < total ? g : -1;
+        lo[s] = hi[s] = 0;
+        i0[s] = 0;
+        base[s] = x;
+        opl[s] = obr[s] = obc[s] = 0;
+        if (g >= total) continue;
+        opl[s] = g / per;
+        obr[s] = (g % per) / J->nbc;
+        obc[s] = g % J->nbc;
+        if (!J->pair && part && !J->xcplx) continue;
+        ptrdiff_t j0 = J->sc + obc[s] * J->stc - (J->kc - 1);
+        i0[s] = J->sr + obr[s] * J->str - (J->kr - 1);
+        lo[s] = j0 < 0 ? -j0 : 0;
+        hi[s] = J->W - j0 < Nc ? J->W - j0 : Nc;
+        if (hi[s] < lo[s]) hi[s] = lo[s];
+        base[s] = x + opl[s] * J->xps + j0 * J->xcs + (J->xcplx ? part : 0);
+    }
+    for (r = 0; r < Nr; r++) {
+        for (s = 0; s < 2 * V; s++) {
+            ptrdiff_t i = i0[s] + r;
+            int in = i >= 0 && i < J->H;
+            rlo[s] = in ? lo[s] : 0;
+            rhi[s] = in ? hi[s] : 0;
+            src[s] = in ? base[s] + i * J->xrs : x;
         }
+        FTN(fcft_gather)(buf + 2 * r * Nc * V, Nc, src, rlo, rhi, J->xcs, J->xcplx, J->pair);
+    }
+    FTN(fcft_fwd2)(buf, Nr, Nc, twr, twc);
+    for (e = 0; e < Nr * Nc; e++) {
+        VT *p = (VT *)buf + 2 * e;
+        FT_T hr = H[2 * e], hi_ = H[2 * e + 1];
+        VT pr = p[0], pi = p[1];
+        p[0] = pr * hr - pi * hi_;
+        p[1] = pr * hi_ + pi * hr;
+    }
+    FTN(fcft_inv2)(buf, Nr, Nc, twr, twc);
+    for (r = 0; r < J->str; r++) {
+        for (s = 0; s < 2 * V; s++) {
+            ptrdiff_t oi = obr[s] * J->str + r, c0 = obc[s] * J->stc;
+            int ok = blk[s] >= 0 && oi < J->lr;
+            rhi[s] = ok ? (J->lc - c0 < J->stc ? J->lc - c0 : J->stc) : 0;
+            dst[s] = ok ? out + opl[s] * J->ops + oi * J->ors + c0 * J->ocs +
+                              (J->pair ? 0 : (s & 1)) : out;
+        }
+        FTN(fcft_scatter)(buf + 2 * ((J->kr - 1 + r) * Nc + J->kc - 1) * V, J->stc, dst, rhi,
+                          J->ocs, J->pair);
     }
 }
 
