@@ -260,8 +260,120 @@ def test_block_size_model():
     assert _fftconv._lanes_size(_fftconv._LANES_NMAX, 10**6, 1, 16, 8, 8) is None
 
 
-def test_two_axes_and_2d_kernels_stay_on_pocketfft(rng, lanes_calls):
-    x, w = rng.standard_normal((60, 70)), rng.standard_normal((5, 6))
+def test_three_axes_and_varying_kernels_stay_on_pocketfft(rng, lanes_calls, lanes2_calls):
+    """Three transformed axes, or a kernel that differs along a broadcast axis."""
+    x, w = rng.standard_normal((20, 30, 40)), rng.standard_normal((3, 5, 6))
     y = signal.fftconvolve(x, w, "same")
     assert np.allclose(y, signal.convolve(x, w, "same", method="direct"), atol=1e-10)
-    assert not lanes_calls
+    x, w = rng.standard_normal((3, 40, 50)), rng.standard_normal((3, 5, 6))
+    y = signal.fftconvolve(x, w, "same", axes=(1, 2))
+    ref = np.stack([signal.convolve(a, b, "same", method="direct") for a, b in zip(x, w)])
+    assert np.allclose(y, ref, atol=1e-10)
+    assert not lanes_calls and not lanes2_calls
+
+
+# ------------------------------------------------------------ 2-D tiles
+
+@pytest.fixture
+def lanes2_calls(monkeypatch):
+    calls = []
+    real = _fft_kernels.convolve2
+    monkeypatch.setattr(_fft_kernels, "convolve2", lambda *a: calls.append(a[-4:]) or real(*a))
+    return calls
+
+
+def _ref2(x, w, mode):
+    """SciPy's 2-D convolve, in complex128 by sums of shifted planes."""
+    n, k = x.shape, w.shape
+    full = np.zeros((n[0] + k[0] - 1, n[1] + k[1] - 1), complex)
+    for a in range(k[0]):
+        for b in range(k[1]):
+            full[a:a + n[0], b:b + n[1]] += w[a, b] * x.astype(complex)
+    if mode == "full":
+        return full
+    if mode == "same":
+        s = [(kk - 1) // 2 for kk in k]
+        return full[s[0]:s[0] + n[0], s[1]:s[1] + n[1]]
+    return full[k[0] - 1:n[0], k[1] - 1:n[1]]
+
+
+CASES2 = [  # x shape, w shape, mode
+    ((300, 200), (31, 31), "same"), ((100, 77), (5, 9), "full"), ((64, 300), (20, 3), "valid"),
+    ((10, 12), (3, 40), "full"), ((40, 500), (2, 2), "same"), ((7, 200), (7, 17), "valid"),
+]
+
+
+@pytest.mark.parametrize("dt", ["f4", "f8", "c8", "c16"])
+@pytest.mark.parametrize("case", CASES2)
+def test_2d_within_normwise_bound(isa, rng, lanes2_calls, dt, case):
+    xs, ks, mode = case
+    x = _rand(rng, int(np.prod(xs)), dt).reshape(xs)
+    w = _rand(rng, int(np.prod(ks)), dt).reshape(ks)
+    y = signal.fftconvolve(x, w, mode)
+    ref = _ref2(x, w, mode)
+    assert y.dtype == np.dtype(dt) and y.shape == ref.shape
+    assert np.linalg.norm(y - ref) <= _bound(x, w, EPS[np.dtype(dt).char.lower()])
+    assert lanes2_calls
+
+
+def test_2d_tile_sizes(rng, monkeypatch):
+    """Every tile shape gives the convolution (not only the model's choice)."""
+    x = rng.standard_normal((90, 70)).astype(np.float32)
+    w = rng.standard_normal((9, 13)).astype(np.float32)
+    ref = _ref2(x, w, "same")
+    for size in [(16, 16), (16, 64), (64, 16), (32, 32), (128, 128), (256, 16)]:
+        monkeypatch.setattr(_fftconv, "_lanes2_size", lambda *a, size=size: size)
+        y = signal.fftconvolve(x, w, "same")
+        assert np.linalg.norm(y - ref) <= _bound(x, w, EPS["f"]), size
+
+
+def test_1d_block_sizes(rng, monkeypatch):
+    x = rng.standard_normal(5000)
+    w = rng.standard_normal(200)
+    ref = _ref(x, w, "same")
+    for N in [256, 512, 1024, 2048, 8192, 16384]:
+        monkeypatch.setattr(_fftconv, "_lanes_size", lambda *a, N=N: N)
+        y = signal.fftconvolve(x, w, "same")
+        assert np.linalg.norm(y - ref) <= _bound(x, w, EPS["d"]), N
+
+
+def test_2d_batches_axes_and_layouts(isa, rng, lanes2_calls):
+    x = rng.standard_normal((3, 50, 60)).astype(np.float32)
+    w = rng.standard_normal((1, 7, 5)).astype(np.float32)
+    ref = np.stack([_ref2(p, w[0], "same") for p in x])
+    bound = np.sqrt(3) * _bound(x[0], w, EPS["f"])
+    y = signal.fftconvolve(x, w, "same", axes=(1, 2))
+    assert np.linalg.norm(y - ref) <= bound
+    y = signal.fftconvolve(x.transpose(1, 0, 2), w.transpose(1, 0, 2), "same", axes=(0, 2))
+    assert y.flags.c_contiguous and np.linalg.norm(y - ref.transpose(1, 0, 2)) <= bound
+    y = signal.fftconvolve(x.transpose(0, 2, 1), w.transpose(0, 2, 1), "same", axes=(2, 1))
+    assert np.linalg.norm(y - ref.transpose(0, 2, 1)) <= bound
+    xs = x[:, ::-1, ::2]
+    refs = np.stack([_ref2(p, w[0], "valid") for p in xs])
+    y = signal.fftconvolve(xs, w, "valid", axes=(1, 2))
+    assert np.linalg.norm(y - refs) <= bound
+    assert len(lanes2_calls) == 4
+
+
+def test_2d_same_bits_for_any_thread_count(rng):
+    x = rng.standard_normal((700, 300)).astype(np.float32)
+    w = rng.standard_normal((31, 31)).astype(np.float32)
+    old = fastconv.get_num_threads()
+    try:
+        res = []
+        for n in (1, 2):
+            fastconv.set_num_threads(n)
+            res.append(signal.fftconvolve(x, w, "same"))
+    finally:
+        fastconv.set_num_threads(old)
+    assert np.array_equal(res[0], res[1])
+
+
+def test_2d_nonfinite_stays_near_its_tile(rng, lanes2_calls):
+    x = rng.standard_normal((1000, 1000)).astype(np.float32)
+    w = rng.standard_normal((9, 9)).astype(np.float32)
+    x[500, 500] = np.nan
+    y = signal.fftconvolve(x, w)
+    assert np.isnan(y[500:509, 500:509]).all()
+    assert np.isfinite(y[:300]).all() and np.isfinite(y[700:]).all()
+    assert lanes2_calls
