@@ -4,9 +4,15 @@
 length)`` of the full linear convolution along each axis of ``axes``;
 the other axes broadcast (sizes equal or 1), as in SciPy's ``fftconvolve``.
 
-One axis (the one where a cost model of the transforms says cutting saves most,
-counting a cache penalty for big blocks) may be cut into blocks: each block of
-``N`` input samples gives
+One transformed axis with a kernel that is one line, or two with a kernel that
+is one plane, run on fastconv's own transforms (``_fft_kernels``, fc_fft.h):
+power-of-two blocks (1-D) or tiles (2-D), a vector's width of them at a time,
+one per SIMD lane; the block size minimises a model of the butterflies with a
+measured penalty for big buffers.  They need neither SciPy nor numpy.fft.
+
+Everything else runs on pocketfft, as follows.  One axis (the one where a cost
+model of the transforms says cutting saves most, counting a cache penalty for
+big blocks) may be cut into blocks: each block of ``N`` input samples gives
 ``N - k + 1`` outputs of a circular convolution (overlap-save), so the
 temporaries are a few blocks, never the whole padded signal, and the input is
 only read by slices (memory-mapped inputs stay on disk).  ``N`` minimises a
@@ -307,7 +313,7 @@ _LANES_PENALTY = ((256 << 10, 1.0), (512 << 10, 1.15), (1 << 20, 1.5), (2 << 20,
 # in units of one radix-2 butterfly level
 _LANES_OVERHEAD = 3.0
 _TWIDDLES = {}
-_TWIDDLES_MAX = 16
+_TWIDDLES_MAX = 8     # tables of 2^16 float64 are 1 MB
 
 
 def _lanes_level():
