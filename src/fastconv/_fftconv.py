@@ -337,7 +337,10 @@ def _twiddles(N, rdt):
             L //= 4
         tw = np.ascontiguousarray(np.concatenate(parts).view(np.float64).astype(rdt))
         if len(_TWIDDLES) >= _TWIDDLES_MAX:
-            _TWIDDLES.pop(next(iter(_TWIDDLES)))
+            try:    # another thread may evict at the same time
+                _TWIDDLES.pop(next(iter(_TWIDDLES)), None)
+            except (StopIteration, RuntimeError):
+                pass
         _TWIDDLES[key] = tw
     return tw
 
