@@ -428,46 +428,69 @@ static FT_ATTR void FTN(fcft_gather)(FT_T *buf, ptrdiff_t N, const FT_T *const *
 {
     const ptrdiff_t V = NV;
     ptrdiff_t s, n0, n;
-    /* gather, V elements at a time: a V x V transpose for each part whose V
-     * slots all read inside the signal, element by element otherwise */
     for (n0 = 0; n0 < N; n0 += V) {
         int part;
-        for (part = 0; part < 2; part++) {
-            int full = 1;
-            for (s = part; s < 2 * V; s += 2)
-                full &= lo[s] <= n0 && hi[s] >= n0 + V;
 #if FCFT_VEC
-            if (full && xcs == (xcplx ? 2 : 1) && (pair || xcplx)) {
-                VT r[NV], q[NV];
-                if (pair) {
-                    for (s = 0; s < V; s++) r[s] = *(const VU *)(src[2 * s + part] + n0);
-                } else {
-                    if (part) continue;     /* both parts done with part 0 */
-                    for (s = 0; s < V; s++) {
-                        const FT_T *p = src[2 * s] + 2 * n0;
-                        VT a = *(const VU *)p, b = *(const VU *)(p + V);
-                        r[s] = EVN(a, b);
-                        q[s] = ODD(a, b);
+        /* V elements of V slots: a V x V transpose (a slot that reads past an
+         * end of its signal goes through a zero-padded copy) */
+        if (xcs == (xcplx ? 2 : 1) && (pair || xcplx)) {
+            VT r[NV], q[NV];
+            FT_T tmp[2 * NV] __attribute__((aligned(FT_VB)));
+            ptrdiff_t l;
+            if (pair) {
+                for (part = 0; part < 2; part++) {
+                    for (l = 0; l < V; l++) {
+                        s = 2 * l + part;
+                        if (lo[s] <= n0 && hi[s] >= n0 + V) {
+                            r[l] = *(const VU *)(src[s] + n0);
+                            continue;
+                        }
+                        for (n = 0; n < V; n++)
+                            tmp[n] = n0 + n >= lo[s] && n0 + n < hi[s] ? src[s][n0 + n] : 0;
+                        r[l] = *(const VT *)tmp;
                     }
-                    FTN(fcft_transpose)(q);
-                    for (n = 0; n < V; n++) *(VT *)(buf + (2 * (n0 + n) + 1) * V) = q[n];
+                    FTN(fcft_transpose)(r);
+                    for (n = 0; n < V; n++) *(VT *)(buf + (2 * (n0 + n) + part) * V) = r[n];
                 }
-                FTN(fcft_transpose)(r);
-                for (n = 0; n < V; n++) *(VT *)(buf + (2 * (n0 + n) + part) * V) = r[n];
                 continue;
             }
+            for (l = 0; l < V; l++) {
+                VT va, vb;
+                s = 2 * l;
+                if (lo[s] <= n0 && hi[s] >= n0 + V) {
+                    va = *(const VU *)(src[s] + 2 * n0);
+                    vb = *(const VU *)(src[s] + 2 * n0 + V);
+                } else {
+                    for (n = 0; n < V; n++) {
+                        int in = n0 + n >= lo[s] && n0 + n < hi[s];
+                        tmp[2 * n] = in ? src[s][2 * (n0 + n)] : 0;
+                        tmp[2 * n + 1] = in ? src[s][2 * (n0 + n) + 1] : 0;
+                    }
+                    va = *(const VT *)tmp;
+                    vb = *(const VT *)(tmp + V);
+                }
+                r[l] = EVN(va, vb);
+                q[l] = ODD(va, vb);
+            }
+            FTN(fcft_transpose)(r);
+            FTN(fcft_transpose)(q);
+            for (n = 0; n < V; n++) {
+                *(VT *)(buf + 2 * (n0 + n) * V) = r[n];
+                *(VT *)(buf + (2 * (n0 + n) + 1) * V) = q[n];
+            }
+            continue;
+        }
 #endif
+        for (part = 0; part < 2; part++) {
             for (s = part; s < 2 * V; s += 2) {
                 FT_T *dst = buf + part * V + s / 2;
                 const FT_T *p = src[s];
-                const ptrdiff_t cs = xcs;
                 ptrdiff_t e = n0 + V;
                 ptrdiff_t a = FTN(fcft_clamp)(lo[s], n0, e), z = FTN(fcft_clamp)(hi[s], a, e);
                 for (n = n0; n < a; n++) dst[2 * n * V] = 0;
-                for (n = a; n < z; n++) dst[2 * n * V] = p[n * cs];
+                for (n = a; n < z; n++) dst[2 * n * V] = p[n * xcs];
                 for (n = z; n < e; n++) dst[2 * n * V] = 0;
             }
-            (void)full;
         }
     }
 }
@@ -479,43 +502,61 @@ static FT_ATTR void FTN(fcft_scatter)(const FT_T *bk, ptrdiff_t step, FT_T *cons
 {
     const ptrdiff_t V = NV;
     ptrdiff_t s, n0, n;
-    /* V outputs at a time: transposes where all V slots of a part write V
-     * outputs, element by element otherwise */
     for (n0 = 0; n0 < step; n0 += V) {
         int part;
         const FT_T *b0 = bk + 2 * n0 * V;
-        for (part = 0; part < 2; part++) {
-            int full = 1;
-            for (s = part; s < 2 * V; s += 2)
-                full &= hi[s] >= n0 + V;
 #if FCFT_VEC
-            if (full && ocs == (pair ? 1 : 2)) {
-                VT r[NV], q[NV];
-                for (n = 0; n < V; n++) r[n] = *(const VT *)(b0 + (2 * n + part) * V);
-                FTN(fcft_transpose)(r);
-                if (pair) {
-                    for (s = 0; s < V; s++) *(VU *)(dst[2 * s + part] + n0) = r[s];
-                } else {
-                    if (part) continue;
-                    for (n = 0; n < V; n++) q[n] = *(const VT *)(b0 + (2 * n + 1) * V);
-                    FTN(fcft_transpose)(q);
-                    for (s = 0; s < V; s++) {
-                        FT_T *o = dst[2 * s] + 2 * n0;
-                        *(VU *)o = ZLO(r[s], q[s]);
-                        *(VU *)(o + V) = ZHI(r[s], q[s]);
+        /* V x V transposes while V outputs fit in the block (a slot with fewer
+         * outputs left stores them one by one) */
+        if (n0 + V <= step && ocs == (pair ? 1 : 2)) {
+            VT r[NV], q[NV];
+            FT_T tmp[2 * NV] __attribute__((aligned(FT_VB)));
+            ptrdiff_t l, m;
+            if (pair) {
+                for (part = 0; part < 2; part++) {
+                    for (n = 0; n < V; n++) r[n] = *(const VT *)(b0 + (2 * n + part) * V);
+                    FTN(fcft_transpose)(r);
+                    for (l = 0; l < V; l++) {
+                        s = 2 * l + part;
+                        m = hi[s] - n0;
+                        if (m >= V) {
+                            *(VU *)(dst[s] + n0) = r[l];
+                        } else if (m > 0) {
+                            *(VT *)tmp = r[l];
+                            for (n = 0; n < m; n++) dst[s][n0 + n] = tmp[n];
+                        }
                     }
                 }
                 continue;
             }
+            for (n = 0; n < V; n++) {
+                r[n] = *(const VT *)(b0 + 2 * n * V);
+                q[n] = *(const VT *)(b0 + (2 * n + 1) * V);
+            }
+            FTN(fcft_transpose)(r);
+            FTN(fcft_transpose)(q);
+            for (l = 0; l < V; l++) {
+                FT_T *o = dst[2 * l] + 2 * n0;
+                m = hi[2 * l] - n0;
+                if (m >= V) {
+                    *(VU *)o = ZLO(r[l], q[l]);
+                    *(VU *)(o + V) = ZHI(r[l], q[l]);
+                } else if (m > 0) {
+                    *(VT *)tmp = ZLO(r[l], q[l]);
+                    *(VT *)(tmp + V) = ZHI(r[l], q[l]);
+                    for (n = 0; n < 2 * m; n++) o[n] = tmp[n];
+                }
+            }
+            continue;
+        }
 #endif
+        for (part = 0; part < 2; part++) {
             for (s = part; s < 2 * V; s += 2) {
                 const FT_T *q = b0 + part * V + s / 2;
                 FT_T *o = dst[s] + n0 * ocs;
-                const ptrdiff_t cs = ocs;
                 ptrdiff_t z = hi[s] - n0 < V ? hi[s] - n0 : V;
-                for (n = 0; n < z; n++) o[n * cs] = q[2 * n * V];
+                for (n = 0; n < z; n++) o[n * ocs] = q[2 * n * V];
             }
-            (void)full;
         }
     }
 }
