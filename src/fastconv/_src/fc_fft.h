@@ -19,6 +19,12 @@
  * one complex block (a real kernel keeps them apart: conv(a + ib, h) =
  * conv(a, h) + i conv(b, h)).  Complex signals: one block per lane.
  *
+ * 2-D (fcft_job2): a lane holds one Nr x Nc tile; each row is transformed as
+ * above, then the columns, taking a whole row of the tile as one element (so
+ * the column butterflies are contiguous vector code too), the product, and
+ * the inverse in reverse order.  (Strips of a few columns, to stay in cache,
+ * measured slower: their rows are 2^k elements apart and the inner loops short.)
+ *
  * Every lane runs the same operations whatever the other lanes hold and
  * whichever thread runs the group; the groups are fixed by the block count
  * and V, so the bits do not depend on the thread count (they may depend on
