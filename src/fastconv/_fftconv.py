@@ -298,8 +298,9 @@ def _blocked(x, w, axes, ranges, sizes, c, N, out, complex_, rdt, nthreads):
 # ---------------------------------------------------------------- lanes path
 # One transformed axis and a kernel that is one line (1-D signals, rows of a
 # 2-D array): fc_fft.h's power-of-two transforms, a vector's width of blocks
-# at a time.  Everything else (several axes, kernels with several lines, sizes
-# past _LANES_NMAX) stays on pocketfft above.
+# at a time (two axes: _lanes2 below).  Everything else (three or more axes,
+# kernels that vary along a broadcast axis, sizes past _LANES_NMAX or
+# _LANES2_MAX) stays on pocketfft above.
 
 # largest block (one lane); larger kernels go to pocketfft
 _LANES_NMAX = 1 << 16
