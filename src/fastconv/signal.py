@@ -401,7 +401,8 @@ def correlation_lags(in1_len, in2_len, mode="full"):
 # docs/performance.md ("fastconv.signal: direct or FFT").
 _DIRECT_MAC_S = {(1, 4): 0.018e-9, (1, 8): 0.035e-9, (2, 4): 0.023e-9, (2, 8): 0.044e-9}
 _DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 1.0e-9, (2, 8): 1.26e-9}
-_FFT_S = {(1, 4): 0.32e-9, (1, 8): 0.62e-9, (2, 4): 0.36e-9, (2, 8): 1.0e-9}
+_FFT_S = {(1, 4): 0.16e-9, (1, 8): 0.25e-9, (2, 4): 0.12e-9, (2, 8): 0.2e-9,
+          (3, 4): 0.36e-9, (3, 8): 1.0e-9}
 _CALL_S = 30e-6
 
 
@@ -418,7 +419,8 @@ def _predict(volume, kernel, mode):
     # the overlap-save block along each transformed axis: a few kernel lengths
     units = sum(math.log2(min(o + k - 1, max(8 * k, 1024))) + 1
                 for o, k in zip(out, ks) if k > 1) + 6
-    fft = math.prod(out) * units * _FFT_S[rank, item] * (2 if dt.kind == "c" else 1) + 3 * _CALL_S
+    frank = min(3, max(1, sum(k > 1 for k in ks)))    # 1-2 axes: fc_fft.h; more: pocketfft
+    fft = math.prod(out) * units * _FFT_S[frank, item] * (2 if dt.kind == "c" else 1) + 3 * _CALL_S
     return direct, fft
 
 
