@@ -80,6 +80,52 @@ static FT_ATTR void FTN(fcft_r2)(VT *v, ptrdiff_t n)
     }
 }
 
+/* one radix-4 butterfly of a forward stage: legs p, p + q, p + 2q, p + 3q
+ * (complex elements: re, im vectors), twiddles w1..w3 on the outputs */
+static FT_ATTR inline void FTN(fcft_bf4)(VT *p, ptrdiff_t q, FT_T w1r, FT_T w1i, FT_T w2r,
+                                         FT_T w2i, FT_T w3r, FT_T w3i)
+{
+    VT a0r = p[0], a0i = p[1], a1r = p[2 * q], a1i = p[2 * q + 1];
+    VT a2r = p[4 * q], a2i = p[4 * q + 1], a3r = p[6 * q], a3i = p[6 * q + 1];
+    VT t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
+    VT t2r = a1r + a3r, t2i = a1i + a3i;
+    VT t3r = a1i - a3i, t3i = a3r - a1r;      /* -i (a1 - a3) */
+    VT x1r = t1r + t3r, x1i = t1i + t3i;
+    VT x2r = t0r - t2r, x2i = t0i - t2i;
+    VT x3r = t1r - t3r, x3i = t1i - t3i;
+    p[0] = t0r + t2r;
+    p[1] = t0i + t2i;
+    p[2 * q] = x1r * w1r - x1i * w1i;
+    p[2 * q + 1] = x1r * w1i + x1i * w1r;
+    p[4 * q] = x2r * w2r - x2i * w2i;
+    p[4 * q + 1] = x2r * w2i + x2i * w2r;
+    p[6 * q] = x3r * w3r - x3i * w3i;
+    p[6 * q + 1] = x3r * w3i + x3i * w3r;
+}
+
+/* its conjugate transpose, for the inverse stages: twiddles on the inputs */
+static FT_ATTR inline void FTN(fcft_ibf4)(VT *p, ptrdiff_t q, FT_T w1r, FT_T w1i, FT_T w2r,
+                                          FT_T w2i, FT_T w3r, FT_T w3i)
+{
+    VT b1r = p[2 * q], b1i = p[2 * q + 1], b2r = p[4 * q], b2i = p[4 * q + 1];
+    VT b3r = p[6 * q], b3i = p[6 * q + 1];
+    VT c0r = p[0], c0i = p[1];
+    VT c1r = b1r * w1r + b1i * w1i, c1i = b1i * w1r - b1r * w1i;
+    VT c2r = b2r * w2r + b2i * w2i, c2i = b2i * w2r - b2r * w2i;
+    VT c3r = b3r * w3r + b3i * w3i, c3i = b3i * w3r - b3r * w3i;
+    VT u0r = c0r + c2r, u0i = c0i + c2i, u1r = c0r - c2r, u1i = c0i - c2i;
+    VT u2r = c1r + c3r, u2i = c1i + c3i;
+    VT u3r = c3i - c1i, u3i = c1r - c3r;      /* i (c1 - c3) */
+    p[0] = u0r + u2r;
+    p[1] = u0i + u2i;
+    p[2 * q] = u1r + u3r;
+    p[2 * q + 1] = u1i + u3i;
+    p[4 * q] = u0r - u2r;
+    p[4 * q + 1] = u0i - u2i;
+    p[6 * q] = u1r - u3r;
+    p[6 * q + 1] = u1i - u3i;
+}
+
 /* forward radix-4 stages hi down to lo (lengths base 4^s) over n elements at v */
 static FT_ATTR void FTN(fcft_fwd4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptrdiff_t *off,
                                    int hi, int lo, ptrdiff_t base)
@@ -95,22 +141,7 @@ static FT_ATTR void FTN(fcft_fwd4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptr
             FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
             for (b = j; b < n; b += L) {
                 VT *p = v + 2 * b;
-                VT a0r = p[0], a0i = p[1], a1r = p[2 * q], a1i = p[2 * q + 1];
-                VT a2r = p[4 * q], a2i = p[4 * q + 1], a3r = p[6 * q], a3i = p[6 * q + 1];
-                VT t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
-                VT t2r = a1r + a3r, t2i = a1i + a3i;
-                VT t3r = a1i - a3i, t3i = a3r - a1r;      /* -i (a1 - a3) */
-                VT x1r = t1r + t3r, x1i = t1i + t3i;
-                VT x2r = t0r - t2r, x2i = t0i - t2i;
-                VT x3r = t1r - t3r, x3i = t1i - t3i;
-                p[0] = t0r + t2r;
-                p[1] = t0i + t2i;
-                p[2 * q] = x1r * w1r - x1i * w1i;
-                p[2 * q + 1] = x1r * w1i + x1i * w1r;
-                p[4 * q] = x2r * w2r - x2i * w2i;
-                p[4 * q + 1] = x2r * w2i + x2i * w2r;
-                p[6 * q] = x3r * w3r - x3i * w3i;
-                p[6 * q + 1] = x3r * w3i + x3i * w3r;
+                FTN(fcft_bf4)(p, q, w1r, w1i, w2r, w2i, w3r, w3i);
             }
         }
     }
@@ -132,23 +163,7 @@ static FT_ATTR void FTN(fcft_inv4)(VT *v, ptrdiff_t n, const FT_T *tw, const ptr
             FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
             for (b = j; b < n; b += L) {
                 VT *p = v + 2 * b;
-                VT b1r = p[2 * q], b1i = p[2 * q + 1], b2r = p[4 * q], b2i = p[4 * q + 1];
-                VT b3r = p[6 * q], b3i = p[6 * q + 1];
-                VT c0r = p[0], c0i = p[1];
-                VT c1r = b1r * w1r + b1i * w1i, c1i = b1i * w1r - b1r * w1i;
-                VT c2r = b2r * w2r + b2i * w2i, c2i = b2i * w2r - b2r * w2i;
-                VT c3r = b3r * w3r + b3i * w3i, c3i = b3i * w3r - b3r * w3i;
-                VT u0r = c0r + c2r, u0i = c0i + c2i, u1r = c0r - c2r, u1i = c0i - c2i;
-                VT u2r = c1r + c3r, u2i = c1i + c3i;
-                VT u3r = c3i - c1i, u3i = c1r - c3r;      /* i (c1 - c3) */
-                p[0] = u0r + u2r;
-                p[1] = u0i + u2i;
-                p[2 * q] = u1r + u3r;
-                p[2 * q + 1] = u1i + u3i;
-                p[4 * q] = u0r - u2r;
-                p[4 * q + 1] = u0i - u2i;
-                p[6 * q] = u1r - u3r;
-                p[6 * q + 1] = u1i - u3i;
+                FTN(fcft_ibf4)(p, q, w1r, w1i, w2r, w2i, w3r, w3i);
             }
         }
     }
@@ -191,22 +206,7 @@ static FT_ATTR void FTN(fcft_fwd4s)(VT *v, ptrdiff_t n, const FT_T *tw, const pt
             FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
             for (b = j; b < n; b += L) for (u = 0; u < S; u++) {
                 VT *p = v + 2 * (b * S + u);
-                VT a0r = p[0], a0i = p[1], a1r = p[2 * qs], a1i = p[2 * qs + 1];
-                VT a2r = p[4 * qs], a2i = p[4 * qs + 1], a3r = p[6 * qs], a3i = p[6 * qs + 1];
-                VT t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
-                VT t2r = a1r + a3r, t2i = a1i + a3i;
-                VT t3r = a1i - a3i, t3i = a3r - a1r;      /* -i (a1 - a3) */
-                VT x1r = t1r + t3r, x1i = t1i + t3i;
-                VT x2r = t0r - t2r, x2i = t0i - t2i;
-                VT x3r = t1r - t3r, x3i = t1i - t3i;
-                p[0] = t0r + t2r;
-                p[1] = t0i + t2i;
-                p[2 * qs] = x1r * w1r - x1i * w1i;
-                p[2 * qs + 1] = x1r * w1i + x1i * w1r;
-                p[4 * qs] = x2r * w2r - x2i * w2i;
-                p[4 * qs + 1] = x2r * w2i + x2i * w2r;
-                p[6 * qs] = x3r * w3r - x3i * w3i;
-                p[6 * qs + 1] = x3r * w3i + x3i * w3r;
+                FTN(fcft_bf4)(p, qs, w1r, w1i, w2r, w2i, w3r, w3i);
             }
         }
     }
@@ -227,23 +227,7 @@ static FT_ATTR void FTN(fcft_inv4s)(VT *v, ptrdiff_t n, const FT_T *tw, const pt
             FT_T w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
             for (b = j; b < n; b += L) for (u = 0; u < S; u++) {
                 VT *p = v + 2 * (b * S + u);
-                VT b1r = p[2 * qs], b1i = p[2 * qs + 1], b2r = p[4 * qs], b2i = p[4 * qs + 1];
-                VT b3r = p[6 * qs], b3i = p[6 * qs + 1];
-                VT c0r = p[0], c0i = p[1];
-                VT c1r = b1r * w1r + b1i * w1i, c1i = b1i * w1r - b1r * w1i;
-                VT c2r = b2r * w2r + b2i * w2i, c2i = b2i * w2r - b2r * w2i;
-                VT c3r = b3r * w3r + b3i * w3i, c3i = b3i * w3r - b3r * w3i;
-                VT u0r = c0r + c2r, u0i = c0i + c2i, u1r = c0r - c2r, u1i = c0i - c2i;
-                VT u2r = c1r + c3r, u2i = c1i + c3i;
-                VT u3r = c3i - c1i, u3i = c1r - c3r;      /* i (c1 - c3) */
-                p[0] = u0r + u2r;
-                p[1] = u0i + u2i;
-                p[2 * qs] = u1r + u3r;
-                p[2 * qs + 1] = u1i + u3i;
-                p[4 * qs] = u0r - u2r;
-                p[4 * qs + 1] = u0i - u2i;
-                p[6 * qs] = u1r - u3r;
-                p[6 * qs + 1] = u1i - u3i;
+                FTN(fcft_ibf4)(p, qs, w1r, w1i, w2r, w2i, w3r, w3i);
             }
         }
     }
