@@ -80,7 +80,8 @@ def convolve(in1, in2, mode="full", method="auto"):
         within the float bound of its own terms, integers are exact (wrapping
         like integer sums), NaN/inf stay where they are.  'fft': fastconv's FFT
         path (overlap-save blocks), accurate norm-wise; a NaN/inf spreads over
-        its block.  'auto': the faster of the two on this machine class (a cost
+        its block (for real input it may reach the block paired with it: the
+        lane transform takes two real blocks as one complex one).  'auto': the faster of the two on this machine class (a cost
         model measured on both paths) among those that keep what the inputs'
         dtype promises: 'direct' for integer, bool and object inputs (exact);
         for float/complex inputs 'fft' only when it is predicted faster (a cost
@@ -212,7 +213,9 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     -----
     Long axes are cut into overlap-save blocks (the same results as one big
     transform up to rounding, with temporaries of a few blocks), so this is also
-    ``oaconvolve``.  A NaN or inf spreads over the outputs of its block.
+    ``oaconvolve``.  A NaN or inf spreads over the outputs of its block (for real
+    input it may reach the block paired with it: the lane transform takes two
+    real blocks as one complex one).
 
     Examples
     --------
