@@ -81,8 +81,9 @@ def convolve(in1, in2, mode="full", method="auto"):
         like integer sums), NaN/inf stay where they are.  'fft': fastconv's FFT
         path (overlap-save blocks), accurate norm-wise; a NaN/inf spreads over
         its block (for real input it may reach the block paired with it: the
-        lane transform takes two real blocks as one complex one).  'auto': the faster of the two on this machine class (a cost
-        model measured on both paths) among those that keep what the inputs'
+        lane transform takes two real blocks as one complex one).  'auto': the
+        faster of the two on this machine class (a cost model measured on both
+        paths) among those that keep what the inputs'
         dtype promises: 'direct' for integer, bool and object inputs (exact);
         for float/complex inputs 'fft' only when it is predicted faster (a cost
         model of both paths measured on this machine class), every input is

@@ -12,18 +12,6 @@
 # same kernel over the same planes, so the same bits either way.
 
 
-cdef bint _kernel_array(a, dtype, Py_ssize_t n, Py_buffer *b):
-    """Take ``a``'s buffer into b if ``a`` is a C-contiguous, aligned ndarray of
-    ``dtype`` with n elements; else leave b untouched and return False."""
-    if not (a.__class__ is _ndarray and a.dtype is dtype):
-        return False
-    PyObject_GetBuffer(a, b, PyBUF_RECORDS_RO)
-    if b.len == n * b.itemsize and _c_aligned(b):
-        return True
-    PyBuffer_Release(b)
-    return False
-
-
 cdef class ConvCall:
     """A checked depthwise 3x3 convolution read in place (dw_forward3), of one
     shape and dtype.

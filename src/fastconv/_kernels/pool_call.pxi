@@ -7,32 +7,10 @@
 # no tuple-to-struct conversion and no typed memoryviews per call (each of those
 # was a few tenths of a microsecond), and no OpenMP region for a one-thread call.
 
-from cpython.buffer cimport (PyBUF_RECORDS_RO, PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release,
-                             PyObject_GetBuffer)
-
 cdef enum:
     POOL_MAX = 0
     POOL_MAX_INDICES = 1
     POOL_AVG = 2
-
-_ndarray = np.ndarray
-_empty = np.empty
-_int64 = np.dtype(np.int64)
-
-
-cdef bint _c_aligned(const Py_buffer *b) noexcept:
-    """Whether an exported buffer is C-contiguous and aligned to its item size."""
-    cdef Py_ssize_t step = b.itemsize
-    cdef int i
-    if <size_t>b.buf % <size_t>b.itemsize:
-        return False
-    if b.strides == NULL:
-        return True
-    for i in range(b.ndim - 1, -1, -1):
-        if b.shape[i] != 1 and b.strides[i] != step:
-            return False
-        step *= b.shape[i]
-    return True
 
 
 cdef const Py_ssize_t *_intp_ptr(a):
@@ -105,11 +83,8 @@ cdef class PoolCall:
         cdef int rc = 0
         cdef int64_t *ip = NULL
         cdef Py_ssize_t itemsize = 4 if self.f32 else 8
-        if not (x.__class__ is _ndarray and x.dtype is self.dtype):
-            x = self._converted(x)
-        PyObject_GetBuffer(x, &xb, PyBUF_RECORDS_RO)
-        if not _c_aligned(&xb):
-            PyBuffer_Release(&xb)
+        if not _kernel_array(x, self.dtype, self.planes * self.pin, &xb):
+            # another dtype, layout or byte order: the contiguous copy the kernels take
             x = self._converted(x)
             PyObject_GetBuffer(x, &xb, PyBUF_RECORDS_RO)
         try:
