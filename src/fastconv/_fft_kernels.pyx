@@ -64,6 +64,12 @@ cdef extern from "fc_fft.h" nogil:
                        const double *twr, const double *twc, const double *H)
 
 
+cdef inline Py_ssize_t _elements(Py_ssize_t stride, Py_ssize_t itemsize) noexcept:
+    """A stride in elements, signed: a reversed view's is negative (divided by the
+    unsigned ``sizeof`` it became a huge positive one, whose products overflowed)."""
+    return stride // itemsize
+
+
 def _watch_after_fork():
     """In a forked child, the thread that forked is Python's main thread."""
     import threading
@@ -106,7 +112,7 @@ def spectrum(const floating[:] w, bint wcplx, Py_ssize_t N, const floating[::1] 
     followed by the imaginary part)."""
     import numpy as np
     cdef Py_ssize_t V = fcft_lanes(level, sizeof(floating))
-    cdef Py_ssize_t ws = w.strides[0] // sizeof(floating)
+    cdef Py_ssize_t ws = _elements(w.strides[0], sizeof(floating))
     cdef Py_ssize_t k = w.shape[0]
     H = np.empty(2 * N, dtype=np.float32 if floating is float else np.float64)
     cdef floating[::1] h = H
@@ -133,13 +139,13 @@ def convolve(const floating[:, :] x, bint xcplx, const floating[::1] H,
     if N < V or N < 16 or N - k < 0:
         raise ValueError(f"blocks of {N} cannot hold {k} taps at {V} lanes")
     J.x = &x[0, 0]
-    J.xrs = x.strides[0] // sizeof(floating)
-    J.xcs = x.strides[1] // sizeof(floating)
+    J.xrs = _elements(x.strides[0], sizeof(floating))
+    J.xcs = _elements(x.strides[1], sizeof(floating))
     J.n = x.shape[1]
     J.xcplx = xcplx
     J.out = &out[0, 0]
-    J.ors = out.strides[0] // sizeof(floating)
-    J.ocs = out.strides[1] // sizeof(floating)
+    J.ors = _elements(out.strides[0], sizeof(floating))
+    J.ocs = _elements(out.strides[1], sizeof(floating))
     J.pair = pair
     J.start = start
     J.length = out.shape[1]
@@ -190,7 +196,8 @@ def spectrum2(const floating[:, :] w, bint wcplx, Py_ssize_t Nr, Py_ssize_t Nc,
     (re, im) pairs (see ``spectrum``)."""
     import numpy as np
     cdef Py_ssize_t V = fcft_lanes(level, sizeof(floating))
-    cdef Py_ssize_t wrs = w.strides[0] // sizeof(floating), wcs = w.strides[1] // sizeof(floating)
+    cdef Py_ssize_t wrs = _elements(w.strides[0], sizeof(floating))
+    cdef Py_ssize_t wcs = _elements(w.strides[1], sizeof(floating))
     H = np.empty(2 * Nr * Nc, dtype=np.float32 if floating is float else np.float64)
     cdef floating[::1] h = H
     cdef void *raw = malloc(2 * Nr * Nc * V * sizeof(floating) + 64)
@@ -218,16 +225,16 @@ def convolve2(const floating[:, :, :] x, bint xcplx, const floating[::1] H,
     if Nc < V or Nc < 16 or Nr < 4 or Nr - kr < 0 or Nc - kc < 0:
         raise ValueError(f"tiles of {Nr} x {Nc} cannot hold {kr} x {kc} taps at {V} lanes")
     J.x = &x[0, 0, 0]
-    J.xps = x.strides[0] // sizeof(floating)
-    J.xrs = x.strides[1] // sizeof(floating)
-    J.xcs = x.strides[2] // sizeof(floating)
+    J.xps = _elements(x.strides[0], sizeof(floating))
+    J.xrs = _elements(x.strides[1], sizeof(floating))
+    J.xcs = _elements(x.strides[2], sizeof(floating))
     J.H = x.shape[1]
     J.W = x.shape[2]
     J.xcplx = xcplx
     J.out = &out[0, 0, 0]
-    J.ops = out.strides[0] // sizeof(floating)
-    J.ors = out.strides[1] // sizeof(floating)
-    J.ocs = out.strides[2] // sizeof(floating)
+    J.ops = _elements(out.strides[0], sizeof(floating))
+    J.ors = _elements(out.strides[1], sizeof(floating))
+    J.ocs = _elements(out.strides[2], sizeof(floating))
     J.pair = pair
     J.sr = sr
     J.lr = out.shape[1]
