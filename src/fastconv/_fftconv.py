@@ -393,7 +393,9 @@ def _lanes(x, w, axes, ranges, dtype, out, nthreads):
         return False
     tw = _twiddles(N, rdt)
     wc = np.iscomplexobj(w) and complex_
-    w1 = np.ascontiguousarray(w.reshape(-1), dtype=dtype if wc else rdt)
+    # aligned copies where needed: the kernels load whole elements, and
+    # np.ascontiguousarray keeps a misaligned array as it is
+    w1 = np.require(w.reshape(-1), dtype=dtype if wc else rdt, requirements=["C", "A"])
     # the spectrum's order depends on N only: the narrowest vectors (level 0)
     # compute it with the least work
     H = _fft_kernels.spectrum(w1.real if wc else w1, wc, N, tw, 0)
@@ -402,7 +404,7 @@ def _lanes(x, w, axes, ranges, dtype, out, nthreads):
     x2 = np.broadcast_to(x2, tuple(other) + (n,)).reshape(rows, n)
     x2 = x2.astype(dtype if xc else rdt, copy=False)
     if not x2.flags.aligned or x2.dtype.byteorder not in "=|":
-        x2 = np.ascontiguousarray(x2)
+        x2 = np.require(x2, dtype=x2.dtype.newbyteorder("="), requirements=["C", "A"])
     # out is C-contiguous: a (rows, length) view of it when the axis is the last
     inplace = c == out.ndim - 1
     o2 = out.reshape(rows, length) if inplace else np.empty((rows, length), dtype=dtype)
@@ -478,14 +480,14 @@ def _lanes2(x, w, axes, ranges, dtype, out, nthreads):
     Nr, Nc = size
     twr, twc = _twiddles(Nr, rdt), _twiddles(Nc, rdt)
     wc = np.iscomplexobj(w) and complex_
-    w2 = np.ascontiguousarray(w.reshape(ks), dtype=dtype if wc else rdt)
+    w2 = np.require(w.reshape(ks), dtype=dtype if wc else rdt, requirements=["C", "A"])
     H = _fft_kernels.spectrum2(w2.real if wc else w2, wc, Nr, Nc, twr, twc, 0)
     xc = np.iscomplexobj(x) and complex_
     x3 = np.moveaxis(x, (a0, a1), (-2, -1))
     x3 = np.broadcast_to(x3, tuple(other) + x3.shape[-2:]).reshape((planes,) + x3.shape[-2:])
     x3 = x3.astype(dtype if xc else rdt, copy=False)
     if not x3.flags.aligned or x3.dtype.byteorder not in "=|":
-        x3 = np.ascontiguousarray(x3)
+        x3 = np.require(x3, dtype=x3.dtype.newbyteorder("="), requirements=["C", "A"])
     inplace = (a0, a1) == (out.ndim - 2, out.ndim - 1)
     o3 = out.reshape((planes,) + lengths) if inplace else \
         np.empty((planes,) + lengths, dtype=dtype)
