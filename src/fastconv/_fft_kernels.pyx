@@ -70,6 +70,49 @@ cdef inline Py_ssize_t _elements(Py_ssize_t stride, Py_ssize_t itemsize) noexcep
     return stride // itemsize
 
 
+cdef int _run_groups(const void *job, bint two_d, int level, Py_ssize_t ngroups, Py_ssize_t per,
+                     Py_ssize_t bufsize, const floating *tw, const floating *tw2,
+                     const floating *H, int nthreads) except -1:
+    """The ``ngroups`` groups of ``per`` blocks of a 1-D (fcft_job) or 2-D
+    (fcft_job2) convolution on up to ``nthreads`` threads, each with a buffer of
+    ``bufsize`` elements; a group is one thread's whole work item, so the bits
+    never depend on the threads.  The Ctrl-C watch is looked at before each."""
+    cdef Py_ssize_t g
+    cdef void *raw
+    cdef floating *buf
+    cdef int fail[1]
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    if ngroups == 0:
+        return 0
+    nthreads = <int>max(1, min(<Py_ssize_t>nthreads, ngroups))
+    fail[0] = 0
+    fc_watch_start(wp_)
+    with nogil, parallel(num_threads=nthreads):
+        raw = malloc(bufsize * sizeof(floating) + 64)
+        buf = <floating *>((<uintptr_t>raw + 63) & ~(<uintptr_t>63))
+        for g in prange(ngroups, schedule='dynamic'):
+            if raw == NULL:
+                fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
+                continue
+            if two_d:
+                if floating is float:
+                    fcft_group2_f(level, <const fcft_job2 *>job, g * per, buf, tw, tw2, H)
+                else:
+                    fcft_group2_d(level, <const fcft_job2 *>job, g * per, buf, tw, tw2, H)
+            elif floating is float:
+                fcft_group_f(level, <const fcft_job *>job, g * per, buf, tw, H)
+            else:
+                fcft_group_d(level, <const fcft_job *>job, g * per, buf, tw, H)
+        free(raw)
+    watch_raise(wp_)
+    if fail[0]:
+        raise MemoryError("fastconv.signal: no memory for a thread's FFT buffer")
+    return 0
+
+
 def _watch_after_fork():
     """In a forked child, the thread that forked is Python's main thread."""
     import threading
@@ -156,38 +199,7 @@ def convolve(const floating[:, :] x, bint xcplx, const floating[::1] H,
     J.rows = out.shape[0]
     cdef Py_ssize_t per = 2 * V if pair else V
     cdef Py_ssize_t ngroups = (J.rows * J.nb + per - 1) // per
-    if ngroups == 0:
-        return
-    if nthreads > ngroups:
-        nthreads = <int>ngroups
-    if nthreads < 1:
-        nthreads = 1
-    cdef Py_ssize_t g
-    cdef void *raw
-    cdef floating *buf
-    cdef int fail[1]
-    fail[0] = 0
-    cdef fc_watch watch
-    cdef fc_watch *wp_ = &watch
-    cdef const fcft_job *jp = &J
-    fc_watch_start(wp_)
-    with nogil, parallel(num_threads=nthreads):
-        raw = malloc(2 * N * V * sizeof(floating) + 64)
-        buf = <floating *>((<uintptr_t>raw + 63) & ~(<uintptr_t>63))
-        for g in prange(ngroups, schedule='dynamic'):
-            if raw == NULL:
-                fail[0] = 1
-                continue
-            if fc_watch_poll(wp_):
-                continue
-            if floating is float:
-                fcft_group_f(level, jp, g * per, buf, &tw[0], &H[0])
-            else:
-                fcft_group_d(level, jp, g * per, buf, &tw[0], &H[0])
-        free(raw)
-    watch_raise(wp_)
-    if fail[0]:
-        raise MemoryError("fastconv.signal: no memory for a thread's FFT buffer")
+    _run_groups(&J, False, level, ngroups, per, 2 * N * V, &tw[0], NULL, &H[0], nthreads)
 
 
 def spectrum2(const floating[:, :] w, bint wcplx, Py_ssize_t Nr, Py_ssize_t Nc,
@@ -251,35 +263,5 @@ def convolve2(const floating[:, :, :] x, bint xcplx, const floating[::1] H,
     J.planes = out.shape[0]
     cdef Py_ssize_t per = 2 * V if pair else V
     cdef Py_ssize_t ngroups = (J.planes * J.nbr * J.nbc + per - 1) // per
-    if ngroups == 0:
-        return
-    if nthreads > ngroups:
-        nthreads = <int>ngroups
-    if nthreads < 1:
-        nthreads = 1
-    cdef Py_ssize_t g
-    cdef void *raw
-    cdef floating *buf
-    cdef int fail[1]
-    fail[0] = 0
-    cdef fc_watch watch
-    cdef fc_watch *wp_ = &watch
-    cdef const fcft_job2 *jp = &J
-    fc_watch_start(wp_)
-    with nogil, parallel(num_threads=nthreads):
-        raw = malloc(2 * Nr * Nc * V * sizeof(floating) + 64)
-        buf = <floating *>((<uintptr_t>raw + 63) & ~(<uintptr_t>63))
-        for g in prange(ngroups, schedule='dynamic'):
-            if raw == NULL:
-                fail[0] = 1
-                continue
-            if fc_watch_poll(wp_):
-                continue
-            if floating is float:
-                fcft_group2_f(level, jp, g * per, buf, &twr[0], &twc[0], &H[0])
-            else:
-                fcft_group2_d(level, jp, g * per, buf, &twr[0], &twc[0], &H[0])
-        free(raw)
-    watch_raise(wp_)
-    if fail[0]:
-        raise MemoryError("fastconv.signal: no memory for a thread's FFT buffer")
+    _run_groups(&J, True, level, ngroups, per, 2 * Nr * Nc * V, &twr[0], &twc[0], &H[0],
+                nthreads)
