@@ -705,3 +705,59 @@ def test_float32_correlate_keeps_the_kernel_where_conv_differs():
                                   big > 0) is None
     assert _ndfilters._conv_route(x.shape, (3, 3), [0, 0], 2, np.dtype(np.float64),
                                   np.ones((3, 3), bool)) is None
+
+
+# ---------------------------------------------------------------- float32 row kernels
+
+def _f32_passes():
+    rng = np.random.default_rng(5)
+    for K in (3, 9, 25, 31):
+        sym = fnd._gaussian_weights(K / 8, 0, 4.0, K // 2)
+        anti = fnd._gaussian_weights(K / 8, 1, 4.0, K // 2)
+        general = rng.standard_normal(K)
+        for w in (sym, anti, general):
+            r = K // 2
+            yield f"K{K} axis0", r, lambda x, w=w: fnd.correlate1d(x, w, axis=0)
+            yield f"K{K} axis1", r, lambda x, w=w: fnd.correlate1d(x, w, axis=1)
+            # two passes of pass1d; the Gaussian below runs the fused kernel (sep2d)
+            yield f"K{K} 2-D", r, lambda x, w=w: fnd.correlate1d(
+                fnd.correlate1d(x, w, axis=0), w, axis=1)
+        yield f"K{K} gaussian", K // 2, lambda x, K=K: fnd.gaussian_filter(
+            x, K / 8, truncate=(K // 2) / (K / 8) + 1e-9)
+
+
+def test_float32_rows_same_bits_in_any_row_group_or_column_block(isa):
+    """The float32 correlation kernels (fc_ndfilter_f32.h) give each output the same
+    operations whether a 4-row tile, a single row, a 4-vector block, one vector or
+    the masked tail computes it: a crop of the image, shifted by 1-3 rows and
+    columns (another tiling of the same outputs), gives the same bits where its
+    outputs read only the crop."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((75, 160)).astype(np.float32)
+    for label, r, f in _f32_passes():
+        full = f(x)
+        for a, c in ((1, 1), (2, 3), (3, 18), (0, 5)):
+            sub = f(x[a:a + 47, c:c + 101])
+            got = sub[r:47 - r, r:101 - r]
+            want = full[a + r:a + 47 - r, c + r:c + 101 - r]
+            np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32),
+                                          err_msg=f"{label} crop at {(a, c)}")
+
+
+def test_float32_rows_same_bits_on_avx512_and_avx2():
+    """The AVX-512 and AVX2 copies of the float32 correlation write the same FMAs."""
+    from fastconv import _isa
+    isas = [i for i in _isa.available_isas() if i in ("avx512", "avx2")]
+    if len(isas) < 2:
+        pytest.skip("needs a CPU with AVX-512 and AVX2")
+    x = np.random.default_rng(4).standard_normal((40, 77, 3)).astype(np.float32)
+    old = _isa.current_isa()
+    try:
+        for label, _r, f in _f32_passes():
+            got = []
+            for i in isas:
+                _isa.select_isa(i)
+                got.append(f(x[..., 1]).view(np.int32))
+            np.testing.assert_array_equal(got[0], got[1], err_msg=label)
+    finally:
+        _isa.select_isa(old)

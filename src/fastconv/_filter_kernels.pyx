@@ -39,6 +39,11 @@ cdef extern from "fc_ndfilter.h" nogil:
                      float *out, Py_ssize_t n)
     void fcnd_corr_d(int level, const double **rows, const double *w, int K, int sym,
                      double *out, Py_ssize_t n)
+    void fcnd_corr_rows_f(int level, const float **rows, const float *w, int K, int sym,
+                          float **outs, int R, Py_ssize_t n)
+    void fcnd_corr_rows_d(int level, const double **rows, const double *w, int K, int sym,
+                          double **outs, int R, Py_ssize_t n)
+    void *fcnd_align64(void *p)
     void fcnd_minmax_f(int level, const float **rows, int K, int flags, float *out,
                        Py_ssize_t n)
     void fcnd_minmax_d(int level, const double **rows, int K, int flags, double *out,
@@ -94,6 +99,15 @@ cdef inline void _rows_op(int level, int op, const floating **rows, const floati
             fcnd_minmax_f(level, rows, K, (op == OP_MIN) | (0 if sym == 2 else 2), out, n)
         else:
             fcnd_minmax_d(level, rows, K, (op == OP_MIN) | (0 if sym == 2 else 2), out, n)
+
+
+cdef inline void _corr_rows(int level, const floating **rows, const floating *w, int K,
+                            int sym, floating **outs, int R, Py_ssize_t n) noexcept nogil:
+    """R output rows of a correlation across rows: outs[q] from rows[q .. q + K - 1]."""
+    if floating is float:
+        fcnd_corr_rows_f(level, rows, w, K, sym, outs, R, n)
+    else:
+        fcnd_corr_rows_d(level, rows, w, K, sym, outs, R, n)
 
 
 cdef inline void _uniform(int level, int op, const floating **rows, Py_ssize_t n, int size,
@@ -166,7 +180,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef const floating *xb = &x[0, 0, 0]
     cdef floating *ob = &out[0, 0, 0]
     cdef Py_ssize_t it, o, i, j0, nb, k, m, s, g, ng, CB, P, nblk, items, ngroups, k0, m0
-    cdef Py_ssize_t i0, i1, STRIP, nstrip, b0, b1
+    cdef Py_ssize_t i0, i1, STRIP, nstrip, b0, b1, filled, q, R, S, ROWS = 4
+    cdef floating **outs
     cdef floating *buf
     cdef floating *obuf
     cdef floating *cvrow
@@ -278,6 +293,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             CB = 128 if inner > 128 else inner
         # ring pitch: rows 4 KiB apart would share their L1 sets
         P = CB + 16
+        S = K + ROWS - 1
         nblk = (inner + CB - 1) // CB
         # strips of output rows: work for every thread when there is one plane
         STRIP = n if running else 64
@@ -293,9 +309,11 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             # the K rows of one output, copied into a ring of K slots: source rows
             # lie a multiple of 4 KiB apart in wide images, which would put them
             # all in the same L1 sets
-            ring = <floating *>malloc(K * P * sizeof(floating))
+            ring = <floating *>malloc(S * P * sizeof(floating))
+            outs = <floating **>malloc(ROWS * sizeof(floating *))
             gh = <floating *>malloc(2 * E * 16 * sizeof(floating)) if running else NULL
-            ok = rows != NULL and ring != NULL and (gh != NULL or not running)
+            ok = (rows != NULL and ring != NULL and outs != NULL
+                  and (gh != NULL or not running))
             for it in prange(items, schedule='dynamic'):
                 if not ok:
                     fail[0] = 1
@@ -329,25 +347,28 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                                 rows[k] = base + s * inner
                         _rows_op(level, op, rows, wp, K, sym, ob + (o * n + i) * inner + j0, nb)
                 else:
-                    for m in range(K - 1):
-                        _ring_fill(ring + m * P, base, emap[i0 + m], inner, nb, cv)
-                    g = 0  # ring slot of extended row i ((i - i0) % K, kept without divisions)
-                    for i in range(i0, i1):
-                        if fc_watch_poll(wp_):
-                            break
-                        m = g - 1 if g > 0 else K - 1  # slot of row i + K - 1
-                        _ring_fill(ring + m * P, base, emap[i + K - 1], inner, nb, cv)
-                        m = g
-                        for k in range(K):
-                            rows[k] = ring + m * P
-                            m = m + 1
-                            if m == K:
-                                m = 0
-                        _rows_op(level, op, rows, wp, K, sym, ob + (o * n + i) * inner + j0, nb)
-                        g = g + 1
-                        if g == K:
-                            g = 0
+                    # ROWS output rows at a time (a correlation's share their input
+                    # rows, fcnd_corr_rows); the ring holds the extended rows
+                    # [i0, filled) in slot (row - i0) % S
+                    filled = i0
+                    i = i0
+                    while i < i1 and not fc_watch_poll(wp_):
+                        R = ROWS if i1 - i >= ROWS and op == OP_CORR else 1
+                        while filled < i + K + R - 1:
+                            _ring_fill(ring + ((filled - i0) % S) * P, base, emap[filled],
+                                       inner, nb, cv)
+                            filled = filled + 1
+                        for k in range(K + R - 1):
+                            rows[k] = ring + ((i - i0 + k) % S) * P
+                        for q in range(R):
+                            outs[q] = ob + (o * n + i + q) * inner + j0
+                        if op == OP_CORR:
+                            _corr_rows(level, rows, wp, K, sym, outs, <int>R, nb)
+                        else:
+                            _rows_op(level, op, rows, wp, K, sym, outs[0], nb)
+                        i = i + R
             free(ring)
+            free(outs)
             free(gh)
             free(<void *>rows)
         free(cvrow)
@@ -366,8 +387,10 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     full width) held in a padded buffer, so the intermediate image never goes
     to memory (nor its pages get faulted in).  Same operations as two pass1d
     calls whose intermediate is kept in x's dtype.  op0/op1: 0 correlation,
-    1 minimum, 2 maximum.  From 9 rows on, the rows of op0 are copied into a
-    ring whose pitch is off 4 KiB (rows 4 KiB apart would share their L1 sets).
+    1 minimum, 2 maximum.  The rows go ROWS at a time: a correlation's first
+    pass computes their intermediate rows together (fcnd_corr_rows: they share
+    their input rows).  From 9 rows on, the rows of op0 are copied into a ring
+    whose pitch is off 4 KiB (rows 4 KiB apart would share their L1 sets).
     """
     cdef Py_ssize_t outer = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t We = emap1.shape[0]
@@ -376,12 +399,18 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef const floating *wp1 = &w1[0] if w1.shape[0] > 0 else NULL
     cdef const floating *xb
     cdef floating *ob
-    cdef Py_ssize_t STRIP = 64, nstrips, items, it, o, i, i1, k, m, s, k0, g, sl
-    cdef Py_ssize_t P = ((W + 15) // 16) * 16 + 16
+    cdef Py_ssize_t STRIP = 64, ROWS = 4, nstrips, items, it, o, i, i1, i_top, k, m, s, q, R
+    cdef Py_ssize_t filled
+    cdef Py_ssize_t P = ((W + 15) // 16) * 16 + 16          # ring pitch, off 4 KiB
+    cdef Py_ssize_t PT = ((We + 15) // 16) * 16 + 16        # intermediate rows' pitch, the same
+    cdef Py_ssize_t S = K0 + ROWS - 1                        # ring slots
     cdef bint use_ring = K0 > 8
     cdef floating *ring
     cdef floating *cvrow
+    cdef void *tmem
     cdef floating *tbuf
+    cdef floating **touts
+    cdef floating *tb
     cdef const floating **rows0
     cdef const floating **rows1
     cdef const floating *base
@@ -403,14 +432,16 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
     with nogil, parallel():
-        tbuf = <floating *>malloc(We * sizeof(floating))
-        rows0 = <const floating **>malloc(K0 * sizeof(floating *))
+        # the intermediate rows 64-byte aligned: the second pass loads them at every
+        # offset, and an aligned start halves the loads that cross a cache line
+        tmem = malloc((ROWS * PT + 16) * sizeof(floating))
+        tbuf = <floating *>fcnd_align64(tmem)
+        touts = <floating **>malloc(ROWS * sizeof(floating *))
+        rows0 = <const floating **>malloc(S * sizeof(floating *))
         rows1 = <const floating **>malloc(K1 * sizeof(floating *))
-        ring = <floating *>malloc(K0 * P * sizeof(floating)) if use_ring else NULL
-        ok = tbuf != NULL and rows0 != NULL and rows1 != NULL and (ring != NULL or not use_ring)
-        if ok:
-            for k0 in range(K1):
-                rows1[k0] = tbuf + k0
+        ring = <floating *>malloc(S * P * sizeof(floating)) if use_ring else NULL
+        ok = (tmem != NULL and touts != NULL and rows0 != NULL and rows1 != NULL
+              and (ring != NULL or not use_ring))
         for it in prange(items, schedule='dynamic'):
             if not ok:
                 fail[0] = 1
@@ -419,45 +450,50 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 continue
             o = it // nstrips
             i = (it % nstrips) * STRIP
+            i_top = i
             i1 = i + STRIP if i + STRIP < H else H
             base = xb + o * H * W
-            if use_ring:
-                for m in range(K0 - 1):
-                    _ring_fill(ring + m * P, base, emap0[i + m], W, W, cv)
-            g = 0  # ring slot of extended row i
+            filled = i    # the ring holds the extended rows [i_top, filled)
             while i < i1 and not fc_watch_poll(wp_):
+                R = ROWS if i1 - i >= ROWS else i1 - i
                 if use_ring:
-                    sl = g - 1 if g > 0 else K0 - 1
-                    _ring_fill(ring + sl * P, base, emap0[i + K0 - 1], W, W, cv)
-                    sl = g
-                    for k in range(K0):
-                        rows0[k] = ring + sl * P
-                        sl = sl + 1
-                        if sl == K0:
-                            sl = 0
-                    g = g + 1
-                    if g == K0:
-                        g = 0
+                    while filled < i + K0 + R - 1:
+                        _ring_fill(ring + ((filled - i_top) % S) * P, base, emap0[filled],
+                                   W, W, cv)
+                        filled = filled + 1
+                    for k in range(K0 + R - 1):
+                        rows0[k] = ring + ((i - i_top + k) % S) * P
                 else:
-                    for k in range(K0):
+                    for k in range(K0 + R - 1):
                         s = emap0[i + k]
                         if s < 0:
                             rows0[k] = cvrow
                         else:
                             rows0[k] = base + s * W
-                _rows_op(level, op0, rows0, wp0, K0, sym0, tbuf + lo1, W)
-                for m in range(lo1):
-                    s = emap1[m]
-                    tbuf[m] = cv if s < 0 else tbuf[lo1 + s]
-                for m in range(lo1 + W, We):
-                    s = emap1[m]
-                    tbuf[m] = cv if s < 0 else tbuf[lo1 + s]
-                _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i) * W, W)
-                i = i + 1
+                for q in range(R):
+                    touts[q] = tbuf + q * PT + lo1
+                if op0 == OP_CORR:
+                    _corr_rows(level, rows0, wp0, K0, sym0, touts, <int>R, W)
+                else:
+                    for q in range(R):
+                        _rows_op(level, op0, rows0 + q, wp0, K0, sym0, touts[q], W)
+                for q in range(R):
+                    tb = tbuf + q * PT
+                    for m in range(lo1):
+                        s = emap1[m]
+                        tb[m] = cv if s < 0 else tb[lo1 + s]
+                    for m in range(lo1 + W, We):
+                        s = emap1[m]
+                        tb[m] = cv if s < 0 else tb[lo1 + s]
+                    for k in range(K1):
+                        rows1[k] = tb + k
+                    _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i + q) * W, W)
+                i = i + R
         free(ring)
         free(<void *>rows1)
         free(<void *>rows0)
-        free(tbuf)
+        free(touts)
+        free(tmem)
     free(cvrow)
     watch_raise(wp_)
     if fail[0]:

@@ -17,8 +17,10 @@
  *                                   out = tmp / size
  *   minimum/maximum:                the first tap, then v = x[k] < v ? x[k] : v (max: >)
  * With double data these are SciPy's operations one for one, so float64 results
- * carry SciPy's bits (the double copies are compiled for targets without FMA;
- * the float copies may contract a multiply and an add into an FMA).
+ * carry SciPy's bits (the double copies are compiled for targets without FMA).
+ * The float correlations of the AVX2 and AVX-512 levels fuse each multiply-add
+ * explicitly (fc_ndfilter_f32.h); the other float copies may let the compiler
+ * contract them.
  *
  * The AVX-512 and AVX2 copies are the same C compiled for their instruction
  * set with __attribute__((target)); ``level`` (2, 1, 0) picks one and comes
@@ -52,6 +54,12 @@
 
 /* columns of one register block (the accumulators stay in registers) */
 #define FCND_B 32
+
+/* p rounded up to 64 bytes (the caller over-allocates by 64 bytes and frees p) */
+static inline void *fcnd_align64(void *p)
+{
+    return p == NULL ? NULL : (void *)(((size_t)p + 63) & ~(size_t)63);
+}
 
 static inline int fcnd_simd_levels(void) { return FCND_HAVE_SIMD ? 2 : 0; }
 
@@ -347,10 +355,6 @@ FCND_VTYPES(64)
 #define FCND_DEFINE(T, SUF, V, VI, G, A2, A5, UG, U2, U5)                                      \
 FCND_TGEN_##SUF static void fcnd_corr_##SUF##_gen(const T *const *rows, const T *w, int K, \
                       int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T, V##G)        \
-FCND_T256_##SUF static void fcnd_corr_##SUF##_avx2(const T *const *rows, const T *w, int K, \
-                      int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T, V##A2)       \
-FCND_T512_##SUF static void fcnd_corr_##SUF##_avx512(const T *const *rows, const T *w, int K, \
-                      int sym, T *out, ptrdiff_t n) FCND_CORR_BODY(T, V##A5)       \
 FCND_TGEN_##SUF static void fcnd_minmax_##SUF##_gen(const T *const *rows, int K, int flags, \
                       T *out, ptrdiff_t n) FCND_MINMAX_BODY(T, V##G, VI##G)        \
 FCND_T256_##SUF static void fcnd_minmax_##SUF##_avx2(const T *const *rows, int K, int flags, \
@@ -381,13 +385,6 @@ static inline void fcnd_vh_##SUF(int level, const T *const *rows, ptrdiff_t n, i
         fcnd_vh_##SUF##_avx2(rows, n, K, is_min, out, ostride, ncols, gh);         \
     else fcnd_vh_##SUF##_gen(rows, n, K, is_min, out, ostride, ncols, gh);         \
 }                                                                                  \
-static inline void fcnd_corr_##SUF(int level, const T *const *rows, const T *w, int K, \
-                                   int sym, T *out, ptrdiff_t n)                   \
-{                                                                                  \
-    if (FCND_HAVE_SIMD && level >= 2) fcnd_corr_##SUF##_avx512(rows, w, K, sym, out, n); \
-    else if (FCND_HAVE_SIMD && level == 1) fcnd_corr_##SUF##_avx2(rows, w, K, sym, out, n); \
-    else fcnd_corr_##SUF##_gen(rows, w, K, sym, out, n);                           \
-}                                                                                  \
 static inline void fcnd_minmax_##SUF(int level, const T *const *rows, int K, int flags, \
                                      T *out, ptrdiff_t n)                          \
 {                                                                                  \
@@ -408,5 +405,45 @@ static inline void fcnd_uniform_##SUF(int level, const T *const *rows, ptrdiff_t
 /* vector bytes of the generic, AVX2 and AVX-512 copies (the double "AVX-512" copy is AVX2) */
 FCND_DEFINE(float, f, fcnd_vf, fcnd_vif, 16, 32, 64, 8, 16, 32)
 FCND_DEFINE(double, d, fcnd_vd, fcnd_vid, 16, 32, 32, 16, 32, 32)
+
+/* ---- correlation dispatch -------------------------------------------------
+ * double: the vector-extension loop compiled without FMA (SciPy's bits; the
+ * AVX-512 level uses the AVX2 copy, as above).  float: fc_ndfilter_f32.h's
+ * explicit FMAs, ``R`` output rows at a time (fcnd_corr_rows_*: out[q] from
+ * rows[q .. q + K - 1]). */
+#include "fc_ndfilter_f32.h"
+
+FCND_T256_d static void fcnd_corr_d_avx2(const double *const *rows, const double *w, int K,
+                                         int sym, double *out, ptrdiff_t n)
+    FCND_CORR_BODY(double, fcnd_vd32)
+
+static inline void fcnd_corr_d(int level, const double *const *rows, const double *w, int K,
+                               int sym, double *out, ptrdiff_t n)
+{
+    if (FCND_HAVE_SIMD && level >= 1) fcnd_corr_d_avx2(rows, w, K, sym, out, n);
+    else fcnd_corr_d_gen(rows, w, K, sym, out, n);
+}
+
+static inline void fcnd_corr_rows_f(int level, const float *const *rows, const float *w,
+                                    int K, int sym, float *const *outs, int R, ptrdiff_t n)
+{
+#if FCND_HAVE_SIMD
+    if (level >= 2) { fcnd_f32_rows_avx512(rows, w, K, sym, outs, R, n); return; }
+    if (level == 1) { fcnd_f32_rows_avx2(rows, w, K, sym, outs, R, n); return; }
+#endif
+    for (int q = 0; q < R; q++) fcnd_corr_f_gen(rows + q, w, K, sym, outs[q], n);
+}
+
+static inline void fcnd_corr_rows_d(int level, const double *const *rows, const double *w,
+                                    int K, int sym, double *const *outs, int R, ptrdiff_t n)
+{
+    for (int q = 0; q < R; q++) fcnd_corr_d(level, rows + q, w, K, sym, outs[q], n);
+}
+
+static inline void fcnd_corr_f(int level, const float *const *rows, const float *w, int K,
+                               int sym, float *out, ptrdiff_t n)
+{
+    fcnd_corr_rows_f(level, rows, w, K, sym, &out, 1, n);
+}
 
 #endif
