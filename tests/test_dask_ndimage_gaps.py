@@ -1,0 +1,311 @@
+"""The dask paths that used to run as one block, now split spatially.
+
+Multi-pass ndimage filters with a constant mode on some axis (every pass sees
+``cval`` outside the array), gaussian_laplace / gaussian_gradient_magnitude with a
+mode per axis or an ``axes`` subset, integer inputs with a fractional ``cval``:
+equal to the in-memory call bit for bit (uniform filters on float data: within
+their running sums' bound, see ``_uniform_bound``), lazy, with the input's chunks.
+"""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+from fastconv import ndimage  # noqa: E402
+
+ND_MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-constant", "grid-wrap",
+            "grid-mirror"]
+MULTI_PASS = ["gaussian_filter", "uniform_filter", "prewitt", "sobel", "laplace",
+              "gaussian_laplace", "gaussian_gradient_magnitude"]
+
+
+@pytest.fixture(autouse=True)
+def threads_scheduler():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
+def _random_chunks(rng, n):
+    """Uneven chunks: one-element chunks, chunks smaller than any halo, one chunk."""
+    kind = rng.integers(4)
+    if kind == 0 or n == 1:
+        return (1,) * n
+    if kind == 1:
+        return (n,)
+    cuts = sorted(set(rng.integers(1, n, size=rng.integers(1, min(n, 6))).tolist()))
+    b = [0] + cuts + [n]
+    return tuple(hi - lo for lo, hi in zip(b[:-1], b[1:]))
+
+
+def _lazy_equal(f, xd, x, *args, **kw):
+    """f on the dask array is lazy, keeps the input's chunks and equals f on x bit for
+    bit; x is left unchanged."""
+    before = x.copy()
+    y = f(xd, *args, **kw)
+    assert isinstance(y, da.Array)
+    assert y.chunks == xd.chunks, (y.chunks, xd.chunks)
+    got = y.compute()
+    ref = f(x, *args, **kw)
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(x, before)
+    return got
+
+
+def _uniform_bound(x, sizes, out_dtype, cval):
+    """Two running sums over the same line that start at different places: each output
+    of a pass over n elements is within (2 n + 1) u M of the exact mean (u = 2^-53,
+    M = the largest magnitude: a mean never grows it), so two of them differ by twice
+    that; a float32 store of each pass adds at most one float32 ulp of M."""
+    m = max(float(np.max(np.abs(x))), abs(float(cval)))
+    tol = 0.0
+    for n in sizes:
+        tol += 2 * (2 * n + 1) * 2.0 ** -53 * m
+        if np.dtype(out_dtype) == np.float32:
+            tol += 2 * 2.0 ** -24 * m
+    return tol
+
+
+def _case(rng, name, nd):
+    """Random arguments of a multi-pass filter over an nd array."""
+    if name == "gaussian_filter":
+        sig = [float(rng.uniform(0.3, 2.0)) for _ in range(nd)]
+        return (sig if rng.integers(2) else sig[0],), dict(order=int(rng.integers(0, 2)))
+    if name == "uniform_filter":
+        return ([int(s) for s in rng.integers(1, 6, nd)],), dict(
+            origin=[int(o) for o in rng.integers(-1, 1, nd)])
+    if name in ("prewitt", "sobel"):
+        return (), dict(axis=int(rng.integers(nd)))
+    if name == "laplace":
+        return (), {}
+    return (float(rng.uniform(0.5, 1.5)),), {}
+
+
+def _modes(rng, name, nd):
+    """One mode, or one per axis with at least one constant among them."""
+    if rng.integers(2):
+        return str(rng.choice(["constant", "grid-constant"]))
+    modes = [str(m) for m in rng.choice(ND_MODES, nd)]
+    modes[int(rng.integers(nd))] = "constant"
+    return modes
+
+
+def test_multi_pass_constant_random_shapes_chunks_dtypes(rng):
+    """Every multi-pass filter with a constant mode (or a constant among per-axis modes,
+    non-zero cval), 1-3 axes, random uneven chunkings, float32/float64/integer inputs
+    and output dtypes: the in-memory call's bits (uniform on float data: the bound)."""
+    dtypes = [np.float32, np.float64, np.int16, np.uint8]
+    outs = [None, np.float32, np.float64, np.int32]
+    n_exact = n_bound = 0
+    for it in range(70):
+        name = MULTI_PASS[it % len(MULTI_PASS)]
+        nd = int(rng.integers(1, 4))
+        shape = tuple(int(s) for s in rng.integers(1, 14 if nd == 3 else 26, nd))
+        dt = dtypes[int(rng.integers(len(dtypes)))]
+        if np.dtype(dt).kind == "f":
+            x = (rng.standard_normal(shape) * 10).astype(dt)
+        else:
+            x = rng.integers(0, 100, shape).astype(dt)
+        chunks = tuple(_random_chunks(rng, n) for n in shape)
+        xd = da.from_array(x, chunks=chunks)
+        args, kw = _case(rng, name, nd)
+        kw["mode"] = _modes(rng, name, nd)
+        kw["cval"] = float(rng.choice([0.5, -1.25, 2.7, 7.0]))
+        out = outs[int(rng.integers(len(outs)))]
+        if out is not None:
+            kw["output"] = out
+        f = getattr(ndimage, name)
+        y = f(xd, *args, **kw)
+        assert isinstance(y, da.Array) and y.chunks == xd.chunks
+        ref = f(x, *args, **kw)
+        got = y.compute()
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        if name == "uniform_filter" and (np.dtype(dt).kind == "f"
+                                         or kw["cval"] != int(kw["cval"])):
+            # a running sum starts at its block's edge: the same bits only when every
+            # term is an integer (exact sums)
+            if np.dtype(ref.dtype).kind == "f":
+                n_bound += 1
+                tol = _uniform_bound(x, [n + 6 for n in shape], ref.dtype, kw["cval"])
+                assert np.max(np.abs(got.astype(np.float64) - ref), initial=0) <= tol
+            continue
+        n_exact += 1
+        np.testing.assert_array_equal(got, ref, err_msg=f"{name} {kw} {dt} {chunks}")
+    assert n_exact > 40 and n_bound > 0
+
+
+@pytest.mark.parametrize("mode", ND_MODES)
+def test_multi_pass_every_mode_2d_and_3d(mode, rng):
+    """Each mode (non-zero cval), chunks smaller than the halo and one-element chunks,
+    float32 and float64 and integer data: bit for bit."""
+    x = rng.standard_normal((23, 19))
+    xd = da.from_array(x, chunks=((1, 2, 15, 5), (4, 1, 14)))
+    kw = dict(mode=mode, cval=-0.75)
+    for dt in (np.float64, np.float32):
+        xx = x.astype(dt)
+        xxd = xd.astype(dt)
+        _lazy_equal(ndimage.gaussian_filter, xxd, xx, 1.3, **kw)
+        _lazy_equal(ndimage.gaussian_filter, xxd, xx, [0.8, 2.0], order=[1, 0], **kw)
+        _lazy_equal(ndimage.sobel, xxd, xx, axis=0, **kw)
+        _lazy_equal(ndimage.prewitt, xxd, xx, **kw)
+        _lazy_equal(ndimage.laplace, xxd, xx, **kw)
+        _lazy_equal(ndimage.gaussian_laplace, xxd, xx, 1.0, **kw)
+        _lazy_equal(ndimage.gaussian_gradient_magnitude, xxd, xx, 0.9, **kw)
+    v = rng.integers(-50, 50, (9, 8, 10)).astype(np.int32)
+    vd = da.from_array(v, chunks=(4, (1, 7), (3, 3, 4)))
+    _lazy_equal(ndimage.uniform_filter, vd, v, 3, **kw)
+    _lazy_equal(ndimage.uniform_filter, vd, v, (2, 4, 3), output=np.float64, **kw)
+    _lazy_equal(ndimage.gaussian_filter, vd, v, 1.0, output=np.float32, **kw)
+    _lazy_equal(ndimage.sobel, vd, v, axis=2, output=np.int16, **kw)
+
+
+def test_multi_pass_float32_uniform_and_output_dtypes(rng):
+    """uniform_filter on float32 data (a float64 running sum, rounded to float32: the
+    bound) and the intermediate dtypes of the in-memory call: a float64 input with a
+    float32 output stores each pass in float32 and computes the next in float64."""
+    x = rng.standard_normal((30, 28))
+    xd = da.from_array(x, chunks=((13, 1, 16), (5, 23)))
+    for out in (np.float32, np.float64, np.int16, np.uint8):
+        kw = dict(mode=["constant", "wrap"], cval=1.5, output=out)
+        xs = x * 20
+        xsd = xd * 20
+        _lazy_equal(ndimage.gaussian_filter, xsd, xs, 1.2, **kw)
+        _lazy_equal(ndimage.sobel, xsd, xs, **kw)
+        _lazy_equal(ndimage.gaussian_gradient_magnitude, xsd, xs, 1.0, **kw)
+    x32 = x.astype(np.float32)
+    for out in (None, np.float64):
+        y = ndimage.uniform_filter(xd.astype(np.float32), 4, mode="constant", cval=0.1,
+                                   output=out)
+        ref = ndimage.uniform_filter(x32, 4, mode="constant", cval=0.1, output=out)
+        got = y.compute()
+        assert got.dtype == ref.dtype and y.chunks == xd.chunks
+        tol = _uniform_bound(x32, [36, 34], ref.dtype, 0.1)
+        assert np.max(np.abs(got.astype(np.float64) - ref)) <= tol
+
+
+def test_constant_multi_pass_against_numpy_and_scipy(rng):
+    """The numbers themselves: prewitt on small integers against a NumPy reference
+    that pads each pass with cval (exact), and SciPy as the oracle (float64: its bits)."""
+    x = rng.integers(-9, 10, (17, 21)).astype(np.float64)
+    xd = da.from_array(x, chunks=((1, 8, 8), (2, 19)))
+    cval = 3.0
+
+    def corr1d(a, w, axis):
+        a = np.moveaxis(a, axis, -1)
+        p = np.pad(a, [(0, 0), (1, 1)], constant_values=cval)
+        out = sum(w[i] * p[:, i:i + a.shape[-1]] for i in range(3))
+        return np.moveaxis(out, -1, axis)
+
+    ref = corr1d(corr1d(x, [-1, 0, 1], 1), [1, 1, 1], 0)
+    got = ndimage.prewitt(xd, axis=1, mode="constant", cval=cval).compute()
+    np.testing.assert_array_equal(got, ref)
+    sndi = pytest.importorskip("scipy.ndimage")
+    xf = rng.standard_normal((40, 33))
+    xfd = da.from_array(xf, chunks=((3, 30, 7), (11, 1, 21)))
+    for name, args, kw in [("gaussian_filter", (1.7,), dict(mode="constant", cval=0.3)),
+                           ("sobel", (), dict(mode=["constant", "mirror"], cval=-2.0)),
+                           ("gaussian_laplace", (1.1,), dict(mode="constant", cval=1.0)),
+                           ("gaussian_gradient_magnitude", (1.1,),
+                            dict(mode=["constant", "nearest"], cval=1.0))]:
+        got = getattr(ndimage, name)(xfd, *args, **kw).compute()
+        np.testing.assert_array_equal(got, getattr(sndi, name)(xf, *args, **kw), err_msg=name)
+
+
+def test_derivative_filters_per_axis_modes_and_axes(rng):
+    """gaussian_laplace / gaussian_gradient_magnitude apply each derivative's mode to
+    every axis (SciPy's rule): per-axis modes, constant or not, and an ``axes`` subset
+    (the gradient magnitude smooths every axis) split and keep the bits."""
+    x = rng.standard_normal((26, 31)).astype(np.float32)
+    xd = da.from_array(x, chunks=((6, 1, 19), (10, 10, 11)))
+    v = rng.standard_normal((10, 9, 12))
+    vd = da.from_array(v, chunks=((3, 7), 4, (1, 11)))
+    for f in (ndimage.gaussian_laplace, ndimage.gaussian_gradient_magnitude):
+        for mode in (["reflect", "wrap"], ["constant", "nearest"], ["wrap", "wrap"],
+                     ["grid-constant", "constant"]):
+            _lazy_equal(f, xd, x, 1.2, mode=mode, cval=0.5)
+        _lazy_equal(f, xd, x, [0.7, 1.6], axes=(0, 1), mode=["mirror", "constant"], cval=2.0)
+        _lazy_equal(f, xd, x, 1.0, axes=(0,))
+        _lazy_equal(f, xd, x, 1.0, axes=(1,), mode=["wrap"])
+        _lazy_equal(f, vd, v, 1.0, axes=(0, 2), mode=["constant", "reflect"], cval=-1.0)
+        _lazy_equal(f, vd, v, 0.8, mode=["nearest", "constant", "wrap"], output=np.float32)
+    _lazy_equal(ndimage.gaussian_gradient_magnitude, vd, v, [0.5, 1.0, 1.5], axes=(1,),
+                truncate=3.0)
+    _lazy_equal(ndimage.laplace, vd, v, axes=(2, 0), mode=["constant", "wrap"], cval=4.0)
+    # integers: the derivatives' sums and squares wrap in the output dtype, as in memory
+    vi = rng.integers(0, 200, (10, 9, 12)).astype(np.int16)
+    vid = da.from_array(vi, chunks=((3, 7), 4, (1, 11)))
+    _lazy_equal(ndimage.gaussian_gradient_magnitude, vid, vi, 1.0,
+                mode=["constant", "wrap", "mirror"], cval=3.0)
+    _lazy_equal(ndimage.gaussian_laplace, vid, vi, 1.0, mode=["constant", "wrap", "mirror"],
+                output=np.int8)
+
+
+def test_integer_input_fractional_cval(rng):
+    """An integer input reads cval unrounded (correlation) or cast as the in-memory
+    min/max filter casts it: the block stops at the array's edge instead of padding
+    the integer block with cval."""
+    x = rng.integers(0, 60, (21, 17)).astype(np.int32)
+    xd = da.from_array(x, chunks=((5, 1, 15), (2, 15)))
+    w = rng.integers(-3, 4, (3, 4)).astype(np.float64)
+    for cval in (2.7, -1.5, 0.49):
+        kw = dict(mode="constant", cval=cval)
+        _lazy_equal(ndimage.correlate, xd, x, w, **kw)
+        _lazy_equal(ndimage.convolve1d, xd, x, w[0], axis=0, **kw)
+        _lazy_equal(ndimage.minimum_filter, xd, x, size=3, **kw)
+        u8 = x.astype(np.uint8)
+        _lazy_equal(ndimage.maximum_filter1d, da.from_array(u8, chunks=xd.chunks), u8, 4,
+                    **kw)
+        # uniform_filter's running sums with a fractional cval are inexact: the bound
+        y = ndimage.uniform_filter(xd, 3, output=np.float64, **kw)
+        ref = ndimage.uniform_filter(x, 3, output=np.float64, **kw)
+        assert y.chunks == xd.chunks
+        assert np.max(np.abs(y.compute() - ref)) <= _uniform_bound(x, [27, 23], ref.dtype, cval)
+    _lazy_equal(ndimage.uniform_filter, xd, x, 3, mode="constant", cval=-3.0)
+
+
+def test_nothing_computed_before_compute(rng):
+    def refuse(dsk, keys, **kwargs):
+        raise AssertionError("something was computed before .compute()")
+
+    x = da.random.default_rng(2).standard_normal((40, 30), chunks=(10, 7))
+    with dask.config.set(scheduler=refuse):
+        ys = [ndimage.gaussian_filter(x, 2.0, mode="constant", cval=1.0),
+              ndimage.uniform_filter(x, 5, mode=["constant", "wrap"]),
+              ndimage.sobel(x, mode="constant"),
+              ndimage.gaussian_laplace(x, 1.0, mode=["constant", "reflect"]),
+              ndimage.gaussian_gradient_magnitude(x, 1.0, mode=["wrap", "constant"])]
+        with pytest.raises(AssertionError, match="computed"):
+            ys[0].compute()
+    xn = x.compute()
+    for y, ref in zip(ys, [ndimage.gaussian_filter(xn, 2.0, mode="constant", cval=1.0),
+                           ndimage.uniform_filter(xn, 5, mode=["constant", "wrap"]),
+                           ndimage.sobel(xn, mode="constant"),
+                           ndimage.gaussian_laplace(xn, 1.0, mode=["constant", "reflect"]),
+                           ndimage.gaussian_gradient_magnitude(xn, 1.0,
+                                                               mode=["wrap", "constant"])]):
+        assert y.chunks == x.chunks        # split, not one block
+        got = y.compute()
+        if np.array_equal(got, ref):
+            continue
+        # uniform_filter's float64 running sums: the bound
+        assert np.max(np.abs(got - ref)) <= _uniform_bound(xn, [50, 40], ref.dtype, 0.0)
+
+
+def test_generic_callables_stay_one_block_and_equal(rng):
+    """generic_laplace / generic_gradient_magnitude take callables of unknown reach:
+    lazy, one block, equal to the in-memory call."""
+    x = rng.standard_normal((15, 12))
+    xd = da.from_array(x, chunks=(4, 5))
+
+    def d2(a, axis, out, mode, cval):
+        return ndimage.correlate1d(a, [1, -2, 1], axis, out, mode, cval)
+
+    for f in (ndimage.generic_laplace, ndimage.generic_gradient_magnitude):
+        y = f(xd, d2 if f is ndimage.generic_laplace else ndimage.sobel, mode="constant",
+              cval=1.0)
+        assert isinstance(y, da.Array)
+        ref = f(x, d2 if f is ndimage.generic_laplace else ndimage.sobel, mode="constant",
+                cval=1.0)
+        np.testing.assert_array_equal(y.compute(), ref)
