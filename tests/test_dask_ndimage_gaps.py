@@ -309,3 +309,147 @@ def test_generic_callables_stay_one_block_and_equal(rng):
         ref = f(x, d2 if f is ndimage.generic_laplace else ndimage.sobel, mode="constant",
                 cval=1.0)
         np.testing.assert_array_equal(y.compute(), ref)
+
+
+# ------------------------------------------------------------------ signal, a dask in2
+
+from fastconv import signal  # noqa: E402
+
+
+def _chunks_of(rng, shape):
+    return tuple(_random_chunks(rng, n) for n in shape)
+
+
+def _shapes(rng, mode):
+    nd = int(rng.integers(1, 4))
+    top = 40 if nd == 1 else 10
+    s1 = tuple(int(v) for v in rng.integers(1, top, nd))
+    s2 = tuple(int(v) for v in rng.integers(1, top, nd))
+    if mode == "valid":      # one input at least as large as the other in every axis
+        pick = min if rng.integers(2) else max
+        s2 = tuple(pick(a, b) for a, b in zip(s1, s2))
+    return s1, s2
+
+
+def _abs_conv(f, x, w, mode):
+    """S = conv(|x|, |w|) in float64 (the correlation's, for correlate)."""
+    return np.abs(f(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64), mode,
+                    method="direct"))
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_signal_dask_in2_integers_exact(mode, rng):
+    """A dask in2 (both inputs chunked, or in1 in memory): overlap-add over the chunk
+    pairs; integer sums (int16 ones wrapping, as in memory) are exact in any order."""
+    for _ in range(8):
+        s1, s2 = _shapes(rng, mode)
+        dt = [np.int16, np.int32, np.int64][int(rng.integers(3))]
+        x = rng.integers(-300, 300, s1).astype(dt)
+        w = rng.integers(-300, 300, s2).astype(dt)
+        wd = da.from_array(w, chunks=_chunks_of(rng, s2))
+        xd = da.from_array(x, chunks=_chunks_of(rng, s1))
+        for f in (signal.convolve, signal.correlate):
+            for a in (xd, x):
+                xs, ws = x.copy(), w.copy()
+                y = f(a, wd, mode)
+                assert isinstance(y, da.Array)
+                got, ref = y.compute(), f(x, w, mode)
+                assert got.dtype == ref.dtype and got.shape == ref.shape
+                np.testing.assert_array_equal(got, ref)
+                np.testing.assert_array_equal(x, xs)
+                np.testing.assert_array_equal(w, ws)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.complex128])
+def test_signal_dask_in2_direct_within_bound(dt, rng):
+    """Floats, method='direct': another partition of each sum, so within the direct
+    bound 2 sqrt(K) eps S per element (S = conv(|in1|, |in2|)), against a float64
+    reference (float64 and complex: twice it, against the in-memory call)."""
+    eps = 2.0 ** -24 if dt == np.float32 else 2.0 ** -53
+    for it in range(9):
+        mode = ["full", "same", "valid"][it % 3]
+        s1, s2 = _shapes(rng, mode)
+        x = rng.standard_normal(s1).astype(dt)
+        w = rng.standard_normal(s2).astype(dt)
+        if dt == np.complex128:
+            x = x + 1j * rng.standard_normal(s1)
+            w = w + 1j * rng.standard_normal(s2)
+        xd = da.from_array(x, chunks=_chunks_of(rng, s1))
+        wd = da.from_array(w, chunks=_chunks_of(rng, s2))
+        k = min(x.size, w.size)
+        for f in (signal.convolve, signal.correlate):
+            got = f(xd, wd, mode, method="direct").compute()
+            ref = f(x, w, mode, method="direct")
+            assert got.dtype == ref.dtype and got.shape == ref.shape
+            S = _abs_conv(f, x, w, mode)
+            if dt == np.float32:
+                ref64 = f(x.astype(np.float64), w.astype(np.float64), mode, method="direct")
+                assert np.all(np.abs(got - ref64) <= 2 * np.sqrt(k) * eps * S + 1e-300)
+            else:
+                # both within the bound of the exact value; |re| + |im| products: 2 S
+                scale = 2 if dt == np.complex128 else 1
+                assert np.all(np.abs(got - ref) <= 2 * 2 * np.sqrt(k) * eps * scale * S
+                              + 1e-300)
+
+
+def test_signal_dask_in2_fft_norm_bound(rng):
+    """FFT methods: each chunk pair's own transforms, so the FFT's norm-wise bound per
+    piece, summed over the pieces: 20 sqrt(log2 L) eps sum_ij |x_i| |w_j|; small
+    integers as data make the direct float64 reference exact."""
+    for dt, eps in ((np.float32, 2.0 ** -24), (np.float64, 2.0 ** -53)):
+        for it in range(6):
+            mode = ["full", "same", "valid"][it % 3]
+            s1, s2 = _shapes(rng, mode)
+            x = rng.integers(-8, 9, s1).astype(dt)
+            w = rng.integers(-8, 9, s2).astype(dt)
+            c1, c2 = _chunks_of(rng, s1), _chunks_of(rng, s2)
+            xd, wd = da.from_array(x, chunks=c1), da.from_array(w, chunks=c2)
+            exact = signal.convolve(x.astype(np.float64), w.astype(np.float64), mode,
+                                    method="direct")
+            n1 = np.array([np.linalg.norm(b) for b in xd.to_delayed().ravel()
+                           for b in [b.compute()]])
+            n2 = np.array([np.linalg.norm(b) for b in wd.to_delayed().ravel()
+                           for b in [b.compute()]])
+            L = sum(a + b for a, b in zip(s1, s2))
+            bound = 20 * np.sqrt(np.log2(L)) * eps * n1.sum() * n2.sum() + 1e-300
+            for f, kw in ((signal.fftconvolve, {}), (signal.oaconvolve, {}),
+                          (signal.convolve, dict(method="fft"))):
+                got = f(xd, wd, mode, **kw).compute()
+                ref = f(x, w, mode, **kw)
+                assert got.dtype == ref.dtype and got.shape == ref.shape
+                assert np.linalg.norm(got - exact) <= bound, (f.__name__, mode, s1, s2)
+
+
+def test_signal_dask_in2_lazy_split_and_errors(rng):
+    """Nothing is computed on the client (in2 made by dask, not from_array), the result
+    has several chunks (split, not one block), scipy as the oracle, and the in-memory
+    call's errors are raised when the graph is built."""
+    def refuse(dsk, keys, **kwargs):
+        raise AssertionError("something was computed before .compute()")
+
+    x = da.random.default_rng(3).standard_normal((300,), chunks=70)
+    w = da.random.default_rng(4).standard_normal((120,), chunks=50)
+    with dask.config.set(scheduler=refuse):
+        ys = [signal.convolve(x, w, "same", method="direct"), signal.correlate(x, w),
+              signal.fftconvolve(x, w, "valid"), signal.oaconvolve(x[:40], w, "valid")]
+    assert ys[0].chunks == x.chunks
+    assert all(len(y.chunks[0]) > 1 for y in ys)
+    xn, wn = x.compute(), w.compute()
+    sp = pytest.importorskip("scipy.signal")
+    for y, (f, a, m) in zip(ys, [(sp.convolve, xn, "same"), (sp.correlate, xn, "full"),
+                                 (sp.fftconvolve, xn, "valid"),
+                                 (sp.oaconvolve, xn[:40], "valid")]):
+        np.testing.assert_allclose(y.compute(), f(a, wn, m), rtol=0, atol=1e-11)
+    with pytest.raises(ValueError):
+        signal.convolve(da.ones((5, 3), chunks=2), da.ones((3, 5), chunks=2), "valid")
+    with pytest.raises(ValueError):
+        signal.convolve(da.ones((5, 3), chunks=2), da.ones((3,), chunks=2))
+    with pytest.raises(ValueError):
+        signal.correlate(da.ones(5, chunks=2), da.ones(3, chunks=2), "bad")
+    # axes= with a dask in2: one block, lazy and equal
+    a = rng.standard_normal((6, 40))
+    k = rng.standard_normal((1, 9))
+    y = signal.fftconvolve(da.from_array(a, chunks=(2, 9)), da.from_array(k, chunks=4),
+                           "same", axes=1)
+    np.testing.assert_allclose(y.compute(), signal.fftconvolve(a, k, "same", axes=1),
+                               atol=1e-12)

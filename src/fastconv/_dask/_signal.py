@@ -139,7 +139,9 @@ def _pairs(public, in1, in2, mode, kw, correlate):
     ranges = [_full_range(n, k, mode) for n, k in zip(in1.shape, K)]
     out_chunks = []
     for ax in range(nd):
-        src = in1 if len(in1.chunks[ax]) > 1 else in2
+        # in1's boundaries (in2's for a swapped 'valid', or with in1 in one chunk)
+        swapped = mode == "valid" and in1.shape[ax] < K[ax]
+        src = in1 if len(in1.chunks[ax]) > 1 and not swapped else in2
         out_chunks.append(_bounds(src.chunks[ax], ranges[ax][1]))
 
     def offsets(chunks):
