@@ -1,14 +1,26 @@
-"""Lazy fastconv.signal: in1 chunked along any axes, in2 small and in memory.
+"""Lazy fastconv.signal: in1 chunked along any axes; in2 in memory or a dask array.
 
-Output chunk ``[a, b)`` along an axis with a kernel of ``k`` taps reads
-``in1[a - lo, b - lo + k - 1)`` (the halo, ``k - 1``), zero-padded where it
-leaves the array (``lo = k - 1`` for 'full', ``k - 1 - (k - 1) // 2`` for
-'same', 0 for 'valid'), and is the 'valid' convolution of that block: the
-direct method gives the same sums in the same order as the in-memory call (the
-same bits); the FFT methods become overlap-save across chunks (each block's own
-FFTs), within the FFT's norm-wise bound.  method='auto' is resolved once from
-the shapes (the data's dynamic range, which the in-memory call also looks at,
-is unknown before computing).
+An in-memory in2 (the kernel, broadcast to every block): output chunk ``[a, b)``
+along an axis with a kernel of ``k`` taps reads ``in1[a - lo, b - lo + k - 1)`` (the
+halo, ``k - 1``), zero-padded where it leaves the array (``lo = k - 1`` for 'full',
+``k - 1 - (k - 1) // 2`` for 'same', 0 for 'valid'), and is the 'valid' convolution
+of that block: the direct method gives the same sums in the same order as the
+in-memory call (the same bits); the FFT methods become overlap-save across chunks
+(each block's own FFTs), within the FFT's norm-wise bound.
+
+A dask in2 (it may be as large as in1; it is never gathered into one block): overlap-add
+over both inputs' chunks (``_pairs``).  The full convolution of in1's chunk ``i`` with
+in2's chunk ``j`` is computed once and added into every output chunk it reaches, in a
+fixed order (a chain of tasks, one piece each: memory per task is one piece and one
+output chunk).  Integers: the in-memory call's bits (wrapping sums are the same sum
+in any order).  Floats: every sum is partitioned otherwise, so per element within the
+direct bound ``2 sqrt(K) eps conv(|in1|, |in2|)`` (method='direct'), or within the
+FFT's norm-wise bound per piece, ``c eps sum_ij |in1_i| |in2_j|`` (FFT methods): not
+the same bits.  Pass a NumPy in2 for the bits of the direct sums.  ``axes=`` with a
+dask in2, bool results and empty inputs run as one block (lazy).
+
+method='auto' is resolved once from the shapes (the data's dynamic range, which the
+in-memory call also looks at, is unknown before computing).
 """
 
 import functools
@@ -77,14 +89,21 @@ def _stand_in(n, k):
     return (1, 3) if n == 1 else (2, 4)
 
 
-def _bounds(chunks, out):
-    """Output chunk boundaries at an input's chunk boundaries, within [0, out]."""
+def _bounds(chunks, out, limit):
+    """Output chunk boundaries at an input's chunk boundaries, within [0, out], a chunk
+    longer than ``limit`` (the inputs' largest chunk: 'full' adds k - 1 outputs after
+    in1's last chunk) cut into equal parts."""
     b, p = {0, out}, 0
     for c in chunks[:-1]:
         p += c
         b.add(min(p, out))
     b = sorted(b)
-    return [(lo, hi) for lo, hi in zip(b[:-1], b[1:]) if hi > lo]
+    res = []
+    for lo, hi in zip(b[:-1], b[1:]):
+        parts = -(-(hi - lo) // limit)
+        cuts = [lo + (hi - lo) * t // parts for t in range(parts + 1)]
+        res += [(u, v) for u, v in zip(cuts[:-1], cuts[1:]) if v > u]
+    return res
 
 
 def _pair(a, b, public, kw, threads):
@@ -142,7 +161,8 @@ def _pairs(public, in1, in2, mode, kw, correlate):
         # in1's boundaries (in2's for a swapped 'valid', or with in1 in one chunk)
         swapped = mode == "valid" and in1.shape[ax] < K[ax]
         src = in1 if len(in1.chunks[ax]) > 1 and not swapped else in2
-        out_chunks.append(_bounds(src.chunks[ax], ranges[ax][1]))
+        limit = max(max(in1.chunks[ax]), max(in2.chunks[ax]))
+        out_chunks.append(_bounds(src.chunks[ax], ranges[ax][1], limit))
 
     def offsets(chunks):
         return np.concatenate(([0], np.cumsum(chunks)[:-1])).astype(int).tolist()
