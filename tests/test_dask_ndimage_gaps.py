@@ -317,7 +317,13 @@ from fastconv import signal  # noqa: E402
 
 
 def _chunks_of(rng, shape):
-    return tuple(_random_chunks(rng, n) for n in shape)
+    """Random chunks, at most 16 blocks (the pairs of two such inputs each make a task:
+    one-element chunks along every axis of both would make thousands)."""
+    chunks = [_random_chunks(rng, n) for n in shape]
+    while np.prod([len(c) for c in chunks]) > 16:
+        ax = int(np.argmax([len(c) for c in chunks]))
+        chunks[ax] = (shape[ax],)
+    return tuple(chunks)
 
 
 def _shapes(rng, mode):
@@ -454,3 +460,44 @@ def test_signal_dask_in2_lazy_split_and_errors(rng):
                            "same", axes=1)
     np.testing.assert_allclose(y.compute(), signal.fftconvolve(a, k, "same", axes=1),
                                atol=1e-12)
+
+
+def test_errors_as_in_memory():
+    """A bad sequence length fails as the in-memory call fails, when the graph is built."""
+    x = np.ones((10, 10))
+    xd = da.from_array(x, chunks=3)
+    for f, args, kw in [(ndimage.gaussian_filter, ([1.0],), dict(mode="constant")),
+                        (ndimage.gaussian_gradient_magnitude, ([1.0],), dict(axes=(0,))),
+                        (ndimage.gaussian_laplace, (1.0,), dict(mode=["wrap"])),
+                        (ndimage.uniform_filter, ([3, 3, 3],), dict(mode="constant"))]:
+        with pytest.raises(RuntimeError) as ref:
+            f(x, *args, **kw)
+        with pytest.raises(RuntimeError, match=str(ref.value)[:40].replace("[", r"\[")):
+            f(xd, *args, **kw)
+
+
+def test_cluster_processes(rng):
+    """On a 2-process LocalCluster (every task pickled): a constant-mode multi-pass
+    filter, per-derivative modes and a dask in2, as on the threads scheduler."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       memory_limit="300MB", dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        x = rng.standard_normal((50, 41)).astype(np.float32)
+        xd = da.from_array(x, chunks=((20, 1, 29), (13, 28)))
+        s = rng.integers(-50, 50, 300)
+        k = rng.integers(-50, 50, 90)
+        lazy = [ndimage.gaussian_filter(xd, 1.5, mode="constant", cval=0.5),
+                ndimage.gaussian_gradient_magnitude(xd, 1.0, mode=["constant", "wrap"]),
+                signal.correlate(da.from_array(s, chunks=70), da.from_array(k, chunks=40),
+                                 "same")]
+        refs = [ndimage.gaussian_filter(x, 1.5, mode="constant", cval=0.5),
+                ndimage.gaussian_gradient_magnitude(x, 1.0, mode=["constant", "wrap"]),
+                signal.correlate(s, k, "same")]
+        for got, ref in zip(client.compute(lazy, sync=True), refs):
+            assert got.dtype == ref.dtype
+            np.testing.assert_array_equal(got, ref)
+    finally:
+        client.close()
+        cluster.close()

@@ -225,12 +225,15 @@ def filter_(name):
         if name in ("gaussian_laplace", "gaussian_gradient_magnitude") and x.ndim:
             if _mixed_modes(mode):
                 return _per_derivative(name, x, kw)
-            if not isinstance(mode, str) and len(_axes(p, x.ndim)) == len(list(mode)) > 0:
+            if isinstance(mode, (list, tuple)) and len(_axes(p, x.ndim)) == len(mode) > 0:
                 # one mode per derivative, all the same: each derivative applies it to
                 # every axis it filters
                 mode = list(mode)[0]
         pads = _pad_modes(mode, p, x.ndim)
-        depth = _depths(name, p, x.ndim) if pads is not None else None
+        try:
+            depth = _depths(name, p, x.ndim) if pads is not None else None
+        except (ValueError, TypeError):
+            depth = None    # the in-memory call's own error, raised below on a stand-in
         if depth is None or x.ndim == 0:
             return _whole(public, x, kw)
         # an axis in one chunk needs no halo: the filter's own mode at the array's

@@ -145,6 +145,12 @@ def _pairs(public, in1, in2, mode, kw, correlate):
     from dask.tokenize import tokenize
 
     nd = in1.ndim
+    # in2 chunks smaller than in1's merged up to in1's largest chunk (fewer pairs, each
+    # task still no larger than the inputs' chunks)
+    merge = {ax: max(in1.chunks[ax]) for ax in range(nd)
+             if len(in2.chunks[ax]) > 1 and max(in2.chunks[ax]) < max(in1.chunks[ax])}
+    if merge:
+        in2 = in2.rechunk(merge)
     shapes = [_stand_in(n, k) for n, k in zip(in1.shape, in2.shape)]
     probe = public(np.zeros(tuple(s[0] for s in shapes), in1.dtype),
                    np.zeros(tuple(s[1] for s in shapes), in2.dtype), mode=mode, **kw)
