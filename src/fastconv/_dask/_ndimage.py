@@ -26,6 +26,7 @@ blockwise with the in-memory call's own arithmetic (``+=``, squares, ``sqrt``): 
 same bits.  ``generic_laplace``/``generic_gradient_magnitude`` (Python callables of
 unknown reach) run as one block (lazy, not parallel).
 """
+
 import dask.array as da
 import numpy as np
 
