@@ -8,13 +8,26 @@ in-memory call (the same bits, as the tests check), except for the running sums 
 ``uniform_filter``/``uniform_filter1d``, which start at the block's edge: along a
 chunked axis their float64 results (rarely, float32 ones) can differ from the
 in-memory call's in the last bit (axes in one chunk get no halo and keep the bits).
+
 Outside the array the halo holds what the filter's ``mode`` would read (``reflect`` =
-numpy's symmetric, ``mirror`` = reflect, ``nearest`` = edge, ``wrap``; ``constant``
-fills ``cval``), per axis for a sequence of modes.  Filters given as Python
-callables (``generic_*``) and multi-pass filters with a constant mode on any
-axis (see ``_PASSES_OVER_CVAL``) run as one block (lazy, not parallel).
+numpy's symmetric, ``mirror`` = reflect, ``nearest`` = edge, ``wrap``), per axis for
+a sequence of modes.  Along a ``constant`` axis the block stops at the array's edge
+and the filter's own mode supplies ``cval`` there, pass by pass: a multi-pass filter
+(gaussian, uniform, prewitt, sobel, laplace, ...) then sees ``cval`` outside the array
+in every pass, as in the in-memory call, not an earlier pass's output over a cval
+halo (and an integer input reads a fractional ``cval`` unrounded).  The block's
+inner edges give wrong values only within the reach of its passes, i.e. in the
+halo, which is cropped.
+
+``gaussian_laplace``/``gaussian_gradient_magnitude`` with different modes per axis
+apply each axis's mode to *every* axis of that axis's derivative (SciPy's rule): they
+run as one lazy ``gaussian_filter`` per derivative (each split as above), combined
+blockwise with the in-memory call's own arithmetic (``+=``, squares, ``sqrt``): the
+same bits.  ``generic_laplace``/``generic_gradient_magnitude`` (Python callables of
+unknown reach) run as one block (lazy, not parallel).
 """
 
+import dask.array as da
 import numpy as np
 
 from fastconv._dask import _engine as E
@@ -75,6 +88,10 @@ def _depths(name, p, ndim):
         for a, k, o in zip(axes, sizes, orig):
             d[a] = int(k) // 2 + abs(int(o)) + 1
         return d
+    if name == "gaussian_gradient_magnitude":
+        # each derivative is a gaussian_filter over every axis (sigma per array axis),
+        # whatever ``axes`` names
+        axes = list(range(ndim))
     if name in ("gaussian_filter", "gaussian_laplace", "gaussian_gradient_magnitude"):
         truncate = p.get("truncate", p.get("kwargs", {}).get("truncate", 4.0))
         sig = _per_axis(p["sigma"], len(axes), "sigma")
@@ -108,29 +125,16 @@ def _pad_modes(mode, p, ndim):
     return out
 
 
-# Filters run as several 1-D passes whose later passes must see cval outside the
-# array, not an earlier pass's output over the cval halo: in constant modes they
-# run as one block (min/max are exact either way: a min of equal values).
-_PASSES_OVER_CVAL = {"gaussian_filter", "uniform_filter", "prewitt", "sobel", "laplace",
-                     "gaussian_laplace", "gaussian_gradient_magnitude"}
+def _block(block, pads, public, kw, depth):
+    """The filter on one block, cropped to its output piece.
 
-
-def _block(block, pads, public, kw, depth, cval):
-    b = block[0, 0]
-    if any(lo or hi for lo, hi in pads):
-        b = np.pad(b, pads, mode="constant", constant_values=cval)
-    y = public(b, **kw)
-    crop = tuple(slice(dd, y.shape[i] - dd) for i, dd in enumerate(depth))
+    ``pads``: per axis, how much of the piece's ``depth``-wide halo lies outside the
+    array (constant axes: the block stops at the array's edge, where the filter's own
+    ``mode`` gives ``cval`` to each of its passes) or outside the chunk (a chunk
+    alone, ``_halo._inner_and_bands``: the bands that read it are recomputed)."""
+    y = public(block[0, 0], **kw)
+    crop = tuple(slice(d - lo, n - (d - hi)) for n, d, (lo, hi) in zip(y.shape, depth, pads))
     return y[crop][None, None]
-
-
-def _inner(block, pads, public, kw, depth, cval):
-    """``_block`` for a chunk without its halo, given the padding ``depth`` on every
-    side: the filter's own mode stands in for the halo (only the outputs within
-    ``depth`` of the edges read it, and the halo engine recomputes those)."""
-    if all(p == (d, d) for p, d in zip(pads, depth)):
-        return public(block[0, 0], **kw)[None, None]
-    return _block(block, pads, public, kw, depth, cval)
 
 
 def _whole(public, x, kw):
@@ -138,6 +142,68 @@ def _whole(public, x, kw):
     meta = public(np.zeros((3,) * x.ndim, x.dtype), **kw)
     return x.map_blocks(lambda b: public(b, **kw), dtype=meta.dtype,
                         meta=np.empty((0,) * x.ndim, meta.dtype))
+
+
+def _laplace_sum(*parts):
+    """generic_laplace's arithmetic on one block of each derivative."""
+    out = parts[0].copy()
+    for t in parts[1:]:
+        out += t
+    return out
+
+
+def _magnitude(*parts):
+    """generic_gradient_magnitude's arithmetic on one block of each derivative."""
+    out = parts[0].copy()
+    np.multiply(out, out, out)
+    for t in parts[1:]:
+        t = t.copy()
+        np.multiply(t, t, t)
+        out += t
+    np.sqrt(out, out, casting="unsafe")
+    return out
+
+
+def _mixed_modes(mode):
+    """True for a sequence of modes whose halos differ (per-derivative modes)."""
+    if isinstance(mode, str):
+        return False
+    try:
+        modes = list(mode)
+    except TypeError:
+        return False
+    return (all(isinstance(m, str) and m in _PADMODE for m in modes)
+            and len({_PADMODE[m] for m in modes}) > 1)
+
+
+def _per_derivative(name, x, kw):
+    """gaussian_laplace / gaussian_gradient_magnitude with a mode per axis: derivative
+    ``ii`` is ``gaussian_filter`` with ``mode[ii]`` on every axis (as in the in-memory
+    call), each one lazy and split; combined blockwise as the in-memory call does."""
+    from fastconv import _ndfilters as nf
+    from fastconv import ndimage
+
+    kw = dict(kw)
+    sigma, output, mode, cval = kw.pop("sigma"), kw.pop("output"), kw.pop("mode"), kw.pop("cval")
+    nd = x.ndim
+    axes = nf.check_axes(kw.pop("axes", None), nd)
+    modes = nf.normalize_sequence(mode, len(axes), "mode")
+    if name == "gaussian_laplace":
+        sigma = nf.normalize_sequence(sigma, len(axes), "sigma")
+        if len(axes) < nd:
+            full = [0] * nd
+            for s, ax in zip(sigma, axes):
+                full[ax] = s
+            sigma = full
+    dtype = nf.get_output(output, np.empty((0,) * nd, x.dtype)).dtype
+    order_of = 2 if name == "gaussian_laplace" else 1
+    parts = []
+    for ax, md in zip(axes, modes):
+        order = [0] * nd
+        order[ax] = order_of
+        parts.append(ndimage.gaussian_filter(x, sigma, order, dtype, md, cval, **kw))
+    combine = _laplace_sum if name == "gaussian_laplace" else _magnitude
+    return da.map_blocks(combine, *parts, dtype=dtype, meta=np.empty((0,) * nd, dtype))
 
 
 def filter_(name):
@@ -156,10 +222,20 @@ def filter_(name):
         extra = kw.pop("kwargs", None)
         if extra:
             kw.update(extra)
-        pads = _pad_modes(p.get("mode", "reflect"), p, x.ndim)
-        depth = _depths(name, p, x.ndim) if pads is not None else None
-        if (depth is None or x.ndim == 0
-                or ("constant" in pads and name in _PASSES_OVER_CVAL)):
+        mode = p.get("mode", "reflect")
+        if name in ("gaussian_laplace", "gaussian_gradient_magnitude") and x.ndim:
+            if _mixed_modes(mode):
+                return _per_derivative(name, x, kw)
+            if isinstance(mode, (list, tuple)) and len(_axes(p, x.ndim)) == len(mode) > 0:
+                # one mode per derivative, all the same: each derivative applies it to
+                # every axis it filters
+                mode = list(mode)[0]
+        pads = _pad_modes(mode, p, x.ndim)
+        try:
+            depth = _depths(name, p, x.ndim) if pads is not None else None
+        except (ValueError, TypeError):
+            depth = None    # the in-memory call's own error, raised below on a stand-in
+        if depth is None or x.ndim == 0:
             return _whole(public, x, kw)
         # an axis in one chunk needs no halo: the filter's own mode at the array's
         # edges is the in-memory call's (and a running sum, uniform_filter's, then
@@ -167,11 +243,9 @@ def filter_(name):
         depth = [0 if len(c) == 1 else dd for c, dd in zip(x.chunks, depth)]
         meta = public(np.zeros(tuple(2 * dd + 1 for dd in depth), x.dtype), **kw)
         axes = [E.Axis(n, 2 * dd + 1, 1, dd, dd, n) for n, dd in zip(x.shape, depth)]
-        cval = p.get("cval", 0.0)
         return E.sliding(x, axes, pads, _block,
-                         1, meta.dtype, threads=E.user_threads(), inner=_inner,
-                         call_kwargs=dict(public=public, kw=kw, depth=tuple(depth),
-                                          cval=cval))
+                         1, meta.dtype, threads=E.user_threads(), inner=_block,
+                         call_kwargs=dict(public=public, kw=kw, depth=tuple(depth)))
 
     return handler
 

@@ -1,16 +1,29 @@
-"""Lazy fastconv.signal: in1 chunked along any axes, in2 small and in memory.
+"""Lazy fastconv.signal: in1 chunked along any axes; in2 in memory or a dask array.
 
-Output chunk ``[a, b)`` along an axis with a kernel of ``k`` taps reads
-``in1[a - lo, b - lo + k - 1)`` (the halo, ``k - 1``), zero-padded where it
-leaves the array (``lo = k - 1`` for 'full', ``k - 1 - (k - 1) // 2`` for
-'same', 0 for 'valid'), and is the 'valid' convolution of that block: the
-direct method gives the same sums in the same order as the in-memory call (the
-same bits); the FFT methods become overlap-save across chunks (each block's own
-FFTs), within the FFT's norm-wise bound.  method='auto' is resolved once from
-the shapes (the data's dynamic range, which the in-memory call also looks at,
-is unknown before computing).
+An in-memory in2 (the kernel, broadcast to every block): output chunk ``[a, b)``
+along an axis with a kernel of ``k`` taps reads ``in1[a - lo, b - lo + k - 1)`` (the
+halo, ``k - 1``), zero-padded where it leaves the array (``lo = k - 1`` for 'full',
+``k - 1 - (k - 1) // 2`` for 'same', 0 for 'valid'), and is the 'valid' convolution
+of that block: the direct method gives the same sums in the same order as the
+in-memory call (the same bits); the FFT methods become overlap-save across chunks
+(each block's own FFTs), within the FFT's norm-wise bound.
+
+A dask in2 (it may be as large as in1; it is never gathered into one block): overlap-add
+over both inputs' chunks (``_pairs``).  The full convolution of in1's chunk ``i`` with
+in2's chunk ``j`` is computed once and added into every output chunk it reaches, in a
+fixed order (a chain of tasks, one piece each: memory per task is one piece and one
+output chunk).  Integers: the in-memory call's bits (wrapping sums are the same sum
+in any order).  Floats: every sum is partitioned otherwise, so per element within the
+direct bound ``2 sqrt(K) eps conv(|in1|, |in2|)`` (method='direct'), or within the
+FFT's norm-wise bound per piece, ``c eps sum_ij |in1_i| |in2_j|`` (FFT methods): not
+the same bits.  Pass a NumPy in2 for the bits of the direct sums.  ``axes=`` with a
+dask in2, bool results and empty inputs run as one block (lazy).
+
+method='auto' is resolved once from the shapes (the data's dynamic range, which the
+in-memory call also looks at, is unknown before computing).
 """
 
+import functools
 import types
 
 import dask.array as da
@@ -55,6 +68,158 @@ def _whole(public, in1, in2, mode, kw):
                          meta=np.empty((0,) * len(shape), meta.dtype))
 
 
+# ------------------------------------------------------------------ a dask in2
+
+def _full_range(n, k, mode):
+    """(start, length) of the result within the full convolution of lengths n, k (the
+    'valid' result of the larger input against the smaller, SciPy's swap)."""
+    if mode == "full":
+        return 0, n + k - 1
+    if mode == "same":
+        return (k - 1) // 2, n
+    return min(n, k) - 1, abs(n - k) + 1
+
+
+def _stand_in(n, k):
+    """Tiny lengths with the same order relation and the same ones as (n, k)."""
+    if n == k:
+        return (1, 1) if n == 1 else (2, 2)
+    if n > k:
+        return (3, 1) if k == 1 else (4, 2)
+    return (1, 3) if n == 1 else (2, 4)
+
+
+def _bounds(chunks, out, limit):
+    """Output chunk boundaries at an input's chunk boundaries, within [0, out], a chunk
+    longer than ``limit`` (the inputs' largest chunk: 'full' adds k - 1 outputs after
+    in1's last chunk) cut into equal parts."""
+    b, p = {0, out}, 0
+    for c in chunks[:-1]:
+        p += c
+        b.add(min(p, out))
+    b = sorted(b)
+    res = []
+    for lo, hi in zip(b[:-1], b[1:]):
+        parts = -(-(hi - lo) // limit)
+        cuts = [lo + (hi - lo) * t // parts for t in range(parts + 1)]
+        res += [(u, v) for u, v in zip(cuts[:-1], cuts[1:]) if v > u]
+    return res
+
+
+def _pair(a, b, public, kw, threads):
+    """The full convolution (correlation) of one chunk of in1 with one chunk of in2."""
+    with E.task_threads(threads):
+        return public(a, b, mode="full", **kw)
+
+
+def _accumulate(*args, shape, cuts, acc_dtype, dtype, first, last):
+    """Add pieces (slices ``src`` of each) into ``dst`` of an output chunk, in the
+    order given; the chain's first step starts from zeros, its last casts."""
+    if first:
+        acc = np.zeros(shape, acc_dtype)
+        pieces = args
+    else:
+        acc = args[0].copy()
+        pieces = args[1:]
+    for piece, (dst, src) in zip(pieces, cuts):
+        acc[dst] += piece[src]
+    return acc.astype(dtype, copy=False) if last else acc
+
+
+def _pairs(public, in1, in2, mode, kw, correlate):
+    """Overlap-add over the chunks of both inputs: the full convolution of in1's chunk
+    i with in2's chunk j lands at ``p_i + q_j`` of the full result (``p_i + K - q_j -
+    k_j`` for a correlation, whose in2 is reversed); each output chunk adds the pieces
+    that reach it, in a fixed order (so the result does not depend on timing), one
+    piece per task of a chain (memory per task: one piece and one output chunk).
+
+    Integers: exact (wrapping sums are a sum in any order).  Floats: another partition
+    of every sum (and, for FFT methods, each piece's own transform), so within the
+    direct sum's bound ``2 sqrt(K) eps conv(|in1|, |in2|)`` per element or the FFT's
+    norm-wise bound, not the same bits.  Returns None where the in-memory call's result
+    shape for this pattern of sizes is not the one this geometry gives (the caller then
+    runs one block)."""
+    import itertools
+
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.tokenize import tokenize
+
+    nd = in1.ndim
+    # in2 chunks smaller than in1's merged up to in1's largest chunk (fewer pairs, each
+    # task still no larger than the inputs' chunks)
+    merge = {ax: max(in1.chunks[ax]) for ax in range(nd)
+             if len(in2.chunks[ax]) > 1 and max(in2.chunks[ax]) < max(in1.chunks[ax])}
+    if merge:
+        in2 = in2.rechunk(merge)
+    shapes = [_stand_in(n, k) for n, k in zip(in1.shape, in2.shape)]
+    probe = public(np.zeros(tuple(s[0] for s in shapes), in1.dtype),
+                   np.zeros(tuple(s[1] for s in shapes), in2.dtype), mode=mode, **kw)
+    if probe.shape != tuple(_full_range(a, b, mode)[1] for a, b in shapes):
+        return None
+    dtype = probe.dtype
+    if dtype.kind not in "iufc":
+        return None
+    acc_dtype = dtype if dtype.kind in "iu" else np.result_type(dtype, np.float64)
+    K = in2.shape
+    ranges = [_full_range(n, k, mode) for n, k in zip(in1.shape, K)]
+    out_chunks = []
+    for ax in range(nd):
+        # in1's boundaries (in2's for a swapped 'valid', or with in1 in one chunk)
+        swapped = mode == "valid" and in1.shape[ax] < K[ax]
+        src = in1 if len(in1.chunks[ax]) > 1 and not swapped else in2
+        limit = max(max(in1.chunks[ax]), max(in2.chunks[ax]))
+        out_chunks.append(_bounds(src.chunks[ax], ranges[ax][1], limit))
+
+    def offsets(chunks):
+        return np.concatenate(([0], np.cumsum(chunks)[:-1])).astype(int).tolist()
+
+    # per axis: the pieces (i, j) with their place [lo, hi) in the full result
+    places = []
+    for ax in range(nd):
+        p1, p2 = offsets(in1.chunks[ax]), offsets(in2.chunks[ax])
+        per = []
+        for i, (p, c) in enumerate(zip(p1, in1.chunks[ax])):
+            for j, (q, k) in enumerate(zip(p2, in2.chunks[ax])):
+                off = p + (K[ax] - q - k if correlate else q)
+                per.append(((i, j), off, off + c + k - 1))
+        places.append(per)
+    threads = E.user_threads()
+    token = tokenize(in1, in2, mode, kw, correlate, threads, public)
+    pname, name = f"fastconv-sigpair-{token}", f"fastconv-sigadd-{token}"
+    dsk = {}
+    for oidx in itertools.product(*[range(len(oc)) for oc in out_chunks]):
+        box = [(ranges[ax][0] + out_chunks[ax][o][0], ranges[ax][0] + out_chunks[ax][o][1])
+               for ax, o in enumerate(oidx)]
+        per_axis = []
+        for ax, (lo, hi) in enumerate(box):
+            per_axis.append([(ij, slice(max(a, lo) - lo, min(b, hi) - lo),
+                              slice(max(a, lo) - a, min(b, hi) - a))
+                             for ij, a, b in places[ax] if a < hi and b > lo])
+        steps = []
+        for combo in itertools.product(*per_axis):
+            i = tuple(c[0][0] for c in combo)
+            j = tuple(c[0][1] for c in combo)
+            pkey = (pname,) + i + j
+            if pkey not in dsk:
+                dsk[pkey] = (_pair, (in1.name,) + i, (in2.name,) + j, public, kw, threads)
+            steps.append((pkey, tuple(c[1] for c in combo), tuple(c[2] for c in combo)))
+        shape = tuple(hi - lo for lo, hi in box)
+        prev = None
+        for t, (pkey, dst, src) in enumerate(steps):
+            last = t == len(steps) - 1
+            key = (name,) + oidx if last else (f"{name}-step{t}",) + oidx
+            fn = functools.partial(_accumulate, shape=shape, cuts=((dst, src),),
+                                   acc_dtype=acc_dtype, dtype=dtype, first=prev is None,
+                                   last=last)
+            dsk[key] = (fn, pkey) if prev is None else (fn, prev, pkey)
+            prev = key
+        if prev is None:        # no piece reaches it (cannot happen in these modes)
+            dsk[(name,) + oidx] = (np.zeros, shape, dtype)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[in1, in2])
+    chunks = tuple(tuple(hi - lo for lo, hi in oc) for oc in out_chunks)
+    return da.Array(graph, name, chunks, meta=np.empty((0,) * nd, dtype))
+
+
 def _resolve_method(in1, in2, mode, method):
     if method != "auto":
         return method
@@ -65,18 +230,22 @@ def _resolve_method(in1, in2, mode, method):
         return "direct"
     v = types.SimpleNamespace(shape=in1.shape, dtype=in1.dtype)
     k = types.SimpleNamespace(shape=in2.shape, dtype=in2.dtype)
+    if mode == "valid" and any(n < m for n, m in zip(in1.shape, in2.shape)):
+        v, k = k, v         # SciPy's swap, as the in-memory call makes it first
     direct, fft = _predict(v, k, mode)
     return "fft" if fft < direct else "direct"
 
 
-def _run(public, p, method_key):
+def _run(public, p, method_key, correlate=False):
     in1, in2, mode = p["in1"], p["in2"], p["mode"]
     kw = {}
     if method_key == "method":
         kw["method"] = p["method"]
     else:
         kw["axes"] = p["axes"]
-    if is_dask(in2) or not is_dask(in1):
+    if is_dask(in2):
+        return _dask_kernel(public, p, kw, correlate)
+    if not is_dask(in1):
         return _whole(public, E.as_dask(in1), in2, mode, kw)
     in2 = np.asarray(in2)
     if in1.ndim != in2.ndim or in1.ndim == 0 or mode not in ("full", "same", "valid"):
@@ -107,7 +276,7 @@ def convolve(public, p):
 
 
 def correlate(public, p):
-    return _run(public, p, "method")
+    return _run(public, p, "method", correlate=True)
 
 
 def fftconvolve(public, p):
@@ -116,3 +285,21 @@ def fftconvolve(public, p):
 
 def oaconvolve(public, p):
     return _run(public, p, "axes")
+
+
+def _dask_kernel(public, p, kw, correlate):
+    """A dask ``in2`` (never computed on the client, however large): overlap-add over
+    both inputs' chunks (``_pairs``); one block (lazy) for the rare calls it does not
+    cover (0-d or empty inputs, ``axes=``, bool/object results)."""
+    in1, in2, mode = E.as_dask(p["in1"]), p["in2"], p["mode"]
+    if in1.ndim != in2.ndim or in1.ndim == 0 or mode not in ("full", "same", "valid"):
+        # the in-memory call's own error (or its 0-d product), on stand-ins
+        public(np.zeros((1,) * in1.ndim, in1.dtype), np.zeros((1,) * in2.ndim, in2.dtype),
+               mode=mode, **kw)
+        return _whole(public, in1, in2, mode, kw)
+    if in1.size == 0 or in2.size == 0 or kw.get("axes") is not None:
+        return _whole(public, in1, in2, mode, kw)
+    if "method" in kw:
+        kw["method"] = _resolve_method(in1, in2, mode, kw["method"])
+    y = _pairs(public, in1, in2, mode, kw, correlate)
+    return y if y is not None else _whole(public, in1, in2, mode, kw)
