@@ -390,7 +390,9 @@ CALLS = [
 
 
 @pytest.mark.parametrize("name,call", CALLS)
-def test_same_bits_for_any_thread_count(name, call):
+def test_same_bits_for_any_thread_count(name, call, monkeypatch):
+    from fastconv import _select
+    monkeypatch.setattr(_select, "SERIAL_BELOW", 0)   # every call on the whole team
     rng = np.random.default_rng(13)
     x = rng.standard_normal((130, 257)).astype(np.float32)
     old = fastconv.get_num_threads()
@@ -403,6 +405,27 @@ def test_same_bits_for_any_thread_count(name, call):
         fastconv.set_num_threads(old)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+def test_small_calls_run_on_one_thread(monkeypatch):
+    """Below _select.SERIAL_BELOW operations a kernel runs without waking the OpenMP
+    team (which costs more than such a call's work); above it, on the whole team."""
+    from fastconv import _filter_kernels, _select
+    teams = []
+    for name in ("pass1d", "sep2d", "filter2d", "filternd"):
+        real = getattr(_filter_kernels, name)
+        monkeypatch.setattr(_filter_kernels, name,
+                            lambda *a, _real=real: teams.append(a[-1]) or _real(*a))
+    small = np.ones((8, 8))
+    fnd.correlate1d(small, [1.0, 2.0, 1.0], axis=0)
+    fnd.gaussian_filter(small, 1.0)
+    fnd.correlate(small, np.ones((2, 3)))
+    fnd.correlate(np.ones((4, 4, 4)), np.ones((1, 2, 3)))
+    assert teams == [1, 1, 1, 1]
+    teams.clear()
+    monkeypatch.setattr(_select, "SERIAL_BELOW", 0)
+    fnd.gaussian_filter(small, 1.0)
+    assert teams == [fastconv.get_num_threads()]
 
 
 def _layouts(x):

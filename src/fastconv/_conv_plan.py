@@ -254,7 +254,7 @@ def _kernel_args(plan):
 
 def _threads(plan):
     """Team size for the kernels of this plan (_select.threads, its work cached)."""
-    return get_num_threads() if plan.work >= _select.SERIAL_BELOW else 1
+    return _select.team(plan.work)
 
 
 # the empty bias of a call without one (the kernels only read it)

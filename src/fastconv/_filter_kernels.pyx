@@ -164,7 +164,8 @@ cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
 
 
 def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int sym,
-           const Py_ssize_t[::1] emap, Py_ssize_t lo, double cval, int op, int size, int level):
+           const Py_ssize_t[::1] emap, Py_ssize_t lo, double cval, int op, int size, int level,
+           int nthreads):
     """One 1-D pass along the middle axis of x (outer, n, inner) into out.
 
     op: 0 correlation with weights ``w`` (``sym``: 0 general, 1 symmetric,
@@ -208,7 +209,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
         # every thread and the calling thread (which looks at the signals, see
         # fc_interrupt.h) always has segments of its own
         nseg = (n + SEG - 1) // SEG
-        with nogil, parallel():
+        with nogil, parallel(num_threads=nthreads):
             buf = <floating *>malloc((SEG + K - 1) * sizeof(floating))
             rows = <const floating **>malloc(K * sizeof(floating *))
             ok = buf != NULL and rows != NULL
@@ -229,7 +230,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             free(<void *>rows)
             free(buf)
     elif inner == 1 and not running:
-        with nogil, parallel():
+        with nogil, parallel(num_threads=nthreads):
             buf = <floating *>malloc(E * sizeof(floating))
             rows = <const floating **>malloc(K * sizeof(floating *))
             ok = buf != NULL and rows != NULL
@@ -249,7 +250,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     elif inner == 1:
         # running filters along the contiguous axis: PANEL lines side by side
         ngroups = (outer + PANEL - 1) // PANEL
-        with nogil, parallel():
+        with nogil, parallel(num_threads=nthreads):
             gh = <floating *>malloc(2 * E * 16 * sizeof(floating))
             buf = <floating *>malloc(E * PANEL * sizeof(floating))
             obuf = <floating *>malloc(n * PANEL * sizeof(floating))
@@ -304,7 +305,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             raise MemoryError("fastconv.ndimage: no memory for a row of cval")
         for k in range(CB):
             cvrow[k] = cv
-        with nogil, parallel():
+        with nogil, parallel(num_threads=nthreads):
             rows = <const floating **>malloc(E * sizeof(floating *))
             # the K rows of one output, copied into a ring of K slots: source rows
             # lie a multiple of 4 KiB apart in wide images, which would put them
@@ -380,7 +381,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
 def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
           int op0, floating[::1] w0, int sym0, const Py_ssize_t[::1] emap0, int K0,
           int op1, floating[::1] w1, int sym1, const Py_ssize_t[::1] emap1, Py_ssize_t lo1,
-          int K1, double cval, int level):
+          int K1, double cval, int level, int nthreads):
     """Two 1-D passes fused: op0 along axis 1 then op1 along axis 2 of x (outer, H, W).
 
     Each output row is made from its intermediate row (op0 over K0 rows of x,
@@ -431,7 +432,7 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef fc_watch watch
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
-    with nogil, parallel():
+    with nogil, parallel(num_threads=nthreads):
         # the intermediate rows 64-byte aligned: the second pass loads them at every
         # offset, and an aligned start halves the loads that cross a cache line
         tmem = malloc((ROWS * PT + 16) * sizeof(floating))
@@ -525,7 +526,7 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
              const Py_ssize_t[:, ::1] tapc, const Py_ssize_t[::1] tapl,
              const Py_ssize_t[::1] dims, const Py_ssize_t[::1] maps,
              const Py_ssize_t[::1] mapoff, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
-             double cval, int op, int level):
+             double cval, int op, int level, int nthreads):
     """N-d correlation (op 0) or minimum/maximum (op 1/2) over a footprint.
 
     x, out: (R, W), R the product of ``dims`` (the leading axes). Tap t sits at
@@ -577,7 +578,7 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     cdef fc_watch watch
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
-    with nogil, parallel():
+    with nogil, parallel(num_threads=nthreads):
         rows = <const floating **>malloc(T * sizeof(floating *))
         srows = <Py_ssize_t *>malloc(T * sizeof(Py_ssize_t))
         coord = <Py_ssize_t *>malloc((nd + 1) * sizeof(Py_ssize_t))
@@ -633,7 +634,7 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
 def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
              const Py_ssize_t[::1] tapr, const Py_ssize_t[::1] tapl,
              const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
-             double cval, int op, int level):
+             double cval, int op, int level, int nthreads):
     """filternd for 2-D x (H, W): tap t reads extended row i + tapr[t] and column
     j + tapl[t] of output (i, j).
 
@@ -662,7 +663,7 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     cdef fc_watch watch
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
-    with nogil, parallel():
+    with nogil, parallel(num_threads=nthreads):
         ring = <floating *>malloc(K0 * P * sizeof(floating))
         rows = <const floating **>malloc(T * sizeof(floating *))
         ok = ring != NULL and rows != NULL

@@ -23,6 +23,7 @@ except ImportError:  # NumPy < 1.25
     from numpy import AxisError
 
 from fastconv import _filter_kernels, _isa
+from fastconv._select import team
 
 _DBL_EPSILON = np.finfo(np.float64).eps
 _SIMD_LEVEL = {"avx512": 2, "avx2": 1}
@@ -237,8 +238,10 @@ def pass1d(src, axis, op, size, origin, mode, cval, weights=None, sym=0, dst=Non
         w = np.zeros(0, dtype=src.dtype)
     else:
         w = to_compute(weights, src.dtype)
+    # running sums and van Herk windows: a few operations an output, whatever the size
+    work = src.size * (size if op in (OP_CORR, OP_MIN, OP_MAX) else 4)
     _filter_kernels.pass1d(src.reshape(outer, n, inner), dst.reshape(outer, n, inner), w, sym,
-                           emap, lo, cval, op, size, _level())
+                           emap, lo, cval, op, size, _level(), team(work))
     return dst
 
 
@@ -322,7 +325,8 @@ def _fused2(src, output, p0, p1):
     dst = output if direct else np.empty(src.shape, dtype=src.dtype)
     _filter_kernels.sep2d(src.reshape(outer, H, W), dst.reshape(outer, H, W),
                           op0, ws[0][0], ws[0][1], emap0, K0,
-                          op1, ws[1][0], ws[1][1], emap1, lo1, K1, cval, _level())
+                          op1, ws[1][0], ws[1][1], emap1, lo1, K1, cval, _level(),
+                          team(src.size * (K0 + K1)))
     if not direct:
         store(dst, output)
     return output
@@ -411,7 +415,7 @@ def filternd(input, output, footprint, origins, mode, cval, op):
     if nd == 2:
         _filter_kernels.filter2d(src, dst, w, np.ascontiguousarray(coords[:, 0]),
                                  np.ascontiguousarray(coords[:, 1]), maps[0], lastmap, lo,
-                                 cval, op, _level())
+                                 cval, op, _level(), team(src.size * coords.shape[0]))
         if not direct:
             store(dst.reshape(shape), output)
         return output
@@ -420,7 +424,8 @@ def filternd(input, output, footprint, origins, mode, cval, op):
         np.ascontiguousarray(coords[:, :-1]), np.ascontiguousarray(coords[:, -1]),
         np.asarray(shape[:-1], dtype=np.intp),
         np.concatenate(maps) if maps else np.zeros(0, dtype=np.intp),
-        np.asarray(offs, dtype=np.intp), lastmap, lo, cval, op, _level())
+        np.asarray(offs, dtype=np.intp), lastmap, lo, cval, op, _level(),
+        team(src.size * coords.shape[0]))
     if not direct:
         store(dst.reshape(shape), output)
     return output

@@ -57,10 +57,17 @@ def is_depthwise(cg, mg):
     return cg == 1 and mg <= DEPTHWISE_MAX_OUT
 
 
+def team(work):
+    """Team size for a call of ``work`` multiply-adds (or comparisons): one thread
+    below ``SERIAL_BELOW``, else the threads setting.  The ndimage and signal
+    kernels follow it too."""
+    return get_num_threads() if work >= SERIAL_BELOW else 1
+
+
 def threads(plan):
     """Team size for the kernels of this plan."""
-    work = plan.batch * plan.out_channels * plan.reduction_length * math.prod(plan.out_spatial)
-    return get_num_threads() if work >= SERIAL_BELOW else 1
+    return team(plan.batch * plan.out_channels * plan.reduction_length
+                * math.prod(plan.out_spatial))
 
 
 def dw3_inplace(plan):

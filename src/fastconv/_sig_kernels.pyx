@@ -167,7 +167,7 @@ cdef void _segment(int level, const floating *xp, Py_ssize_t H, Py_ssize_t W, Py
 
 def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:, :, ::1] tab,
         floating[:, :, ::1] out, Py_ssize_t lo_h, Py_ssize_t lo_w, double fill,
-        Py_ssize_t chunk, int level, int blocked=-1):
+        Py_ssize_t chunk, int level, int blocked=-1, int nthreads=1):
     """out[b, i, j] = sum_{r, t} pad(x)[b, i + r, j + t] * v[r, t] (see the module).
 
     ``tab``: None, or the band table of ``v`` for this level (shape (kh, kw + L - 1,
@@ -176,7 +176,8 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     (1; 0: no; -1: where ``blk_pays``): work items of ``blk_rows()`` output rows, which
     run in the blocked form (the same
     values again; each input vector loaded once for all the rows of the block that
-    read it); the items of fewer rows (the last rows of a plane) run row by row."""
+    read it); the items of fewer rows (the last rows of a plane) run row by row.
+    ``nthreads``: the team (the values do not depend on it)."""
     cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef int kh = <int>v.shape[0], kw = <int>v.shape[1]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
@@ -218,7 +219,7 @@ def fir(const floating[:, :, ::1] x, const floating[:, ::1] v, const floating[:,
     cdef fc_watch watch
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
-    with nogil, parallel():
+    with nogil, parallel(num_threads=nthreads):
         rows = <const floating **>malloc(nin * sizeof(floating *))
         scratch = <floating *>malloc(nin * span * sizeof(floating))
         ok = rows != NULL and scratch != NULL

@@ -35,6 +35,7 @@ import sys
 import numpy as np
 
 from fastconv import _select
+from fastconv._select import team
 from fastconv._config import current_isa, get_num_threads
 from fastconv.conv import conv as _fc_conv
 
@@ -253,7 +254,7 @@ def _fir(x, v, pads, dtype, fill):
         tab = _band_table(vm, lanes) if banded else None
         ym = y[:, 0] if nv == 1 else np.empty((x.shape[0],) + out, dtype)
         _sig_kernels.fir(xk, vm, tab, ym, pads[0][0], pads[1][0], float(fill), chunk, level,
-                         -1 if _BLOCKED else 0)
+                         -1 if _BLOCKED else 0, team(ym.size * math.prod(k)))
         if nv > 1:
             y[:, m] = ym
     return y.reshape((x.shape[0], nv) + out[-len(x.shape[2:]):])
