@@ -35,8 +35,8 @@ import sys
 import numpy as np
 
 from fastconv import _select
-from fastconv._select import team
 from fastconv._config import current_isa, get_num_threads
+from fastconv._select import team
 from fastconv.conv import conv as _fc_conv
 
 # Largest taps x outputs of one axis in one kernel call; longer axes go in frames.
