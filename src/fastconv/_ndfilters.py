@@ -12,6 +12,7 @@ the result is cast to the output's dtype the C way (truncation toward zero;
 a bool output receives the truncated value as a byte, as SciPy's does).
 """
 
+import math
 import operator
 from collections.abc import Iterable
 
@@ -23,6 +24,7 @@ except ImportError:  # NumPy < 1.25
     from numpy import AxisError
 
 from fastconv import _filter_kernels, _isa
+from fastconv._caches import BoundedCache
 from fastconv._select import team
 
 _DBL_EPSILON = np.finfo(np.float64).eps
@@ -68,7 +70,9 @@ def get_output(output, input, shape=None, complex_output=False):
     # fresh zero pages would fault in one by one during the kernel's writes
     if output is None:
         if not complex_output:
-            return np.empty(shape, dtype=input.dtype.name)
+            # SciPy's dtype.name: the native byte order of the input's type
+            dt = input.dtype
+            return np.empty(shape, dtype=dt if dt.isnative else dt.newbyteorder("="))
         return np.empty(shape, dtype=np.promote_types(input.dtype, np.complex64))
     if isinstance(output, (type, np.dtype)):
         if complex_output and np.dtype(output).kind != "c":
@@ -125,6 +129,8 @@ def check_axes(axes, ndim):
 
 def as_cval(cval):
     """cval as a C double, as SciPy's C layer reads it (TypeError otherwise)."""
+    if cval.__class__ is float or cval.__class__ is int:
+        return float(cval)
     if isinstance(cval, (str, bytes)) or np.iscomplexobj(cval):
         raise TypeError(f"cval must be a real number, got {cval!r}")
     try:
@@ -160,6 +166,10 @@ def to_compute(a, cdt):
     when it is one): the kernels load whole elements, which a misaligned array's
     are not (np.ascontiguousarray keeps a misaligned array as it is)."""
     a = np.asarray(a)
+    if a.dtype == cdt:
+        f = a.flags
+        if f.c_contiguous and f.aligned:   # (and native: cdt is)
+            return a
     if a.dtype == np.bool_:
         a = a.view(np.uint8)
     return np.require(a, dtype=cdt, requirements=["C", "A", "E"])
@@ -182,9 +192,27 @@ def c_cast_value(value, dtype):
 
 # ---- boundary tables ---------------------------------------------------------
 
+# short tables of small calls (1 KiB each at most), whose NumPy work costs more than
+# their kernel; read-only, shared by the calls
+_MAPS = BoundedCache("ndimage extension tables", 64)
+_MAP_CACHED_UP_TO = 128
+
+
 def extend_map(n, length, shift, mode):
     """Source index of each of ``length`` extended positions (position m holds
     element m - shift), or -1 where the value is cval. ``mode`` is SciPy's code."""
+    if length <= _MAP_CACHED_UP_TO:
+        key = (n, length, shift, mode)
+        m = _MAPS.get(key)
+        if m is None:
+            m = _extend_map(n, length, shift, mode)
+            m.flags.writeable = False
+            _MAPS.put(key, m)
+        return m
+    return _extend_map(n, length, shift, mode)
+
+
+def _extend_map(n, length, shift, mode):
     idx = np.arange(length, dtype=np.intp) - shift
     if mode == 0:
         return np.clip(idx, 0, n - 1)
@@ -209,6 +237,13 @@ def weights_symmetry(w):
     if not K & 1:
         return 0
     c = K // 2
+    if K <= 64:    # the same test in Python floats: NumPy's calls cost more here
+        v = w.tolist()
+        if all(abs(v[K - 1 - k] - v[k]) <= _DBL_EPSILON for k in range(c)):
+            return 1
+        if all(abs(v[K - 1 - k] + v[k]) <= _DBL_EPSILON for k in range(c)):
+            return -1
+        return 0
     left, right = w[:c][::-1], w[c + 1:]
     if np.all(np.abs(right - left) <= _DBL_EPSILON):
         return 1
@@ -228,8 +263,8 @@ def pass1d(src, axis, op, size, origin, mode, cval, weights=None, sym=0, dst=Non
     if src.size == 0:
         return dst
     n = shape[axis]
-    outer = int(np.prod(shape[:axis], dtype=np.int64))
-    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    outer = math.prod(shape[:axis])
+    inner = math.prod(shape[axis + 1:])
     lo = size // 2 + origin
     emap = extend_map(n, n + size - 1, lo, mode)
     if op in (OP_MIN, OP_MAX) and size >= VAN_HERK_FROM:
@@ -343,6 +378,11 @@ _CONV_MODES = {0: "replicate", 1: "circular", 2: "symmetric", 3: "reflect", 4: "
                5: "circular", 6: "constant"}
 
 
+# below this many outputs fastconv.conv's own checks and plan cost more than the
+# kernel saves (8x8 to 64x64 3x3: ~7 us slower, 128x128 ~3 us faster)
+CONV_ROUTE_FROM = 1 << 14
+
+
 def _conv_route(shape, fshape, origins, mode, cdt, mask):
     """The padding of a float32 2-D or 3-D correlation that fastconv.conv's
     depthwise kernels compute with the same products in the same order (and
@@ -384,7 +424,8 @@ def filternd(input, output, footprint, origins, mode, cval, op):
         return output
     if op == OP_CORR:
         mask = np.abs(footprint) > _DBL_EPSILON
-        pads = _conv_route(src.shape, footprint.shape, origins, mode, cdt, mask)
+        pads = (_conv_route(src.shape, footprint.shape, origins, mode, cdt, mask)
+                if src.size >= CONV_ROUTE_FROM else None)
         if pads is not None:
             return _correlate_by_conv(src, output, footprint, pads, mode, cval,
                                       _direct(output, cdt, src))

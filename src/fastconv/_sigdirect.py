@@ -161,6 +161,10 @@ def _real_multi(xs, vs, pads, dtype, boundary, fill):
     nd = xs.ndim - 1
     conv_axes = [a for a in range(nd) if vs.shape[a + 1] > 1 or pads[a] != (0, 0)]
     batch_axes = [a for a in range(nd) if a not in conv_axes]
+    if (nx == nv == 1 and not batch_axes and nd <= 2 and boundary == "constant"
+            and math.isfinite(fill)):
+        # one signal, one kernel (every 1-D or 2-D call): nothing to move around
+        return _fir(xs[:, None], vs[:, None], list(pads), dtype, fill)
     # (nx, *batch, *conv) -> (B, 1, *conv); v -> (nv, 1, *conv)
     perm = [0] + [a + 1 for a in batch_axes] + [a + 1 for a in conv_axes]
     xt = xs.transpose(perm)
@@ -207,6 +211,16 @@ def _fir_level():
     return min({"avx512": 2, "avx2": 1}.get(current_isa(), 0), _sig_kernels.simd_levels())
 
 
+def _aligned(a, dtype):
+    """``a`` as an aligned C-contiguous array of ``dtype`` (itself when it is one:
+    np.require's checks cost more than a small call's kernel)."""
+    if a.dtype == dtype:
+        f = a.flags
+        if f.c_contiguous and f.aligned:
+            return a
+    return np.require(a, dtype=dtype, requirements=["C", "A"])
+
+
 def _band_table(v, lanes):
     """(kh, kw + lanes - 1, lanes): column q holds v shifted down by q (the banded
     form of fc_sigfir.h)."""
@@ -231,7 +245,7 @@ def _fir(x, v, pads, dtype, fill):
         sp, k, out, pads = (1,) + sp, (1,) + k, (1,) + out, [(0, 0)] + list(pads)
     # aligned too: the kernel loads whole elements (np.ascontiguousarray keeps a
     # misaligned array as it is; UBSan found one)
-    xk = np.require(x.reshape((x.shape[0],) + sp), dtype=dtype, requirements=["C", "A"])
+    xk = _aligned(x.reshape((x.shape[0],) + sp), dtype)
     level = _fir_level()
     lanes = _sig_kernels.lanes(level, dtype.itemsize)
     # rows of a plane share their cached input rows when the chunks are short
@@ -248,7 +262,7 @@ def _fir(x, v, pads, dtype, fill):
               f"x{'x'.join(map(str, xk.shape))}:w{nv}x{'x'.join(map(str, k))}:"
               f"y{'x'.join(map(str, y.shape))}", file=sys.stderr)
     for m in range(nv):
-        vm = np.require(v[m, 0].reshape(k), dtype=dtype, requirements=["C", "A"])
+        vm = _aligned(v[m, 0].reshape(k), dtype)
         # the banded form multiplies k + lanes - 1 table rows for k taps: worth it
         # from _BAND_MIN_TAPS taps on (see docs/performance.md)
         tab = _band_table(vm, lanes) if banded else None
