@@ -148,6 +148,91 @@ def _adjoint_sliding(g, axes, out_channels, dtype, call, call_kwargs, bias=None)
                                       bias=bias))
 
 
+class _Unsplittable(Exception):
+    """A block over part of an axis cannot reproduce the whole call's padding map."""
+
+
+class FoldAxis(E.TransposedAxis):
+    """One axis of conv_input_grad with a padding mode that folds the border's gradient
+    back (reflect, edge, wrap, symmetric): result chunk [a, b) receives from the padded
+    positions ``J = src^-1([a, b))`` (its own positions and their mirror or wrapped
+    images in the padding), so it reads the outputs whose windows meet the hull of
+    ``J``.  The block call pads its part of the axis by the same mode where (and only
+    where) the block reaches the array's edge; it is used only where its own padding
+    map equals the whole call's on every position it reads (``need`` checks it,
+    widening to the whole axis, else raising ``_Unsplittable``)."""
+
+    def __init__(self, n, extent, stride, lo, hi, out, mode):
+        super().__init__(n, extent, stride, lo, hi, out)
+        self.fold_mode = mode
+        self._needs = {}
+
+    def span(self, o1, o2):
+        """Result positions (padded coordinates) read by outputs [o1, o2), the block's
+        real part [r0, r1) and its padding (lo', hi')."""
+        s0 = o1 * self.s - self.lo
+        s1 = (o2 - 1) * self.s - self.lo + self.e
+        r0, r1 = max(s0, 0), min(s1, self.out)
+        return (s0, s1), (r0, r1), (r0 - s0, s1 - r1)
+
+    def _exact(self, o1, o2):
+        from fastconv._padmaps import source_index
+
+        (s0, s1), (r0, r1), _ = self.span(o1, o2)
+        if r1 <= r0:
+            return False
+        j = np.r_[s0:r0, r1:s1]
+        return bool(np.array_equal(r0 + source_index(j - r0, r1 - r0, self.fold_mode),
+                                   source_index(j, self.out, self.fold_mode)))
+
+    def need(self, a, b):
+        got = self._needs.get((a, b))
+        if got is not None:
+            return got
+        from fastconv._padmaps import source_index
+
+        end = (self.n - 1) * self.s - self.lo + self.e      # the padded extent read
+        pad = np.r_[-self.lo:0, self.out:max(end, self.out)]
+        src = source_index(pad, self.out, self.fold_mode)
+        j = pad[(src >= a) & (src < b)]
+        u, v = min(a, int(j.min(initial=a))), max(b, int(j.max(initial=b - 1)) + 1)
+        o1, o2 = super().need(u, v)
+        o1, o2 = max(o1, 0), min(o2, self.n)
+        if o2 > o1 and not self._exact(o1, o2):
+            o1, o2 = 0, self.n
+            if not self._exact(o1, o2):
+                raise _Unsplittable
+        self._needs[(a, b)] = (o1, o2)
+        return o1, o2
+
+
+def _fold_block(block, pads, where, public, weight, in_channels, opts, axes, dtype):
+    """One result chunk of conv_input_grad with a folding padding mode: the in-memory
+    call on the outputs that reach it (``FoldAxis``), with the whole call's padding mode
+    at the array's edges, cropped to the chunk.  Each result adds the same terms in the
+    same order as the whole call (one pixel tile, see the module doc)."""
+    shape = block.shape[:1] + (in_channels,) + tuple(b - a for a, b in where)
+    out = np.zeros(shape, dtype)
+    if any(m == 0 for m in block.shape[2:]):
+        return out
+    real, padding, src, dst = [], [], [], []
+    for ax, (a, b) in zip(axes, where):
+        o1, o2 = ax.need(a, b)
+        _, (r0, r1), pq = ax.span(o1, o2)
+        real.append(r1 - r0)
+        padding.append(pq)
+        lo, hi = max(a, r0), min(b, r1)
+        if lo >= hi:
+            return out
+        src.append(slice(lo - r0, hi - r0))
+        dst.append(slice(lo - a, hi - a))
+    y = public(block, weight, (block.shape[0], in_channels) + tuple(real),
+               **dict(opts, padding=tuple(padding)))
+    lead = (slice(None), slice(None))
+    out[lead + tuple(dst)] = y[lead + tuple(src)]
+    return out
+
+
 def _spatially_chunked(a, nd):
     return any(len(c) > 1 for c in a.chunks[a.ndim - nd:])
 
@@ -176,6 +261,25 @@ def conv_input_grad(public, p):
         return _adjoint_sliding(g, axes, plan.in_channels, dtype, _input_grad_call,
                                 dict(public=public, weight=weight,
                                      in_channels=plan.in_channels, opts=opts))
+    if _spatially_chunked(g, nd):
+        # the border's gradient folds back onto the input's edge: each result chunk
+        # reads the outputs whose windows meet it or its images in the padding
+        axes = [FoldAxis(no, d * (k - 1) + 1, s, lo, hi, ni, plan.mode)
+                for no, k, s, d, (lo, hi), ni in zip(plan.out_spatial, plan.kernel,
+                                                     plan.stride, plan.dilation, plan.pads,
+                                                     plan.in_spatial)]
+        try:
+            for ax, c in zip(axes, g.chunks[g.ndim - nd:]):
+                for a, b in ax.out_chunks(c):
+                    ax.need(a, b)
+        except _Unsplittable:
+            pass
+        else:
+            return E.sliding(g, axes, "zeros", _fold_block, plan.in_channels, dtype,
+                             threads=E.user_threads(), with_where=True,
+                             call_kwargs=dict(public=public, weight=weight,
+                                              in_channels=plan.in_channels, opts=opts,
+                                              axes=axes, dtype=np.dtype(dtype)))
     y = E.batch_map(_input_grad_block, gb, ishape[1:], dtype, threads=E.user_threads(),
                     public=public, weight=weight, input_shape=ishape, opts=opts)
     return _unbatch(y, unbatched)
