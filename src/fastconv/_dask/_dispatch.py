@@ -548,7 +548,12 @@ def _max_sliding(xb, axes, public, opts, want, dtype, threads):
 
 def max_pool(public, p):
     if p["return_indices"]:
-        return _run_pool(public, p, "max", "values"), _run_pool(public, p, "max", "indices")
+        ind = _run_pool(public, p, "max", "indices")
+        # the windows' reach, for max_pool_backward to split over spatial chunks: only
+        # this very array carries it (any array made from it is another object)
+        _, plan = _pool_geometry(p["x"], p, "max")
+        ind._fastconv_windows = PoolWindows(plan)
+        return _run_pool(public, p, "max", "values"), ind
     return _run_pool(public, p, "max", "values")
 
 
@@ -561,10 +566,87 @@ def _pool_bwd_block(g, *rest, public, input_shape, kw):
     return public(g, *rest, shape, **kw)
 
 
+class PoolWindows:
+    """The window geometry of a max_pool call whose indices are a dask array: every
+    index lies in its own output's window, so an input chunk receives gradient only
+    from the outputs whose windows meet it."""
+
+    def __init__(self, plan):
+        self.nd = plan.nd
+        self.in_spatial = tuple(plan.in_spatial)
+        self.out_spatial = tuple(plan.out_spatial)
+        self.axes = [(d * (k - 1) + 1, s, q) for k, s, d, q in
+                     zip(plan.kernel, plan.stride, plan.dilation, plan.padding)]
+
+    def transposed_axes(self):
+        return [E.TransposedAxis(o, e, s, q, max(0, (o - 1) * s + e - n - q), n)
+                for (e, s, q), o, n in zip(self.axes, self.out_spatial, self.in_spatial)]
+
+
+def _gradient_bits(g):
+    """g's bits as int64 (float32 widened bit for bit), to travel with the indices."""
+    if g.dtype == np.float64:
+        return g.view(np.int64)
+    return g.view(np.int32).astype(np.int64)
+
+
+def _max_bwd_block(block, pads, where, public, axes, dtype, nd):
+    """One chunk [a, b) of max_pool_backward's result from the outputs whose windows
+    meet it (``block``: their gradient bits, then their indices, on the channel axis):
+    the in-memory call over those windows' span, indices moved into it, cropped to
+    the chunk.  Each result adds the same gradients in the same order as the whole
+    call (outputs in row-major order, from +0): the same bits."""
+    c = block.shape[1] // 2
+    shape = (block.shape[0], c) + tuple(b - a for a, b in where)
+    out = np.zeros(shape, dtype)
+    if any(m == 0 for m in block.shape[2:]):
+        return out
+    bits, ind = block[:, :c], block[:, c:]
+    g = (np.ascontiguousarray(bits).view(np.float64) if dtype == np.float64
+         else bits.astype(np.int32).view(np.float32))
+    pos = np.unravel_index(ind, tuple(ax.out for ax in axes))
+    local, real, src, dst = [], [], [], []
+    inside = np.ones(ind.shape, bool)
+    for ax, (a, b), (plo, _), m, q in zip(axes, where, pads, block.shape[2:], pos):
+        o1 = ax.need(a, b)[0] + plo
+        r0 = max(o1 * ax.s - ax.lo, 0)
+        r1 = min((o1 + m - 1) * ax.s - ax.lo + ax.e, ax.out)
+        local.append(q - r0)
+        inside &= (q >= r0) & (q < r1)
+        real.append(r1 - r0)
+        lo, hi = max(a, r0), min(b, r1)
+        src.append(slice(lo - r0, hi - r0))
+        dst.append(slice(lo - a, hi - a))
+    if not inside.all():
+        raise ValueError("max_pool_backward: an index lies outside its output's pooling "
+                         "window (indices changed since max_pool returned them?)")
+    if any(s.stop <= s.start for s in src):
+        return out
+    flat = np.ravel_multi_index(tuple(local), tuple(real))
+    y = public(g, flat, (block.shape[0], c) + tuple(real), spatial_ndim=nd)
+    lead = (slice(None), slice(None))
+    out[lead + tuple(dst)] = y[lead + tuple(src)]
+    return out
+
+
+def _max_bwd_sliding(g, ind, windows, dtype, public):
+    """max_pool_backward over grad_output's spatial chunks (N, C, *out) (see
+    ``_max_bwd_block``); g and the indices travel as one int64 array."""
+    g = g.astype(dtype)
+    ind = ind.astype(np.int64).rechunk(g.chunks)
+    packed = da.concatenate([_gradient_bits(g), ind], axis=1)
+    axes = windows.transposed_axes()
+    return E.sliding(packed, axes, "zeros", _max_bwd_block, g.shape[1], dtype,
+                     threads=E.user_threads(), with_where=True,
+                     call_kwargs=dict(public=public, axes=axes, dtype=np.dtype(dtype),
+                                      nd=windows.nd))
+
+
 def max_pool_backward(public, p):
     from fastconv._validation import result_dtype
 
     g, ind = p["grad_output"], p["indices"]
+    windows = getattr(ind, "_fastconv_windows", None)
     input_shape = tuple(int(s) for s in p["input_shape"])
     g = E.as_dask(g)
     unbatched = False
@@ -575,6 +657,13 @@ def max_pool_backward(public, p):
         ind = ind[None]
     ind = E.as_dask(ind)
     dtype = result_dtype(np.empty(0, g.dtype))
+    if (windows is not None and windows.nd == nd and g.ndim == nd + 2
+            and tuple(input_shape[2:]) == windows.in_spatial and g.shape == ind.shape
+            and tuple(g.shape[2:]) == windows.out_spatial
+            and tuple(g.shape[:2]) == tuple(input_shape[:2])
+            and np.dtype(dtype) in (np.float32, np.float64)
+            and (_spatially_chunked(g, nd) or _spatially_chunked(ind, nd))):
+        return _unbatch(_max_bwd_sliding(g, ind, windows, dtype, public), unbatched)
 
     def f(gb, ib, public, input_shape, kw):
         return public(gb, ib, (gb.shape[0],) + tuple(input_shape[1:]), **kw)
