@@ -467,7 +467,102 @@ def _avg_padded_call(block, pads, public, opts):
     return public(block, **opts)
 
 
+def _pool_piece(ax, o1, o2):
+    """Where the windows of outputs [o1, o2) of a pooling axis (``ax``: extent e,
+    stride s, padding lo, input length ``ax.n``) are computed by one in-memory call
+    that keeps the whole call's padding, ceil_mode and divisors: (u, (start, end),
+    (f_lo, f_hi)).  The call's input is the data ``[start, end)`` with ``f_lo`` and
+    ``f_hi`` filler elements around it where it does not reach the array's edge (at
+    an edge it ends there and the call's own padding is the whole call's); it starts
+    at ``u``, a multiple of the stride, so its window j is the whole call's window
+    ``j + u / s``.  The windows wanted never read the filler; every other window of
+    the call holds a filler or input element (none lies all in padding)."""
+    s0 = o1 * ax.s - ax.lo
+    s1 = (o2 - 1) * ax.s - ax.lo + ax.e
+    if s0 < 0:
+        start, f_lo = 0, 0
+    else:
+        start, f_lo = s0, s0 % ax.s + ax.s * -(-ax.e // ax.s)
+    end, f_hi = (ax.n, 0) if s1 > ax.n else (s1, ax.e)
+    return start - f_lo, (start, end), (f_lo, f_hi)
+
+
+def _pool_piece_block(block, axes, where, pads):
+    """The filler-padded input of one output piece (see ``_pool_piece``) from the
+    engine's block (the pieces' windows clipped to the array), and per axis (u, f_lo)."""
+    fill, geo = [], []
+    for ax, (a, b) in zip(axes, where):
+        u, (start, end), (f_lo, f_hi) = _pool_piece(ax, a, b)
+        fill.append((f_lo, f_hi))
+        geo.append((u, f_lo, start))
+    if any(f != (0, 0) for f in fill):
+        block = np.pad(block, ((0, 0), (0, 0)) + tuple(fill))
+    return block, geo
+
+
+def _crop_outputs(y, axes, where, geo):
+    return y[(slice(None), slice(None)) + tuple(
+        slice(a - u // ax.s, b - u // ax.s) for ax, (a, b), (u, _, _) in zip(axes, where, geo))]
+
+
+def _avg_piece_call(block, pads, where, public, axes, opts):
+    """avg_pool's outputs ``where`` with ceil_mode or count_include_pad=False: one call
+    that keeps the whole call's edges (``_pool_piece``): the same window sums and
+    divisors, the same bits."""
+    block, geo = _pool_piece_block(block, axes, where, pads)
+    return np.ascontiguousarray(_crop_outputs(public(block, **opts), axes, where, geo))
+
+
+def _max_indices_piece_call(block, pads, where, public, axes, opts):
+    """max_pool's indices of the outputs ``where`` with padding or ceil_mode (see
+    ``_avg_piece_call``), moved from the call's input to the whole input's plane."""
+    block, geo = _pool_piece_block(block, axes, where, pads)
+    _, ind = public(block, **dict(opts, return_indices=True))
+    ind = _crop_outputs(ind, axes, where, geo)
+    local = np.unravel_index(ind, block.shape[2:])
+    glob = tuple(q + u for q, (u, _, _) in zip(local, geo))
+    return np.ravel_multi_index(glob, tuple(ax.n for ax in axes)).astype(np.int64)
+
+
+def _pool_edges_sliding(public, p, kind):
+    """avg_pool (ceil_mode, or count_include_pad=False with padding) or max_pool's
+    indices (padding or ceil_mode) over spatial chunks, or None where x is not
+    spatially chunked."""
+    from fastconv._validation import result_dtype
+
+    x = p["x"]
+    nd, plan = _pool_geometry(x, p, kind)
+    xb, unbatched = _batched(x, nd)
+    if not _spatially_chunked(xb, nd):
+        return None
+    if kind == "max":
+        plan.check_windows(plan.tables())          # the in-memory call's refusal
+    axes = [E.Axis(n, d * (k - 1) + 1, s, q, max(0, (o - 1) * s + d * (k - 1) + 1 - n - q), o)
+            for n, k, s, d, q, o in zip(plan.in_spatial, plan.kernel, plan.stride,
+                                        plan.dilation, plan.padding, plan.out_spatial)]
+    opts = {"kernel_size": plan.kernel, "stride": plan.stride, "padding": plan.padding,
+            "ceil_mode": p["ceil_mode"]}
+    if kind == "max":
+        opts["dilation"] = plan.dilation
+        call, dtype = _max_indices_piece_call, np.int64
+    else:
+        opts.update(count_include_pad=p["count_include_pad"],
+                    divisor_override=p["divisor_override"])
+        call, dtype = _avg_piece_call, result_dtype(np.empty(0, x.dtype))
+    y = E.sliding(xb, axes, None, call, xb.shape[1], dtype, threads=E.user_threads(),
+                  with_where=True, call_kwargs=dict(public=public, axes=axes, opts=opts))
+    return _unbatch(y, unbatched)
+
+
 def _run_pool(public, p, kind, want="values"):
+    simple = all(q == 0 for q in _pool_geometry(p["x"], p, kind)[1].padding) \
+        and not p["ceil_mode"]
+    if not simple and ((kind == "max" and want == "indices") or (
+            kind == "avg" and (p["ceil_mode"] or (not p["count_include_pad"]
+                                                  and p["divisor_override"] is None)))):
+        y = _pool_edges_sliding(public, p, kind)
+        if y is not None:
+            return y
     if kind == "avg":
         xb, unbatched, axes, opts, dtype, plan = _pool_sliding(public, p, kind)
         if "count_include_pad" not in opts:        # the padded halo (see _pool_sliding)
