@@ -797,6 +797,40 @@ def _avg_bwd_block(block, pads, where, public, axes, kw, dtype):
     return out
 
 
+def _avg_bwd_edges_block(block, pads, where, public, axes, forward, kw, dtype):
+    """One chunk [a, b) of avg_pool_backward's result where the divisors change at the
+    edges (ceil_mode, count_include_pad=False): the in-memory call over the outputs
+    that reach it, placed as ``_pool_piece`` places them (the whole call's padding at
+    the array's edge, filler elsewhere: the same divisors), the call's other windows
+    given a zero gradient (each adds +0 to a sum that starts at +0: no bit changes).
+    Each result adds the same quotients in the same order as the whole call."""
+    from fastconv._shapes import pool_output_size
+
+    shape = block.shape[:2] + tuple(b - a for a, b in where)
+    out = np.zeros(shape, dtype)
+    if any(m == 0 for m in block.shape[2:]):
+        return out
+    lengths, outs, place, src, dst = [], [], [], [], []
+    for ax, fax, (a, b), (plo, _), m in zip(axes, forward, where, pads, block.shape[2:]):
+        o1 = ax.need(a, b)[0] + plo
+        u, (start, end), (f_lo, f_hi) = _pool_piece(fax, o1, o1 + m)
+        n = f_lo + end - start + f_hi
+        lengths.append(n)
+        outs.append(pool_output_size(n, fax.e, fax.s, fax.lo, 1, kw["ceil_mode"]))
+        place.append(slice(o1 - u // fax.s, o1 - u // fax.s + m))
+        lo, hi = max(a, start), min(b, end)
+        if lo >= hi:
+            return out
+        src.append(slice(lo - u, hi - u))
+        dst.append(slice(lo - a, hi - a))
+    lead = (slice(None), slice(None))
+    g = np.zeros(block.shape[:2] + tuple(outs), dtype)
+    g[lead + tuple(place)] = block
+    y = public(g, block.shape[:2] + tuple(lengths), **kw)
+    out[lead + tuple(dst)] = y[lead + tuple(src)]
+    return out
+
+
 def avg_pool_backward(public, p):
     from fastconv._validation import result_dtype
 
@@ -829,6 +863,24 @@ def avg_pool_backward(public, p):
         y = E.sliding(g, axes, "zeros", _avg_bwd_block, g.shape[1], dtype,
                       threads=E.user_threads(), with_where=True,
                       call_kwargs=dict(public=public, axes=axes, kw=kw, dtype=np.dtype(dtype)))
+        return _unbatch(y, unbatched)
+
+    if _spatially_chunked(g, nd):
+        # ceil_mode, or count_include_pad=False: divisors that change at the edges
+        from fastconv._pool_plan import _Pool
+
+        plan = _Pool(input_shape, nd, kw["kernel_size"], kw["stride"], kw["padding"], 1,
+                     kw["ceil_mode"])
+        if g.ndim == nd + 2 and len(g.chunks[1]) > 1:
+            g = g.rechunk({1: -1})
+        axes = [E.TransposedAxis(o, k, s, q, q, n) for o, k, s, q, n in
+                zip(plan.out_spatial, plan.kernel, plan.stride, plan.padding, plan.in_spatial)]
+        forward = [E.Axis(n, k, s, q, q, o) for o, k, s, q, n in
+                   zip(plan.out_spatial, plan.kernel, plan.stride, plan.padding, plan.in_spatial)]
+        y = E.sliding(g, axes, "zeros", _avg_bwd_edges_block, g.shape[1], dtype,
+                      threads=E.user_threads(), with_where=True,
+                      call_kwargs=dict(public=public, axes=axes, forward=forward, kw=kw,
+                                       dtype=np.dtype(dtype)))
         return _unbatch(y, unbatched)
 
     def f(gb, public, input_shape, kw):
