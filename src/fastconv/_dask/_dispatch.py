@@ -169,10 +169,15 @@ class FoldAxis(E.TransposedAxis):
 
     def span(self, o1, o2):
         """Result positions (padded coordinates) read by outputs [o1, o2), the block's
-        real part [r0, r1) and its padding (lo', hi')."""
+        real part [r0, r1) and its padding (lo', hi').  A block with the last output
+        keeps the whole call's end of the axis (the input that no window reads, and
+        the padding ``hi``), so its padding map there is the whole call's."""
         s0 = o1 * self.s - self.lo
         s1 = (o2 - 1) * self.s - self.lo + self.e
-        r0, r1 = max(s0, 0), min(s1, self.out)
+        r0 = max(s0, 0)
+        if o2 == self.n:
+            return (s0, s1), (r0, self.out), (r0 - s0, self.hi)
+        r1 = min(s1, self.out)
         return (s0, s1), (r0, r1), (r0 - s0, s1 - r1)
 
     def _exact(self, o1, o2):
