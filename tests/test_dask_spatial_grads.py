@@ -217,16 +217,22 @@ def test_input_grad_folding_several_pixel_tiles_within_float_bound(rng):
         assert np.all(np.abs(got - ref) <= 2 * np.sqrt(4 * 9) * 2.0**-24 * s)
 
 
-def test_input_grad_folding_falls_back_where_a_block_cannot_fold(rng):
-    """Padding much wider than a short axis whose last input is not read: no block
-    reproduces the whole call's padding map, so it is one block (still lazy, exact)."""
-    w = rng.standard_normal((1, 1, 3)).astype(np.float32)
-    kw = dict(stride=3, padding=((7, 0),), padding_mode="reflect")
-    ishape = (1, 1, 3)
-    y = fastconv.conv1d(np.zeros(ishape, np.float32), w, **kw)
-    g = rng.standard_normal(y.shape).astype(np.float32)
-    lazy = fastconv.conv_input_grad(da.from_array(g, chunks=(1, 1, 1)), w, ishape, **kw)
-    _check(lazy, fastconv.conv_input_grad(g, w, ishape, **kw), [(3,)])
+def test_input_grad_folding_wide_padding_and_far_edge(rng):
+    """Padding several times wider than the axis (repeated reflection, wrap-around
+    many times) and one-element chunks: the chunks near an edge read the whole axis
+    (a part of it cannot fold the same way), the others only their reach."""
+    w = rng.standard_normal((2, 3, 3, 2)).astype(np.float32)
+    ishape = (1, 3, 4, 30)
+    for mode in FOLDING:
+        kw = dict(stride=(1, 2), padding=((9, 11), (13, 2)), padding_mode=mode)
+        y = fastconv.conv2d(np.zeros(ishape, np.float32), w, **kw)
+        g = rng.standard_normal(y.shape).astype(np.float32)
+        gd = da.from_array(g, chunks=(1, 2, 1, (8, 1, 1, 1, y.shape[3] - 11)))
+        expect = [_adjoint_chunks(c, s, lo, n) for c, s, (lo, _), n in
+                  zip(gd.chunks[2:], kw["stride"], kw["padding"], ishape[2:])]
+        assert len(expect[1]) > 1
+        _check(fastconv.conv_input_grad(gd, w, ishape, **kw),
+               fastconv.conv_input_grad(g, w, ishape, **kw), expect)
 
 
 # ------------------------------------------------------------------ max_pool_backward

@@ -1,4 +1,26 @@
-"""Lazy handlers of the public functions, one per decorated name."""
+"""Lazy handlers of the public functions, one per decorated name.
+
+Over spatial chunks (the halo graph of ``_engine.sliding``; how the chunks are cut:
+see ``fastconv._dask._engine``), beyond the forward ops:
+
+* conv_input_grad / conv_backward's input part, zeros or constant padding: the
+  adjoint blocks of ``_adjoint_sliding``; a padding mode that folds the border's
+  gradient back (reflect, replicate, circular, symmetric): ``FoldAxis`` and
+  ``_fold_block`` (a chunk also reads the outputs whose gradient folds onto it).
+* max_pool_backward: when its indices are the dask array that max_pool returned,
+  which carries its windows' reach (``PoolWindows``); other indices carry none and
+  stay one block per batch chunk.
+* avg_pool_backward: ``_avg_bwd_block`` (a divisor the same for every window) or
+  ``_avg_bwd_edges_block`` (ceil_mode, count_include_pad=False).
+* avg_pool with ceil_mode or count_include_pad=False, and max_pool's indices with
+  padding or ceil_mode: one call per output piece that keeps the whole call's edges
+  (``_pool_piece``).
+
+Each result gets the same terms in the same order as the in-memory call: the same
+bits (tests/test_dask.py, tests/test_dask_spatial_grads.py), except where
+conv_input_grad's GEMM + col2im kernel cuts the whole call's plane into several
+pixel tiles (it adds a tile at a time): then within the float bound.
+"""
 
 import inspect
 
@@ -148,10 +170,6 @@ def _adjoint_sliding(g, axes, out_channels, dtype, call, call_kwargs, bias=None)
                                       bias=bias))
 
 
-class _Unsplittable(Exception):
-    """A block over part of an axis cannot reproduce the whole call's padding map."""
-
-
 class FoldAxis(E.TransposedAxis):
     """One axis of conv_input_grad with a padding mode that folds the border's gradient
     back (reflect, edge, wrap, symmetric): result chunk [a, b) receives from the padded
@@ -159,8 +177,10 @@ class FoldAxis(E.TransposedAxis):
     images in the padding), so it reads the outputs whose windows meet the hull of
     ``J``.  The block call pads its part of the axis by the same mode where (and only
     where) the block reaches the array's edge; it is used only where its own padding
-    map equals the whole call's on every position it reads (``need`` checks it,
-    widening to the whole axis, else raising ``_Unsplittable``)."""
+    map equals the whole call's on every position it reads: ``need`` checks it, else
+    takes the whole axis (where the block is the whole call's geometry on that axis:
+    circular chunks within the padding's reach of an edge, or padding wider than the
+    block can mirror)."""
 
     def __init__(self, n, extent, stride, lo, hi, out, mode):
         super().__init__(n, extent, stride, lo, hi, out)
@@ -205,8 +225,6 @@ class FoldAxis(E.TransposedAxis):
         o1, o2 = max(o1, 0), min(o2, self.n)
         if o2 > o1 and not self._exact(o1, o2):
             o1, o2 = 0, self.n
-            if not self._exact(o1, o2):
-                raise _Unsplittable
         self._needs[(a, b)] = (o1, o2)
         return o1, o2
 
@@ -273,18 +291,11 @@ def conv_input_grad(public, p):
                 for no, k, s, d, (lo, hi), ni in zip(plan.out_spatial, plan.kernel,
                                                      plan.stride, plan.dilation, plan.pads,
                                                      plan.in_spatial)]
-        try:
-            for ax, c in zip(axes, g.chunks[g.ndim - nd:]):
-                for a, b in ax.out_chunks(c):
-                    ax.need(a, b)
-        except _Unsplittable:
-            pass
-        else:
-            return E.sliding(g, axes, "zeros", _fold_block, plan.in_channels, dtype,
-                             threads=E.user_threads(), with_where=True,
-                             call_kwargs=dict(public=public, weight=weight,
-                                              in_channels=plan.in_channels, opts=opts,
-                                              axes=axes, dtype=np.dtype(dtype)))
+        return E.sliding(g, axes, "zeros", _fold_block, plan.in_channels, dtype,
+                         threads=E.user_threads(), with_where=True,
+                         call_kwargs=dict(public=public, weight=weight,
+                                          in_channels=plan.in_channels, opts=opts,
+                                          axes=axes, dtype=np.dtype(dtype)))
     y = E.batch_map(_input_grad_block, gb, ishape[1:], dtype, threads=E.user_threads(),
                     public=public, weight=weight, input_shape=ishape, opts=opts)
     return _unbatch(y, unbatched)
