@@ -235,6 +235,23 @@ def test_input_grad_folding_wide_padding_and_far_edge(rng):
                fastconv.conv_input_grad(g, w, ishape, **kw), expect)
 
 
+@pytest.mark.parametrize("mode", FOLDING)
+def test_input_grad_folding_chunks_read_only_their_reach(mode):
+    """Scaling: on a long axis, every result chunk reads about its own share of
+    grad_output (its halo, plus for circular padding a strip at the far edge), never
+    the whole axis; the graph is built from shapes alone."""
+    from fastconv._dask._dispatch import FoldAxis
+
+    for k, d, s, (lo, hi) in ((3, 1, 1, (1, 1)), (5, 1, 2, (2, 2)), (3, 2, 2, (3, 1))):
+        n = 4096
+        out = (n + lo + hi - d * (k - 1) - 1) // s + 1
+        canon = {"replicate": "edge", "circular": "wrap"}.get(mode, mode)
+        ax = FoldAxis(out, k, d, s, lo, hi, n, canon)
+        for c0, c1 in ax.out_chunks((out // 8,) * 7 + (out - 7 * (out // 8),)):
+            start, end = ax.need(c0, c1)
+            assert end - start <= (c1 - c0) // s + 2 * (d * (k - 1) + 1 + lo + hi)
+
+
 # ------------------------------------------------------------------ max_pool_backward
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -174,44 +174,91 @@ class FoldAxis(E.TransposedAxis):
     """One axis of conv_input_grad with a padding mode that folds the border's gradient
     back (reflect, edge, wrap, symmetric): result chunk [a, b) receives from the padded
     positions ``J = src^-1([a, b))`` (its own positions and their mirror or wrapped
-    images in the padding), so it reads the outputs whose windows meet the hull of
-    ``J``.  The block call pads its part of the axis by the same mode where (and only
-    where) the block reaches the array's edge; it is used only where its own padding
-    map equals the whole call's on every position it reads: ``need`` checks it, else
-    takes the whole axis (where the block is the whole call's geometry on that axis:
-    circular chunks within the padding's reach of an edge, or padding wider than the
-    block can mirror)."""
+    images in the padding), so it reads the outputs whose windows meet ``J``.
 
-    def __init__(self, n, extent, stride, lo, hi, out, mode):
-        super().__init__(n, extent, stride, lo, hi, out)
+    The block call (``layout``) takes those outputs with the whole call's padding mode
+    and keeps the whole call's geometry wherever it reaches the array's edges (the
+    padding there, and the input no window reads); it is used only where its own
+    padding map equals the whole call's on every position it reads.  For circular
+    padding a chunk near one edge also needs the outputs at the far edge: the block
+    is then those at the start of the axis followed by those at its end, as one
+    shorter axis that wraps the same way (checked term by term), so an edge chunk
+    reads two strips, not its whole axis.  Where neither fits (padding wider than
+    the block can mirror), the chunk reads the whole axis (the whole call's geometry
+    on it)."""
+
+    def __init__(self, n, kernel, dilation, stride, lo, hi, out, mode):
+        super().__init__(n, dilation * (kernel - 1) + 1, stride, lo, hi, out)
+        self.k, self.d = kernel, dilation
         self.fold_mode = mode
-        self._needs = {}
+        self.gather_mode = "wrap" if mode == "wrap" else "zeros"
+        self._layouts = {}
 
     def span(self, o1, o2):
-        """Result positions (padded coordinates) read by outputs [o1, o2), the block's
-        real part [r0, r1) and its padding (lo', hi').  A block with the last output
-        keeps the whole call's end of the axis (the input that no window reads, and
-        the padding ``hi``), so its padding map there is the whole call's."""
+        """The block of outputs [o1, o2): its real part [r0, r1) of the result and its
+        padding (lo', hi').  A block with the last output keeps the whole call's end of
+        the axis (the input that no window reads, and the padding ``hi``)."""
         s0 = o1 * self.s - self.lo
-        s1 = (o2 - 1) * self.s - self.lo + self.e
         r0 = max(s0, 0)
         if o2 == self.n:
-            return (s0, s1), (r0, self.out), (r0 - s0, self.hi)
+            return (r0, self.out), (r0 - s0, self.hi)
+        s1 = (o2 - 1) * self.s - self.lo + self.e
         r1 = min(s1, self.out)
-        return (s0, s1), (r0, r1), (r0 - s0, s1 - r1)
+        return (r0, r1), (r0 - s0, s1 - r1)
 
-    def _exact(self, o1, o2):
+    def _same_terms(self, a, b, o, tb, shift):
+        """Whether the block's terms (outputs ``o`` of the whole call, landing at ``tb``
+        in the block's result) that land in the chunk [a, b) (at ``[a, b) - shift`` in
+        the block) are exactly the whole call's terms of those outputs that land in it."""
         from fastconv._padmaps import source_index
 
-        (s0, s1), (r0, r1), _ = self.span(o1, o2)
+        taps = np.arange(self.k) * self.d - self.lo
+        tg = source_index(o[:, None] * self.s + taps, self.out, self.fold_mode)
+        hit = (tg >= a) & (tg < b)
+        return bool(np.array_equal(hit, (tb >= a - shift) & (tb < b - shift))
+                    and np.array_equal(tb[hit] + shift, tg[hit]))
+
+    def _exact(self, a, b, o1, o2):
+        from fastconv._padmaps import source_index
+
+        if (o1, o2) == (0, self.n):
+            return True                 # the whole call's geometry on this axis
+        (r0, r1), (plo, _) = self.span(o1, o2)
         if r1 <= r0:
             return False
-        j = np.r_[s0:r0, r1:s1]
-        return bool(np.array_equal(r0 + source_index(j - r0, r1 - r0, self.fold_mode),
-                                   source_index(j, self.out, self.fold_mode)))
+        t = np.arange(o2 - o1)
+        taps = np.arange(self.k) * self.d - plo
+        tb = source_index(t[:, None] * self.s + taps, r1 - r0, self.fold_mode)
+        return self._same_terms(a, b, o1 + t, tb, r0)
 
-    def need(self, a, b):
-        got = self._needs.get((a, b))
+    def _two_ends(self, a, b, j):
+        """Circular padding: the outputs [0, nl) and [n - r, n) as one axis of the
+        result length ``out - (n - nl - r) s`` that wraps the same way, or None."""
+        from fastconv._padmaps import source_index
+
+        cut = int(np.argmax(np.diff(j))) + 1
+        left, right = j[:cut], j[cut:]
+        nl = min((int(left[-1]) + self.lo) // self.s + 1, self.n)
+        first = max(-(-(int(right[0]) + self.lo - self.e + 1) // self.s), 0)
+        r = self.n - first
+        short = self.out - (self.n - nl - r) * self.s
+        if nl + r >= self.n or short < 1:
+            return None
+        shift = 0 if a < int(right[0]) else self.out - short
+        if not 0 <= a - shift < b - shift <= short:
+            return None
+        t = np.arange(nl + r)
+        taps = np.arange(self.k) * self.d - self.lo
+        tb = source_index(t[:, None] * self.s + taps, short, "wrap")
+        if not self._same_terms(a, b, np.where(t < nl, t, t + self.n - nl - r), tb, shift):
+            return None
+        return (-r, nl), r, short, (self.lo, self.hi), (a - shift, b - shift)
+
+    def layout(self, a, b):
+        """Result chunk [a, b): (the outputs to gather, as a range that wraps around for
+        circular padding; how far to roll them so the axis's start comes first; the
+        call's result length; its padding; the chunk's place in its result)."""
+        got = self._layouts.get((a, b))
         if got is not None:
             return got
         from fastconv._padmaps import source_index
@@ -219,36 +266,52 @@ class FoldAxis(E.TransposedAxis):
         end = (self.n - 1) * self.s - self.lo + self.e      # the padded extent read
         pad = np.r_[-self.lo:0, self.out:max(end, self.out)]
         src = source_index(pad, self.out, self.fold_mode)
-        j = pad[(src >= a) & (src < b)]
-        u, v = min(a, int(j.min(initial=a))), max(b, int(j.max(initial=b - 1)) + 1)
-        o1, o2 = super().need(u, v)
-        o1, o2 = max(o1, 0), min(o2, self.n)
-        if o2 > o1 and not self._exact(o1, o2):
-            o1, o2 = 0, self.n
-        self._needs[(a, b)] = (o1, o2)
-        return o1, o2
+        j = np.union1d(np.arange(a, min(b, end)), pad[(src >= a) & (src < b)])
+        got = None
+        if j.size == 0:
+            got = (0, 0), 0, 0, (0, 0), (0, 0)
+        else:
+            o1, o2 = super().need(int(j[0]), int(j[-1]) + 1)
+            o1, o2 = max(o1, 0), min(o2, self.n)
+            if not self._exact(a, b, o1, o2):
+                o1, o2 = 0, self.n
+            if self.fold_mode == "wrap" and j.size > 1 and int(np.diff(j).max()) > 1:
+                got = self._two_ends(a, b, j)
+                if got is not None and got[0][1] - got[0][0] >= o2 - o1:
+                    got = None
+        if got is None:
+            (r0, r1), pq = self.span(o1, o2)
+            got = (o1, o2), 0, r1 - r0, pq, (a - r0, b - r0)
+        self._layouts[(a, b)] = got
+        return got
+
+    def need(self, a, b):
+        return self.layout(a, b)[0]
 
 
 def _fold_block(block, pads, where, public, weight, in_channels, opts, axes, dtype):
     """One result chunk of conv_input_grad with a folding padding mode: the in-memory
-    call on the outputs that reach it (``FoldAxis``), with the whole call's padding mode
-    at the array's edges, cropped to the chunk.  Each result adds the same terms in the
-    same order as the whole call (one pixel tile, see the module doc)."""
+    call on the outputs that reach it, laid out by ``FoldAxis.layout`` (the whole call's
+    padding mode at the array's edges), cropped to the chunk.  Each result adds the
+    same terms in the same order as the whole call (one pixel tile, see the module
+    doc)."""
     shape = block.shape[:1] + (in_channels,) + tuple(b - a for a, b in where)
     out = np.zeros(shape, dtype)
     if any(m == 0 for m in block.shape[2:]):
         return out
     real, padding, src, dst = [], [], [], []
-    for ax, (a, b) in zip(axes, where):
-        o1, o2 = ax.need(a, b)
-        _, (r0, r1), pq = ax.span(o1, o2)
-        real.append(r1 - r0)
+    for i, (ax, (a, b)) in enumerate(zip(axes, where)):
+        _, roll, n, pq, (c0, c1) = ax.layout(a, b)
+        if roll:
+            # gathered as [the end's outputs][the start's]: the start's first
+            block = np.roll(block, -roll, axis=2 + i)
+        real.append(n)
         padding.append(pq)
-        lo, hi = max(a, r0), min(b, r1)
+        lo, hi = max(c0, 0), min(c1, n)
         if lo >= hi:
             return out
-        src.append(slice(lo - r0, hi - r0))
-        dst.append(slice(lo - a, hi - a))
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - c0, hi - c0))
     y = public(block, weight, (block.shape[0], in_channels) + tuple(real),
                **dict(opts, padding=tuple(padding)))
     lead = (slice(None), slice(None))
@@ -287,11 +350,12 @@ def conv_input_grad(public, p):
     if _spatially_chunked(g, nd):
         # the border's gradient folds back onto the input's edge: each result chunk
         # reads the outputs whose windows meet it or its images in the padding
-        axes = [FoldAxis(no, d * (k - 1) + 1, s, lo, hi, ni, plan.mode)
+        axes = [FoldAxis(no, k, d, s, lo, hi, ni, plan.mode)
                 for no, k, s, d, (lo, hi), ni in zip(plan.out_spatial, plan.kernel,
                                                      plan.stride, plan.dilation, plan.pads,
                                                      plan.in_spatial)]
-        return E.sliding(g, axes, "zeros", _fold_block, plan.in_channels, dtype,
+        return E.sliding(g, axes, [ax.gather_mode for ax in axes], _fold_block,
+                         plan.in_channels, dtype,
                          threads=E.user_threads(), with_where=True,
                          call_kwargs=dict(public=public, weight=weight,
                                           in_channels=plan.in_channels, opts=opts,
