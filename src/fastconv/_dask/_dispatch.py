@@ -178,8 +178,9 @@ class FoldAxis(E.TransposedAxis):
 
     The block call (``layout``) takes those outputs with the whole call's padding mode
     and keeps the whole call's geometry wherever it reaches the array's edges (the
-    padding there, and the input no window reads); it is used only where its own
-    padding map equals the whole call's on every position it reads.  For circular
+    padding there, and the input no window reads); it is used only where the terms it
+    adds into the chunk are exactly the whole call's (checked per axis, tap by tap:
+    its padding may fold other terms elsewhere, outside the chunk).  For circular
     padding a chunk near one edge also needs the outputs at the far edge: the block
     is then those at the start of the axis followed by those at its end, as one
     shorter axis that wraps the same way (checked term by term), so an edge chunk
@@ -727,7 +728,10 @@ def max_pool(public, p):
         # the windows' reach, for max_pool_backward to split over spatial chunks: only
         # this very array carries it (any array made from it is another object)
         _, plan = _pool_geometry(p["x"], p, "max")
-        ind._fastconv_windows = PoolWindows(plan)
+        try:
+            ind._fastconv_windows = PoolWindows(plan)
+        except AttributeError:      # an array type without instance attributes
+            pass
         return _run_pool(public, p, "max", "values"), ind
     return _run_pool(public, p, "max", "values")
 
