@@ -25,8 +25,11 @@ Exactness
   is one in-memory call with the padding ``(lo', hi')`` that puts the block's
   inputs where they are in the whole call, and the margins no input reaches hold
   zero (plus the bias): the same terms in the same order per result, the same
-  bits.  The other padding modes fold gradients from the padded border (from the
-  far edge, for circular), so they stay one block per batch chunk.
+  bits, except where the whole call runs the GEMM + col2im kernel (stride > 1, or
+  a folding mode; not depthwise) over more than one pixel tile: there the chunks
+  add the terms in another order, within the float bound.  The other padding
+  modes fold gradients from the padded border (from the far edge, for circular):
+  ``_dispatch`` gives a chunk near an edge the outputs that fold onto it too.
   avg_pool_backward (a divisor the same for every window) is such an adjoint too
   (``_dispatch._avg_bwd_block``).
 * Stride-1 axes (ndimage filters, conv): a piece is computed from its input chunk
