@@ -777,3 +777,28 @@ def test_auto_sees_nonfinite_anywhere(rng, dt, bad):
     if np.dtype(dt).kind == "c":
         x[123_457] = complex(0, bad)
         assert signal.choose_conv_method(x, w) == "direct"
+
+
+@pytest.mark.parametrize("a,b", [
+    (np.inf, 3), (np.array([np.inf, 1.0]), np.array([1, 2])), (np.array([np.nan]), np.array([2])),
+    (np.array([], int), np.array([1])), (np.uint8(3), np.float32(np.nan)),
+    (np.array([2 ** 40, 3]), np.array([2 ** 20, 1])), (np.array([1.0, np.inf]), np.array([1.0]))])
+def test_auto_integer_rule_as_scipy(a, b):
+    """'auto' starts with SciPy's check of integers past float64's exact range, whose
+    int() of the maxima fails for an inf or NaN beside an integer input (found by
+    fuzz/fuzz_arguments.py): the same answers and the same exception classes."""
+    ss = pytest.importorskip("scipy.signal")
+    for ours, theirs in ((signal.convolve, ss.convolve), (signal.correlate, ss.correlate),
+                         (signal.choose_conv_method, ss.choose_conv_method)):
+        try:
+            want = theirs(a, b)
+        except Exception as exc:     # noqa: BLE001 - the class is what is compared
+            with pytest.raises(type(exc)):
+                ours(a, b)
+            continue
+        got = ours(a, b)
+        if isinstance(want, str):
+            assert got == want
+        else:
+            np.testing.assert_allclose(got, want)
+            assert np.asarray(got).dtype == np.asarray(want).dtype

@@ -123,7 +123,8 @@ def convolve(in1, in2, mode="full", method="auto"):
     if valid_swap(mode, volume.shape, kernel.shape):
         volume, kernel = kernel, volume
     if method == "auto":
-        method = _choose(volume, kernel, mode)
+        method = "direct" if _integers_past_float(volume, kernel) else \
+            _choose(volume, kernel, mode)
     dtype = direct_result_dtype(volume.dtype, kernel.dtype)
     if method == "fft":
         return _convolve_fft(volume, kernel, mode, dtype)
@@ -428,6 +429,17 @@ def _predict(volume, kernel, mode):
     return direct, fft
 
 
+def _integers_past_float(volume, kernel):
+    """SciPy's first rule of 'auto', with its errors: with an integer input, whether
+    max|in1| max|in2| min(sizes) exceeds float64's exact integers (then 'direct').
+    Its int() of the maxima raises OverflowError for an infinite value beside an
+    integer input, ValueError for a NaN or an empty integer input, as in SciPy."""
+    if volume.dtype.kind not in "ui" and kernel.dtype.kind not in "ui":
+        return False
+    big = int(np.max(np.abs(volume))) * int(np.max(np.abs(kernel)))
+    return big * min(volume.size, kernel.size) > 2 ** 52 - 1
+
+
 def _choose(volume, kernel, mode):
     """The 'auto' method: see convolve's docstring."""
     dt = np.result_type(volume.dtype, kernel.dtype)
@@ -523,7 +535,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
         for method in ("fft", "direct"):
             times[method] = _best_time(lambda m=method: convolve(volume, kernel, mode, m))
         return ("fft" if times["fft"] < times["direct"] else "direct"), times
-    if volume.ndim == kernel.ndim == 0:
+    if _integers_past_float(volume, kernel) or volume.ndim == kernel.ndim == 0:
         return "direct"
     same_ndim(volume, kernel)
     if volume.size == 0 or kernel.size == 0:
