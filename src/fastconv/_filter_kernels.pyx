@@ -181,7 +181,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef const floating *xb = &x[0, 0, 0]
     cdef floating *ob = &out[0, 0, 0]
     cdef Py_ssize_t it, o, i, j0, nb, k, m, s, g, ng, CB, P, nblk, items, ngroups, k0, m0
-    cdef Py_ssize_t i0, i1, STRIP, nstrip, b0, b1, filled, q, R, S, ROWS = 4
+    cdef Py_ssize_t i0, i1, STRIP, nstrip, b0, b1, filled, q, R, S, ROWS = 8
     cdef floating **outs
     cdef floating *buf
     cdef floating *obuf
@@ -400,7 +400,7 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef const floating *wp1 = &w1[0] if w1.shape[0] > 0 else NULL
     cdef const floating *xb
     cdef floating *ob
-    cdef Py_ssize_t STRIP = 64, ROWS = 4, nstrips, items, it, o, i, i1, i_top, k, m, s, q, R
+    cdef Py_ssize_t STRIP = 64, ROWS = 8, nstrips, items, it, o, i, i1, i_top, k, m, s, q, R
     cdef Py_ssize_t filled
     cdef Py_ssize_t P = ((W + 15) // 16) * 16 + 16          # ring pitch, off 4 KiB
     cdef Py_ssize_t PT = ((We + 15) // 16) * 16 + 16        # intermediate rows' pitch, the same

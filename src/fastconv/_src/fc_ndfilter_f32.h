@@ -1,10 +1,10 @@
 /* float32 correlation rows of fastconv.ndimage on AVX-512 and AVX2 (included by
  * fc_ndfilter.h).
  *
- * out[q][j] = sum_k w[k] * rows[q + k][j] for the R output rows q < R (R <= 4) and
+ * out[q][j] = sum_k w[k] * rows[q + k][j] for the R output rows q < R (R <= 8) and
  * the columns j < n: R consecutive output rows of a pass across rows share their
- * input rows, so that a block of them is one register tile (each input vector is
- * in L1 for all of them).  The FMAs are written out, not left to the compiler's
+ * input rows, so that a block of them is one register tile whose input vectors
+ * slide through registers (8 rows on AVX-512, 4 on AVX2's 16 registers).  The FMAs are written out, not left to the compiler's
  * contraction, so that each element gets the same operations whether it falls in
  * a row tile, a single row, a wide or narrow column block or the masked tail:
  *   sym 0:   a = x[K-1]*w[K-1]; a = fma(x[k], w[k], a), k = 0..K-2
@@ -22,8 +22,8 @@
 #include <immintrin.h>
 
 /* one ISA's copy: V the vector type, L its lanes, M the tail mask type */
-#define FCND_F32_ROWS(SUF, TGT, V, L, M, LD, MLD, ST, MST, ADD, SUB, MUL, FMA, SET1, ZERO, \
-                      MASK)                                                               \
+#define FCND_F32_ROWS(SUF, TGT, V, L, TR, M, LD, MLD, ST, MST, ADD, SUB, MUL, FMA, SET1,  \
+                      ZERO, MASK)                                                         \
 TGT static inline V fcnd_f32_one_##SUF(const float *const *rows, const float *w, int K,   \
                                        int sym, ptrdiff_t j, M m)                         \
 {                                                                                         \
@@ -87,37 +87,61 @@ TGT static inline void fcnd_f32_four_##SUF(const float *const *rows, const float
     }                                                                                     \
     ST(out + j, a0); ST(out + j + L, a1); ST(out + j + 2 * L, a2); ST(out + j + 3 * L, a3); \
 }                                                                                         \
-/* four rows x two vectors, symmetric weights (the separable Gaussian's case) */          \
+/* TR rows x one vector: the input rows slide through registers (l: the rows k..,   \
+ * h: the rows K-1-k.. of the TR outputs), so a tap costs two loads for TR outputs   \
+ * (sym +-1; one for sym 0 and 2) where a row at a time costs two loads each */       \
 TGT static inline void fcnd_f32_tile_##SUF(const float *const *rows, const float *w,      \
-                                           int K, ptrdiff_t j, float *const *outs)        \
+                                           int K, int sym, ptrdiff_t j, float *const *outs) \
 {                                                                                         \
-    int k, c = K / 2;                                                                     \
-    V wk = SET1(w[c]);                                                                    \
-    V a0 = MUL(LD(rows[c] + j), wk), b0 = MUL(LD(rows[c] + j + L), wk);                   \
-    V a1 = MUL(LD(rows[c + 1] + j), wk), b1 = MUL(LD(rows[c + 1] + j + L), wk);           \
-    V a2 = MUL(LD(rows[c + 2] + j), wk), b2 = MUL(LD(rows[c + 2] + j + L), wk);           \
-    V a3 = MUL(LD(rows[c + 3] + j), wk), b3 = MUL(LD(rows[c + 3] + j + L), wk);           \
-    for (k = 0; k < c; k++) {                                                             \
-        const float *p0 = rows[k] + j, *p1 = rows[k + 1] + j;                             \
-        const float *p2 = rows[k + 2] + j, *p3 = rows[k + 3] + j;                         \
-        const float *e0 = rows[K - 1 - k] + j, *e1 = rows[K - k] + j;                     \
-        const float *e2 = rows[K + 1 - k] + j, *e3 = rows[K + 2 - k] + j;                 \
-        wk = SET1(w[k]);                                                                  \
-        a0 = FMA(ADD(LD(p0), LD(e0)), wk, a0); b0 = FMA(ADD(LD(p0 + L), LD(e0 + L)), wk, b0); \
-        a1 = FMA(ADD(LD(p1), LD(e1)), wk, a1); b1 = FMA(ADD(LD(p1 + L), LD(e1 + L)), wk, b1); \
-        a2 = FMA(ADD(LD(p2), LD(e2)), wk, a2); b2 = FMA(ADD(LD(p2 + L), LD(e2 + L)), wk, b2); \
-        a3 = FMA(ADD(LD(p3), LD(e3)), wk, a3); b3 = FMA(ADD(LD(p3 + L), LD(e3 + L)), wk, b3); \
+    int k, q, c = K / 2;                                                                  \
+    V a[TR], l[TR], h[TR], wk;                                                            \
+    if (sym == 0 || sym == 2) {                                                           \
+        wk = SET1(w[K - 1]);                                                              \
+        for (q = 0; q < TR; q++) {                                                        \
+            a[q] = sym == 0 ? MUL(LD(rows[q + K - 1] + j), wk) : ZERO();                  \
+            l[q] = LD(rows[q] + j);                                                       \
+        }                                                                                 \
+        for (k = 0; k < K - (sym == 0); k++) {                                            \
+            wk = SET1(w[k]);                                                              \
+            for (q = 0; q < TR; q++) a[q] = FMA(l[q], wk, a[q]);                          \
+            if (k + 1 < K - (sym == 0)) {                                                 \
+                for (q = 0; q < TR - 1; q++) l[q] = l[q + 1];                             \
+                l[TR - 1] = LD(rows[k + TR] + j);                                         \
+            }                                                                             \
+        }                                                                                 \
+    } else {                                                                              \
+        wk = SET1(w[c]);                                                                  \
+        for (q = 0; q < TR; q++) {                                                        \
+            a[q] = MUL(LD(rows[q + c] + j), wk);                                          \
+            l[q] = LD(rows[q] + j);                                                       \
+            h[q] = LD(rows[q + K - 1] + j);                                               \
+        }                                                                                 \
+        for (k = 0; k < c; k++) {                                                         \
+            wk = SET1(w[k]);                                                              \
+            if (sym > 0)                                                                  \
+                for (q = 0; q < TR; q++) a[q] = FMA(ADD(l[q], h[q]), wk, a[q]);           \
+            else                                                                          \
+                for (q = 0; q < TR; q++) a[q] = FMA(SUB(l[q], h[q]), wk, a[q]);           \
+            if (k + 1 < c) {                                                              \
+                for (q = 0; q < TR - 1; q++) l[q] = l[q + 1];                             \
+                l[TR - 1] = LD(rows[k + TR] + j);                                         \
+                for (q = TR - 1; q > 0; q--) h[q] = h[q - 1];                             \
+                h[0] = LD(rows[K - 2 - k] + j);                                           \
+            }                                                                             \
+        }                                                                                 \
     }                                                                                     \
-    ST(outs[0] + j, a0); ST(outs[0] + j + L, b0); ST(outs[1] + j, a1); ST(outs[1] + j + L, b1); \
-    ST(outs[2] + j, a2); ST(outs[2] + j + L, b2); ST(outs[3] + j, a3); ST(outs[3] + j + L, b3); \
+    for (q = 0; q < TR; q++) ST(outs[q] + j, a[q]);                                       \
 }                                                                                         \
 TGT static void fcnd_f32_rows_##SUF(const float *const *rows, const float *w, int K,      \
                                     int sym, float *const *outs, int R, ptrdiff_t n)      \
 {                                                                                         \
     ptrdiff_t j0 = 0, j;                                                                  \
     int q;                                                                                \
-    if (R == 4 && sym == 1)                                                               \
-        for (; j0 + 2 * L <= n; j0 += 2 * L) fcnd_f32_tile_##SUF(rows, w, K, j0, outs);   \
+    if (R % TR == 0) {                                                                    \
+        for (q = 0; q < R; q += TR)                                                       \
+            for (j = 0; j + L <= n; j += L) fcnd_f32_tile_##SUF(rows + q, w, K, sym, j, outs + q); \
+        j0 = n - n % L;                                                                   \
+    }                                                                                     \
     for (q = 0; q < R; q++) {                                                             \
         const float *const *rq = rows + q;                                                \
         float *out = outs[q];                                                             \
@@ -133,7 +157,7 @@ TGT static void fcnd_f32_rows_##SUF(const float *const *rows, const float *w, in
 #define FCND_M512(r) ((__mmask16)(((r) >= 16) ? 0xFFFFu : ((1u << (r)) - 1u)))
 #define FCND_MLD512(m, p) _mm512_maskz_loadu_ps((m), (p))
 #define FCND_MST512(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
-FCND_F32_ROWS(avx512, FCND_T512_f, __m512, 16, __mmask16, _mm512_loadu_ps, FCND_MLD512,
+FCND_F32_ROWS(avx512, FCND_T512_f, __m512, 16, 8, __mmask16, _mm512_loadu_ps, FCND_MLD512,
               _mm512_storeu_ps, FCND_MST512, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps,
               _mm512_fmadd_ps, _mm512_set1_ps, _mm512_setzero_ps, FCND_M512)
 
@@ -143,7 +167,7 @@ FCND_F32_ROWS(avx512, FCND_T512_f, __m512, 16, __mmask16, _mm512_loadu_ps, FCND_
                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define FCND_MLD256(m, p) _mm256_maskload_ps((p), (m))
 #define FCND_MST256(p, m, v) _mm256_maskstore_ps((p), (m), (v))
-FCND_F32_ROWS(avx2, FCND_T256_f, __m256, 8, __m256i, _mm256_loadu_ps, FCND_MLD256,
+FCND_F32_ROWS(avx2, FCND_T256_f, __m256, 8, 4, __m256i, _mm256_loadu_ps, FCND_MLD256,
               _mm256_storeu_ps, FCND_MST256, _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps,
               _mm256_fmadd_ps, _mm256_set1_ps, _mm256_setzero_ps, FCND_M256)
 #endif  /* FCND_HAVE_SIMD */
