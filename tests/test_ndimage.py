@@ -746,8 +746,9 @@ def _f32_passes():
             # two passes of pass1d; the Gaussian below runs the fused kernel (sep2d)
             yield f"K{K} 2-D", r, lambda x, w=w: fnd.correlate1d(
                 fnd.correlate1d(x, w, axis=0), w, axis=1)
-        yield f"K{K} gaussian", K // 2, lambda x, K=K: fnd.gaussian_filter(
-            x, K / 8, truncate=(K // 2) / (K / 8) + 1e-9)
+        for order in (0, (2, 1), (1, 0)):    # symmetric and antisymmetric fused passes
+            yield f"K{K} gaussian {order}", K // 2, lambda x, K=K, o=order: fnd.gaussian_filter(
+                x, K / 8, order=o, truncate=(K // 2) / (K / 8) + 1e-9)
 
 
 def test_float32_rows_same_bits_in_any_row_group_or_column_block(isa):

@@ -44,6 +44,9 @@ cdef extern from "fc_ndfilter.h" nogil:
     void fcnd_corr_rows_d(int level, const double **rows, const double *w, int K, int sym,
                           double **outs, int R, Py_ssize_t n)
     void *fcnd_align64(void *p)
+    int fcnd_corr_rows16_f(int level, const float *t, Py_ssize_t pt, const float *w, int K,
+                           int sym, float *out, Py_ssize_t os, Py_ssize_t n, float *scratch)
+    size_t fcnd_corr_rows16_scratch(Py_ssize_t n, int K)
     void fcnd_minmax_f(int level, const float **rows, int K, int flags, float *out,
                        Py_ssize_t n)
     void fcnd_minmax_d(int level, const double **rows, int K, int flags, double *out,
@@ -110,6 +113,23 @@ cdef inline void _corr_rows(int level, const floating **rows, const floating *w,
         fcnd_corr_rows_d(level, rows, w, K, sym, outs, R, n)
 
 
+cdef inline size_t _rows16_scratch(floating *kind, Py_ssize_t n, int K) noexcept nogil:
+    """Elements of _corr_rows16's scratch (none for double: it has no such form)."""
+    if floating is float:
+        return fcnd_corr_rows16_scratch(n, K)
+    return 0
+
+
+cdef inline bint _corr_rows16(int level, const floating *t, Py_ssize_t pt, const floating *w,
+                              int K, int sym, floating *out, Py_ssize_t n,
+                              floating *scratch) noexcept nogil:
+    """The correlation along the 16 rows t + q * pt into out + q * n (transposed,
+    fc_ndfilter_f32.h), or False: run them row by row (the same bits)."""
+    if floating is float:
+        return fcnd_corr_rows16_f(level, t, pt, w, K, sym, out, n, n, scratch)
+    return False
+
+
 cdef inline void _uniform(int level, int op, const floating **rows, Py_ssize_t n, int size,
                           floating *out, Py_ssize_t ostride, Py_ssize_t ncols,
                           floating *gh) noexcept nogil:
@@ -151,6 +171,17 @@ cdef inline void _pad_window(const floating *src, floating *buf, const Py_ssize_
     for e in range(max(e0, lo + n), e1):
         s = emap[e]
         buf[e - e0] = cv if s < 0 else src[s]
+
+
+cdef inline Py_ssize_t _pitch(Py_ssize_t n) noexcept nogil:
+    """A row pitch for n elements: a multiple of 16, off a multiple of 4 KiB by at
+    least 64 bytes (rows a multiple of 4 KiB apart share their L1 sets, and a store
+    to one stalls loads from the others: 1008-wide rows at a 4 KiB pitch took 2x the
+    time of 1040-wide ones)."""
+    cdef Py_ssize_t p = ((n + 15) // 16) * 16 + 16
+    if p % 1024 == 0:
+        p = p + 16
+    return p
 
 
 cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
@@ -293,7 +324,7 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
         if running:
             CB = 128 if inner > 128 else inner
         # ring pitch: rows 4 KiB apart would share their L1 sets
-        P = CB + 16
+        P = _pitch(CB)
         S = K + ROWS - 1
         nblk = (inner + CB - 1) // CB
         # strips of output rows: work for every thread when there is one plane
@@ -390,7 +421,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     calls whose intermediate is kept in x's dtype.  op0/op1: 0 correlation,
     1 minimum, 2 maximum.  The rows go ROWS at a time: a correlation's first
     pass computes their intermediate rows together (fcnd_corr_rows: they share
-    their input rows).  From 9 rows on, the rows of op0 are copied into a ring
+    their input rows), and on AVX-512 its second pass runs along the 16 rows
+    transposed (fcnd_corr_rows16_f).  From 9 rows on, the rows of op0 are copied into a ring
     whose pitch is off 4 KiB (rows 4 KiB apart would share their L1 sets).
     """
     cdef Py_ssize_t outer = x.shape[0], H = x.shape[1], W = x.shape[2]
@@ -400,10 +432,10 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef const floating *wp1 = &w1[0] if w1.shape[0] > 0 else NULL
     cdef const floating *xb
     cdef floating *ob
-    cdef Py_ssize_t STRIP = 64, ROWS = 8, nstrips, items, it, o, i, i1, i_top, k, m, s, q, R
+    cdef Py_ssize_t STRIP = 64, ROWS = 16, nstrips, items, it, o, i, i1, i_top, k, m, s, q, R
     cdef Py_ssize_t filled
-    cdef Py_ssize_t P = ((W + 15) // 16) * 16 + 16          # ring pitch, off 4 KiB
-    cdef Py_ssize_t PT = ((We + 15) // 16) * 16 + 16        # intermediate rows' pitch, the same
+    cdef Py_ssize_t P = _pitch(W)                            # ring pitch
+    cdef Py_ssize_t PT = _pitch(We)                          # intermediate rows' pitch
     cdef Py_ssize_t S = K0 + ROWS - 1                        # ring slots
     cdef bint use_ring = K0 > 8
     cdef floating *ring
@@ -412,6 +444,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef floating *tbuf
     cdef floating **touts
     cdef floating *tb
+    cdef void *hmem
+    cdef floating *hscr
     cdef const floating **rows0
     cdef const floating **rows1
     cdef const floating *base
@@ -438,11 +472,13 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         tmem = malloc((ROWS * PT + 16) * sizeof(floating))
         tbuf = <floating *>fcnd_align64(tmem)
         touts = <floating **>malloc(ROWS * sizeof(floating *))
+        hmem = malloc((_rows16_scratch(<floating *>NULL, W, K1) + 16) * sizeof(floating))
+        hscr = <floating *>fcnd_align64(hmem)
         rows0 = <const floating **>malloc(S * sizeof(floating *))
         rows1 = <const floating **>malloc(K1 * sizeof(floating *))
         ring = <floating *>malloc(S * P * sizeof(floating)) if use_ring else NULL
         ok = (tmem != NULL and touts != NULL and rows0 != NULL and rows1 != NULL
-              and (ring != NULL or not use_ring))
+              and hmem != NULL and (ring != NULL or not use_ring))
         for it in prange(items, schedule='dynamic'):
             if not ok:
                 fail[0] = 1
@@ -486,14 +522,20 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     for m in range(lo1 + W, We):
                         s = emap1[m]
                         tb[m] = cv if s < 0 else tb[lo1 + s]
-                    for k in range(K1):
-                        rows1[k] = tb + k
-                    _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i + q) * W, W)
+                if not (R == 16 and op1 == OP_CORR
+                        and _corr_rows16(level, tbuf, PT, wp1, K1, sym1, ob + (o * H + i) * W,
+                                         W, hscr)):
+                    for q in range(R):
+                        tb = tbuf + q * PT
+                        for k in range(K1):
+                            rows1[k] = tb + k
+                        _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i + q) * W, W)
                 i = i + R
         free(ring)
         free(<void *>rows1)
         free(<void *>rows0)
         free(touts)
+        free(hmem)
         free(tmem)
     free(cvrow)
     watch_raise(wp_)
@@ -644,7 +686,7 @@ def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
     """
     cdef Py_ssize_t H = x.shape[0], W = x.shape[1], T = tapl.shape[0]
     cdef Py_ssize_t We = lastmap.shape[0], K0 = rowmap.shape[0] - H + 1
-    cdef Py_ssize_t P = ((We + 15) // 16) * 16 + 16
+    cdef Py_ssize_t P = _pitch(We)
     cdef Py_ssize_t STRIP = 64, nstrip = (H + STRIP - 1) // STRIP
     cdef floating cv = <floating>cval
     cdef const floating *wp = &w[0] if w.shape[0] > 0 else NULL

@@ -440,6 +440,33 @@ static inline void fcnd_corr_rows_d(int level, const double *const *rows, const 
     for (int q = 0; q < R; q++) fcnd_corr_d(level, rows + q, w, K, sym, outs[q], n);
 }
 
+/* The pass along 16 rows of a correlation (fcnd_f32_rows16_t), or 0 where this
+ * level has none (the caller then runs them row by row: the same bits). */
+static inline int fcnd_corr_rows16_f(int level, const float *t, ptrdiff_t pt, const float *w,
+                                     int K, int sym, float *out, ptrdiff_t os, ptrdiff_t n,
+                                     float *scratch)
+{
+#if FCND_HAVE_SIMD
+    if (level >= 2) {
+        fcnd_f32_rows16_t(t, pt, w, K, sym, out, os, n, scratch);
+        return 1;
+    }
+#endif
+    (void)level; (void)t; (void)pt; (void)w; (void)K; (void)sym; (void)out; (void)os;
+    (void)n; (void)scratch;
+    return 0;
+}
+
+static inline size_t fcnd_corr_rows16_scratch(ptrdiff_t n, int K)
+{
+#if FCND_HAVE_SIMD
+    return fcnd_f32_rows16_scratch(n, K);
+#else
+    (void)n; (void)K;
+    return 0;
+#endif
+}
+
 static inline void fcnd_corr_f(int level, const float *const *rows, const float *w, int K,
                                int sym, float *out, ptrdiff_t n)
 {

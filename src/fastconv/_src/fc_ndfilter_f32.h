@@ -170,6 +170,77 @@ FCND_F32_ROWS(avx512, FCND_T512_f, __m512, 16, 8, __mmask16, _mm512_loadu_ps, FC
 FCND_F32_ROWS(avx2, FCND_T256_f, __m256, 8, 4, __m256i, _mm256_loadu_ps, FCND_MLD256,
               _mm256_storeu_ps, FCND_MST256, _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps,
               _mm256_fmadd_ps, _mm256_set1_ps, _mm256_setzero_ps, FCND_M256)
+/* ---- the pass along 16 rows, through their transpose (AVX-512) ------------------
+ * A pass along a row loads each tap's vector at another offset (most of them across
+ * two cache lines).  Transposed, 16 rows become 16 lanes and the pass one across
+ * rows: fcnd_f32_tile's registers slide along the columns (two loads a tap for 8
+ * outputs).  Two 16x16 transposes cost less than the loads saved; each output gets
+ * the same operations as in fcnd_f32_rows (the same bits). */
+FCND_T512_f static inline void fcnd_f32_tr16(const float *in, ptrdiff_t si, float *out,
+                                             ptrdiff_t so)
+{
+    __m512 r[16], t[16];
+    int i;
+    for (i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(in + i * si);
+    for (i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+    for (i = 0; i < 16; i++) _mm512_storeu_ps(out + i * so, r[i]);
+}
+
+/* Scratch of fcnd_f32_rows16_t for rows of n outputs and K taps: the transposed
+ * input (n + K - 1 columns, rounded up), the transposed output, and the column
+ * pointers, in floats (pointers counted as 2 floats). */
+static inline size_t fcnd_f32_rows16_scratch(ptrdiff_t n, int K)
+{
+    size_t ce = (size_t)((n + K - 1 + 15) / 16) * 16, co = (size_t)((n + 15) / 16) * 16;
+    return 16 * (ce + co) + 2 * ce + 32;
+}
+
+/* 16 output rows out + q * os (q < 16) of n outputs each, from the rows
+ * t + q * pt (q < 16) of n + K - 1 extended inputs, readable up to the next
+ * multiple of 16 of that length; ``scratch``: fcnd_f32_rows16_scratch floats,
+ * 64-byte aligned. */
+FCND_T512_f static void fcnd_f32_rows16_t(const float *t, ptrdiff_t pt, const float *w,
+                                          int K, int sym, float *out, ptrdiff_t os,
+                                          ptrdiff_t n, float *scratch)
+{
+    ptrdiff_t ce = (n + K - 1 + 15) / 16 * 16, co = (n + 15) / 16 * 16, m, j;
+    float *T = scratch, *O = scratch + 16 * ce;
+    const float **col = (const float **)(O + 16 * co);
+    float *outs[8];
+    int q;
+    for (m = 0; m < ce; m += 16) fcnd_f32_tr16(t + m, pt, T + m * 16, 16);
+    for (m = 0; m < ce; m++) col[m] = T + m * 16;
+    for (j = 0; j + 8 <= n; j += 8) {
+        for (q = 0; q < 8; q++) outs[q] = O + (j + q) * 16;
+        fcnd_f32_tile_avx512(col + j, w, K, sym, 0, outs);
+    }
+    for (; j < n; j++)
+        _mm512_storeu_ps(O + j * 16, fcnd_f32_one_avx512(col + j, w, K, sym, 0, 0xFFFF));
+    for (j = 0; j + 16 <= n; j += 16) fcnd_f32_tr16(O + j * 16, 16, out + j, os);
+    for (; j < n; j++)
+        for (q = 0; q < 16; q++) out[q * os + j] = O[j * 16 + q];
+}
 #endif  /* FCND_HAVE_SIMD */
 
 #endif
