@@ -338,9 +338,9 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             cvrow[k] = cv
         with nogil, parallel(num_threads=nthreads):
             rows = <const floating **>malloc(E * sizeof(floating *))
-            # the K rows of one output, copied into a ring of K slots: source rows
-            # lie a multiple of 4 KiB apart in wide images, which would put them
-            # all in the same L1 sets
+            # the input rows of a group of outputs, copied into a ring of
+            # K + ROWS - 1 slots: source rows lie a multiple of 4 KiB apart in wide
+            # images, which would put them all in the same L1 sets
             ring = <floating *>malloc(S * P * sizeof(floating))
             outs = <floating **>malloc(ROWS * sizeof(floating *))
             gh = <floating *>malloc(2 * E * 16 * sizeof(floating)) if running else NULL
@@ -422,8 +422,9 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     1 minimum, 2 maximum.  The rows go ROWS at a time: a correlation's first
     pass computes their intermediate rows together (fcnd_corr_rows: they share
     their input rows), and on AVX-512 its second pass runs along the 16 rows
-    transposed (fcnd_corr_rows16_f).  From 9 rows on, the rows of op0 are copied into a ring
-    whose pitch is off 4 KiB (rows 4 KiB apart would share their L1 sets).
+    transposed (fcnd_corr_rows16_f).  From 9 rows on, the rows of op0 are copied
+    into a ring whose pitch is off 4 KiB (rows 4 KiB apart would share their L1
+    sets).
     """
     cdef Py_ssize_t outer = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t We = emap1.shape[0]
