@@ -214,6 +214,9 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
     cdef Py_ssize_t it, o, i, j0, nb, k, m, s, g, ng, CB, P, nblk, items, ngroups, k0, m0
     cdef Py_ssize_t i0, i1, STRIP, nstrip, b0, b1, filled, q, R, S, ROWS = 8
     cdef floating **outs
+    cdef void *raw
+    cdef void *hmem
+    cdef floating *hscr
     cdef floating *buf
     cdef floating *obuf
     cdef floating *cvrow
@@ -261,23 +264,37 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
             free(<void *>rows)
             free(buf)
     elif inner == 1 and not running:
+        # groups of 16 lines: a correlation runs them transposed where the level
+        # has that form (fcnd_corr_rows16_f), else (and for the last lines) line
+        # by line, with the same bits
+        P = _pitch(E)
+        ngroups = (outer + 15) // 16
         with nogil, parallel(num_threads=nthreads):
-            buf = <floating *>malloc(E * sizeof(floating))
+            raw = malloc((16 * P + 16) * sizeof(floating))
+            buf = <floating *>fcnd_align64(raw)
+            hmem = malloc((_rows16_scratch(<floating *>NULL, n, K) + 16) * sizeof(floating))
+            hscr = <floating *>fcnd_align64(hmem)
             rows = <const floating **>malloc(K * sizeof(floating *))
-            ok = buf != NULL and rows != NULL
-            if ok:
-                for k0 in range(K):
-                    rows[k0] = buf + k0
-            for o in prange(outer, schedule='dynamic', chunksize=16):
+            ok = raw != NULL and hmem != NULL and rows != NULL
+            for g in prange(ngroups, schedule='dynamic'):
                 if not ok:
                     fail[0] = 1
                     continue
                 if fc_watch_poll(wp_):
                     continue
-                _pad_line(xb + o * n, buf, &emap[0], E, lo, n, cv)
-                _rows_op(level, op, rows, wp, K, sym, ob + o * n, n)
+                o = g * 16
+                ng = outer - o if outer - o < 16 else 16
+                for m in range(ng):
+                    _pad_line(xb + (o + m) * n, buf + m * P, &emap[0], E, lo, n, cv)
+                if not (ng == 16 and op == OP_CORR
+                        and _corr_rows16(level, buf, P, wp, K, sym, ob + o * n, n, hscr)):
+                    for m in range(ng):
+                        for k in range(K):
+                            rows[k] = buf + m * P + k
+                        _rows_op(level, op, rows, wp, K, sym, ob + (o + m) * n, n)
             free(<void *>rows)
-            free(buf)
+            free(hmem)
+            free(raw)
     elif inner == 1:
         # running filters along the contiguous axis: PANEL lines side by side
         ngroups = (outer + PANEL - 1) // PANEL
