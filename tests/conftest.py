@@ -6,6 +6,9 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
+# the dask tests' 2-process LocalCluster, one for the whole session
+from dask_cases import cluster_client  # noqa: E402,F401
+
 import fastconv
 from fastconv import _config, _conv_kernels
 

@@ -14,6 +14,8 @@ import pytest
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
+from dask_cases import raising_scheduler, random_chunks  # noqa: E402
+
 import fastconv  # noqa: E402
 from fastconv import ndimage, signal  # noqa: E402
 from fastconv.pool import (  # noqa: E402
@@ -42,18 +44,6 @@ def _same_bits(lazy, ref):
     assert got.shape == ref.shape and got.dtype == ref.dtype
     np.testing.assert_array_equal(got, ref)
     return got
-
-
-def _random_chunks(rng, n):
-    """Uneven chunks, one-element chunks included."""
-    kind = rng.integers(4)
-    if kind == 0 or n == 1:
-        return (1,) * n
-    if kind == 1:
-        return (n,)
-    cuts = sorted(set(rng.integers(1, n, size=rng.integers(1, min(n, 6))).tolist()))
-    b = [0] + cuts + [n]
-    return tuple(hi - lo for lo, hi in zip(b[:-1], b[1:]))
 
 
 # ------------------------------------------------------------------ conv forward
@@ -124,7 +114,7 @@ def test_conv_random_ops_shapes_chunkings(rng):
                                 padding_mode=mode, flip=flip)
         except ValueError:
             continue
-        chunks = (_random_chunks(rng, 2), (1, cin - 1)) + tuple(_random_chunks(rng, n)
+        chunks = (random_chunks(rng, 2), (1, cin - 1)) + tuple(random_chunks(rng, n)
                                                                  for n in size)
         xd = da.from_array(x, chunks=chunks)
         _same_bits(fastconv.conv(xd, w, stride=s, dilation=d, padding=pads, groups=groups,
@@ -238,7 +228,7 @@ def _adjoint_case(rng, nd):
                 pad_value=0.5 if mode == "constant" else 0.0, flip=bool(rng.integers(2)))
     w = rng.standard_normal((cout, cin // groups) + k).astype(np.float32)
     g = rng.standard_normal(batch + (cout,) + n_out).astype(np.float32)
-    chunks = (2,) * len(batch) + (-1,) + tuple(_random_chunks(rng, n) for n in n_out)
+    chunks = (2,) * len(batch) + (-1,) + tuple(random_chunks(rng, n) for n in n_out)
     return batch + (cin,) + n_in, opts, w, g, chunks
 
 
@@ -339,7 +329,7 @@ def test_max_pool_padding_ceil_mode_spatial_chunks(nd, rng):
         x = rng.standard_normal(shape).astype(np.float32)
         x.ravel()[rng.integers(0, x.size, 2)] = np.nan
         x.ravel()[rng.integers(0, x.size, 4)] = -np.inf
-        xd = da.from_array(x, chunks=(1, 2) + tuple(_random_chunks(rng, n) for n in shape[2:]))
+        xd = da.from_array(x, chunks=(1, 2) + tuple(random_chunks(rng, n) for n in shape[2:]))
         try:
             ref = max_pool(x, k, s, pad, d, ceil)
         except ValueError:      # a window entirely in the padding: refused alike
@@ -432,14 +422,10 @@ def test_model_inference_over_batch_chunks(rng):
 
 # ------------------------------------------------------------------ laziness, imports
 
-def _raising_scheduler(dsk, keys, **kwargs):
-    raise AssertionError("something was computed before .compute()")
-
-
 def test_nothing_computed_before_compute(rng):
     x = da.random.default_rng(1).standard_normal((4, 2, 30, 30), chunks=(2, 2, 10, 10))
     w = np.ones((3, 2, 3, 3))
-    with dask.config.set(scheduler=_raising_scheduler):
+    with dask.config.set(scheduler=raising_scheduler):
         ys = [fastconv.conv2d(x, w, padding=1, padding_mode="reflect"),
               fastconv.conv_input_grad(x[:, :, :28, :28].rechunk((2, 2, 28, 28))[:, :2],
                                        w[:2], (4, 2, 30, 30)),
@@ -477,19 +463,6 @@ def test_thread_rule_inside_tasks():
 
 
 # ------------------------------------------------------------------ distributed
-
-@pytest.fixture(scope="module")
-def cluster_client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       memory_limit="300MB", dashboard_address=None)
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
-
 
 def test_cluster_conv_every_mode_bit_exact(cluster_client, rng):
     x = rng.standard_normal((2, 2, 41, 37)).astype(np.float32)
@@ -767,7 +740,7 @@ def test_avg_pool_backward_spatial_chunks_bit_exact(nd, rng):
     for kw in cases:
         kw = dict(kw, kernel_size=(kw["kernel_size"],) * nd)
         g0 = avg_pool(rng.standard_normal(shape).astype(np.float32), **kw)
-        chunks = (1, shape[1]) + tuple(_random_chunks(rng, n) for n in g0.shape[2:])
+        chunks = (1, shape[1]) + tuple(random_chunks(rng, n) for n in g0.shape[2:])
         gd = da.from_array(g0, chunks=chunks)
         ref = avg_pool_backward(g0, shape, **kw)
         y = avg_pool_backward(gd, shape, **kw)
@@ -809,7 +782,7 @@ def test_avg_pool_padding_spatial_chunks_bit_exact(nd, rng):
                dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
                dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)]:
         kw = dict(kw, kernel_size=(kw["kernel_size"],) * nd)
-        chunks = (1, shape[1]) + tuple(_random_chunks(rng, n) for n in shape[2:])
+        chunks = (1, shape[1]) + tuple(random_chunks(rng, n) for n in shape[2:])
         xd = da.from_array(x, chunks=chunks)
         y = avg_pool(xd, **kw)
         split = not kw.get("ceil_mode") and (kw.get("count_include_pad", True)

@@ -13,6 +13,8 @@ import pytest
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
+from dask_cases import raising_scheduler, random_chunks  # noqa: E402
+
 from fastconv import ndimage  # noqa: E402
 
 ND_MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-constant", "grid-wrap",
@@ -25,18 +27,6 @@ MULTI_PASS = ["gaussian_filter", "uniform_filter", "prewitt", "sobel", "laplace"
 def threads_scheduler():
     with dask.config.set(scheduler="threads"):
         yield
-
-
-def _random_chunks(rng, n):
-    """Uneven chunks: one-element chunks, chunks smaller than any halo, one chunk."""
-    kind = rng.integers(4)
-    if kind == 0 or n == 1:
-        return (1,) * n
-    if kind == 1:
-        return (n,)
-    cuts = sorted(set(rng.integers(1, n, size=rng.integers(1, min(n, 6))).tolist()))
-    b = [0] + cuts + [n]
-    return tuple(hi - lo for lo, hi in zip(b[:-1], b[1:]))
 
 
 def _lazy_equal(f, xd, x, *args, **kw):
@@ -108,7 +98,7 @@ def test_multi_pass_constant_random_shapes_chunks_dtypes(rng):
             x = (rng.standard_normal(shape) * 10).astype(dt)
         else:
             x = rng.integers(0, 100, shape).astype(dt)
-        chunks = tuple(_random_chunks(rng, n) for n in shape)
+        chunks = tuple(random_chunks(rng, n) for n in shape)
         xd = da.from_array(x, chunks=chunks)
         args, kw = _case(rng, name, nd)
         kw["mode"] = _modes(rng, name, nd)
@@ -266,11 +256,8 @@ def test_integer_input_fractional_cval(rng):
 
 
 def test_nothing_computed_before_compute(rng):
-    def refuse(dsk, keys, **kwargs):
-        raise AssertionError("something was computed before .compute()")
-
     x = da.random.default_rng(2).standard_normal((40, 30), chunks=(10, 7))
-    with dask.config.set(scheduler=refuse):
+    with dask.config.set(scheduler=raising_scheduler):
         ys = [ndimage.gaussian_filter(x, 2.0, mode="constant", cval=1.0),
               ndimage.uniform_filter(x, 5, mode=["constant", "wrap"]),
               ndimage.sobel(x, mode="constant"),
@@ -319,7 +306,7 @@ from fastconv import signal  # noqa: E402
 def _chunks_of(rng, shape):
     """Random chunks, at most 16 blocks (the pairs of two such inputs each make a task:
     one-element chunks along every axis of both would make thousands)."""
-    chunks = [_random_chunks(rng, n) for n in shape]
+    chunks = [random_chunks(rng, n) for n in shape]
     while np.prod([len(c) for c in chunks]) > 16:
         ax = int(np.argmax([len(c) for c in chunks]))
         chunks[ax] = (shape[ax],)
@@ -430,12 +417,9 @@ def test_signal_dask_in2_lazy_split_and_errors(rng):
     """Nothing is computed on the client (in2 made by dask, not from_array), the result
     has several chunks (split, not one block), scipy as the oracle, and the in-memory
     call's errors are raised when the graph is built."""
-    def refuse(dsk, keys, **kwargs):
-        raise AssertionError("something was computed before .compute()")
-
     x = da.random.default_rng(3).standard_normal((300,), chunks=70)
     w = da.random.default_rng(4).standard_normal((120,), chunks=50)
-    with dask.config.set(scheduler=refuse):
+    with dask.config.set(scheduler=raising_scheduler):
         ys = [signal.convolve(x, w, "same", method="direct"), signal.correlate(x, w),
               signal.fftconvolve(x, w, "valid"), signal.oaconvolve(x[:40], w, "valid")]
     assert ys[0].chunks == x.chunks
@@ -476,28 +460,21 @@ def test_errors_as_in_memory():
             f(xd, *args, **kw)
 
 
-def test_cluster_processes(rng):
+def test_cluster_processes(cluster_client, rng):
     """On a 2-process LocalCluster (every task pickled): a constant-mode multi-pass
     filter, per-derivative modes and a dask in2, as on the threads scheduler."""
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       memory_limit="300MB", dashboard_address=None)
-    client = distributed.Client(cluster)
-    try:
-        x = rng.standard_normal((50, 41)).astype(np.float32)
-        xd = da.from_array(x, chunks=((20, 1, 29), (13, 28)))
-        s = rng.integers(-50, 50, 300)
-        k = rng.integers(-50, 50, 90)
-        lazy = [ndimage.gaussian_filter(xd, 1.5, mode="constant", cval=0.5),
-                ndimage.gaussian_gradient_magnitude(xd, 1.0, mode=["constant", "wrap"]),
-                signal.correlate(da.from_array(s, chunks=70), da.from_array(k, chunks=40),
-                                 "same")]
-        refs = [ndimage.gaussian_filter(x, 1.5, mode="constant", cval=0.5),
-                ndimage.gaussian_gradient_magnitude(x, 1.0, mode=["constant", "wrap"]),
-                signal.correlate(s, k, "same")]
-        for got, ref in zip(client.compute(lazy, sync=True), refs):
-            assert got.dtype == ref.dtype
-            np.testing.assert_array_equal(got, ref)
-    finally:
-        client.close()
-        cluster.close()
+    x = rng.standard_normal((50, 41)).astype(np.float32)
+    xd = da.from_array(x, chunks=((20, 1, 29), (13, 28)))
+    s = rng.integers(-50, 50, 300)
+    k = rng.integers(-50, 50, 90)
+    lazy = [ndimage.gaussian_filter(xd, 1.5, mode="constant", cval=0.5),
+            ndimage.gaussian_gradient_magnitude(xd, 1.0, mode=["constant", "wrap"]),
+            signal.correlate(da.from_array(s, chunks=70), da.from_array(k, chunks=40),
+                             "same")]
+    refs = [ndimage.gaussian_filter(x, 1.5, mode="constant", cval=0.5),
+            ndimage.gaussian_gradient_magnitude(x, 1.0, mode=["constant", "wrap"]),
+            signal.correlate(s, k, "same")]
+    for got, ref in zip(cluster_client.compute(lazy, sync=True), refs):
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got, ref)
+

@@ -17,6 +17,8 @@ import pytest
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
+from dask_cases import raising_scheduler, random_chunks  # noqa: E402
+
 import fastconv  # noqa: E402
 from fastconv._padmaps import source_index  # noqa: E402
 from fastconv.pool import (  # noqa: E402
@@ -34,22 +36,6 @@ DTYPES = [np.float32, np.float64]
 def threads_scheduler():
     with dask.config.set(scheduler="threads"):
         yield
-
-
-def _raising_scheduler(*args, **kwargs):
-    raise AssertionError("something was computed before .compute()")
-
-
-def _random_chunks(rng, n):
-    """Uneven chunks, one-element chunks included, often smaller than any halo."""
-    kind = rng.integers(4)
-    if kind == 0 or n == 1:
-        return (1,) * n
-    if kind == 1:
-        return (n,)
-    cuts = sorted(set(rng.integers(1, n, size=rng.integers(1, min(n, 6))).tolist()))
-    b = [0] + cuts + [n]
-    return tuple(hi - lo for lo, hi in zip(b[:-1], b[1:]))
 
 
 def _chunks_from(bounds, n):
@@ -116,7 +102,7 @@ def test_input_grad_folding_modes_split_bit_exact(nd, mode, dtype, rng):
     for _ in range(10 if nd < 3 else 4):
         ishape, opts, w, g, = _fold_case(rng, nd, mode, dtype)
         chunks = (int(rng.integers(1, ishape[0] + 1)), -1) + tuple(
-            _random_chunks(rng, m) for m in g.shape[2:])
+            random_chunks(rng, m) for m in g.shape[2:])
         gd = da.from_array(g, chunks=chunks)
         g0, w0 = g.copy(), w.copy()
         ref = fastconv.conv_input_grad(g, w, ishape, **opts)
@@ -272,9 +258,9 @@ def test_max_pool_backward_split_bit_exact(nd, dtype, rng):
         except ValueError:                      # a dilated window all in padding
             continue
         g = rng.standard_normal(y.shape).astype(dtype)
-        xd = da.from_array(x, chunks=(1, 3) + tuple(_random_chunks(rng, m) for m in n))
+        xd = da.from_array(x, chunks=(1, 3) + tuple(random_chunks(rng, m) for m in n))
         _, indd = max_pool(xd, return_indices=True, **kw)
-        gd = da.from_array(g, chunks=(2, 3) + tuple(_random_chunks(rng, m) for m in y.shape[2:]))
+        gd = da.from_array(g, chunks=(2, 3) + tuple(random_chunks(rng, m) for m in y.shape[2:]))
         g0 = g.copy()
         lazy = max_pool_backward(gd, indd, x.shape)
         expect = [_adjoint_chunks(c, ss, qq, m) for c, ss, qq, m in
@@ -338,11 +324,11 @@ def test_avg_pool_and_backward_edges_split_bit_exact(nd, dtype, rng):
         except ValueError:
             continue
         s, q = kw["stride"], kw["padding"]
-        xd = da.from_array(x, chunks=(1, 2) + tuple(_random_chunks(rng, m) for m in n))
+        xd = da.from_array(x, chunks=(1, 2) + tuple(random_chunks(rng, m) for m in n))
         _check(avg_pool(xd, **kw), ref,
                [_forward_chunks(c, ss, o) for c, ss, o in zip(xd.chunks[2:], s, ref.shape[2:])])
         g = rng.standard_normal(ref.shape).astype(dtype)
-        gd = da.from_array(g, chunks=(2, 1) + tuple(_random_chunks(rng, m) for m in ref.shape[2:]))
+        gd = da.from_array(g, chunks=(2, 1) + tuple(random_chunks(rng, m) for m in ref.shape[2:]))
         g0 = g.copy()
         _check(avg_pool_backward(gd, x.shape, **kw), avg_pool_backward(g, x.shape, **kw),
                [_adjoint_chunks(c, ss, qq, m) for c, ss, qq, m in zip(gd.chunks[2:], s, q, n)])
@@ -388,7 +374,7 @@ def test_max_pool_indices_padding_ceil_split_bit_exact(nd, rng):
             ry, ri = max_pool(x, return_indices=True, **kw)
         except ValueError:
             continue
-        xd = da.from_array(x, chunks=(1, 2) + tuple(_random_chunks(rng, m) for m in n))
+        xd = da.from_array(x, chunks=(1, 2) + tuple(random_chunks(rng, m) for m in n))
         y, ind = max_pool(xd, return_indices=True, **kw)
         expect = [_forward_chunks(c, s, o) for c, s, o in
                   zip(xd.chunks[2:], kw["stride"], ry.shape[2:])]
@@ -411,7 +397,7 @@ def test_max_pool_indices_torch_oracle(rng):
 def test_nothing_computed_before_compute():
     x = da.random.default_rng(1).standard_normal((2, 2, 30, 30), chunks=(1, 2, 7, 11))
     w = np.ones((3, 2, 3, 3))
-    with dask.config.set(scheduler=_raising_scheduler):
+    with dask.config.set(scheduler=raising_scheduler):
         _, ind = max_pool(x, 3, 2, 1, return_indices=True)
         ys = [fastconv.conv_input_grad(x[:, :, :28, :28].rechunk((1, 2, 9, 5))[:, :2],
                                        w[:2], (2, 2, 30, 30), padding_mode="reflect"),
@@ -425,19 +411,6 @@ def test_nothing_computed_before_compute():
         assert isinstance(y, da.Array)
         assert all(len(c) > 1 for c in y.chunks[2:])
         y.compute()
-
-
-@pytest.fixture(scope="module")
-def cluster_client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       memory_limit="300MB", dashboard_address=None)
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 def test_cluster_spatial_gradients_bit_exact(cluster_client, rng):

@@ -194,6 +194,23 @@ cdef inline void _ring_fill(floating *slot, const floating *base, Py_ssize_t s,
         memcpy(slot, base + s * inner, nb * sizeof(floating))
 
 
+cdef inline Py_ssize_t _ring_rows(floating *ring, Py_ssize_t P, Py_ssize_t S, Py_ssize_t top,
+                                  Py_ssize_t filled, Py_ssize_t i, Py_ssize_t count,
+                                  const floating *base, const Py_ssize_t *emap,
+                                  Py_ssize_t inner, Py_ssize_t nb, floating cv,
+                                  const floating **rows) noexcept nogil:
+    """Point rows[0 .. count) at the extended rows i .. i + count - 1 held in a ring of
+    S slots of pitch P (row r in slot (r - top) % S), copying in those from ``filled``
+    on (the rows before it are there already); returns the new ``filled``."""
+    cdef Py_ssize_t k
+    while filled < i + count:
+        _ring_fill(ring + ((filled - top) % S) * P, base, emap[filled], inner, nb, cv)
+        filled = filled + 1
+    for k in range(count):
+        rows[k] = ring + ((i - top + k) % S) * P
+    return filled
+
+
 def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int sym,
            const Py_ssize_t[::1] emap, Py_ssize_t lo, double cval, int op, int size, int level,
            int nthreads):
@@ -403,12 +420,8 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
                     i = i0
                     while i < i1 and not fc_watch_poll(wp_):
                         R = ROWS if i1 - i >= ROWS and op == OP_CORR else 1
-                        while filled < i + K + R - 1:
-                            _ring_fill(ring + ((filled - i0) % S) * P, base, emap[filled],
-                                       inner, nb, cv)
-                            filled = filled + 1
-                        for k in range(K + R - 1):
-                            rows[k] = ring + ((i - i0 + k) % S) * P
+                        filled = _ring_rows(ring, P, S, i0, filled, i, K + R - 1, base,
+                                            &emap[0], inner, nb, cv, rows)
                         for q in range(R):
                             outs[q] = ob + (o * n + i + q) * inner + j0
                         if op == OP_CORR:
@@ -512,12 +525,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
             while i < i1 and not fc_watch_poll(wp_):
                 R = ROWS if i1 - i >= ROWS else i1 - i
                 if use_ring:
-                    while filled < i + K0 + R - 1:
-                        _ring_fill(ring + ((filled - i_top) % S) * P, base, emap0[filled],
-                                   W, W, cv)
-                        filled = filled + 1
-                    for k in range(K0 + R - 1):
-                        rows0[k] = ring + ((i - i_top + k) % S) * P
+                    filled = _ring_rows(ring, P, S, i_top, filled, i, K0 + R - 1, base,
+                                        &emap0[0], W, W, cv, rows0)
                 else:
                     for k in range(K0 + R - 1):
                         s = emap0[i + k]
