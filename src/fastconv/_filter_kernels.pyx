@@ -591,7 +591,7 @@ cdef inline void _edge_cols(const floating *xb, const Py_ssize_t *srow, Py_ssize
     _rows_op(level, op, rows, wp, <int>T, 2, orow + c0, c1 - c0)
 
 
-def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
+def filternd(const floating[:, ::1] x, floating[:, ::1] out, const floating[::1] w,
              const Py_ssize_t[:, ::1] tapc, const Py_ssize_t[::1] tapl,
              const Py_ssize_t[::1] dims, const Py_ssize_t[::1] maps,
              const Py_ssize_t[::1] mapoff, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
@@ -700,7 +700,7 @@ def filternd(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
         raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
 
 
-def filter2d(const floating[:, ::1] x, floating[:, ::1] out, floating[::1] w,
+def filter2d(const floating[:, ::1] x, floating[:, ::1] out, const floating[::1] w,
              const Py_ssize_t[::1] tapr, const Py_ssize_t[::1] tapl,
              const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] lastmap, Py_ssize_t lo,
              double cval, int op, int level, int nthreads):

@@ -415,6 +415,37 @@ def _correlate_by_conv(src, output, footprint, pads, mode, cval, direct):
     return output
 
 
+# the taps of small footprints (64 at most: well under 1 KiB a plan), whose NumPy
+# work costs more than a small call's kernel; read-only, shared by the calls
+_TAPS = BoundedCache("ndimage footprint taps", 64)
+_TAPS_CACHED_UP_TO = 64
+
+
+def _taps(footprint, op, cdt):
+    """(mask, weights, coordinates) of a footprint's taps: those SciPy takes (for a
+    correlation the weights of magnitude > DBL_EPSILON, else the True elements) in C
+    order; ``coordinates`` (ndim, taps) C-contiguous per axis."""
+    key = None
+    if footprint.size <= _TAPS_CACHED_UP_TO:
+        key = (footprint.shape, footprint.dtype.str, footprint.tobytes(), op, cdt.str)
+        hit = _TAPS.get(key)
+        if hit is not None:
+            return hit
+    if op == OP_CORR:
+        mask = np.abs(footprint) > _DBL_EPSILON
+        w = np.ascontiguousarray(footprint[mask], dtype=cdt)
+    else:
+        mask = footprint.astype(bool)
+        w = np.zeros(0, dtype=cdt)
+    coords = np.ascontiguousarray(np.nonzero(mask), dtype=np.intp).reshape(mask.ndim, -1)
+    taps = (mask, w, coords)
+    if key is not None:
+        for a in taps:
+            a.flags.writeable = False
+        _TAPS.put(key, taps)
+    return taps
+
+
 def filternd(input, output, footprint, origins, mode, cval, op):
     """N-d correlation with float64 ``footprint`` weights (op 0) or minimum/maximum
     over a boolean footprint (op 1/2), input.ndim == footprint.ndim."""
@@ -422,19 +453,14 @@ def filternd(input, output, footprint, origins, mode, cval, op):
     src = to_compute(input, cdt)
     if src.size == 0:
         return output
+    mask, w, coords = _taps(footprint, op, cdt)
     if op == OP_CORR:
-        mask = np.abs(footprint) > _DBL_EPSILON
         pads = (_conv_route(src.shape, footprint.shape, origins, mode, cdt, mask)
                 if src.size >= CONV_ROUTE_FROM else None)
         if pads is not None:
             return _correlate_by_conv(src, output, footprint, pads, mode, cval,
                                       _direct(output, cdt, src))
-        w = np.ascontiguousarray(footprint[mask], dtype=cdt)
-    else:
-        mask = footprint.astype(bool)
-        w = np.zeros(0, dtype=cdt)
-    coords = np.argwhere(mask).astype(np.intp)
-    if coords.shape[0] == 0:
+    if coords.shape[1] == 0:
         store(np.zeros(src.shape), output)
         return output
     shape = src.shape
@@ -454,19 +480,18 @@ def filternd(input, output, footprint, origins, mode, cval, op):
     direct = _direct(output, cdt, src)
     dst = output.reshape(R, W) if direct else np.empty((R, W), dtype=cdt)
     if nd == 2:
-        _filter_kernels.filter2d(src, dst, w, np.ascontiguousarray(coords[:, 0]),
-                                 np.ascontiguousarray(coords[:, 1]), maps[0], lastmap, lo,
-                                 cval, op, _level(), team(src.size * coords.shape[0]))
+        _filter_kernels.filter2d(src, dst, w, coords[0], coords[1], maps[0], lastmap, lo,
+                                 cval, op, _level(), team(src.size * coords.shape[1]))
         if not direct:
             store(dst.reshape(shape), output)
         return output
     _filter_kernels.filternd(
         src.reshape(R, W), dst, w,
-        np.ascontiguousarray(coords[:, :-1]), np.ascontiguousarray(coords[:, -1]),
+        np.ascontiguousarray(coords[:-1].T), coords[-1],
         np.asarray(shape[:-1], dtype=np.intp),
         np.concatenate(maps) if maps else np.zeros(0, dtype=np.intp),
         np.asarray(offs, dtype=np.intp), lastmap, lo, cval, op, _level(),
-        team(src.size * coords.shape[0]))
+        team(src.size * coords.shape[1]))
     if not direct:
         store(dst.reshape(shape), output)
     return output
