@@ -470,3 +470,167 @@ def filternd(input, output, footprint, origins, mode, cval, op):
     if not direct:
         store(dst.reshape(shape), output)
     return output
+
+
+# ---- rank filters ------------------------------------------------------------
+
+def _rank_maps(shape, fshape, origins, mode):
+    """The boundary tables of an N-d window filter, as rank_rows takes them."""
+    maps, offs = [], []
+    pos = 0
+    for a in range(len(shape) - 1):
+        m = extend_map(shape[a], shape[a] + fshape[a] - 1, fshape[a] // 2 + origins[a], mode)
+        maps.append(m)
+        offs.append(pos)
+        pos += m.shape[0]
+    lastmap = extend_map(shape[-1], shape[-1] + fshape[-1] - 1,
+                         fshape[-1] // 2 + origins[-1], mode)
+    return (np.concatenate(maps) if maps else np.zeros(0, dtype=np.intp),
+            np.asarray(offs, dtype=np.intp), lastmap)
+
+
+def _rank_run(src, footprint, origins, mode, cval, rank):
+    """The rank-th element of each window of the C-contiguous compute array
+    ``src`` (float32, float64 or int64), the footprint's true elements gathered
+    in C order, ``cval`` (of src's dtype) outside the array; a new array."""
+    from fastconv import _rank_kernels
+    dst = np.empty(src.shape, dtype=src.dtype)
+    if src.size == 0:
+        return dst
+    coords = np.argwhere(footprint).astype(np.intp)
+    maps, offs, lastmap = _rank_maps(src.shape, footprint.shape, origins, mode)
+    W = src.shape[-1]
+    _rank_kernels.rank_rows(
+        src.reshape(-1, W), dst.reshape(-1, W), np.ascontiguousarray(coords[:, :-1]),
+        np.ascontiguousarray(coords[:, -1]), np.asarray(src.shape[:-1], dtype=np.intp),
+        maps, offs, lastmap, np.full(1, cval, dtype=src.dtype), int(rank),
+        team(src.size * coords.shape[0]))
+    return dst
+
+
+def rank_nd(input, output, footprint, origins, mode, cval, rank):
+    """SciPy's N-d rank filter (NI_RankFilter): the data read as doubles (float32
+    kept: the same order), cval cast to the input's type first; the selected value
+    cast to the output's type.  ``mode`` is SciPy's code."""
+    check_types(input, output, nd=True)
+    cval = as_cval(cval)
+    cdt = np.dtype(np.float32) if input.dtype == np.float32 else np.dtype(np.float64)
+    cval = c_cast_value(cval, input.dtype)
+    dst = _rank_run(to_compute(input, cdt), footprint, origins, mode, cval, rank)
+    store(dst, output)
+    return output
+
+
+def rank_1d(input, output, size, origin, mode, cval, rank):
+    """SciPy's 1-D rank filter (scipy.ndimage._rank_filter_1d), taken for 1-D
+    input: a window of ``size`` samples whatever the footprint's holes; float32,
+    float64 and int64 data as they are, float16 through float32, every other
+    integer (and bool) through int64 (uint64 wrapping, as SciPy's astype), with
+    cval cast to that type the NumPy way."""
+    dt = input.dtype
+    if dt.kind == "f" and dt.itemsize in (4, 8) or (dt.kind == "i" and dt.itemsize == 8):
+        xdt = dt.newbyteorder("=")
+    elif dt.kind == "f" and dt.itemsize == 2:
+        xdt = np.dtype(np.float32)
+    elif dt.kind in "biu":
+        xdt = np.dtype(np.int64)
+    else:
+        raise RuntimeError(f"Unsupported array type: input dtype {dt}")
+    cval = xdt.type(cval)
+    if input.dtype == np.uint64:
+        src = np.ascontiguousarray(input.astype(np.int64))   # wraps, as SciPy's astype
+    else:
+        src = to_compute(input, xdt) if dt.kind != "b" else \
+            np.ascontiguousarray(input, dtype=np.int64)
+    dst = _rank_run(src, np.ones(size, dtype=bool), [origin], mode, cval, rank)
+    np.copyto(output, dst, casting="unsafe")
+    return output
+
+
+# ---- generic filters -----------------------------------------------------------
+
+# float64 window values gathered for one block of outputs: bounded whatever the
+# input's size (the callable is called once an output; the gather is not the cost)
+GENERIC_BLOCK_BYTES = 1 << 22
+
+
+def _extended(x, fshape, origins, mode, cval, axes=None):
+    """x (float64) extended along ``axes`` (all) by each axis' boundary table,
+    cval (a double, not cast to the input's type, as SciPy's generic filters
+    read it) where the table says -1."""
+    axes = range(x.ndim) if axes is None else axes
+    for a in axes:
+        n, k = x.shape[a], fshape[a]
+        m = extend_map(n, n + k - 1, k // 2 + origins[a], mode)
+        x = np.take(x, np.maximum(m, 0), axis=a)
+        out = np.flatnonzero(m < 0)
+        if out.size:
+            idx = [slice(None)] * x.ndim
+            idx[a] = out
+            x[tuple(idx)] = cval
+    return x
+
+
+def call_as_double(function, args, extra_arguments, extra_keywords):
+    """function(*args, *extra_arguments, **extra_keywords) as a C double, as
+    SciPy's PyFloat_AsDouble reads it (TypeError for str and bytes, unlike float())."""
+    rv = function(*args, *extra_arguments, **extra_keywords)
+    if rv.__class__ is float:
+        return rv
+    if isinstance(rv, (str, bytes, bytearray)):
+        raise TypeError(f"must be real number, not {type(rv).__name__}")
+    return float(rv)
+
+
+def generic_nd(input, output, function, footprint, origins, mode, cval,
+               extra_arguments, extra_keywords):
+    """SciPy's NI_GenericFilter: ``function`` called on a float64 1-D array of
+    the window's values (the footprint's true elements in C order) for each
+    output in C order; each result stored in output's dtype, C-cast."""
+    check_types(input, output, nd=True)
+    cval = as_cval(cval)
+    if input.size == 0:
+        return output
+    x = _extended(np.asarray(input, dtype=np.float64), footprint.shape, origins, mode, cval)
+    mask = footprint.astype(bool)
+    T = int(mask.sum())
+    windows = np.lib.stride_tricks.sliding_window_view(x, footprint.shape)
+    res = np.empty(input.shape, dtype=np.float64)
+    flat = res.reshape(-1)
+    per_row = math.prod(input.shape[1:]) if input.ndim > 1 else 1
+    rows = max(1, GENERIC_BLOCK_BYTES // max(8 * T * per_row, 1))
+    pos = 0
+    for r0 in range(0, input.shape[0], rows):
+        win = windows[r0:r0 + rows]
+        nb = math.prod(win.shape[:input.ndim])
+        block = np.ascontiguousarray(win[..., mask]).reshape(nb, T)
+        for i in range(block.shape[0]):
+            flat[pos] = call_as_double(function, (block[i],), extra_arguments,
+                                       extra_keywords)
+            pos += 1
+    store(res, output)
+    return output
+
+
+def generic_1d(input, output, function, size, axis, mode, cval, origin,
+               extra_arguments, extra_keywords):
+    """SciPy's NI_GenericFilter1D: for each line along ``axis`` (C order of the
+    other axes), ``function(iline, oline)`` with iline the float64 line extended
+    by size // 2 + origin samples before and the rest after it, oline a float64
+    line (zeros) of the line's length that the function fills; output C-cast."""
+    check_types(input, output)
+    cval = as_cval(cval)
+    if input.size == 0:
+        return output
+    x = np.moveaxis(np.asarray(input), axis, -1)
+    n = x.shape[-1]
+    lines = x.reshape(-1, n)
+    res = np.zeros(lines.shape, dtype=np.float64)
+    per = max(1, GENERIC_BLOCK_BYTES // (8 * (n + size - 1)))
+    for l0 in range(0, lines.shape[0], per):
+        block = _extended(np.asarray(lines[l0:l0 + per], dtype=np.float64),
+                          (1, size), (0, origin), mode, cval, axes=(1,))
+        for i in range(block.shape[0]):
+            function(block[i], res[l0 + i], *extra_arguments, **extra_keywords)
+    store(np.moveaxis(res.reshape(x.shape), -1, axis), output)
+    return output
