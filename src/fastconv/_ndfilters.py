@@ -608,7 +608,8 @@ def generic_nd(input, output, function, footprint, origins, mode, cval,
             flat[pos] = call_as_double(function, (block[i],), extra_arguments,
                                        extra_keywords)
             pos += 1
-    store(res, output)
+    with np.errstate(invalid="ignore"):   # a NaN into an integer: C's cast, silent
+        store(res, output)
     return output
 
 
@@ -632,5 +633,6 @@ def generic_1d(input, output, function, size, axis, mode, cval, origin,
                           (1, size), (0, origin), mode, cval, axes=(1,))
         for i in range(block.shape[0]):
             function(block[i], res[l0 + i], *extra_arguments, **extra_keywords)
-    store(np.moveaxis(res.reshape(x.shape), -1, axis), output)
+    with np.errstate(invalid="ignore"):
+        store(np.moveaxis(res.reshape(x.shape), -1, axis), output)
     return output
