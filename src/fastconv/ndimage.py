@@ -737,9 +737,9 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
     >>> ndimage.rank_filter(np.array([5, 1, 4, 2, 8, 0, 3]), 1, size=3)
     array([5, 4, 2, 4, 2, 3, 3])
     >>> ndimage.rank_filter(np.arange(9.).reshape(3, 3), -2, size=3)
-    array([[4., 4., 5.],
-           [7., 7., 7.],
-           [7., 7., 8.]])
+    array([[3., 4., 5.],
+           [6., 7., 8.],
+           [7., 8., 8.]])
     """
     rank = operator.index(rank)
     return _rank_filter(input, rank, size, footprint, output, mode, cval, origin, "rank",
@@ -778,10 +778,10 @@ def percentile_filter(input, percentile, size=None, footprint=None, output=None,
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.percentile_filter(np.arange(16.).reshape(4, 4), 20, size=3)
-    array([[ 0.,  1.,  2.,  3.],
+    array([[ 0.,  0.,  1.,  2.],
+           [ 0.,  1.,  2.,  3.],
            [ 4.,  5.,  6.,  7.],
-           [ 8.,  9., 10., 11.],
-           [12., 13., 14., 15.]])
+           [ 8.,  9., 10., 11.]])
     """
     return _rank_filter(input, percentile, size, footprint, output, mode, cval, origin,
                         "percentile", axes)
@@ -821,7 +821,7 @@ def generic_filter1d(input, function, filter_size, axis=-1, output=None, mode="r
     >>> def diff(iline, oline):
     ...     oline[...] = iline[2:] - iline[:-2]
     >>> ndimage.generic_filter1d(np.array([0., 1., 4., 9., 16.]), diff, 3)
-    array([1., 4., 8., 12., 7.])
+    array([ 1.,  4.,  8., 12.,  7.])
     """
     if extra_keywords is None:
         extra_keywords = {}
@@ -859,8 +859,8 @@ def generic_filter(input, function, size=None, footprint=None, output=None, mode
     >>> ndimage.generic_filter(np.arange(6.), lambda v: v.max() - v.min(), size=3)
     array([1., 2., 2., 2., 2., 1.])
     >>> ndimage.generic_filter(np.eye(3), np.sum, footprint=[[1, 0], [0, 1]])
-    array([[1., 0., 0.],
-           [0., 2., 0.],
+    array([[2., 1., 0.],
+           [1., 2., 0.],
            [0., 0., 2.]])
     """
     if (size is not None) and (footprint is not None):
