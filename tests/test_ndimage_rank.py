@@ -349,3 +349,43 @@ def test_dask_median_uneven_chunks():
     for kw in ({"size": (5, 3), "mode": "wrap"}, {"footprint": np.eye(3), "origin": (1, 0)}):
         _same(fnd.median_filter(d, **kw).compute(), fnd.median_filter(x, **kw))
     _same(fnd.median_filter(x, 5), snd.median_filter(x, 5))
+
+
+# ---- the fast selections (3x3 median, sorted windows along rows) ----------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.bool_, np.int16,
+                                   np.int64])
+def test_fast_selections_as_scipy(dtype):
+    rng = np.random.default_rng(14)
+    x = _rand(rng, (2, 19, 23), dtype)            # many ties
+    for mode in MODES:
+        for origin in ((0, 0), (1, -1), (-1, 1)):
+            kw = {"mode": mode, "cval": 3.0, "origin": origin, "axes": (1, 2)}
+            _oracle("median_filter", x, size=3, **kw)
+            _oracle("median_filter", x[0], size=3, mode=mode, cval=-1.0, origin=origin)
+            _oracle("rank_filter", x, 3, size=(1, 9), **kw)
+            _oracle("percentile_filter", x[1], 60.0, size=(1, 12), mode=mode, cval=2.0,
+                    origin=origin)
+    line = _rand(rng, 300, dtype)
+    for mode, size in itertools.product(MODES, (8, 9, 31, 300)):
+        _oracle("median_filter", line, size, mode=mode, cval=5.0)
+        _oracle("rank_filter", line, -3, size=size, mode=mode, cval=5.0, origin=-(size // 2))
+
+
+def test_fast_selections_against_numpy_reference():
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((64, 70))
+    x[::3] = np.round(x[::3])                     # ties of floats
+    for mode in ("reflect", "constant", "wrap"):
+        np.testing.assert_array_equal(fnd.median_filter(x, 3, mode=mode, cval=0.5),
+                                      _np_rank(x, 4, np.ones((3, 3)), mode, 0.5))
+        np.testing.assert_array_equal(fnd.rank_filter(x, 7, size=(1, 20), mode=mode, cval=0.5),
+                                      _np_rank(x, 7, np.ones((1, 20)), mode, 0.5))
+    big = rng.integers(-2**62, 2**62, 500)         # int64 beyond 2**53: compared exactly
+    np.testing.assert_array_equal(fnd.median_filter(big, 11),
+                                  _np_rank_int(big, 5, 11))
+
+
+def _np_rank_int(x, rank, size):
+    xp = np.pad(x, (size // 2, size - 1 - size // 2), mode="symmetric")
+    return np.sort(np.lib.stride_tricks.sliding_window_view(xp, size), axis=-1)[:, rank]

@@ -20,6 +20,7 @@ number of threads.
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memmove
 
 from fastconv._interrupt cimport (fc_watch, fc_watch_poll, fc_watch_set_main, fc_watch_start,
                                   track_main_thread, watch_raise)
@@ -28,6 +29,21 @@ ctypedef fused rank_t:
     float
     double
     int64_t
+
+ctypedef fused med_t:
+    float
+    double
+    unsigned char
+
+
+cdef extern from "fc_rank.h" nogil:
+    void fcr_med9_f(const float *r0, const float *r1, const float *r2, float *out,
+                    Py_ssize_t n, float *scratch)
+    void fcr_med9_d(const double *r0, const double *r1, const double *r2, double *out,
+                    Py_ssize_t n, double *scratch)
+    void fcr_med9_u8(const unsigned char *r0, const unsigned char *r1,
+                     const unsigned char *r2, unsigned char *out, Py_ssize_t n,
+                     unsigned char *scratch)
 
 
 def _watch_after_fork():
@@ -82,17 +98,19 @@ def rank_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, const Py_ssize_t[:, 
     Tap t sits at coords[t, a] along leading axis a and lastc[t] along the last
     one; maps[offs[a] + i + coords[t, a]] is the source index along axis a of
     output index i (-1: cval), lastmap[x + lastc[t]] the same along the last axis.
+    The work items are segments of rows (a long single row feeds every thread).
     """
     cdef Py_ssize_t R = src.shape[0], W = src.shape[1], T = lastc.shape[0]
     cdef Py_ssize_t nd1 = outer_shape.shape[0]
     if R == 0 or W == 0 or T == 0:
         return
+    cdef Py_ssize_t SEG = 1024, nseg = (W + SEG - 1) // SEG
     cdef fc_watch watch
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
     cdef int fail[1]
     fail[0] = 0
-    cdef Py_ssize_t r, x, t, a, rem, i, s, c, row
+    cdef Py_ssize_t it, r, x, x0, x1, t, a, rem, i, s, c, row
     cdef Py_ssize_t *rowoff
     cdef rank_t *buf
     cdef bint ok
@@ -105,12 +123,15 @@ def rank_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, const Py_ssize_t[:, 
         rowoff = <Py_ssize_t *>malloc(T * sizeof(Py_ssize_t))
         buf = <rank_t *>malloc(T * sizeof(rank_t))
         ok = rowoff != NULL and buf != NULL
-        for r in prange(R, schedule='dynamic', chunksize=4):
+        for it in prange(R * nseg, schedule='dynamic'):
             if not ok:
                 fail[0] = 1
                 continue
             if fc_watch_poll(wp_):
                 continue
+            r = it // nseg
+            x0 = (it % nseg) * SEG
+            x1 = x0 + SEG if x0 + SEG < W else W
             # the source row of each tap for this output row (-1: a row of cval)
             for t in range(T):
                 row = 0
@@ -125,7 +146,7 @@ def rank_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, const Py_ssize_t[:, 
                         # row-major index: the leading axes' strides in rows
                         row = row + s * _stride(outer_shape, a, nd1)
                 rowoff[t] = row * W if row >= 0 else -1
-            for x in range(W):
+            for x in range(x0, x1):
                 for t in range(T):
                     c = lm[x + lc[t]]
                     if c < 0 or rowoff[t] < 0:
@@ -146,3 +167,163 @@ cdef inline Py_ssize_t _stride(const Py_ssize_t[::1] shape, Py_ssize_t a,
     for b in range(a + 1, nd1):
         s *= shape[b]
     return s
+
+
+def median9_rows(const med_t[:, ::1] src, med_t[:, ::1] dst, Py_ssize_t H,
+                 const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] lastmap,
+                 const med_t[::1] cval, int nthreads):
+    """The median of each 3x3 window over the last two axes (fc_rank.h; data
+    without NaN or -0.0).  src, dst: (R, W), R = outer * H; rowmap (H + 2) and
+    lastmap (W + 2) the boundary tables of the two axes (-1: cval)."""
+    cdef Py_ssize_t R = src.shape[0], W = src.shape[1]
+    if R == 0 or W == 0:
+        return
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
+    cdef int fail[1]
+    fail[0] = 0
+    cdef Py_ssize_t r, o, i, k, m, s, c, E = W + 2
+    cdef med_t *lines
+    cdef med_t *scratch
+    cdef const med_t *row
+    cdef bint ok
+    cdef med_t cv = cval[0]
+    cdef const med_t *sp = &src[0, 0]
+    cdef med_t *dp = &dst[0, 0]
+    cdef const Py_ssize_t *lm = &lastmap[0]
+    with nogil, parallel(num_threads=nthreads):
+        lines = <med_t *>malloc(3 * E * sizeof(med_t))
+        scratch = <med_t *>malloc(3 * E * sizeof(med_t))
+        ok = lines != NULL and scratch != NULL
+        for r in prange(R, schedule='dynamic', chunksize=8):
+            if not ok:
+                fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
+                continue
+            o = r // H
+            i = r % H
+            for k in range(3):
+                s = rowmap[i + k]
+                if s < 0:
+                    for m in range(E):
+                        lines[k * E + m] = cv
+                else:
+                    row = sp + (o * H + s) * W
+                    for m in range(E):
+                        c = lm[m]
+                        lines[k * E + m] = row[c] if c >= 0 else cv
+            if med_t is float:
+                fcr_med9_f(lines, lines + E, lines + 2 * E, dp + r * W, W, scratch)
+            elif med_t is double:
+                fcr_med9_d(lines, lines + E, lines + 2 * E, dp + r * W, W, scratch)
+            else:
+                fcr_med9_u8(lines, lines + E, lines + 2 * E, dp + r * W, W, scratch)
+        free(scratch)
+        free(lines)
+    watch_raise(wp_)
+    if fail[0]:
+        raise MemoryError("median filter: no memory for a thread's line buffers")
+
+
+cdef inline void _sift(rank_t *a, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
+    cdef Py_ssize_t root = start, child
+    cdef rank_t t
+    while 2 * root + 1 < end:
+        child = 2 * root + 1
+        if child + 1 < end and a[child] < a[child + 1]:
+            child += 1
+        if a[root] < a[child]:
+            t = a[root]
+            a[root] = a[child]
+            a[child] = t
+            root = child
+        else:
+            return
+
+
+cdef inline void _heapsort(rank_t *a, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef rank_t t
+    for k in range(n // 2 - 1, -1, -1):
+        _sift(a, k, n)
+    for k in range(n - 1, 0, -1):
+        t = a[0]
+        a[0] = a[k]
+        a[k] = t
+        _sift(a, 0, k)
+
+
+cdef inline Py_ssize_t _lower(const rank_t *a, Py_ssize_t n, rank_t v) noexcept nogil:
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t K,
+                     const Py_ssize_t[::1] lastmap, const rank_t[::1] cval, Py_ssize_t rank,
+                     int nthreads):
+    """The rank-th of each window of K samples along the rows (lastmap: n + K - 1
+    entries, -1: cval) from a sorted window slid along the row: one removal
+    and one insertion an output (binary search, memmove).  Data without NaN
+    (the order must be total: the value removed is found by its value)."""
+    cdef Py_ssize_t R = src.shape[0], W = src.shape[1]
+    if R == 0 or W == 0:
+        return
+    cdef Py_ssize_t SEG = 4096, nseg = (W + SEG - 1) // SEG
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
+    cdef int fail[1]
+    fail[0] = 0
+    cdef Py_ssize_t it, r, x, x0, x1, k, p, q, c
+    cdef rank_t *win
+    cdef rank_t vin, vout
+    cdef bint ok
+    cdef rank_t cv = cval[0]
+    cdef const rank_t *row
+    cdef rank_t *dp = &dst[0, 0]
+    cdef const Py_ssize_t *lm = &lastmap[0]
+    with nogil, parallel(num_threads=nthreads):
+        win = <rank_t *>malloc(K * sizeof(rank_t))
+        ok = win != NULL
+        for it in prange(R * nseg, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
+                continue
+            r = it // nseg
+            x0 = (it % nseg) * SEG
+            x1 = x0 + SEG if x0 + SEG < W else W
+            row = &src[0, 0] + r * W
+            for k in range(K):
+                c = lm[x0 + k]
+                win[k] = row[c] if c >= 0 else cv
+            _heapsort(win, K)
+            dp[r * W + x0] = win[rank]
+            for x in range(x0 + 1, x1):
+                c = lm[x - 1]
+                vout = row[c] if c >= 0 else cv
+                c = lm[x + K - 1]
+                vin = row[c] if c >= 0 else cv
+                p = _lower(win, K, vout)          # win[p] == vout
+                q = _lower(win, K, vin)
+                # remove p, insert at q (q counted in the window before the removal)
+                if q > p:
+                    q = q - 1
+                    memmove(win + p, win + p + 1, (q - p) * sizeof(rank_t))
+                elif q < p:
+                    memmove(win + q + 1, win + q, (p - q) * sizeof(rank_t))
+                win[q] = vin
+                dp[r * W + x] = win[rank]
+        free(win)
+    watch_raise(wp_)
+    if fail[0]:
+        raise MemoryError("rank filter: no memory for a thread's window buffer")
