@@ -364,6 +364,8 @@ def test_fast_selections_as_scipy(dtype):
             _oracle("median_filter", x, size=3, **kw)
             _oracle("median_filter", x[0], size=3, mode=mode, cval=-1.0, origin=origin)
             _oracle("rank_filter", x, 3, size=(1, 9), **kw)
+            _oracle("median_filter", x, size=(4, 5), **kw)
+            _oracle("rank_filter", x[1], -5, size=5, mode=mode, cval=3.0, origin=origin)
             _oracle("percentile_filter", x[1], 60.0, size=(1, 12), mode=mode, cval=2.0,
                     origin=origin)
     line = _rand(rng, 300, dtype)

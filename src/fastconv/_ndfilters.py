@@ -550,16 +550,15 @@ def rank_nd(input, output, footprint, origins, mode, cval, rank):
     lead1 = all(k == 1 for k in footprint.shape[:-2])
     med9 = (full and input.ndim >= 2 and lead1 and footprint.shape[-2:] == (3, 3)
             and rank == 4)
-    rows = full and all(k == 1 for k in footprint.shape[:-1]) and \
-        footprint.shape[-1] >= SORTED_FROM
-    if not med9 and cdt == np.uint8:
+    rows = full and lead1 and footprint.size >= SORTED_FROM
+    if not (med9 or rows) and cdt == np.uint8:
         cdt = np.dtype(np.float64)
     src = to_compute(input, cdt)
     if (med9 or rows) and src.size and _total_order(src, cval):
         if med9:
             dst = _median9(src, origins, mode, cval)
         else:
-            dst = _sorted_rows(src, footprint.shape[-1], origins[-1], mode, cval, rank)
+            dst = _sorted_rows(src, footprint.shape, origins, mode, cval, rank)
     else:
         dst = _rank_run(src, footprint, origins, mode, cval, rank)
     store(dst, output)
@@ -577,14 +576,26 @@ def _median9(src, origins, mode, cval):
     return dst
 
 
-def _sorted_rows(src, K, origin, mode, cval, rank):
+def _sorted_rows(src, fshape, origins, mode, cval, rank):
+    """Full windows of fshape (1, ..., 1, kh, K) or (K,) by rank_sorted_rows."""
     from fastconv import _rank_kernels
     dst = np.empty(src.shape, dtype=src.dtype)
     W = src.shape[-1]
-    lastmap = extend_map(W, W + K - 1, K // 2 + origin, mode)
-    _rank_kernels.rank_sorted_rows(src.reshape(-1, W), dst.reshape(-1, W), K, lastmap,
-                                   np.full(1, cval, dtype=src.dtype), int(rank),
-                                   team(src.size * 2 * max(1, K.bit_length())))
+    K = fshape[-1]
+    if src.ndim >= 2 and len(fshape) >= 2:
+        H, kh = src.shape[-2], fshape[-2]
+        rowmap = extend_map(H, H + kh - 1, kh // 2 + origins[-2], mode)
+    else:
+        H, kh = 1, 1
+        rowmap = np.zeros(1, dtype=np.intp)
+    lastmap = extend_map(W, W + K - 1, K // 2 + origins[-1], mode)
+    if src.dtype == np.uint8:
+        _rank_kernels.rank_hist_rows(src.reshape(-1, W), dst.reshape(-1, W), H, rowmap, K,
+                                     lastmap, int(cval), int(rank), team(src.size * 4 * kh))
+    else:
+        _rank_kernels.rank_sorted_rows(src.reshape(-1, W), dst.reshape(-1, W), H, rowmap, K,
+                                       lastmap, np.full(1, cval, dtype=src.dtype), int(rank),
+                                       team(src.size * 2 * kh * min(K * kh, 128)))
     return dst
 
 
@@ -611,7 +622,7 @@ def rank_1d(input, output, size, origin, mode, cval, rank):
             np.ascontiguousarray(input, dtype=np.int64)
     if size >= SORTED_FROM and src.size and _total_order(src, cval):
         # (SciPy's 1-D path orders NaN and signed zeros its own way: not matched)
-        dst = _sorted_rows(src, size, origin, mode, cval, rank)
+        dst = _sorted_rows(src, (size,), [origin], mode, cval, rank)
     else:
         dst = _rank_run(src, np.ones(size, dtype=bool), [origin], mode, cval, rank)
     np.copyto(output, dst, casting="unsafe")

@@ -266,14 +266,48 @@ cdef inline Py_ssize_t _lower(const rank_t *a, Py_ssize_t n, rank_t v) noexcept 
     return lo
 
 
-def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t K,
+cdef inline Py_ssize_t _count_less(const rank_t *a, Py_ssize_t n, rank_t v) noexcept nogil:
+    # branch-free (vectorised): short windows, where a binary search mispredicts
+    cdef Py_ssize_t i, cnt = 0
+    for i in range(n):
+        cnt += a[i] < v
+    return cnt
+
+
+cdef inline Py_ssize_t _position(const rank_t *a, Py_ssize_t n, rank_t v) noexcept nogil:
+    """The number of elements of the sorted a[0:n] below v."""
+    if n <= 128:
+        return _count_less(a, n, v)
+    return _lower(a, n, v)
+
+
+cdef inline void _replace(rank_t *win, Py_ssize_t T, rank_t vout, rank_t vin) noexcept nogil:
+    """Remove one element equal to vout from the sorted window, insert vin."""
+    cdef Py_ssize_t p, q
+    if vout == vin:
+        return
+    p = _position(win, T, vout)          # win[p] == vout
+    q = _position(win, T, vin)
+    # q counted in the window before the removal
+    if q > p:
+        q = q - 1
+        memmove(win + p, win + p + 1, (q - p) * sizeof(rank_t))
+    elif q < p:
+        memmove(win + q + 1, win + q, (p - q) * sizeof(rank_t))
+    win[q] = vin
+
+
+def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t H,
+                     const Py_ssize_t[::1] rowmap, Py_ssize_t K,
                      const Py_ssize_t[::1] lastmap, const rank_t[::1] cval, Py_ssize_t rank,
                      int nthreads):
-    """The rank-th of each window of K samples along the rows (lastmap: n + K - 1
-    entries, -1: cval) from a sorted window slid along the row: one removal
-    and one insertion an output (binary search, memmove).  Data without NaN
-    (the order must be total: the value removed is found by its value)."""
+    """The rank-th of each full kh x K window over the last two axes (kh =
+    rowmap's length - H + 1; src, dst: (R, W), R = outer * H; rowmap and lastmap
+    (W + K - 1 entries) the boundary tables, -1: cval) from a sorted window slid
+    along the row: kh removals and insertions an output.  Data without NaN (the
+    order must be total: the value removed is found by its value)."""
     cdef Py_ssize_t R = src.shape[0], W = src.shape[1]
+    cdef Py_ssize_t kh = rowmap.shape[0] - H + 1, T = kh * K
     if R == 0 or W == 0:
         return
     cdef Py_ssize_t SEG = 4096, nseg = (W + SEG - 1) // SEG
@@ -282,17 +316,20 @@ def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t K,
     fc_watch_start(wp_)
     cdef int fail[1]
     fail[0] = 0
-    cdef Py_ssize_t it, r, x, x0, x1, k, p, q, c
+    cdef Py_ssize_t it, r, o, i, x, x0, x1, k, j, c, s
     cdef rank_t *win
+    cdef const rank_t **rows
+    cdef const rank_t *row
     cdef rank_t vin, vout
     cdef bint ok
     cdef rank_t cv = cval[0]
-    cdef const rank_t *row
+    cdef const rank_t *sp = &src[0, 0]
     cdef rank_t *dp = &dst[0, 0]
     cdef const Py_ssize_t *lm = &lastmap[0]
     with nogil, parallel(num_threads=nthreads):
-        win = <rank_t *>malloc(K * sizeof(rank_t))
-        ok = win != NULL
+        win = <rank_t *>malloc(T * sizeof(rank_t))
+        rows = <const rank_t **>malloc(kh * sizeof(rank_t *))
+        ok = win != NULL and rows != NULL
         for it in prange(R * nseg, schedule='dynamic'):
             if not ok:
                 fail[0] = 1
@@ -302,28 +339,118 @@ def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t K,
             r = it // nseg
             x0 = (it % nseg) * SEG
             x1 = x0 + SEG if x0 + SEG < W else W
-            row = &src[0, 0] + r * W
-            for k in range(K):
-                c = lm[x0 + k]
-                win[k] = row[c] if c >= 0 else cv
-            _heapsort(win, K)
+            o = r // H
+            i = r % H
+            for k in range(kh):
+                s = rowmap[i + k]
+                rows[k] = sp + (o * H + s) * W if s >= 0 else NULL
+            j = 0
+            for k in range(kh):
+                row = rows[k]
+                for c in range(K):
+                    s = lm[x0 + c]
+                    win[j] = row[s] if s >= 0 and row != NULL else cv
+                    j = j + 1
+            _heapsort(win, T)
             dp[r * W + x0] = win[rank]
             for x in range(x0 + 1, x1):
-                c = lm[x - 1]
-                vout = row[c] if c >= 0 else cv
-                c = lm[x + K - 1]
-                vin = row[c] if c >= 0 else cv
-                p = _lower(win, K, vout)          # win[p] == vout
-                q = _lower(win, K, vin)
-                # remove p, insert at q (q counted in the window before the removal)
-                if q > p:
-                    q = q - 1
-                    memmove(win + p, win + p + 1, (q - p) * sizeof(rank_t))
-                elif q < p:
-                    memmove(win + q + 1, win + q, (p - q) * sizeof(rank_t))
-                win[q] = vin
+                for k in range(kh):
+                    row = rows[k]
+                    if row == NULL:
+                        continue          # cval leaves and enters
+                    s = lm[x - 1]
+                    vout = row[s] if s >= 0 else cv
+                    s = lm[x + K - 1]
+                    vin = row[s] if s >= 0 else cv
+                    _replace(win, T, vout, vin)
                 dp[r * W + x] = win[rank]
+        free(<void *>rows)
         free(win)
     watch_raise(wp_)
     if fail[0]:
         raise MemoryError("rank filter: no memory for a thread's window buffer")
+
+
+def rank_hist_rows(const unsigned char[:, ::1] src, unsigned char[:, ::1] dst, Py_ssize_t H,
+                   const Py_ssize_t[::1] rowmap, Py_ssize_t K,
+                   const Py_ssize_t[::1] lastmap, unsigned char cval, Py_ssize_t rank,
+                   int nthreads):
+    """rank_sorted_rows for bytes: the window kept as a 256-bin histogram (Huang's
+    running median), the bin of the rank found from the previous one: kh
+    removals and insertions and a short walk an output, whatever the window's
+    size.  Exact for any byte data."""
+    cdef Py_ssize_t R = src.shape[0], W = src.shape[1]
+    cdef Py_ssize_t kh = rowmap.shape[0] - H + 1
+    if R == 0 or W == 0:
+        return
+    cdef Py_ssize_t SEG = 4096, nseg = (W + SEG - 1) // SEG
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
+    cdef int fail[1]
+    fail[0] = 0
+    cdef Py_ssize_t it, r, o, i, x, x0, x1, k, c, s, m, below
+    cdef Py_ssize_t *hist
+    cdef const unsigned char **rows
+    cdef const unsigned char *row
+    cdef unsigned char vin, vout
+    cdef bint ok
+    cdef const unsigned char *sp = &src[0, 0]
+    cdef unsigned char *dp = &dst[0, 0]
+    cdef const Py_ssize_t *lm = &lastmap[0]
+    with nogil, parallel(num_threads=nthreads):
+        hist = <Py_ssize_t *>malloc(256 * sizeof(Py_ssize_t))
+        rows = <const unsigned char **>malloc(kh * sizeof(unsigned char *))
+        ok = hist != NULL and rows != NULL
+        for it in prange(R * nseg, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
+                continue
+            r = it // nseg
+            x0 = (it % nseg) * SEG
+            x1 = x0 + SEG if x0 + SEG < W else W
+            o = r // H
+            i = r % H
+            for k in range(kh):
+                s = rowmap[i + k]
+                rows[k] = sp + (o * H + s) * W if s >= 0 else NULL
+            for m in range(256):
+                hist[m] = 0
+            for k in range(kh):
+                row = rows[k]
+                for c in range(K):
+                    s = lm[x0 + c]
+                    hist[row[s] if s >= 0 and row != NULL else cval] += 1
+            # m: the bin of the rank; below: the elements in bins under m
+            m = 0
+            below = 0
+            while below + hist[m] <= rank:
+                below = below + hist[m]
+                m = m + 1
+            dp[r * W + x0] = <unsigned char>m
+            for x in range(x0 + 1, x1):
+                for k in range(kh):
+                    row = rows[k]
+                    if row == NULL:
+                        continue
+                    s = lm[x - 1]
+                    vout = row[s] if s >= 0 else cval
+                    s = lm[x + K - 1]
+                    vin = row[s] if s >= 0 else cval
+                    hist[vout] -= 1
+                    hist[vin] += 1
+                    below = below - (vout < m) + (vin < m)
+                while below > rank:
+                    m = m - 1
+                    below = below - hist[m]
+                while below + hist[m] <= rank:
+                    below = below + hist[m]
+                    m = m + 1
+                dp[r * W + x] = <unsigned char>m
+        free(<void *>rows)
+        free(hist)
+    watch_raise(wp_)
+    if fail[0]:
+        raise MemoryError("rank filter: no memory for a thread's histogram")
