@@ -391,3 +391,13 @@ def test_fast_selections_against_numpy_reference():
 def _np_rank_int(x, rank, size):
     xp = np.pad(x, (size // 2, size - 1 - size // 2), mode="symmetric")
     return np.sort(np.lib.stride_tricks.sliding_window_view(xp, size), axis=-1)[:, rank]
+
+
+def test_zero_dim_input_as_scipy():
+    x = np.array(3.5)
+    for name, args, kw in [("median_filter", (), {"size": 1}), ("rank_filter", (0,), {"size": 3}),
+                           ("percentile_filter", (50,), {"size": 2}),
+                           ("generic_filter", (np.sum,), {"size": 1}),
+                           ("generic_filter", (lambda v: v.size + 1,),
+                            {"footprint": np.zeros((), bool)})]:
+        _oracle(name, x, *args, **kw)

@@ -561,7 +561,8 @@ def rank_nd(input, output, footprint, origins, mode, cval, rank):
             dst = _sorted_rows(src, footprint.shape, origins, mode, cval, rank)
     else:
         dst = _rank_run(src, footprint, origins, mode, cval, rank)
-    store(dst, output)
+    with np.errstate(invalid="ignore"):   # C's cast of an out-of-range value: silent
+        store(dst, output)
     return output
 
 
@@ -653,10 +654,9 @@ def _extended(x, fshape, origins, mode, cval, axes=None):
     return x
 
 
-def call_as_double(function, args, extra_arguments, extra_keywords):
-    """function(*args, *extra_arguments, **extra_keywords) as a C double, as
-    SciPy's PyFloat_AsDouble reads it (TypeError for str and bytes, unlike float())."""
-    rv = function(*args, *extra_arguments, **extra_keywords)
+def as_double(rv):
+    """A function's result as a C double, as SciPy's PyFloat_AsDouble reads it
+    (TypeError for str and bytes, which float() would parse)."""
     if rv.__class__ is float:
         return rv
     if isinstance(rv, (str, bytes, bytearray)):
@@ -673,23 +673,35 @@ def generic_nd(input, output, function, footprint, origins, mode, cval,
     cval = as_cval(cval)
     if input.size == 0:
         return output
+    if input.ndim == 0:   # one output, its window the value itself (or nothing)
+        vals = np.asarray(input, dtype=np.float64).reshape(1)[:int(footprint.sum())]
+        store(np.array(as_double(function(vals, *extra_arguments, **extra_keywords))),
+              output)
+        return output
     x = _extended(np.asarray(input, dtype=np.float64), footprint.shape, origins, mode, cval)
     mask = footprint.astype(bool)
     T = int(mask.sum())
     windows = np.lib.stride_tricks.sliding_window_view(x, footprint.shape)
     res = np.empty(input.shape, dtype=np.float64)
     flat = res.reshape(-1)
-    per_row = math.prod(input.shape[1:]) if input.ndim > 1 else 1
-    rows = max(1, GENERIC_BLOCK_BYTES // max(8 * T * per_row, 1))
+    W = input.shape[-1]
+    cols = max(1, GENERIC_BLOCK_BYTES // max(8 * T, 1))
     pos = 0
-    for r0 in range(0, input.shape[0], rows):
-        win = windows[r0:r0 + rows]
-        nb = math.prod(win.shape[:input.ndim])
-        block = np.ascontiguousarray(win[..., mask]).reshape(nb, T)
-        for i in range(block.shape[0]):
-            flat[pos] = call_as_double(function, (block[i],), extra_arguments,
-                                       extra_keywords)
-            pos += 1
+    # outputs in C order: each line of the last axis in blocks of ``cols`` outputs
+    for lead in np.ndindex(*input.shape[:-1]):
+        line = windows[lead]
+        for c0 in range(0, W, cols):
+            win = line[c0:c0 + cols]
+            nb = win.shape[0]
+            block = np.ascontiguousarray(win[..., mask]).reshape(nb, T)
+            # iterating the block yields each row as a 1-D view: SciPy's buffer
+            if extra_arguments or extra_keywords:
+                vals = [as_double(function(v, *extra_arguments, **extra_keywords))
+                        for v in block]
+            else:
+                vals = [as_double(function(v)) for v in block]
+            flat[pos:pos + nb] = vals
+            pos += nb
     with np.errstate(invalid="ignore"):   # a NaN into an integer: C's cast, silent
         store(res, output)
     return output
