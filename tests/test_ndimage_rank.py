@@ -133,7 +133,8 @@ def test_rank_filters_against_scipy(dtype):
 
 def test_generic_filter_against_scipy():
     rng = np.random.default_rng(4)
-    funcs = [np.sum, lambda v: v.max() - v.min() if v.size else -1.0, lambda v: v[0] * 2.5 - v[-1] if v.size else 7.0, len]
+    funcs = [np.sum, lambda v: v.max() - v.min() if v.size else -1.0,
+             lambda v: v[0] * 2.5 - v[-1] if v.size else 7.0, len]
     for (shape, kw), dtype in zip(_cases(rng, 60), itertools.cycle(DTYPES)):
         x = _rand(rng, shape, dtype)
         _oracle("generic_filter", x, funcs[int(rng.integers(0, len(funcs)))], **kw)
