@@ -402,3 +402,45 @@ def test_zero_dim_input_as_scipy():
                            ("generic_filter", (lambda v: v.size + 1,),
                             {"footprint": np.zeros((), bool)})]:
         _oracle(name, x, *args, **kw)
+
+
+INTERRUPT = """
+import os, signal, threading, time, json
+import numpy as np
+from fastconv import ndimage
+rng = np.random.default_rng(0)
+x = {setup}
+fired = []
+def fire():
+    time.sleep(0.3)
+    fired.append(time.perf_counter())
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=fire).start()
+try:
+    ndimage.median_filter(x, {size})
+    raised = None
+except KeyboardInterrupt:
+    raised = "KeyboardInterrupt"
+end = time.perf_counter()
+a = rng.random((6, 7))
+w = np.lib.stride_tricks.sliding_window_view(np.pad(a, 1, mode="symmetric"), (3, 3))
+ok = np.array_equal(ndimage.median_filter(a, 3), np.median(w, axis=(-2, -1)))
+print(json.dumps(dict(raised=raised, latency=end - fired[0], ok=ok)))
+"""
+
+
+@pytest.mark.skipif(__import__("sys").platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("setup, size", [
+    # the partition (NaN in the data) and the sorted-window kernels, each seconds long
+    ("rng.random((3000, 3000)); x[::7, ::5] = np.nan", 15),
+    ("rng.random((3000, 3000))", 41)])
+def test_ctrl_c_interrupts_promptly(setup, size):
+    import json
+    import subprocess
+    import sys
+    script = INTERRUPT.format(setup=setup, size=size)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["raised"] == "KeyboardInterrupt" and res["latency"] < 1.0 and res["ok"], res

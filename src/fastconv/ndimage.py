@@ -1,4 +1,4 @@
-"""Drop-in replacements for scipy.ndimage's linear and min/max filters.
+"""Drop-in replacements for scipy.ndimage's linear, min/max, rank and generic filters.
 
 ``from fastconv import ndimage`` in place of ``from scipy import ndimage``:
 the functions take the same arguments (all eight boundary modes with ``cval``,
@@ -16,10 +16,22 @@ with results bit-identical for any thread count; inputs are never modified.
 * Separable filters (gaussian, uniform, rectangular min/max) run as 1-D passes,
   each stored in the output's dtype before the next, as SciPy stores them.
 
+* Rank filters (rank/median/percentile) select SciPy's element: the N-d
+  filters partition each window as SciPy does (NaN and signed zeros included),
+  1-D input follows SciPy's 1-D rules (window of ``footprint.size``, int64
+  comparisons, float16 accepted).
+* generic_filter/generic_filter1d call the Python function as SciPy does
+  (scipy.LowLevelCallable is refused with a TypeError).
+
 Not covered: NaN inputs to the 1-D and separable min/max filters (SciPy's
 result depends on the scan order of its deque; the N-d footprint filters make
-SciPy's comparisons in SciPy's order), int64 beyond 2**53 in N-d min/max
-filters (computed in float64; SciPy compares them as integers).
+SciPy's comparisons in SciPy's order) and so to rank filters whose rank is the
+first or last (SciPy runs them as min/max filters); NaN and -0.0 in 1-D rank
+filters (SciPy's 1-D path orders them its own way); int64 beyond 2**53 in N-d
+min/max and rank filters (computed in float64; SciPy compares them as integers
+in min/max).  SciPy's 1-D rank path reads outside its buffers for a window
+longer than a reflected or wrapped line and for an output dtype other than the
+input's; fastconv gives the window's true rank there.
 
 The argument handling follows scipy.ndimage (BSD-3-Clause, Copyright (C)
 2003-2005 Peter J. Verveer).
