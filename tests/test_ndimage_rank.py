@@ -444,3 +444,18 @@ def test_ctrl_c_interrupts_promptly(setup, size):
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["raised"] == "KeyboardInterrupt" and res["latency"] < 1.0 and res["ok"], res
+
+
+def test_long_windows_tree_as_scipy(monkeypatch):
+    from fastconv import _ndfilters
+    monkeypatch.setattr(_ndfilters, "FENWICK_FROM", 8)   # the tree for short windows too
+    rng = np.random.default_rng(16)
+    for dtype in (np.float64, np.float32, np.int64, np.int16):
+        line = _rand(rng, 200, dtype)
+        for mode, size in itertools.product(MODES, (8, 33, 200)):
+            _oracle("median_filter", line, size, mode=mode, cval=5.0)
+            _oracle("rank_filter", line, 2, size=size, mode=mode, cval=-5.0, origin=size // 2 - 1)
+        x = _rand(rng, (3, 5, 40), dtype)
+        _oracle("percentile_filter", x, 35.0, size=(1, 1, 17), mode="wrap")
+        np.testing.assert_array_equal(fnd.median_filter(x, (1, 1, 9), mode="nearest"),
+                                      _np_rank(x, 4, np.ones((1, 1, 9)), "nearest"))

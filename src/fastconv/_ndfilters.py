@@ -577,6 +577,30 @@ def _median9(src, origins, mode, cval):
     return dst
 
 
+# windows along rows from this many samples on: a Fenwick tree over each row's
+# sorted order (O(log) an output) instead of a sorted copy (O(K) moves an output)
+FENWICK_FROM = 4096
+
+
+def _fenwick_rows(src, K, lastmap, cval, rank):
+    """Full windows of K samples along the rows by rank_fenwick_rows: each
+    extended row sorted once (stable), the window's rank-th position found in
+    a tree of counts; O(rows x (n + K)) memory."""
+    from fastconv import _rank_kernels
+    W = src.shape[-1]
+    rows = src.reshape(-1, W)
+    ext = rows[:, np.maximum(lastmap, 0)]
+    ext[:, lastmap < 0] = cval
+    order = np.argsort(ext, axis=-1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(ext.shape[1], dtype=order.dtype)[None], -1)
+    pos = np.empty(rows.shape, dtype=np.intp)
+    _rank_kernels.rank_fenwick_rows(ranks.astype(np.intp, copy=False), K, int(rank), pos,
+                                    team(rows.size * 3 * max(1, ext.shape[1].bit_length())))
+    ext.sort(axis=-1, kind="stable")
+    return np.take_along_axis(ext, pos, -1).reshape(src.shape)
+
+
 def _sorted_rows(src, fshape, origins, mode, cval, rank):
     """Full windows of fshape (1, ..., 1, kh, K) or (K,) by rank_sorted_rows."""
     from fastconv import _rank_kernels
@@ -590,6 +614,8 @@ def _sorted_rows(src, fshape, origins, mode, cval, rank):
         H, kh = 1, 1
         rowmap = np.zeros(1, dtype=np.intp)
     lastmap = extend_map(W, W + K - 1, K // 2 + origins[-1], mode)
+    if kh == 1 and K >= FENWICK_FROM and src.dtype != np.uint8:
+        return _fenwick_rows(src, K, lastmap, cval, rank)
     if src.dtype == np.uint8:
         _rank_kernels.rank_hist_rows(src.reshape(-1, W), dst.reshape(-1, W), H, rowmap, K,
                                      lastmap, int(cval), int(rank), team(src.size * 4 * kh))

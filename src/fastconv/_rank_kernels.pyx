@@ -454,3 +454,65 @@ def rank_hist_rows(const unsigned char[:, ::1] src, unsigned char[:, ::1] dst, P
     watch_raise(wp_)
     if fail[0]:
         raise MemoryError("rank filter: no memory for a thread's histogram")
+
+
+def rank_fenwick_rows(const Py_ssize_t[:, ::1] ranks, Py_ssize_t K, Py_ssize_t rank,
+                      Py_ssize_t[:, ::1] out, int nthreads):
+    """Long windows along rows: ranks[r, m] is the position of extended sample m
+    of row r in the row's sorted order (a permutation of 0..E-1, E = n + K - 1);
+    out[r, x] = the position in that order of the rank-th smallest of samples
+    x..x+K-1.  A Fenwick tree of counts over the positions: an insertion, a
+    removal and a descent to the rank an output, O(log E) each, whatever K."""
+    cdef Py_ssize_t R = ranks.shape[0], E = ranks.shape[1], n = out.shape[1]
+    if R == 0 or n == 0:
+        return
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
+    cdef int fail[1]
+    fail[0] = 0
+    cdef Py_ssize_t r, x, m, i, top = 1, pos, rem, step, nxt
+    while top * 2 <= E:
+        top *= 2
+    cdef Py_ssize_t *tree
+    cdef bint ok
+    with nogil, parallel(num_threads=nthreads):
+        tree = <Py_ssize_t *>malloc((E + 1) * sizeof(Py_ssize_t))
+        ok = tree != NULL
+        for r in prange(R, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
+                continue
+            for i in range(E + 1):
+                tree[i] = 0
+            for m in range(K):
+                i = ranks[r, m] + 1
+                while i <= E:
+                    tree[i] += 1
+                    i = i + (i & -i)
+            for x in range(n):
+                if x > 0:
+                    i = ranks[r, x - 1] + 1
+                    while i <= E:
+                        tree[i] -= 1
+                        i = i + (i & -i)
+                    i = ranks[r, x + K - 1] + 1
+                    while i <= E:
+                        tree[i] += 1
+                        i = i + (i & -i)
+                pos = 0
+                rem = rank + 1
+                step = top
+                while step > 0:
+                    nxt = pos + step
+                    if nxt <= E and tree[nxt] < rem:
+                        pos = nxt
+                        rem = rem - tree[nxt]
+                    step = step // 2
+                out[r, x] = pos
+        free(tree)
+    watch_raise(wp_)
+    if fail[0]:
+        raise MemoryError("rank filter: no memory for a thread's counts")
