@@ -278,14 +278,26 @@ def test_layouts_and_input_untouched():
     _same(fnd.median_filter(buf.reshape(10, 10), 3), want)
 
 
-def test_same_bits_any_thread_count():
+def test_same_bits_any_thread_count(monkeypatch):
+    from fastconv import _ndfilters
+    # every call on the whole team, whatever its size
+    monkeypatch.setattr(_ndfilters, "team", lambda work: fastconv.get_num_threads())
     rng = np.random.default_rng(10)
     x = rng.standard_normal((300, 257)).astype(np.float32)
     x[rng.random(x.shape) < 0.05] = np.nan
-    want = fnd.median_filter(x, 5)
+    u = rng.integers(0, 256, (300, 257)).astype(np.uint8)
+    y = rng.standard_normal((300, 257))
+    calls = [lambda: fnd.median_filter(x, 5),                 # partition (NaN)
+             lambda: fnd.median_filter(np.nan_to_num(x), 3),  # 3x3 median
+             lambda: fnd.rank_filter(y, 7, size=(4, 6)),     # sorted windows
+             lambda: fnd.median_filter(u, 9),                 # histogram
+             lambda: fnd.median_filter(y.ravel(), 5001)]      # tree
+    wants = [f() for f in calls]
     for n in (1, 2):
-        with _nthreads(n):
-            _same(fnd.median_filter(x, 5), want)
+        with _nthreads(n), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # more threads than cores
+            for f, want in zip(calls, wants):
+                _same(f(), want)
 
 
 class _nthreads:
