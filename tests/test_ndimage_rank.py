@@ -461,6 +461,7 @@ def test_ctrl_c_interrupts_promptly(setup, size):
 def test_long_windows_tree_as_scipy(monkeypatch):
     from fastconv import _ndfilters
     monkeypatch.setattr(_ndfilters, "FENWICK_FROM", 8)   # the tree for short windows too
+    monkeypatch.setattr(_ndfilters, "FENWICK_BLOCK_SAMPLES", 100)   # rows in blocks
     rng = np.random.default_rng(16)
     for dtype in (np.float64, np.float32, np.int64, np.int16):
         line = _rand(rng, 200, dtype)

@@ -582,23 +582,34 @@ def _median9(src, origins, mode, cval):
 FENWICK_FROM = 4096
 
 
+# extended rows that _fenwick_rows sorts at a time (their values, order and
+# positions: ~4 x 8 bytes a sample)
+FENWICK_BLOCK_SAMPLES = 1 << 21
+
+
 def _fenwick_rows(src, K, lastmap, cval, rank):
     """Full windows of K samples along the rows by rank_fenwick_rows: each
     extended row sorted once (stable), the window's rank-th position found in
-    a tree of counts; O(rows x (n + K)) memory."""
+    a tree of counts; rows in blocks of bounded memory."""
     from fastconv import _rank_kernels
     W = src.shape[-1]
     rows = src.reshape(-1, W)
-    ext = rows[:, np.maximum(lastmap, 0)]
-    ext[:, lastmap < 0] = cval
-    order = np.argsort(ext, axis=-1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(ext.shape[1], dtype=order.dtype)[None], -1)
-    pos = np.empty(rows.shape, dtype=np.intp)
-    _rank_kernels.rank_fenwick_rows(ranks.astype(np.intp, copy=False), K, int(rank), pos,
-                                    team(rows.size * 3 * max(1, ext.shape[1].bit_length())))
-    ext.sort(axis=-1, kind="stable")
-    return np.take_along_axis(ext, pos, -1).reshape(src.shape)
+    dst = np.empty(rows.shape, dtype=src.dtype)
+    E = lastmap.shape[0]
+    per = max(1, FENWICK_BLOCK_SAMPLES // E)
+    src_idx, outside = np.maximum(lastmap, 0), lastmap < 0
+    for r0 in range(0, rows.shape[0], per):
+        ext = rows[r0:r0 + per][:, src_idx]
+        ext[:, outside] = cval
+        order = np.argsort(ext, axis=-1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(E, dtype=order.dtype)[None], -1)
+        pos = np.empty((ext.shape[0], W), dtype=np.intp)
+        _rank_kernels.rank_fenwick_rows(ranks.astype(np.intp, copy=False), K, int(rank), pos,
+                                        team(pos.size * 3 * max(1, E.bit_length())))
+        ext.sort(axis=-1, kind="stable")
+        dst[r0:r0 + per] = np.take_along_axis(ext, pos, -1)
+    return dst.reshape(src.shape)
 
 
 def _sorted_rows(src, fshape, origins, mode, cval, rank):
