@@ -63,7 +63,8 @@ DROP_INS += [(fnd, snd, n) for n in (
     "correlate1d", "convolve1d", "gaussian_filter1d", "gaussian_filter", "correlate",
     "convolve", "uniform_filter1d", "uniform_filter", "minimum_filter1d", "maximum_filter",
     "minimum_filter", "prewitt", "sobel", "laplace", "gaussian_laplace",
-    "gaussian_gradient_magnitude")]
+    "gaussian_gradient_magnitude", "median_filter", "rank_filter", "percentile_filter",
+    "generic_filter", "generic_filter1d")]
 
 DTYPES = [np.float32, np.float64, np.float16, np.int8, np.int64, np.uint16, np.bool_,
           np.complex64, np.complex128, object, "U2", "M8[s]"]

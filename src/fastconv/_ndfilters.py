@@ -495,3 +495,300 @@ def filternd(input, output, footprint, origins, mode, cval, op):
     if not direct:
         store(dst.reshape(shape), output)
     return output
+
+
+# ---- rank filters ------------------------------------------------------------
+
+def _rank_maps(shape, fshape, origins, mode):
+    """The boundary tables of an N-d window filter, as rank_rows takes them."""
+    maps, offs = [], []
+    pos = 0
+    for a in range(len(shape) - 1):
+        m = extend_map(shape[a], shape[a] + fshape[a] - 1, fshape[a] // 2 + origins[a], mode)
+        maps.append(m)
+        offs.append(pos)
+        pos += m.shape[0]
+    lastmap = extend_map(shape[-1], shape[-1] + fshape[-1] - 1,
+                         fshape[-1] // 2 + origins[-1], mode)
+    return (np.concatenate(maps) if maps else np.zeros(0, dtype=np.intp),
+            np.asarray(offs, dtype=np.intp), lastmap)
+
+
+def _rank_run(src, footprint, origins, mode, cval, rank):
+    """The rank-th element of each window of the C-contiguous compute array
+    ``src`` (float32, float64 or int64), the footprint's true elements gathered
+    in C order, ``cval`` (of src's dtype) outside the array; a new array."""
+    from fastconv import _rank_kernels
+    dst = np.empty(src.shape, dtype=src.dtype)
+    if src.size == 0:
+        return dst
+    coords = np.argwhere(footprint).astype(np.intp)
+    maps, offs, lastmap = _rank_maps(src.shape, footprint.shape, origins, mode)
+    W = src.shape[-1]
+    _rank_kernels.rank_rows(
+        src.reshape(-1, W), dst.reshape(-1, W), np.ascontiguousarray(coords[:, :-1]),
+        np.ascontiguousarray(coords[:, -1]), np.asarray(src.shape[:-1], dtype=np.intp),
+        maps, offs, lastmap, np.full(1, cval, dtype=src.dtype), int(rank),
+        team(src.size * coords.shape[0]))
+    return dst
+
+
+def _total_order(src, cval):
+    """Whether every value of the float data and cval is ordered and unsigned
+    in its zeros (no NaN, no -0.0): any selection then picks SciPy's bits."""
+    if src.dtype.kind != "f":
+        return True
+    cv = float(cval)
+    if math.isnan(cv) or (cv == 0.0 and math.copysign(1.0, cv) < 0):
+        return False
+    if src.size == 0:
+        return True
+    if math.isnan(float(np.min(src))):
+        return False
+    zeros = src == 0
+    return not (zeros.any() and np.signbit(src[zeros]).any())
+
+
+# windows along the rows from this many samples on slide a sorted copy (one
+# removal, one insertion an output) instead of partitioning each window
+SORTED_FROM = 8
+
+
+def rank_nd(input, output, footprint, origins, mode, cval, rank):
+    """SciPy's N-d rank filter (NI_RankFilter): the data read as doubles (float32
+    kept: the same order), cval cast to the input's type first; the selected value
+    cast to the output's type.  ``mode`` is SciPy's code.
+
+    Data without NaN and -0.0 (integers always) may take faster selections of
+    the same element: a full 3x3 median (fc_rank.h) and windows along the rows
+    of SORTED_FROM samples or more (a sorted window slid along the row)."""
+    check_types(input, output, nd=True)
+    cval = as_cval(cval)
+    if input.dtype == np.float32:
+        cdt = np.dtype(np.float32)
+    elif input.dtype.kind in "ub" and input.dtype.itemsize == 1:
+        cdt = np.dtype(np.uint8)    # compared as bytes: the same order as doubles
+    else:
+        cdt = np.dtype(np.float64)
+    cval = c_cast_value(cval, input.dtype)
+    full = footprint.all() and input.ndim >= 1
+    lead1 = all(k == 1 for k in footprint.shape[:-2])
+    med9 = (full and input.ndim >= 2 and lead1 and footprint.shape[-2:] == (3, 3)
+            and rank == 4)
+    rows = full and lead1 and footprint.size >= SORTED_FROM
+    if not (med9 or rows) and cdt == np.uint8:
+        cdt = np.dtype(np.float64)
+    src = to_compute(input, cdt)
+    if (med9 or rows) and src.size and _total_order(src, cval):
+        if med9:
+            dst = _median9(src, origins, mode, cval)
+        else:
+            dst = _sorted_rows(src, footprint.shape, origins, mode, cval, rank)
+    else:
+        dst = _rank_run(src, footprint, origins, mode, cval, rank)
+    with np.errstate(invalid="ignore"):   # C's cast of an out-of-range value: silent
+        store(dst, output)
+    return output
+
+
+def _median9(src, origins, mode, cval):
+    from fastconv import _rank_kernels
+    dst = np.empty(src.shape, dtype=src.dtype)
+    H, W = src.shape[-2:]
+    rowmap = extend_map(H, H + 2, 1 + origins[-2], mode)
+    lastmap = extend_map(W, W + 2, 1 + origins[-1], mode)
+    _rank_kernels.median9_rows(src.reshape(-1, W), dst.reshape(-1, W), H, rowmap, lastmap,
+                               np.full(1, cval, dtype=src.dtype), team(src.size * 9))
+    return dst
+
+
+# windows along rows from this many samples on: a Fenwick tree over each row's
+# sorted order (O(log) an output) instead of a sorted copy (O(K) moves an output)
+FENWICK_FROM = 4096
+
+
+# extended rows that _fenwick_rows sorts at a time (their values, order and
+# positions: ~4 x 8 bytes a sample)
+FENWICK_BLOCK_SAMPLES = 1 << 21
+
+
+def _fenwick_rows(src, K, lastmap, cval, rank):
+    """Full windows of K samples along the rows by rank_fenwick_rows: each
+    extended row sorted once (stable), the window's rank-th position found in
+    a tree of counts; rows in blocks of bounded memory."""
+    from fastconv import _rank_kernels
+    W = src.shape[-1]
+    rows = src.reshape(-1, W)
+    dst = np.empty(rows.shape, dtype=src.dtype)
+    E = lastmap.shape[0]
+    per = max(1, FENWICK_BLOCK_SAMPLES // E)
+    src_idx, outside = np.maximum(lastmap, 0), lastmap < 0
+    for r0 in range(0, rows.shape[0], per):
+        ext = rows[r0:r0 + per][:, src_idx]
+        ext[:, outside] = cval
+        order = np.argsort(ext, axis=-1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(E, dtype=order.dtype)[None], -1)
+        pos = np.empty((ext.shape[0], W), dtype=np.intp)
+        _rank_kernels.rank_fenwick_rows(ranks.astype(np.intp, copy=False), K, int(rank), pos,
+                                        team(pos.size * 3 * max(1, E.bit_length())))
+        ext.sort(axis=-1, kind="stable")
+        dst[r0:r0 + per] = np.take_along_axis(ext, pos, -1)
+    return dst.reshape(src.shape)
+
+
+def _sorted_rows(src, fshape, origins, mode, cval, rank):
+    """Full windows of fshape (1, ..., 1, kh, K) or (K,) by rank_sorted_rows."""
+    from fastconv import _rank_kernels
+    dst = np.empty(src.shape, dtype=src.dtype)
+    W = src.shape[-1]
+    K = fshape[-1]
+    if src.ndim >= 2 and len(fshape) >= 2:
+        H, kh = src.shape[-2], fshape[-2]
+        rowmap = extend_map(H, H + kh - 1, kh // 2 + origins[-2], mode)
+    else:
+        H, kh = 1, 1
+        rowmap = np.zeros(1, dtype=np.intp)
+    lastmap = extend_map(W, W + K - 1, K // 2 + origins[-1], mode)
+    if kh == 1 and K >= FENWICK_FROM and src.dtype != np.uint8:
+        return _fenwick_rows(src, K, lastmap, cval, rank)
+    if src.dtype == np.uint8:
+        _rank_kernels.rank_hist_rows(src.reshape(-1, W), dst.reshape(-1, W), H, rowmap, K,
+                                     lastmap, int(cval), int(rank), team(src.size * 4 * kh))
+    else:
+        _rank_kernels.rank_sorted_rows(src.reshape(-1, W), dst.reshape(-1, W), H, rowmap, K,
+                                       lastmap, np.full(1, cval, dtype=src.dtype), int(rank),
+                                       team(src.size * 2 * kh * min(K * kh, 128)))
+    return dst
+
+
+def rank_1d(input, output, size, origin, mode, cval, rank):
+    """SciPy's 1-D rank filter (scipy.ndimage._rank_filter_1d), taken for 1-D
+    input: a window of ``size`` samples whatever the footprint's holes; float32,
+    float64 and int64 data as they are, float16 through float32, every other
+    integer (and bool) through int64 (uint64 wrapping, as SciPy's astype), with
+    cval cast to that type the NumPy way."""
+    dt = input.dtype
+    if dt.kind == "f" and dt.itemsize in (4, 8) or (dt.kind == "i" and dt.itemsize == 8):
+        xdt = dt.newbyteorder("=")
+    elif dt.kind == "f" and dt.itemsize == 2:
+        xdt = np.dtype(np.float32)
+    elif dt.kind in "biu":
+        xdt = np.dtype(np.int64)
+    else:
+        raise RuntimeError(f"Unsupported array type: input dtype {dt}")
+    cval = xdt.type(cval)
+    if input.dtype == np.uint64:
+        src = np.ascontiguousarray(input.astype(np.int64))   # wraps, as SciPy's astype
+    else:
+        src = to_compute(input, xdt) if dt.kind != "b" else \
+            np.ascontiguousarray(input, dtype=np.int64)
+    if size >= SORTED_FROM and src.size and _total_order(src, cval):
+        # (SciPy's 1-D path orders NaN and signed zeros its own way: not matched)
+        dst = _sorted_rows(src, (size,), [origin], mode, cval, rank)
+    else:
+        dst = _rank_run(src, np.ones(size, dtype=bool), [origin], mode, cval, rank)
+    np.copyto(output, dst, casting="unsafe")
+    return output
+
+
+# ---- generic filters -----------------------------------------------------------
+
+# float64 window values gathered for one block of outputs: bounded whatever the
+# input's size (the callable is called once an output; the gather is not the cost)
+GENERIC_BLOCK_BYTES = 1 << 22
+
+
+def _extended(x, fshape, origins, mode, cval, axes=None):
+    """x (float64) extended along ``axes`` (all) by each axis' boundary table,
+    cval (a double, not cast to the input's type, as SciPy's generic filters
+    read it) where the table says -1."""
+    axes = range(x.ndim) if axes is None else axes
+    for a in axes:
+        n, k = x.shape[a], fshape[a]
+        m = extend_map(n, n + k - 1, k // 2 + origins[a], mode)
+        x = np.take(x, np.maximum(m, 0), axis=a)
+        out = np.flatnonzero(m < 0)
+        if out.size:
+            idx = [slice(None)] * x.ndim
+            idx[a] = out
+            x[tuple(idx)] = cval
+    return x
+
+
+def as_double(rv):
+    """A function's result as a C double, as SciPy's PyFloat_AsDouble reads it
+    (TypeError for str and bytes, which float() would parse)."""
+    if rv.__class__ is float:
+        return rv
+    if isinstance(rv, (str, bytes, bytearray)):
+        raise TypeError(f"must be real number, not {type(rv).__name__}")
+    return float(rv)
+
+
+def generic_nd(input, output, function, footprint, origins, mode, cval,
+               extra_arguments, extra_keywords):
+    """SciPy's NI_GenericFilter: ``function`` called on a float64 1-D array of
+    the window's values (the footprint's true elements in C order) for each
+    output in C order; each result stored in output's dtype, C-cast."""
+    check_types(input, output, nd=True)
+    cval = as_cval(cval)
+    if input.size == 0:
+        return output
+    if input.ndim == 0:   # one output, its window the value itself (or nothing)
+        vals = np.asarray(input, dtype=np.float64).reshape(1)[:int(footprint.sum())]
+        store(np.array(as_double(function(vals, *extra_arguments, **extra_keywords))),
+              output)
+        return output
+    x = _extended(np.asarray(input, dtype=np.float64), footprint.shape, origins, mode, cval)
+    mask = footprint.astype(bool)
+    T = int(mask.sum())
+    windows = np.lib.stride_tricks.sliding_window_view(x, footprint.shape)
+    res = np.empty(input.shape, dtype=np.float64)
+    flat = res.reshape(-1)
+    W = input.shape[-1]
+    cols = max(1, GENERIC_BLOCK_BYTES // max(8 * T, 1))
+    pos = 0
+    # outputs in C order: each line of the last axis in blocks of ``cols`` outputs
+    for lead in np.ndindex(*input.shape[:-1]):
+        line = windows[lead]
+        for c0 in range(0, W, cols):
+            win = line[c0:c0 + cols]
+            nb = win.shape[0]
+            block = np.ascontiguousarray(win[..., mask]).reshape(nb, T)
+            # iterating the block yields each row as a 1-D view: SciPy's buffer
+            if extra_arguments or extra_keywords:
+                vals = [as_double(function(v, *extra_arguments, **extra_keywords))
+                        for v in block]
+            else:
+                vals = [as_double(function(v)) for v in block]
+            flat[pos:pos + nb] = vals
+            pos += nb
+    with np.errstate(invalid="ignore"):   # a NaN into an integer: C's cast, silent
+        store(res, output)
+    return output
+
+
+def generic_1d(input, output, function, size, axis, mode, cval, origin,
+               extra_arguments, extra_keywords):
+    """SciPy's NI_GenericFilter1D: for each line along ``axis`` (C order of the
+    other axes), ``function(iline, oline)`` with iline the float64 line extended
+    by size // 2 + origin samples before and the rest after it, oline a float64
+    line (zeros) of the line's length that the function fills; output C-cast."""
+    check_types(input, output)
+    cval = as_cval(cval)
+    if input.size == 0:
+        return output
+    x = np.moveaxis(np.asarray(input), axis, -1)
+    n = x.shape[-1]
+    lines = x.reshape(-1, n)
+    res = np.zeros(lines.shape, dtype=np.float64)
+    per = max(1, GENERIC_BLOCK_BYTES // (8 * (n + size - 1)))
+    for l0 in range(0, lines.shape[0], per):
+        block = _extended(np.asarray(lines[l0:l0 + per], dtype=np.float64),
+                          (1, size), (0, origin), mode, cval, axes=(1,))
+        for i in range(block.shape[0]):
+            function(block[i], res[l0 + i], *extra_arguments, **extra_keywords)
+    with np.errstate(invalid="ignore"):
+        store(np.moveaxis(res.reshape(x.shape), -1, axis), output)
+    return output

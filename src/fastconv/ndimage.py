@@ -1,4 +1,4 @@
-"""Drop-in replacements for scipy.ndimage's linear and min/max filters.
+"""Drop-in replacements for scipy.ndimage's linear, min/max, rank and generic filters.
 
 ``from fastconv import ndimage`` in place of ``from scipy import ndimage``:
 the functions take the same arguments (all eight boundary modes with ``cval``,
@@ -16,10 +16,22 @@ with results bit-identical for any thread count; inputs are never modified.
 * Separable filters (gaussian, uniform, rectangular min/max) run as 1-D passes,
   each stored in the output's dtype before the next, as SciPy stores them.
 
+* Rank filters (rank/median/percentile) select SciPy's element: the N-d
+  filters partition each window as SciPy does (NaN and signed zeros included),
+  1-D input follows SciPy's 1-D rules (window of ``footprint.size``, int64
+  comparisons, float16 accepted).
+* generic_filter/generic_filter1d call the Python function as SciPy does
+  (scipy.LowLevelCallable is refused with a TypeError).
+
 Not covered: NaN inputs to the 1-D and separable min/max filters (SciPy's
 result depends on the scan order of its deque; the N-d footprint filters make
-SciPy's comparisons in SciPy's order), int64 beyond 2**53 in N-d min/max
-filters (computed in float64; SciPy compares them as integers).
+SciPy's comparisons in SciPy's order) and so to rank filters whose rank is the
+first or last (SciPy runs them as min/max filters); NaN and -0.0 in 1-D rank
+filters (SciPy's 1-D path orders them its own way); int64 beyond 2**53 in N-d
+min/max and rank filters (computed in float64; SciPy compares them as integers
+in min/max).  SciPy's 1-D rank path reads outside its buffers for a window
+longer than a reflected or wrapped line and for an output dtype other than the
+input's; fastconv gives the window's true rank there.
 
 The argument handling follows scipy.ndimage (BSD-3-Clause, Copyright (C)
 2003-2005 Peter J. Verveer).
@@ -35,6 +47,7 @@ array([0.33333333, 1.        , 2.        , 3.        , 4.        , 5.        ,
 """
 
 import numbers
+import operator
 import warnings
 from collections.abc import Iterable
 
@@ -49,7 +62,9 @@ __all__ = ["correlate1d", "convolve1d", "gaussian_filter1d", "gaussian_filter",
            "correlate", "convolve", "uniform_filter1d", "uniform_filter",
            "minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "prewitt", "sobel", "laplace", "generic_laplace", "gaussian_laplace",
-           "generic_gradient_magnitude", "gaussian_gradient_magnitude"]
+           "generic_gradient_magnitude", "gaussian_gradient_magnitude",
+           "rank_filter", "median_filter", "percentile_filter", "generic_filter",
+           "generic_filter1d"]
 
 
 # ---- the C layer: what scipy.ndimage._nd_image does, on fastconv's kernels ----
@@ -626,6 +641,256 @@ def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect"
            [7, 8, 8]])
     """
     return _min_or_max_filter(input, size, footprint, output, mode, cval, origin, OP_MAX, axes)
+
+
+# ---- rank filters ------------------------------------------------------------------
+
+def _expand_mode(ndim_image, axes, mode):
+    if not isinstance(mode, str) and isinstance(mode, Iterable):
+        # 'constant' for the axes not filtered (their footprint is 1 long)
+        modes = _nf.normalize_sequence(mode, len(axes), "mode")
+        modes_temp = ["constant"] * ndim_image
+        for m, ax in zip(modes, axes):
+            modes_temp[ax] = m
+        mode = modes_temp
+    return mode
+
+
+def _filter_mode_code(mode):
+    """SciPy's code of a rank filter's mode: grid-wrap and grid-constant as wrap
+    and constant (``is_filter=True``)."""
+    return _nf.extend_mode_to_code({"grid-wrap": "wrap", "grid-constant": "constant"}.get(
+        mode, mode) if isinstance(mode, str) else mode)
+
+
+def _footprint_of(input, size, footprint, axes):
+    """(footprint expanded to input.ndim as a bool array, axes) from size or footprint."""
+    if footprint is None:
+        if size is None:
+            raise RuntimeError("no footprint or filter size provided: give size or footprint")
+        sizes = _nf.normalize_sequence(size, len(axes), "size")
+        footprint = np.ones(sizes, dtype=bool)
+    else:
+        footprint = np.asarray(footprint, dtype=bool)
+    return _expand_footprint(input.ndim, axes, footprint)
+
+
+def _check_origins(input, footprint, axes, origins):
+    """SciPy's checks of the expanded footprint and origins."""
+    fshape = [ii for ii in footprint.shape if ii > 0]
+    if len(fshape) != input.ndim:
+        raise RuntimeError(f"footprint.ndim ({footprint.ndim}) must match len(axes) "
+                           f"({len(axes)})")
+    for org, lenf in zip(origins, fshape):
+        _check_window_origin(lenf, org)
+
+
+def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, operation, axes):
+    if (size is not None) and (footprint is not None):
+        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
+    input = np.asarray(input)
+    if np.iscomplexobj(input):
+        raise TypeError("Complex type not supported (input)")
+    axes = _nf.check_axes(axes, input.ndim)
+    footprint = _footprint_of(input, size, footprint, axes)
+    origins = _expand_origin(input.ndim, axes, origin)
+    mode = _expand_mode(input.ndim, axes, mode)
+    _check_origins(input, footprint, axes, origins)
+    filter_size = int(np.count_nonzero(footprint))
+    if operation == "median":
+        rank = filter_size // 2
+    elif operation == "percentile":
+        percentile = rank
+        if percentile < 0.0:
+            percentile += 100.0
+        if percentile < 0 or percentile > 100:
+            raise RuntimeError(f"invalid percentile: percentile={rank!r} (needs -100..100)")
+        if percentile == 100.0:
+            rank = filter_size - 1
+        else:
+            rank = int(float(filter_size) * percentile / 100.0)
+    given = rank
+    if rank < 0:
+        rank += filter_size
+    if rank < 0 or rank >= filter_size:
+        raise RuntimeError(f"rank not within filter footprint size: rank={given!r} for "
+                           f"{filter_size} elements")
+    if rank == 0:
+        return minimum_filter(input, None, footprint, output, mode, cval, origins, axes=None)
+    if rank == filter_size - 1:
+        return maximum_filter(input, None, footprint, output, mode, cval, origins, axes=None)
+    output = _nf.get_output(output, input)
+    if not isinstance(mode, str) and isinstance(mode, Iterable):
+        raise RuntimeError("A sequence of modes is not supported by non-separable rank "
+                           f"filters: mode={mode!r}")
+    code = _filter_mode_code(mode)
+    origins = [int(o) for o in origins]
+    # SciPy's 1-D fast path (its rule, gh-23293): a window of footprint.size samples
+    lim2 = input.size - ((footprint.size - 1) // 2 - (origins[-1] if origins else 0))
+    if input.ndim == 1 and (lim2 >= 0 or input.size == 1):
+        return _nf.rank_1d(input, output, footprint.size, origins[0], code, cval, int(rank))
+    return _nf.rank_nd(input, output, footprint, origins, code, cval, int(rank))
+
+
+@dask_aware("ndimage.rank_filter")
+def rank_filter(input, rank, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                origin=0, *, axes=None):
+    """N-d rank filter (scipy.ndimage.rank_filter): the element of ``rank``
+    (negative: counted from the largest) among the window's sorted values.
+
+    Rank 0 and the last rank run as minimum_filter and maximum_filter (as in
+    SciPy); a 1-D input takes SciPy's 1-D rule (a window of ``footprint.size``
+    samples, integers compared as int64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.rank_filter(np.array([5, 1, 4, 2, 8, 0, 3]), 1, size=3)
+    array([5, 4, 2, 4, 2, 3, 3])
+    >>> ndimage.rank_filter(np.arange(9.).reshape(3, 3), -2, size=3)
+    array([[3., 4., 5.],
+           [6., 7., 8.],
+           [7., 8., 8.]])
+    """
+    rank = operator.index(rank)
+    return _rank_filter(input, rank, size, footprint, output, mode, cval, origin, "rank",
+                        axes)
+
+
+@dask_aware("ndimage.median_filter")
+def median_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                  origin=0, *, axes=None):
+    """N-d median filter (scipy.ndimage.median_filter): the element of rank
+    ``n // 2`` among the window's ``n`` values (the upper median for even ``n``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.median_filter(np.array([1, 9, 2, 8, 3, 7, 4]), size=3)
+    array([1, 2, 8, 3, 7, 4, 4])
+    >>> x = np.zeros((4, 4), dtype=np.float32)
+    >>> x[1, 2] = 100.0
+    >>> ndimage.median_filter(x, size=3).max()
+    np.float32(0.0)
+    """
+    return _rank_filter(input, 0, size, footprint, output, mode, cval, origin, "median", axes)
+
+
+@dask_aware("ndimage.percentile_filter")
+def percentile_filter(input, percentile, size=None, footprint=None, output=None,
+                      mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """N-d percentile filter (scipy.ndimage.percentile_filter): the element of rank
+    ``int(n * percentile / 100)`` among the window's ``n`` values (a negative
+    percentile counts from 100).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.percentile_filter(np.arange(16.).reshape(4, 4), 20, size=3)
+    array([[ 0.,  0.,  1.,  2.],
+           [ 0.,  1.,  2.,  3.],
+           [ 4.,  5.,  6.,  7.],
+           [ 8.,  9., 10., 11.]])
+    """
+    return _rank_filter(input, percentile, size, footprint, output, mode, cval, origin,
+                        "percentile", axes)
+
+
+# ---- filters with a Python function ---------------------------------------------------
+
+def _check_callable(function):
+    try:
+        from scipy import LowLevelCallable
+    except ImportError:  # SciPy absent: nothing can be one
+        LowLevelCallable = ()
+    if LowLevelCallable and isinstance(function, LowLevelCallable):
+        raise TypeError("scipy.LowLevelCallable is not supported by fastconv.ndimage: pass "
+                        "a Python callable (or call scipy.ndimage with it)")
+    if not callable(function):
+        raise TypeError(f"function must be callable, got {function!r}")
+
+
+@dask_aware("ndimage.generic_filter1d")
+def generic_filter1d(input, function, filter_size, axis=-1, output=None, mode="reflect",
+                     cval=0.0, origin=0, extra_arguments=(), extra_keywords=None):
+    """A 1-D filter along ``axis`` computed by a Python function
+    (scipy.ndimage.generic_filter1d).
+
+    For each line, ``function(iline, oline, *extra_arguments, **extra_keywords)``
+    receives the line as float64, extended by ``filter_size // 2 + origin``
+    samples before it and the rest of ``filter_size - 1`` after it, and writes
+    the line's result into ``oline`` (float64, the line's length); it is then
+    stored in the output's dtype.  scipy.LowLevelCallable is not supported
+    (TypeError).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> def diff(iline, oline):
+    ...     oline[...] = iline[2:] - iline[:-2]
+    >>> ndimage.generic_filter1d(np.array([0., 1., 4., 9., 16.]), diff, 3)
+    array([ 1.,  4.,  8., 12.,  7.])
+    """
+    if extra_keywords is None:
+        extra_keywords = {}
+    input = np.asarray(input)
+    if np.iscomplexobj(input):
+        raise TypeError("Complex type not supported (input)")
+    output = _nf.get_output(output, input)
+    if filter_size < 1:
+        raise RuntimeError(f"invalid filter size: filter_size={filter_size!r}")
+    axis = normalize_axis_index(axis, input.ndim)
+    _check_window_origin(filter_size, origin)
+    code = _nf.extend_mode_to_code(mode)
+    _check_callable(function)
+    return _nf.generic_1d(input, output, function, operator.index(filter_size), axis, code,
+                          cval, operator.index(origin), tuple(extra_arguments),
+                          dict(extra_keywords))
+
+
+@dask_aware("ndimage.generic_filter")
+def generic_filter(input, function, size=None, footprint=None, output=None, mode="reflect",
+                   cval=0.0, origin=0, extra_arguments=(), extra_keywords=None, *, axes=None):
+    """An N-d filter computed by a Python function (scipy.ndimage.generic_filter).
+
+    ``function(values, *extra_arguments, **extra_keywords)`` receives, for each
+    output in C order, a float64 1-D array of the window's values (the
+    footprint's true elements in C order, ``cval`` outside the array, as a
+    double) and returns a number, stored in the output's dtype.  The windows
+    are gathered a block of outputs at a time (bounded memory).
+    scipy.LowLevelCallable is not supported (TypeError).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.generic_filter(np.arange(6.), lambda v: v.max() - v.min(), size=3)
+    array([1., 2., 2., 2., 2., 1.])
+    >>> ndimage.generic_filter(np.eye(3), np.sum, footprint=[[1, 0], [0, 1]])
+    array([[2., 1., 0.],
+           [1., 2., 0.],
+           [0., 0., 2.]])
+    """
+    if (size is not None) and (footprint is not None):
+        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=2)
+    if extra_keywords is None:
+        extra_keywords = {}
+    input = np.asarray(input)
+    if np.iscomplexobj(input):
+        raise TypeError("Complex type not supported (input)")
+    axes = _nf.check_axes(axes, input.ndim)
+    footprint = _footprint_of(input, size, footprint, axes)
+    origins = _expand_origin(input.ndim, axes, origin)
+    _check_origins(input, footprint, axes, origins)
+    output = _nf.get_output(output, input)
+    code = _nf.extend_mode_to_code(mode)
+    _check_callable(function)
+    return _nf.generic_nd(input, output, function, footprint, [int(o) for o in origins], code,
+                          cval, tuple(extra_arguments), dict(extra_keywords))
 
 
 # ---- derivatives ------------------------------------------------------------------

@@ -1036,4 +1036,5 @@ HANDLERS.update({f"ndimage.{n}": _lazy_ndimage(f"ndimage.{n}") for n in (
     "gaussian_filter", "uniform_filter1d", "uniform_filter", "minimum_filter1d",
     "maximum_filter1d", "minimum_filter", "maximum_filter", "prewitt", "sobel",
     "laplace", "generic_laplace", "gaussian_laplace", "generic_gradient_magnitude",
-    "gaussian_gradient_magnitude")})
+    "gaussian_gradient_magnitude", "rank_filter", "median_filter", "percentile_filter",
+    "generic_filter", "generic_filter1d")})

@@ -72,6 +72,10 @@ def _depths(name, p, ndim):
             k = np.size(p["weights"]) if "weights" in p else int(p["size"])
             d[ax] = k // 2 + abs(int(p["origin"])) + 1
         return d
+    if name == "generic_filter1d":
+        ax = int(p["axis"]) % ndim
+        d[ax] = int(p["filter_size"]) // 2 + abs(int(p["origin"])) + 1
+        return d
     axes = _axes(p, ndim)
     if name in ("correlate", "convolve"):
         w = np.asarray(p["weights"])
@@ -79,7 +83,8 @@ def _depths(name, p, ndim):
         for a, k, o in zip(axes, w.shape, orig):
             d[a] = k // 2 + abs(int(o)) + 1
         return d
-    if name in ("uniform_filter", "minimum_filter", "maximum_filter"):
+    if name in ("uniform_filter", "minimum_filter", "maximum_filter", "rank_filter",
+                "median_filter", "percentile_filter", "generic_filter"):
         if p.get("footprint") is not None:
             sizes = np.asarray(p["footprint"]).shape
         else:
@@ -254,5 +259,6 @@ NAMES = ("correlate1d", "convolve1d", "correlate", "convolve", "gaussian_filter1
          "gaussian_filter", "uniform_filter1d", "uniform_filter", "minimum_filter1d",
          "maximum_filter1d", "minimum_filter", "maximum_filter", "prewitt", "sobel",
          "laplace", "generic_laplace", "gaussian_laplace", "generic_gradient_magnitude",
-         "gaussian_gradient_magnitude")
+         "gaussian_gradient_magnitude", "rank_filter", "median_filter", "percentile_filter",
+         "generic_filter", "generic_filter1d")
 HANDLERS = {f"ndimage.{n}": filter_(n) for n in NAMES}
