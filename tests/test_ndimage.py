@@ -786,3 +786,23 @@ def test_float32_rows_same_bits_on_avx512_and_avx2():
             np.testing.assert_array_equal(got[0], got[1], err_msg=label)
     finally:
         _isa.select_isa(old)
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("minimum_filter", dict(size=1, axes=-3)), ("maximum_filter", dict(size=3, axes=-3)),
+    ("uniform_filter", dict(size=1, axes=5)), ("uniform_filter", dict(size=3, axes=5)),
+    ("gaussian_filter", dict(sigma=0, axes=-3)), ("gaussian_filter", dict(sigma=1, axes=-3)),
+    ("maximum_filter", dict(footprint=np.array([True, False]), axes=-3)),
+    ("uniform_filter", dict(size=3, axes=-1)), ("median_filter", dict(size=1, axes=-3))])
+def test_single_axis_out_of_range_as_scipy(name, kw):
+    """SciPy does not range-check a single ``axes``: a filter that skips the axis (size
+    1, sigma 0) returns the input, one that uses it raises an IndexError (AxisError;
+    found by fuzz/fuzz_arguments.py)."""
+    x = np.arange(8.0, dtype=np.float32).reshape(2, 4)
+    try:
+        want = getattr(snd, name)(x, **kw)
+    except IndexError:
+        with pytest.raises(IndexError):
+            getattr(fnd, name)(x, **kw)
+        return
+    np.testing.assert_array_equal(getattr(fnd, name)(x, **kw), want)

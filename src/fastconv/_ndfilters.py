@@ -105,14 +105,19 @@ def axis_index(axis, ndim):
     return ax % ndim
 
 
-def check_axes(axes, ndim):
-    """SciPy's _check_axes: a tuple of distinct non-negative axes.  A single axis out
-    of range is an AxisError here already (SciPy's own check skips it and a later
-    normalize_axis_index raises it)."""
+def check_axes(axes, ndim, deferred=False):
+    """SciPy's _check_axes: a tuple of distinct non-negative axes.
+
+    SciPy does not range-check a single axis: its filters raise where they use it
+    (normalize_axis_index: AxisError) and return the input where they skip it (a
+    size of 1, a sigma of 0).  A single axis out of range is an AxisError here, or,
+    with ``deferred``, kept as it is for the caller to check the axes it uses
+    (``axis_index``)."""
     if axes is None:
         return tuple(range(ndim))
     if np.isscalar(axes):
-        axes = (axis_index(axes, ndim),)
+        ax = operator.index(axes)
+        axes = (ax,) if deferred and not -ndim <= ax < ndim else (axis_index(ax, ndim),)
     elif isinstance(axes, Iterable):
         axes = tuple(operator.index(ax) for ax in axes)
         for ax in axes:

@@ -415,14 +415,14 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     """
     input = np.asarray(input)
     output = _nf.get_output(output, input)
-    axes = _nf.check_axes(axes, input.ndim)
+    axes = _nf.check_axes(axes, input.ndim, deferred=True)
     num_axes = len(axes)
     orders = _nf.normalize_sequence(order, num_axes, "order")
     sigmas = _nf.normalize_sequence(sigma, num_axes, "sigma")
     modes = _nf.normalize_sequence(mode, num_axes, "mode")
     radiuses = _nf.normalize_sequence(radius, num_axes, "radius")
-    axes = [(axes[ii], sigmas[ii], orders[ii], modes[ii], radiuses[ii])
-            for ii in range(num_axes) if sigmas[ii] > 1e-15]
+    axes = [(_nf.axis_index(axes[ii], input.ndim), sigmas[ii], orders[ii], modes[ii],
+             radiuses[ii]) for ii in range(num_axes) if sigmas[ii] > 1e-15]
     if not axes:
         output[...] = input[...]
         return output
@@ -489,12 +489,12 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     """
     input = np.asarray(input)
     output = _nf.get_output(output, input, complex_output=input.dtype.kind == "c")
-    axes = _nf.check_axes(axes, input.ndim)
+    axes = _nf.check_axes(axes, input.ndim, deferred=True)
     num_axes = len(axes)
     sizes = _nf.normalize_sequence(size, num_axes, "size")
     origins = _nf.normalize_sequence(origin, num_axes, "origin")
     modes = _nf.normalize_sequence(mode, num_axes, "mode")
-    axes = [(axes[ii], sizes[ii], origins[ii], modes[ii])
+    axes = [(_nf.axis_index(axes[ii], input.ndim), sizes[ii], origins[ii], modes[ii])
             for ii in range(num_axes) if sizes[ii] > 1]
     if not axes:
         output[...] = input[...]
@@ -574,7 +574,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, op, a
     if np.iscomplexobj(input):
         raise TypeError("Complex type not supported (input)")
     output = _nf.get_output(output, input)
-    axes = _nf.check_axes(axes, input.ndim)
+    axes = _nf.check_axes(axes, input.ndim, deferred=True)
     num_axes = len(axes)
     if separable:
         origins = _nf.normalize_sequence(origin, num_axes, "origin")
@@ -592,6 +592,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, op, a
             _check_window_origin(sz, org)
             passes.append((axis, op, int(sz), int(org), md, None))
         return _nd_passes(input, output, passes, cval)
+    axes = tuple(_nf.axis_index(a, input.ndim) for a in axes)
     footprint = _expand_footprint(input.ndim, axes, footprint)
     origins = _expand_origin(input.ndim, axes, origin)
     fshape = [ii for ii in footprint.shape if ii > 0]
