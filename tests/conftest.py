@@ -24,6 +24,9 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "cluster_client" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cluster)
     k = config.getoption("--sample")
     if k <= 1:
         return
