@@ -36,6 +36,34 @@ ctypedef fused med_t:
     unsigned char
 
 
+# the types of the windows slid along a row (sorted copies, byte histograms)
+ctypedef fused slide_t:
+    float
+    double
+    int64_t
+    unsigned char
+
+
+cdef inline void _window_rows(const slide_t *sp, Py_ssize_t r, Py_ssize_t H, Py_ssize_t W,
+                              const Py_ssize_t *rowmap, Py_ssize_t kh,
+                              const slide_t **rows) noexcept nogil:
+    """rows[k]: the input row k of output row r's window (r = plane * H + i; W
+    columns a row), NULL where the boundary table gives cval."""
+    cdef Py_ssize_t o = r // H, i = r % H, k, s
+    for k in range(kh):
+        s = rowmap[i + k]
+        rows[k] = sp + (o * H + s) * W if s >= 0 else NULL
+
+
+cdef inline slide_t _sample(const slide_t *row, const Py_ssize_t *lm, Py_ssize_t e,
+                            slide_t cv) noexcept nogil:
+    """Extended column e of a window row (lm: the row's boundary table, -1: cv).  As
+    its window moves to column x, sample x - 1 leaves and sample x + K - 1 enters
+    (assigned in the prange body, so that they stay private to each thread)."""
+    cdef Py_ssize_t s = lm[e]
+    return row[s] if s >= 0 else cv
+
+
 cdef extern from "fc_rank.h" nogil:
     void fcr_med9_f(const float *r0, const float *r1, const float *r2, float *out,
                     Py_ssize_t n, float *scratch)
@@ -316,7 +344,7 @@ def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t H,
     fc_watch_start(wp_)
     cdef int fail[1]
     fail[0] = 0
-    cdef Py_ssize_t it, r, o, i, x, x0, x1, k, j, c, s
+    cdef Py_ssize_t it, r, x, x0, x1, k, j, c, s
     cdef rank_t *win
     cdef const rank_t **rows
     cdef const rank_t *row
@@ -339,11 +367,7 @@ def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t H,
             r = it // nseg
             x0 = (it % nseg) * SEG
             x1 = x0 + SEG if x0 + SEG < W else W
-            o = r // H
-            i = r % H
-            for k in range(kh):
-                s = rowmap[i + k]
-                rows[k] = sp + (o * H + s) * W if s >= 0 else NULL
+            _window_rows(sp, r, H, W, &rowmap[0], kh, rows)
             j = 0
             for k in range(kh):
                 row = rows[k]
@@ -358,10 +382,8 @@ def rank_sorted_rows(const rank_t[:, ::1] src, rank_t[:, ::1] dst, Py_ssize_t H,
                     row = rows[k]
                     if row == NULL:
                         continue          # cval leaves and enters
-                    s = lm[x - 1]
-                    vout = row[s] if s >= 0 else cv
-                    s = lm[x + K - 1]
-                    vin = row[s] if s >= 0 else cv
+                    vout = _sample(row, lm, x - 1, cv)
+                    vin = _sample(row, lm, x + K - 1, cv)
                     _replace(win, T, vout, vin)
                 dp[r * W + x] = win[rank]
         free(<void *>rows)
@@ -389,7 +411,7 @@ def rank_hist_rows(const unsigned char[:, ::1] src, unsigned char[:, ::1] dst, P
     fc_watch_start(wp_)
     cdef int fail[1]
     fail[0] = 0
-    cdef Py_ssize_t it, r, o, i, x, x0, x1, k, c, s, m, below
+    cdef Py_ssize_t it, r, x, x0, x1, k, c, s, m, below
     cdef Py_ssize_t *hist
     cdef const unsigned char **rows
     cdef const unsigned char *row
@@ -411,11 +433,7 @@ def rank_hist_rows(const unsigned char[:, ::1] src, unsigned char[:, ::1] dst, P
             r = it // nseg
             x0 = (it % nseg) * SEG
             x1 = x0 + SEG if x0 + SEG < W else W
-            o = r // H
-            i = r % H
-            for k in range(kh):
-                s = rowmap[i + k]
-                rows[k] = sp + (o * H + s) * W if s >= 0 else NULL
+            _window_rows(sp, r, H, W, &rowmap[0], kh, rows)
             for m in range(256):
                 hist[m] = 0
             for k in range(kh):
@@ -434,11 +452,9 @@ def rank_hist_rows(const unsigned char[:, ::1] src, unsigned char[:, ::1] dst, P
                 for k in range(kh):
                     row = rows[k]
                     if row == NULL:
-                        continue
-                    s = lm[x - 1]
-                    vout = row[s] if s >= 0 else cval
-                    s = lm[x + K - 1]
-                    vin = row[s] if s >= 0 else cval
+                        continue          # cval leaves and enters
+                    vout = _sample(row, lm, x - 1, cval)
+                    vin = _sample(row, lm, x + K - 1, cval)
                     hist[vout] -= 1
                     hist[vin] += 1
                     below = below - (vout < m) + (vin < m)
