@@ -686,15 +686,21 @@ def _check_origins(input, footprint, axes, origins):
         _check_window_origin(lenf, org)
 
 
-def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, operation, axes):
-    if (size is not None) and (footprint is not None):
-        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
+def _window_of(input, size, footprint, origin, axes):
+    """The checks the rank and generic filters share: the input as an array (complex
+    refused, as SciPy does), the axes, and the footprint and origins over every axis."""
     input = np.asarray(input)
     if np.iscomplexobj(input):
         raise TypeError("Complex type not supported (input)")
     axes = _nf.check_axes(axes, input.ndim)
     footprint = _footprint_of(input, size, footprint, axes)
-    origins = _expand_origin(input.ndim, axes, origin)
+    return input, axes, footprint, _expand_origin(input.ndim, axes, origin)
+
+
+def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, operation, axes):
+    if (size is not None) and (footprint is not None):
+        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
+    input, axes, footprint, origins = _window_of(input, size, footprint, origin, axes)
     mode = _expand_mode(input.ndim, axes, mode)
     _check_origins(input, footprint, axes, origins)
     filter_size = int(np.count_nonzero(footprint))
@@ -880,12 +886,7 @@ def generic_filter(input, function, size=None, footprint=None, output=None, mode
         warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=2)
     if extra_keywords is None:
         extra_keywords = {}
-    input = np.asarray(input)
-    if np.iscomplexobj(input):
-        raise TypeError("Complex type not supported (input)")
-    axes = _nf.check_axes(axes, input.ndim)
-    footprint = _footprint_of(input, size, footprint, axes)
-    origins = _expand_origin(input.ndim, axes, origin)
+    input, axes, footprint, origins = _window_of(input, size, footprint, origin, axes)
     _check_origins(input, footprint, axes, origins)
     output = _nf.get_output(output, input)
     code = _nf.extend_mode_to_code(mode)
