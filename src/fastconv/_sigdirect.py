@@ -37,6 +37,7 @@ import numpy as np
 from fastconv import _select
 from fastconv._config import current_isa, get_num_threads
 from fastconv._select import team
+from fastconv._validation import as_kernel_input
 from fastconv.conv import conv as _fc_conv
 
 # Largest taps x outputs of one axis in one kernel call; longer axes go in frames.
@@ -211,16 +212,6 @@ def _fir_level():
     return min({"avx512": 2, "avx2": 1}.get(current_isa(), 0), _sig_kernels.simd_levels())
 
 
-def _aligned(a, dtype):
-    """``a`` as an aligned C-contiguous array of ``dtype`` (itself when it is one:
-    np.require's checks cost more than a small call's kernel)."""
-    if a.dtype == dtype:
-        f = a.flags
-        if f.c_contiguous and f.aligned:
-            return a
-    return np.require(a, dtype=dtype, requirements=["C", "A"])
-
-
 def _band_table(v, lanes):
     """(kh, kw + lanes - 1, lanes): column q holds v shifted down by q (the banded
     form of fc_sigfir.h)."""
@@ -245,7 +236,7 @@ def _fir(x, v, pads, dtype, fill):
         sp, k, out, pads = (1,) + sp, (1,) + k, (1,) + out, [(0, 0)] + list(pads)
     # aligned too: the kernel loads whole elements (np.ascontiguousarray keeps a
     # misaligned array as it is; UBSan found one)
-    xk = _aligned(x.reshape((x.shape[0],) + sp), dtype)
+    xk = as_kernel_input(x.reshape((x.shape[0],) + sp), dtype, "signal")
     level = _fir_level()
     lanes = _sig_kernels.lanes(level, dtype.itemsize)
     # rows of a plane share their cached input rows when the chunks are short
@@ -262,7 +253,7 @@ def _fir(x, v, pads, dtype, fill):
               f"x{'x'.join(map(str, xk.shape))}:w{nv}x{'x'.join(map(str, k))}:"
               f"y{'x'.join(map(str, y.shape))}", file=sys.stderr)
     for m in range(nv):
-        vm = _aligned(v[m, 0].reshape(k), dtype)
+        vm = as_kernel_input(v[m, 0].reshape(k), dtype, "kernel")
         # the banded form multiplies k + lanes - 1 table rows for k taps: worth it
         # from _BAND_MIN_TAPS taps on (see docs/performance.md)
         tab = _band_table(vm, lanes) if banded else None
