@@ -202,12 +202,31 @@ cdef inline Py_ssize_t _ring_rows(floating *ring, Py_ssize_t P, Py_ssize_t S, Py
     """Point rows[0 .. count) at the extended rows i .. i + count - 1 held in a ring of
     S slots of pitch P (row r in slot (r - top) % S), copying in those from ``filled``
     on (the rows before it are there already); returns the new ``filled``."""
-    cdef Py_ssize_t k
     while filled < i + count:
         _ring_fill(ring + ((filled - top) % S) * P, base, emap[filled], inner, nb, cv)
         filled = filled + 1
+    _ring_slots(ring, P, S, top, i, count, rows)
+    return filled
+
+
+cdef inline void _ring_slots(floating *ring, Py_ssize_t P, Py_ssize_t S, Py_ssize_t top,
+                             Py_ssize_t i, Py_ssize_t count,
+                             const floating **rows) noexcept nogil:
+    """rows[0 .. count) -> the ring's slots of the extended rows i .. i + count - 1."""
+    cdef Py_ssize_t k
     for k in range(count):
         rows[k] = ring + ((i - top + k) % S) * P
+
+
+cdef inline Py_ssize_t _ring_rows_of(floating *ring, Py_ssize_t P, Py_ssize_t S,
+                                     Py_ssize_t top, Py_ssize_t filled, Py_ssize_t i,
+                                     Py_ssize_t count, const floating **src, Py_ssize_t nb,
+                                     const floating **rows) noexcept nogil:
+    """_ring_rows for rows found through a table of row pointers (``src[r]``: row r)."""
+    while filled < i + count:
+        memcpy(ring + ((filled - top) % S) * P, src[filled], nb * sizeof(floating))
+        filled = filled + 1
+    _ring_slots(ring, P, S, top, i, count, rows)
     return filled
 
 
@@ -439,6 +458,35 @@ def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w
         raise MemoryError("fastconv.ndimage: no memory for a thread's line buffers")
 
 
+cdef inline void _first_pass(int level, int op, const floating **rows, const floating *w,
+                             int K, int sym, floating **outs, Py_ssize_t R,
+                             Py_ssize_t n) noexcept nogil:
+    """sep2d's pass down the rows: outs[q][0 .. n) from rows[q .. q + K - 1]."""
+    cdef Py_ssize_t q
+    if op == OP_CORR:
+        _corr_rows(level, rows, w, K, sym, outs, <int>R, n)
+    else:
+        for q in range(R):
+            _rows_op(level, op, rows + q, w, K, sym, outs[q], n)
+
+
+cdef inline void _second_pass(int level, int op, floating *tbuf, Py_ssize_t PT,
+                              const floating *w, int K, int sym, Py_ssize_t R, floating *out,
+                              Py_ssize_t W, floating *hscr,
+                              const floating **rows) noexcept nogil:
+    """sep2d's pass along the R padded intermediate rows tbuf + q * PT (W + K - 1
+    entries each) into the output rows out + q * W."""
+    cdef Py_ssize_t q, k
+    cdef floating *tb
+    if R == 16 and op == OP_CORR and _corr_rows16(level, tbuf, PT, w, K, sym, out, W, hscr):
+        return
+    for q in range(R):
+        tb = tbuf + q * PT
+        for k in range(K):
+            rows[k] = tb + k
+        _rows_op(level, op, rows, w, K, sym, out + q * W, W)
+
+
 def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
           int op0, floating[::1] w0, int sym0, const Py_ssize_t[::1] emap0, int K0,
           int op1, floating[::1] w1, int sym1, const Py_ssize_t[::1] emap1, Py_ssize_t lo1,
@@ -536,11 +584,7 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                             rows0[k] = base + s * W
                 for q in range(R):
                     touts[q] = tbuf + q * PT + lo1
-                if op0 == OP_CORR:
-                    _corr_rows(level, rows0, wp0, K0, sym0, touts, <int>R, W)
-                else:
-                    for q in range(R):
-                        _rows_op(level, op0, rows0 + q, wp0, K0, sym0, touts[q], W)
+                _first_pass(level, op0, rows0, wp0, K0, sym0, touts, R, W)
                 for q in range(R):
                     tb = tbuf + q * PT
                     for m in range(lo1):
@@ -549,14 +593,8 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     for m in range(lo1 + W, We):
                         s = emap1[m]
                         tb[m] = cv if s < 0 else tb[lo1 + s]
-                if not (R == 16 and op1 == OP_CORR
-                        and _corr_rows16(level, tbuf, PT, wp1, K1, sym1, ob + (o * H + i) * W,
-                                         W, hscr)):
-                    for q in range(R):
-                        tb = tbuf + q * PT
-                        for k in range(K1):
-                            rows1[k] = tb + k
-                        _rows_op(level, op1, rows1, wp1, K1, sym1, ob + (o * H + i + q) * W, W)
+                _second_pass(level, op1, tbuf, PT, wp1, K1, sym1, R, ob + (o * H + i) * W, W,
+                             hscr, rows1)
                 i = i + R
         free(ring)
         free(<void *>rows1)
@@ -565,6 +603,141 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         free(hmem)
         free(tmem)
     free(cvrow)
+    watch_raise(wp_)
+    if fail[0]:
+        raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
+
+
+
+cdef inline const floating *_first(const floating[:, ::1] a) noexcept nogil:
+    """The first element of a C-contiguous 2-D view, or NULL when it has none."""
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        return NULL
+    return &a[0, 0]
+
+
+def sep2d_halo(const floating[:, ::1] main, const floating[:, ::1] top,
+               const floating[:, ::1] bottom, const floating[:, ::1] left,
+               const floating[:, ::1] right, floating[:, ::1] out,
+               int op0, floating[::1] w0, int sym0, int K0,
+               int op1, floating[::1] w1, int sym1, int K1, int level, int nthreads):
+    """sep2d on a block given as its H x W interior ``main`` and the halo around it.
+
+    The block's input is the (H + K0 - 1) x (W + K1 - 1) array whose rows are
+    ``top`` (lo0 x W), ``main`` and ``bottom`` (hi0 x W) between the columns of
+    ``left`` ((H + K0 - 1) x lo1) and ``right`` ((H + K0 - 1) x hi1); ``out``
+    (H x W) gets op1 along the rows of op0 down the columns over it, with no
+    boundary rule: the halo holds what the whole array's padding gives.  The
+    sums are sep2d's, in its order (the same bits): a dask chunk's output
+    without copying the chunk into a padded block (fastconv._dask._halo).
+    """
+    cdef Py_ssize_t H = main.shape[0], W = main.shape[1]
+    cdef Py_ssize_t lo0 = top.shape[0], lo1 = left.shape[1], hi1 = right.shape[1]
+    cdef Py_ssize_t V = H + K0 - 1, We = W + K1 - 1
+    cdef const floating *wp0 = &w0[0] if w0.shape[0] > 0 else NULL
+    cdef const floating *wp1 = &w1[0] if w1.shape[0] > 0 else NULL
+    cdef const floating *mp = _first(main)
+    cdef const floating *tp = _first(top)
+    cdef const floating *bp = _first(bottom)
+    cdef const floating *lp = _first(left)
+    cdef const floating *rp = _first(right)
+    cdef floating *ob
+    cdef Py_ssize_t STRIP = 64, ROWS = 16, nstrips, it, i, i1, i_top, v, q, R, filled
+    cdef Py_ssize_t P = _pitch(W)
+    cdef Py_ssize_t PT = _pitch(We)
+    cdef Py_ssize_t S = K0 + ROWS - 1
+    cdef bint use_ring = K0 > 8
+    cdef const floating **vrows
+    cdef const floating **lrows
+    cdef const floating **rrows
+    cdef floating *ring
+    cdef void *tmem
+    cdef floating *tbuf
+    cdef floating **touts
+    cdef void *hmem
+    cdef floating *hscr
+    cdef const floating **rows0
+    cdef const floating **rows1
+    cdef bint ok
+    cdef int fail[1]
+    if (bottom.shape[0] != K0 - 1 - lo0 or lo1 + hi1 != K1 - 1 or left.shape[0] != V
+            or right.shape[0] != V or top.shape[1] != W or bottom.shape[1] != W
+            or out.shape[0] != H or out.shape[1] != W):
+        raise ValueError("sep2d_halo: the halo's shapes do not fit the block and the kernels")
+    if H == 0 or W == 0:
+        return
+    ob = &out[0, 0]
+    nstrips = (H + STRIP - 1) // STRIP
+    # the block's rows (and its side columns' rows), found once for every thread
+    vrows = <const floating **>malloc(3 * V * sizeof(floating *))
+    if vrows == NULL:
+        raise MemoryError("fastconv.ndimage: no memory for a block's row table")
+    lrows = vrows + V
+    rrows = vrows + 2 * V
+    for v in range(V):
+        if v < lo0:
+            vrows[v] = tp + v * W
+        elif v < lo0 + H:
+            vrows[v] = mp + (v - lo0) * W
+        else:
+            vrows[v] = bp + (v - lo0 - H) * W
+        lrows[v] = lp + v * lo1 if lo1 > 0 else NULL
+        rrows[v] = rp + v * hi1 if hi1 > 0 else NULL
+    fail[0] = 0
+    cdef fc_watch watch
+    cdef fc_watch *wp_ = &watch
+    fc_watch_start(wp_)
+    with nogil, parallel(num_threads=nthreads):
+        tmem = malloc((ROWS * PT + 16) * sizeof(floating))
+        tbuf = <floating *>fcnd_align64(tmem)
+        touts = <floating **>malloc(ROWS * sizeof(floating *))
+        hmem = malloc((_rows16_scratch(<floating *>NULL, W, K1) + 16) * sizeof(floating))
+        hscr = <floating *>fcnd_align64(hmem)
+        rows0 = <const floating **>malloc(S * sizeof(floating *))
+        rows1 = <const floating **>malloc(K1 * sizeof(floating *))
+        ring = <floating *>malloc(S * P * sizeof(floating)) if use_ring else NULL
+        ok = (tmem != NULL and touts != NULL and rows0 != NULL and rows1 != NULL
+              and hmem != NULL and (ring != NULL or not use_ring))
+        for it in prange(nstrips, schedule='dynamic'):
+            if not ok:
+                fail[0] = 1
+                continue
+            if fc_watch_poll(wp_):
+                continue
+            i = it * STRIP
+            i_top = i
+            i1 = i + STRIP if i + STRIP < H else H
+            filled = i
+            while i < i1 and not fc_watch_poll(wp_):
+                R = ROWS if i1 - i >= ROWS else i1 - i
+                if use_ring:
+                    filled = _ring_rows_of(ring, P, S, i_top, filled, i, K0 + R - 1, vrows, W,
+                                           rows0)
+                else:
+                    for v in range(K0 + R - 1):
+                        rows0[v] = vrows[i + v]
+                # the intermediate rows [left | main | right], each part from its own rows
+                for q in range(R):
+                    touts[q] = tbuf + q * PT + lo1
+                _first_pass(level, op0, rows0, wp0, K0, sym0, touts, R, W)
+                if lo1 > 0:
+                    for q in range(R):
+                        touts[q] = tbuf + q * PT
+                    _first_pass(level, op0, lrows + i, wp0, K0, sym0, touts, R, lo1)
+                if hi1 > 0:
+                    for q in range(R):
+                        touts[q] = tbuf + q * PT + lo1 + W
+                    _first_pass(level, op0, rrows + i, wp0, K0, sym0, touts, R, hi1)
+                _second_pass(level, op1, tbuf, PT, wp1, K1, sym1, R, ob + i * W, W, hscr,
+                             rows1)
+                i = i + R
+        free(ring)
+        free(<void *>rows1)
+        free(<void *>rows0)
+        free(touts)
+        free(hmem)
+        free(tmem)
+    free(<void *>vrows)
     watch_raise(wp_)
     if fail[0]:
         raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
