@@ -608,7 +608,6 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         raise MemoryError("fastconv.ndimage: no memory for a thread's row buffers")
 
 
-
 cdef inline const floating *_first(const floating[:, ::1] a) noexcept nogil:
     """The first element of a C-contiguous 2-D view, or NULL when it has none."""
     if a.shape[0] == 0 or a.shape[1] == 0:

@@ -294,10 +294,7 @@ def run_passes(input, output, passes):
     if len(passes) >= 2 and output.dtype == cdt and buf.ndim >= 2:
         # the last two passes along the last two axes run fused: no intermediate image
         # (van Herk windows go through pass1d's running kernel)
-        (a0, op0, K0, *_), (a1, op1, K1, *_) = passes[-2], passes[-1]
-        if a0 == buf.ndim - 2 and a1 == buf.ndim - 1 and OP_UNIFORM not in (op0, op1) \
-                and (op0 == OP_CORR or K0 < VAN_HERK_FROM) \
-                and (op1 == OP_CORR or K1 < VAN_HERK_FROM) and buf.size > 0:
+        if fusable(passes[-2], passes[-1], buf.ndim) and buf.size > 0:
             if len(passes) > 2:
                 buf = run_passes(buf, np.empty(buf.shape, cdt), passes[:-2])
             return _fused2(buf, output, passes[-2], passes[-1])
@@ -340,6 +337,37 @@ def run_passes(input, output, passes):
     if buf is not output:
         store(buf, output)
     return output
+
+
+def fusable(p0, p1, ndim):
+    """Whether the passes p0 then p1 (axis, op, size, ...) run as one sep2d call:
+    along the last two axes, neither a running sum (van Herk windows go through
+    pass1d's running kernel)."""
+    (a0, op0, K0, *_), (a1, op1, K1, *_) = p0, p1
+    return (a0 == ndim - 2 and a1 == ndim - 1 and OP_UNIFORM not in (op0, op1)
+            and (op0 == OP_CORR or K0 < VAN_HERK_FROM) and (op1 == OP_CORR or K1 < VAN_HERK_FROM))
+
+
+def fused2_halo(main, halo, p0, p1):
+    """The passes p0 then p1 (axis, op, size, origin, mode, cval, weights) along
+    the two axes of the 2-D block ``main`` (float32/float64, C-contiguous) given
+    with its halo ``(top, bottom, left, right)`` (``sep2d_halo``: the padding
+    modes are not used, the halo holds the padding), as a new array: the values
+    and bits of ``run_passes`` on the whole array, for a dask chunk.  The caller
+    checks ``fusable``."""
+    (_, op0, K0, *_r0, w0), (_, op1, K1, *_r1, w1) = p0, p1
+    ws = []
+    for op, w in ((op0, w0), (op1, w1)):
+        if op == OP_CORR:
+            ws.append((to_compute(w, main.dtype), weights_symmetry(w)))
+        else:
+            ws.append((np.zeros(0, dtype=main.dtype), 0))
+    out = np.empty(main.shape, dtype=main.dtype)
+    top, bottom, left, right = (to_compute(h, main.dtype) for h in halo)
+    _filter_kernels.sep2d_halo(to_compute(main, main.dtype), top, bottom, left, right, out,
+                               op0, ws[0][0], ws[0][1], K0, op1, ws[1][0], ws[1][1], K1,
+                               _level(), team(main.size * (K0 + K1)))
+    return out
 
 
 def _direct(output, cdt, src):

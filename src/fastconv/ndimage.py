@@ -415,27 +415,34 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     """
     input = np.asarray(input)
     output = _nf.get_output(output, input)
-    axes = _nf.check_axes(axes, input.ndim, deferred=True)
+    passes = _gaussian_passes(input.ndim, sigma, order, mode, truncate, radius, axes)
+    if not passes:
+        output[...] = input[...]
+        return output
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
+        for axis, _op, _size, origin, md, w in passes:
+            correlate1d(input, w, axis, output, md, cval, origin)
+            input = output
+        return output
+    return _nd_passes(input, output, passes, cval)
+
+
+def _gaussian_passes(ndim, sigma, order, mode, truncate, radius, axes):
+    """gaussian_filter's 1-D passes (axis, OP_CORR, size, origin, mode, weights), in
+    order, for an ndim-dimensional input (none along an axis whose sigma is ~0)."""
+    axes = _nf.check_axes(axes, ndim, deferred=True)
     num_axes = len(axes)
     orders = _nf.normalize_sequence(order, num_axes, "order")
     sigmas = _nf.normalize_sequence(sigma, num_axes, "sigma")
     modes = _nf.normalize_sequence(mode, num_axes, "mode")
     radiuses = _nf.normalize_sequence(radius, num_axes, "radius")
-    axes = [(_nf.axis_index(axes[ii], input.ndim), sigmas[ii], orders[ii], modes[ii],
+    axes = [(_nf.axis_index(axes[ii], ndim), sigmas[ii], orders[ii], modes[ii],
              radiuses[ii]) for ii in range(num_axes) if sigmas[ii] > 1e-15]
-    if not axes:
-        output[...] = input[...]
-        return output
-    if input.dtype.kind == "c" or output.dtype.kind == "c":
-        for axis, sig, ordr, md, rad in axes:
-            gaussian_filter1d(input, sig, axis, ordr, output, md, cval, truncate, radius=rad)
-            input = output
-        return output
     passes = []
     for axis, sig, ordr, md, rad in axes:
         w = np.ascontiguousarray(_gaussian_weights(sig, ordr, truncate, rad))
         passes.append((axis, OP_CORR, w.shape[0], 0, md, w))
-    return _nd_passes(input, output, passes, cval)
+    return passes
 
 
 # ---- uniform ----------------------------------------------------------------------

@@ -36,7 +36,10 @@ Exactness
   alone, read in place with the op's own padding standing in for the halo, and the
   bands of outputs whose windows reach past the chunk are recomputed from small
   gathered blocks and written over it (``_halo._inner_and_bands``): no halo'd copy
-  of the chunk, the same terms in the same order per output.
+  of the chunk, the same terms in the same order per output.  A 2-D separable
+  filter (``gaussian_filter``) instead reads its chunk in place and the four halo
+  strips around it in one kernel call (``_halo._with_strips``,
+  ``_filter_kernels.sep2d_halo``): no band computed twice.
 * Reductions over the batch (weight and bias gradients): one partial sum per
   batch chunk, added sequentially in chunk order.  The order depends only on
   the chunking, never on timing, so results are deterministic; their bits can
@@ -260,7 +263,7 @@ def _constant_block(block, pads, fill, call, call_kwargs):
 
 
 def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-            call_kwargs=None, with_where=False, inner=None):
+            call_kwargs=None, with_where=False, inner=None, strips=None):
     """Apply a windowed op over spatially chunked ``x`` (N, C, *spatial), (C, *spatial)
     or (*spatial) (a channel axis is rechunked to one chunk).
 
@@ -271,8 +274,9 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     returns the outputs of the block (N_b, out_channels, *out_block) (``with_where``:
     also given ``where=((a, b), ...)``, the block's output range per axis).  ``inner``:
     optionally the same call for an input chunk without its halo (see
-    ``_halo.halo_map``).  The graph (two tasks per chunk) is built by
-    ``fastconv._dask._halo``.
+    ``_halo.halo_map``), and ``strips``: optionally a call on an input chunk and the
+    halo strips around it (see ``halo_map``).  The graph (two tasks per chunk) is
+    built by ``fastconv._dask._halo``.
     """
     from fastconv._dask._halo import halo_map
 
@@ -280,4 +284,5 @@ def sliding(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     if lead > 0 and len(x.chunks[lead - 1]) > 1:
         x = x.rechunk({lead - 1: -1})
     return halo_map(x, axes, mode, call, out_channels, dtype, threads=threads, fill=fill,
-                    call_kwargs=call_kwargs or {}, with_where=with_where, inner=inner)
+                    call_kwargs=call_kwargs or {}, with_where=with_where, inner=inner,
+                    strips=strips)

@@ -137,14 +137,16 @@ def _length(part):
 
 
 def _assemble(main, *bundles, pid, main_dst, main_src, others, shape, pads, fill, call,
-              call_kwargs, threads, lead, view, where=None, inner=None):
+              call_kwargs, threads, lead, view, where=None, inner=None, strips=None):
     from fastconv._dask._engine import task_threads
 
     if where is not None:
         call_kwargs = dict(call_kwargs, where=where)
     main = _as4(main, lead, view)
     with task_threads(threads):
-        if inner is not None:
+        if strips is not None:
+            y = _with_strips(main, bundles, others, *strips)
+        elif inner is not None:
             y = _inner_and_bands(main, bundles, main_dst, main_src, others, fill, call,
                                  call_kwargs, *inner)
         else:
@@ -190,9 +192,7 @@ def _inner_and_bands(main, bundles, main_dst, main_src, others, fill, call, call
     arrays = [main] + [bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
                        for bi, _dst, (offset, strip) in others]
     for out_box, box, pads, cuts in bands:
-        block = np.empty(main.shape[:2] + tuple(hi - lo for lo, hi in box), dtype=main.dtype)
-        for i, dst, src in cuts:
-            _put(block, dst, _index(arrays[i], lead, src))
+        block = _gather(box, cuts, arrays, main.shape[:2], main.dtype)
         y[lead + tuple(slice(lo, hi) for lo, hi in out_box)] = _constant_block(
             block, pads, fill, call, call_kwargs)
     return y
@@ -201,17 +201,67 @@ def _inner_and_bands(main, bundles, main_dst, main_src, others, fill, call, call
 def _band_cuts(bands, main_dst, main_src, others):
     """Each band with the pieces of the main chunk and the strips that fill its block
     (part index: 0 the main chunk, i the strip others[i - 1]), found once per graph."""
-    parts = [(main_dst, main_src)] + [(dst, tuple(slice(0, n) for n in strip[2:]))
-                                      for _key, dst, (_offset, strip) in others]
-    out = []
-    for out_box, box, pads in bands:
-        cuts = []
-        for i, (dst, src) in enumerate(parts):
-            cut = _box_parts(box, dst, src)
-            if cut is not None:
-                cuts.append((i,) + tuple(cut))
-        out.append((out_box, box, pads, tuple(cuts)))
-    return tuple(out)
+    parts = _parts(main_dst, main_src, others)
+    return tuple((out_box, box, pads, _cuts(box, parts)) for out_box, box, pads in bands)
+
+
+def _parts(main_dst, main_src, others):
+    """(dst in the halo'd block, src in the part) of the main chunk and each strip."""
+    return [(main_dst, main_src)] + [(dst, tuple(slice(0, n) for n in strip[2:]))
+                                     for _key, dst, (_offset, strip) in others]
+
+
+def _cuts(box, parts):
+    """The pieces of ``parts`` that fill ``box``: (part index, dst in the box, src)."""
+    cuts = []
+    for i, (dst, src) in enumerate(parts):
+        cut = _box_parts(box, dst, src)
+        if cut is not None:
+            cuts.append((i,) + tuple(cut))
+    return tuple(cuts)
+
+
+def _gather(box, cuts, arrays, lead_shape, dtype):
+    """A new array of ``box`` filled from the cuts of ``arrays`` (N, C, *part)."""
+    block = np.empty(lead_shape + tuple(hi - lo for lo, hi in box), dtype=dtype)
+    for i, dst, src in cuts:
+        _put(block, dst, _index(arrays[i], (slice(None), slice(None)), src))
+    return block
+
+
+def _strips_plan(reach, at, size, main_dst, main_src, others, block_len):
+    """For a 2-D piece whose outputs are those of its main chunk (``size``, at ``at`` in
+    the piece's gathered block): the cuts that fill the four strips around the chunk
+    (top, bottom, left and right; the side ones with the corners) that ``reach`` ((lo,
+    hi) per axis) reads, or None where the block does not hold them all.  (``main_dst``
+    may be a mirrored copy of the chunk: reflecting padding reads it twice.)"""
+    (d0, d1), (H, W) = at, size
+    (lo0, hi0), (lo1, hi1) = reach
+    if d0 < lo0 or d1 < lo1 or d0 + H + hi0 > block_len[0] or d1 + W + hi1 > block_len[1]:
+        return None
+    rows = (d0 - lo0, d0 + H + hi0)
+    boxes = (((d0 - lo0, d0), (d1, d1 + W)), ((d0 + H, d0 + H + hi0), (d1, d1 + W)),
+             (rows, (d1 - lo1, d1)), (rows, (d1 + W, d1 + W + hi1)))
+    parts = _parts(main_dst, main_src, others)
+    plan = []
+    for box in boxes:
+        cuts = _cuts(box, parts)
+        # every element of the strip from exactly one cut (the parts do not overlap)
+        if sum(math.prod(_length(p) for p in dst) for _i, dst, _s in cuts) != \
+                math.prod(hi - lo for lo, hi in box):
+            return None
+        plan.append((box, cuts))
+    return tuple(plan)
+
+
+def _with_strips(main, bundles, others, func, plan):
+    """``func(chunk, top, bottom, left, right)`` on the 2-D main chunk and its halo
+    strips gathered from the bundles: no padded copy of the chunk at all."""
+    arrays = [main] + [bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
+                       for bi, _dst, (offset, strip) in others]
+    strips = [_gather(box, cuts, arrays, main.shape[:2], main.dtype)[0, 0]
+              for box, cuts in plan]
+    return func(main[0, 0], *strips)[None, None]
 
 
 def _inner_plan(axes, where, main_chunk, block_pads, block_len):
@@ -272,7 +322,7 @@ def _assemble4(main, bundles, main_dst, main_src, others, shape, pads, fill, cal
 
 
 def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
-             call_kwargs=None, with_where=False, inner=None):
+             call_kwargs=None, with_where=False, inner=None, strips=None):
     """Same contract as ``_engine.sliding``.
 
     ``x`` is (N, C, *spatial) with one channel chunk, (C, *spatial) with one chunk, or
@@ -280,7 +330,11 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
     the result drops the same leading axes again (``out_channels`` must then be 1
     without a channel axis), so that no reshaping layer (one more task per chunk)
     stands between the data and the op.  ``with_where``: ``call`` also gets
-    ``where``, the output piece's ``(a, b)`` range per spatial axis."""
+    ``where``, the output piece's ``(a, b)`` range per spatial axis.  ``strips``:
+    ``(func, reach)`` for 2-D pieces of one image and one channel whose block is a whole
+    chunk and a gathered halo (no constant axis): ``func(chunk, top, bottom, left,
+    right)`` gives the piece from the chunk and the strips around it that ``reach``
+    ((lo, hi) per axis) covers (``_strips_plan``)."""
     call_kwargs = call_kwargs or {}
     nd = len(axes)
     modes = list(mode) if isinstance(mode, (list, tuple)) else [mode] * nd
@@ -308,7 +362,7 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
              for i, ax in enumerate(axes)]
     token = tokenize(x, [(type(ax).__name__, ax.n, ax.e, ax.s, ax.lo, ax.hi, ax.out)
                          for ax in axes], modes, call, out_channels, np.dtype(dtype).str,
-                     threads, fill, call_kwargs, with_where, inner)
+                     threads, fill, call_kwargs, with_where, inner, strips)
     name, ex_name = f"fastconv-halo-{token}", f"fastconv-halo-extract-{token}"
     dsk, ex_dsk = {}, {}
     bundle_specs = {}          # input chunk key -> [[src, ...], elements so far]
@@ -340,24 +394,36 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                 others.append((ikey, dst, (specs[1], strip)))
                 specs[1] += math.prod(strip)
             where = tuple(per_axis_out[i][j] for i, j in enumerate(out_idx))
-            plan = None
-            if (inner is not None and not with_where and main_key is not None
-                    and all(isinstance(d, slice) for d in main_dst)):
+            plan = strip_plan = None
+            if ((inner is not None or strips is not None) and not with_where
+                    and main_key is not None and all(isinstance(d, slice) for d in main_dst)):
                 starts = [sum(x.chunks[lead + i][:k]) for i, k in enumerate(main_key[1 + lead:])]
                 sizes = [x.chunks[lead + i][k] for i, k in enumerate(main_key[1 + lead:])]
-                if all(isinstance(sr, slice) and sr.start == 0 and sr.stop == c
-                       for sr, c in zip(main_src, sizes)):
+                whole = all(isinstance(sr, slice) and sr.start == 0 and sr.stop == c
+                            for sr, c in zip(main_src, sizes))
+                # (the piece's outputs are its main chunk's positions: a chunk narrower
+                # than others nearby may not be the one its block reads most of)
+                if (whole and strips is not None and nd == 2 and not any(constant)
+                        and lead_shape(nb) == (1, 1)
+                        and all((p, p + c) == w for p, c, w in zip(starts, sizes, where))):
+                    strip_plan = _strips_plan(strips[1], [ax.lo for ax in axes], sizes,
+                                              main_dst, main_src, others, shape)
+                    if strip_plan is not None:
+                        strip_plan = (strips[0], strip_plan)
+                if whole and strip_plan is None and inner is not None:
                     plan = _inner_plan(axes, where, [(p, p + c) for p, c in zip(starts, sizes)],
                                        pads, shape)
                     if plan is not None:
                         plan = (inner, plan[0], _band_cuts(plan[1], main_dst, main_src, others))
-            pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where, plan))
+            pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where, plan,
+                           strip_plan))
     peeled = _new_axes_view(x)
     source, view = peeled if peeled is not None else ({}, None)
     for ikey, (specs, _) in bundle_specs.items():
         ex_dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead,
                                                         view=view), source.get(ikey, ikey))
-    for pid, main_key, main_dst, main_src, others, shape, pads, where, plan in pieces:
+    for pid, main_key, main_dst, main_src, others, shape, pads, where, plan, strip_plan \
+            in pieces:
         if main_key is None:           # the piece lies entirely in constant padding
             main_key = key(x.name, pid[0], (0,) * nd)
             main_src = None
@@ -372,7 +438,7 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                                others=tuple(refs), shape=shape, pads=pads, fill=fill,
                                call=call, call_kwargs=call_kwargs, threads=threads,
                                lead=lead, view=view, where=where if with_where else None,
-                               inner=plan)
+                               inner=plan, strips=strip_plan)
         dsk[key(name, pid[0], pid[1:])] = (fn, source.get(main_key, main_key), *bkeys)
     spatial = tuple(tuple(b - a for a, b in oc) for oc in per_axis_out)
     chunks = ((x.chunks[0], (out_channels,)) if lead == 2 else

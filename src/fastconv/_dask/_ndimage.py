@@ -27,6 +27,8 @@ same bits.  ``generic_laplace``/``generic_gradient_magnitude`` (Python callables
 unknown reach) run as one block (lazy, not parallel).
 """
 
+import functools
+
 import dask.array as da
 import numpy as np
 
@@ -142,6 +144,40 @@ def _block(block, pads, public, kw, depth):
     return y[crop][None, None]
 
 
+def _fused_block(main, top, bottom, left, right, passes):
+    """Both passes of a 2-D separable filter on one chunk and its halo strips."""
+    from fastconv import _ndfilters as nf
+
+    return nf.fused2_halo(main, (top, bottom, left, right), *passes)
+
+
+def _strips(name, x, kw, pads, depth):
+    """``(call, reach)`` for ``_halo``'s strips mode, or None: ``gaussian_filter``
+    over both axes of a float 2-D array chunked along both, in a gathered mode, its
+    two passes one fused kernel call (``_ndfilters.fusable``), its result in the
+    input's dtype: each chunk is then read in place with the strips around it."""
+    from fastconv import _ndfilters as nf
+    from fastconv import ndimage
+
+    if (name != "gaussian_filter" or x.ndim != 2 or x.dtype not in (np.float32, np.float64)
+            or "constant" in pads or x.numblocks == (1, 1)):
+        return None
+    try:
+        if kw.get("output") is not None and np.dtype(kw["output"]) != x.dtype:
+            return None
+        passes = ndimage._gaussian_passes(2, kw["sigma"], kw["order"], kw["mode"],
+                                          kw["truncate"], kw.get("radius"), kw.get("axes"))
+    except (ValueError, TypeError):
+        return None     # the in-memory call's own error, raised on a stand-in
+    if len(passes) != 2 or not nf.fusable(passes[0], passes[1], 2):
+        return None
+    reach = tuple((K // 2 + org, K - 1 - K // 2 - org) for _a, _op, K, org, _m, _w in passes)
+    if any(max(r) > d for r, d in zip(reach, depth)):
+        return None
+    passes = tuple((a, op, K, org, None, None, w) for a, op, K, org, _m, w in passes)
+    return functools.partial(_fused_block, passes=passes), reach
+
+
 def _whole(public, x, kw):
     x = x.rechunk(-1)
     meta = public(np.zeros((3,) * x.ndim, x.dtype), **kw)
@@ -242,15 +278,18 @@ def filter_(name):
             depth = None    # the in-memory call's own error, raised below on a stand-in
         if depth is None or x.ndim == 0:
             return _whole(public, x, kw)
-        # an axis in one chunk needs no halo: the filter's own mode at the array's
-        # edges is the in-memory call's (and a running sum, uniform_filter's, then
-        # starts where it does in the in-memory call: the same bits in float64 too)
-        depth = [0 if len(c) == 1 else dd for c, dd in zip(x.chunks, depth)]
+        strips = _strips(name, x, kw, pads, depth)
+        if strips is None:
+            # an axis in one chunk needs no halo: the filter's own mode at the array's
+            # edges is the in-memory call's (and a running sum, uniform_filter's, then
+            # starts where it does in the in-memory call: the same bits in float64 too)
+            depth = [0 if len(c) == 1 else dd for c, dd in zip(x.chunks, depth)]
         meta = public(np.zeros(tuple(2 * dd + 1 for dd in depth), x.dtype), **kw)
         axes = [E.Axis(n, 2 * dd + 1, 1, dd, dd, n) for n, dd in zip(x.shape, depth)]
         return E.sliding(x, axes, pads, _block,
                          1, meta.dtype, threads=E.user_threads(), inner=_block,
-                         call_kwargs=dict(public=public, kw=kw, depth=tuple(depth)))
+                         call_kwargs=dict(public=public, kw=kw, depth=tuple(depth)),
+                         strips=strips)
 
     return handler
 
