@@ -76,9 +76,9 @@ def _gauss_inner(block, pads, k):
 def _fastconv_gauss(x, sigma):
     """Two 1-D passes of fastconv.conv (down the columns with a k x 1 kernel, then
     along the rows with the rows as conv1d's batch) in one halo exchange of the
-    fastconv dask engine: what a separable filter of ``fastconv.ndimage`` will run
-    (not merged yet); each chunk is read with a 12-pixel (4 sigma) 'symmetric' halo
-    (scipy.ndimage's 'reflect')."""
+    fastconv dask engine: the CNN ops' way to the same filter (``fastconv.ndimage``'s
+    runs both passes in one kernel call per chunk); each chunk is read with a 12-pixel
+    (4 sigma) 'symmetric' halo (scipy.ndimage's 'reflect')."""
     from fastconv._dask._engine import Axis, sliding, user_threads
 
     k = gaussian_kernel1d(sigma).astype(np.float32)
