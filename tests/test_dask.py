@@ -91,6 +91,38 @@ def test_halo_graph_has_two_tasks_per_chunk(rng):
     _same_bits(y, fastconv.conv2d(img[None], w[None, None], padding=2, padding_mode="circular"))
 
 
+def test_halo_plans_shared_by_graphs_over_the_same_chunks(rng):
+    """A second graph over the same chunks and geometry takes the first one's plan (the
+    array's name and the op are not part of it): the same bits for other data and
+    another op, and the folding modes' own axes kept apart (small integers: exact in
+    any order); plans of more than _PLANS_UP_TO pieces are not kept, and clear_caches
+    empties them."""
+    from fastconv._dask import _halo
+
+    fastconv.clear_caches()
+    a, b = (rng.standard_normal((30, 33)) for _ in range(2))
+    w = rng.standard_normal((3, 4))
+    for v in (a, b):
+        _same_bits(ndimage.correlate(da.from_array(v, chunks=(10, 11)), w, mode="mirror"),
+                   ndimage.correlate(v, w, mode="mirror"))
+    assert len(_halo._PLANS) == 1
+    _same_bits(ndimage.convolve(da.from_array(b, chunks=(10, 11)), w, mode="mirror"),
+               ndimage.convolve(b, w, mode="mirror"))
+    g = rng.integers(-3, 4, (1, 3, 30, 32)).astype(np.float64)
+    wt = rng.integers(-3, 4, (3, 2, 3, 4)).astype(np.float64)
+    gd = da.from_array(g, chunks=(1, 3, 10, 11))
+    for mode in ("zeros", "reflect", "circular"):
+        got = fastconv.conv_input_grad(gd, wt, (1, 2, 30, 33), padding=1, padding_mode=mode)
+        np.testing.assert_array_equal(
+            got.compute(), fastconv.conv_input_grad(g, wt, (1, 2, 30, 33), padding=1,
+                                                    padding_mode=mode))
+    before = len(_halo._PLANS)
+    _same_bits(ndimage.correlate(da.from_array(a, chunks=(3, 3)), w, mode="wrap"),
+               ndimage.correlate(a, w, mode="wrap"))            # 10 x 11 pieces
+    assert len(_halo._PLANS) == before
+    fastconv.clear_caches()
+    assert len(_halo._PLANS) == 0
+
 def test_conv_random_ops_shapes_chunkings(rng):
     """1-3 spatial dims, random kernels/strides/dilations/paddings/modes/groups/flip,
     random uneven chunkings: the same bits as the in-memory call."""

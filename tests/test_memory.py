@@ -172,10 +172,18 @@ def test_caches_are_bounded_and_cleared():
     from fastconv import _caches
 
     w = np.ones((2, 1, 3), np.float32)
+    from fastconv import ndimage
+
     for n in range(5, 2000, 3):
         fastconv.conv1d(np.ones((1, 1, n), np.float32), w)
         fastconv.max_pool1d(np.ones((1, 1, n), np.float32), 2)
         fastconv.avg_pool1d(np.ones((1, 1, n), np.float32), 2)
+        ndimage.correlate(np.ones((3, n % 90 + 2)), np.ones((2, 3)))
+    if "fastconv._dask._halo" in sys.modules:   # its plans' cache is registered: fill it
+        import dask.array as da
+
+        for n in range(20, 200, 9):
+            fastconv.conv1d(da.ones((1, 1, n), chunks=(1, 1, 8), dtype=np.float32), w)
     info = _caches.cache_info()
     assert info, "no cache registered"
     for name, (entries, most) in info.items():

@@ -2,10 +2,11 @@
 
 Only descriptions of calls are cached (validated plans: tuples of a few dozen
 integers, keyed on shapes, dtypes and arguments; pooling's small window tables;
-the recipes of repeated calls, see ``fastconv._fastpath``), never data or
-anything whose size grows with the data.  Each cache keeps at most ``max_entries`` entries
-(the oldest leave first), about 1 KiB each: every cache of the package
-together holds well under ``MAX_TOTAL_BYTES``.
+the recipes of repeated calls, see ``fastconv._fastpath``; the geometry of a few dask
+graphs of at most 64 chunks), never data or anything whose size grows with the data.
+Each cache keeps at most ``max_entries`` entries (the oldest leave first), about 1 KiB
+each (a dask graph's geometry: up to ~100 KiB): every cache of the package together
+holds well under ``MAX_TOTAL_BYTES``.
 """
 
 __all__ = ["BoundedCache", "clear_caches", "cache_info", "plain", "MAX_TOTAL_BYTES"]

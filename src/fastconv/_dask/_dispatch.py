@@ -195,6 +195,9 @@ class FoldAxis(E.TransposedAxis):
         self.gather_mode = "wrap" if mode == "wrap" else "zeros"
         self._layouts = {}
 
+    def key(self):
+        return super().key() + (self.k, self.d, self.fold_mode)
+
     def span(self, o1, o2):
         """The block of outputs [o1, o2): its real part [r0, r1) of the result and its
         padding (lo', hi').  A block with the last output keeps the whole call's end of

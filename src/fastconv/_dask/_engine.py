@@ -198,6 +198,11 @@ class Axis:
     def __init__(self, n, extent, stride, lo, hi, out):
         self.n, self.e, self.s, self.lo, self.hi, self.out = n, extent, stride, lo, hi, out
 
+    def key(self):
+        """Everything the halo graph's geometry depends on (a subclass with more state
+        adds it): graphs over the same chunks share their plan (``_halo._PLANS``)."""
+        return (type(self).__qualname__, self.n, self.e, self.s, self.lo, self.hi, self.out)
+
     def boundary(self, p):
         """The output position where an input chunk boundary p falls: the first output
         whose window starts at or after p, aligned to the stride."""

@@ -18,6 +18,7 @@ import numpy as np
 from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from dask.tokenize import tokenize
 
+from fastconv._caches import BoundedCache
 from fastconv._padmaps import source_index
 
 
@@ -321,6 +322,95 @@ def _assemble4(main, bundles, main_dst, main_src, others, shape, pads, fill, cal
     return _constant_block(out, pads, fill, call, call_kwargs)
 
 
+# the geometry of recent graphs (several calls over the same chunks, e.g. a filter in a
+# loop or one per derivative), which costs more to find (~5 ms for 16 chunks) than the
+# rest of a graph: up to _PLANS_UP_TO pieces each (~1-2 KiB a piece pickled)
+_PLANS = BoundedCache("dask halo plans", 4)
+_PLANS_UP_TO = 64
+
+
+def _plan(shape, chunks, axes, constant, lead, with_where, has_inner, reach):
+    """The graph's geometry, without the array's name or the op: (pieces, bundle
+    specs, output chunks per axis).  A piece: (pid, main chunk index, main_dst,
+    main_src, the strips it reads as (bundle number, dst, (offset, shape)), the bundles'
+    chunk indices, block shape, constant pads, output range, the inner-and-bands plan
+    and the strips plan, or None for either).  Bundle specs: chunk index -> the
+    sources cut from it, in order."""
+    nd = len(axes)
+    batches = range(len(chunks[0])) if lead == 2 else [0]
+
+    def lead_shape(nb):
+        """(N, C) of batch chunk nb's blocks as the tasks see them."""
+        return ((chunks[0][nb] if lead == 2 else 1), (shape[lead - 1] if lead >= 1 else 1))
+
+    def index(nb, spatial):
+        return ((nb, 0) if lead == 2 else (0,) * lead) + tuple(spatial)
+
+    per_axis_out = [ax.out_chunks(chunks[lead + i]) for i, ax in enumerate(axes)]
+    plans = [[_axis_plan(ax, chunks[lead + i], oc, constant[i]) for oc in per_axis_out[i]]
+             for i, ax in enumerate(axes)]
+    bundle_specs = {}          # input chunk index -> [[src, ...], elements so far]
+    pieces = []
+    for nb in batches:
+        for out_idx in itertools.product(*[range(len(p)) for p in per_axis_out]):
+            pid = (nb,) + out_idx
+            ap = [plans[i][j] for i, j in enumerate(out_idx)]
+            block = tuple(p[0] for p in ap)
+            pads = tuple(p[1] for p in ap)
+            main_i = tuple(p[3] for p in ap)
+            main_idx = None
+            if None not in main_i:
+                main_idx = index(nb, (p[2][i][0] for p, i in zip(ap, main_i)))
+            main_dst = main_src = None
+            others = []
+            for ci in itertools.product(*[range(len(p[2])) for p in ap]):
+                combo = [p[2][i] for p, i in zip(ap, ci)]
+                ks = tuple(c[0] for c in combo)
+                dst = tuple(c[1] for c in combo)
+                src = tuple(c[2] for c in combo)
+                if ci == main_i:
+                    main_dst, main_src = dst, src
+                    continue
+                idx = index(nb, ks)
+                specs = bundle_specs.setdefault(idx, [[], 0])
+                strip = lead_shape(nb) + tuple(_length(part) for part in src)
+                specs[0].append(src)
+                others.append((idx, dst, (specs[1], strip)))
+                specs[1] += math.prod(strip)
+            where = tuple(per_axis_out[i][j] for i, j in enumerate(out_idx))
+            plan = strip_plan = None
+            if ((has_inner or reach is not None) and not with_where
+                    and main_idx is not None and all(isinstance(d, slice) for d in main_dst)):
+                starts = [sum(chunks[lead + i][:k]) for i, k in enumerate(main_idx[lead:])]
+                sizes = [chunks[lead + i][k] for i, k in enumerate(main_idx[lead:])]
+                whole = all(isinstance(sr, slice) and sr.start == 0 and sr.stop == c
+                            for sr, c in zip(main_src, sizes))
+                # (the piece's outputs are its main chunk's positions: a chunk narrower
+                # than others nearby may not be the one its block reads most of)
+                if (whole and reach is not None and nd == 2 and not any(constant)
+                        and lead_shape(nb) == (1, 1)
+                        and all((p, p + c) == w for p, c, w in zip(starts, sizes, where))):
+                    strip_plan = _strips_plan(reach, [ax.lo for ax in axes], sizes,
+                                              main_dst, main_src, others, block)
+                if whole and strip_plan is None and has_inner:
+                    plan = _inner_plan(axes, where, [(p, p + c) for p, c in zip(starts, sizes)],
+                                       pads, block)
+                    if plan is not None:
+                        plan = (plan[0], _band_cuts(plan[1], main_dst, main_src, others))
+            if main_idx is None:           # the piece lies entirely in constant padding
+                main_idx = index(nb, (0,) * nd)
+                main_src = None
+            bidx, refs = [], []
+            for idx, dst, where_in_bundle in others:
+                if idx not in bidx:
+                    bidx.append(idx)
+                refs.append((bidx.index(idx), dst, where_in_bundle))
+            pieces.append((pid, main_idx, main_dst, main_src, tuple(refs), tuple(bidx), block,
+                           pads, where, plan, strip_plan))
+    specs = {idx: tuple(v[0]) for idx, v in bundle_specs.items()}
+    return tuple(pieces), specs, per_axis_out
+
+
 def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
              call_kwargs=None, with_where=False, inner=None, strips=None):
     """Same contract as ``_engine.sliding``.
@@ -347,99 +437,42 @@ def halo_map(x, axes, mode, call, out_channels, dtype, threads=None, fill=0.0,
                          f"have the (N, C, *spatial) layout with one channel chunk")
     if lead == 0 and out_channels != 1:
         raise ValueError("halo_map: no channel axis for several output channels")
-    batches = range(len(x.chunks[0])) if lead == 2 else [0]
-
-    def lead_shape(nb):
-        """(N, C) of batch chunk nb's blocks as the tasks see them."""
-        return ((x.chunks[0][nb] if lead == 2 else 1),
-                (x.shape[lead - 1] if lead >= 1 else 1))
+    sig = tuple(ax.key() for ax in axes)
+    token = tokenize(x, list(sig), modes, call, out_channels, np.dtype(dtype).str,
+                     threads, fill, call_kwargs, with_where, inner, strips)
+    name, ex_name = f"fastconv-halo-{token}", f"fastconv-halo-extract-{token}"
+    geometry = (x.shape, x.chunks, lead, sig, tuple(modes), with_where, inner is not None,
+                strips[1] if strips is not None else None)
+    found = _PLANS.get(geometry)
+    if found is None:
+        found = _plan(x.shape, x.chunks, axes, constant, lead, with_where, inner is not None,
+                      strips[1] if strips is not None else None)
+        if len(found[0]) <= _PLANS_UP_TO:
+            _PLANS.put(geometry, found)
+    pieces, bundle_specs, per_axis_out = found
 
     def key(base, nb, spatial):
         return (base,) + ((nb, 0) if lead == 2 else (0,) * lead) + tuple(spatial)
 
-    per_axis_out = [ax.out_chunks(x.chunks[lead + i]) for i, ax in enumerate(axes)]
-    plans = [[_axis_plan(ax, x.chunks[lead + i], oc, constant[i]) for oc in per_axis_out[i]]
-             for i, ax in enumerate(axes)]
-    token = tokenize(x, [(type(ax).__name__, ax.n, ax.e, ax.s, ax.lo, ax.hi, ax.out)
-                         for ax in axes], modes, call, out_channels, np.dtype(dtype).str,
-                     threads, fill, call_kwargs, with_where, inner, strips)
-    name, ex_name = f"fastconv-halo-{token}", f"fastconv-halo-extract-{token}"
     dsk, ex_dsk = {}, {}
-    bundle_specs = {}          # input chunk key -> [[src, ...], elements so far]
-    pieces = []
-    for nb in batches:
-        for out_idx in itertools.product(*[range(len(p)) for p in per_axis_out]):
-            pid = (nb,) + out_idx
-            ap = [plans[i][j] for i, j in enumerate(out_idx)]
-            shape = tuple(p[0] for p in ap)
-            pads = tuple(p[1] for p in ap)
-            main_i = tuple(p[3] for p in ap)
-            main_key = None
-            if None not in main_i:
-                main_key = key(x.name, nb, (p[2][i][0] for p, i in zip(ap, main_i)))
-            main_dst = main_src = None
-            others = []
-            for ci in itertools.product(*[range(len(p[2])) for p in ap]):
-                combo = [p[2][i] for p, i in zip(ap, ci)]
-                ks = tuple(c[0] for c in combo)
-                dst = tuple(c[1] for c in combo)
-                src = tuple(c[2] for c in combo)
-                if ci == main_i:
-                    main_dst, main_src = dst, src
-                    continue
-                ikey = key(x.name, nb, ks)
-                specs = bundle_specs.setdefault(ikey, [[], 0])
-                strip = lead_shape(nb) + tuple(_length(part) for part in src)
-                specs[0].append(src)
-                others.append((ikey, dst, (specs[1], strip)))
-                specs[1] += math.prod(strip)
-            where = tuple(per_axis_out[i][j] for i, j in enumerate(out_idx))
-            plan = strip_plan = None
-            if ((inner is not None or strips is not None) and not with_where
-                    and main_key is not None and all(isinstance(d, slice) for d in main_dst)):
-                starts = [sum(x.chunks[lead + i][:k]) for i, k in enumerate(main_key[1 + lead:])]
-                sizes = [x.chunks[lead + i][k] for i, k in enumerate(main_key[1 + lead:])]
-                whole = all(isinstance(sr, slice) and sr.start == 0 and sr.stop == c
-                            for sr, c in zip(main_src, sizes))
-                # (the piece's outputs are its main chunk's positions: a chunk narrower
-                # than others nearby may not be the one its block reads most of)
-                if (whole and strips is not None and nd == 2 and not any(constant)
-                        and lead_shape(nb) == (1, 1)
-                        and all((p, p + c) == w for p, c, w in zip(starts, sizes, where))):
-                    strip_plan = _strips_plan(strips[1], [ax.lo for ax in axes], sizes,
-                                              main_dst, main_src, others, shape)
-                    if strip_plan is not None:
-                        strip_plan = (strips[0], strip_plan)
-                if whole and strip_plan is None and inner is not None:
-                    plan = _inner_plan(axes, where, [(p, p + c) for p, c in zip(starts, sizes)],
-                                       pads, shape)
-                    if plan is not None:
-                        plan = (inner, plan[0], _band_cuts(plan[1], main_dst, main_src, others))
-            pieces.append((pid, main_key, main_dst, main_src, others, shape, pads, where, plan,
-                           strip_plan))
     peeled = _new_axes_view(x)
     source, view = peeled if peeled is not None else ({}, None)
-    for ikey, (specs, _) in bundle_specs.items():
-        ex_dsk[(ex_name,) + ikey[1:]] = (functools.partial(_extract, specs=specs, lead=lead,
-                                                        view=view), source.get(ikey, ikey))
-    for pid, main_key, main_dst, main_src, others, shape, pads, where, plan, strip_plan \
+    for idx, specs in bundle_specs.items():
+        ikey = (x.name,) + idx
+        ex_dsk[(ex_name,) + idx] = (functools.partial(_extract, specs=specs, lead=lead,
+                                                      view=view), source.get(ikey, ikey))
+    for pid, main_idx, main_dst, main_src, refs, bidx, shape, pads, where, plan, strip_plan \
             in pieces:
-        if main_key is None:           # the piece lies entirely in constant padding
-            main_key = key(x.name, pid[0], (0,) * nd)
-            main_src = None
-        bkeys = []
-        refs = []
-        for ikey, dst, where_in_bundle in others:
-            bk = (ex_name,) + ikey[1:]
-            if bk not in bkeys:
-                bkeys.append(bk)
-            refs.append((bkeys.index(bk), dst, where_in_bundle))
+        main_key = (x.name,) + main_idx
         fn = functools.partial(_assemble, pid=pid, main_dst=main_dst, main_src=main_src,
-                               others=tuple(refs), shape=shape, pads=pads, fill=fill,
+                               others=refs, shape=shape, pads=pads, fill=fill,
                                call=call, call_kwargs=call_kwargs, threads=threads,
                                lead=lead, view=view, where=where if with_where else None,
-                               inner=plan, strips=strip_plan)
-        dsk[key(name, pid[0], pid[1:])] = (fn, source.get(main_key, main_key), *bkeys)
+                               inner=(inner,) + plan if plan is not None else None,
+                               strips=(strips[0], strip_plan) if strip_plan is not None
+                               else None)
+        dsk[key(name, pid[0], pid[1:])] = (fn, source.get(main_key, main_key),
+                                           *((ex_name,) + i for i in bidx))
     spatial = tuple(tuple(b - a for a, b in oc) for oc in per_axis_out)
     chunks = ((x.chunks[0], (out_channels,)) if lead == 2 else
               ((out_channels,),) * lead) + spatial
