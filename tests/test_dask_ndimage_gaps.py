@@ -437,13 +437,70 @@ def test_signal_dask_in2_lazy_split_and_errors(rng):
         signal.convolve(da.ones((5, 3), chunks=2), da.ones((3,), chunks=2))
     with pytest.raises(ValueError):
         signal.correlate(da.ones(5, chunks=2), da.ones(3, chunks=2), "bad")
-    # axes= with a dask in2: one block, lazy and equal
+    # axes= with a dask in2: blocks of rows, lazy and equal
     a = rng.standard_normal((6, 40))
     k = rng.standard_normal((1, 9))
     y = signal.fftconvolve(da.from_array(a, chunks=(2, 9)), da.from_array(k, chunks=4),
                            "same", axes=1)
     np.testing.assert_allclose(y.compute(), signal.fftconvolve(a, k, "same", axes=1),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_signal_axes_kernel_per_row(mode, rng):
+    """fftconvolve/oaconvolve with axes= and a kernel per row (in memory or dask, or one
+    row broadcast, or in1's row broadcast): blocks of rows of both inputs, whole along
+    the convolved axis; lazy, split along the rows, within the FFT's norm-wise bound of
+    the exact (small-integer) result, with the in-memory call's errors."""
+    x = rng.integers(-8, 9, (23, 90)).astype(np.float64)
+    w = rng.integers(-8, 9, (23, 17)).astype(np.float64)
+    if mode == "valid":
+        w = rng.integers(-8, 9, (23, 130)).astype(np.float64)   # SciPy's swap
+    cases = [(x, w), (x, w[:1]), (x[:1], w)]
+    for f in (signal.fftconvolve, signal.oaconvolve):
+        for a, b in cases:
+            for b_lazy in (False, True):
+                ad = da.from_array(a, chunks=(5, 40))
+                bd = da.from_array(b, chunks=(4, 7)) if b_lazy else b
+                with dask.config.set(scheduler=raising_scheduler):
+                    y = f(ad, bd, mode, axes=1)
+                rows = max(a.shape[0], b.shape[0])
+                # the rows follow the chunks of the input with all of them (in2 from
+                # memory: one block of rows here, under dask's chunk size)
+                out_rows = a.shape[0] if mode == "same" else rows
+                if out_rows > 1 and ((a.shape[0] > 1 and (b.shape[0] > 1 or b_lazy)) or
+                                     (a.shape[0] == 1 and b_lazy)):
+                    assert len(y.chunks[0]) > 1 and len(y.chunks[1]) == 1
+                got = y.compute()
+                ref = f(a, b, mode, axes=1)
+                assert got.dtype == ref.dtype and got.shape == ref.shape
+                exact = np.stack([signal.convolve(a[min(i, a.shape[0] - 1)],
+                                                  b[min(i, b.shape[0] - 1)], mode,
+                                                  method="direct") for i in range(rows)])
+                if mode == "same":      # SciPy centres the broadcast axis on in1's too
+                    c = (rows - a.shape[0]) // 2
+                    exact = exact[c:c + a.shape[0]]
+                L = a.shape[1] + b.shape[1]
+                bound = 20 * np.sqrt(np.log2(L)) * 2.0 ** -53 * np.linalg.norm(a) * \
+                    np.linalg.norm(b)
+                assert np.linalg.norm(got - exact) <= bound, (f.__name__, a.shape, b.shape)
+    # float32 and complex in2, and rows cut smaller where a block would pass dask's
+    # chunk size
+    xc = (x + 1j * rng.standard_normal(x.shape)).astype(np.complex64)
+    with dask.config.set({"array.chunk-size": "2KiB"}):
+        y = signal.fftconvolve(da.from_array(xc, chunks=(10, 90)),
+                               w.astype(np.float32), mode, axes=-1)
+    assert max(y.chunks[0]) < 10
+    ref = signal.fftconvolve(xc, w.astype(np.float32), mode, axes=-1)
+    assert y.dtype == ref.dtype == np.complex64
+    np.testing.assert_allclose(y.compute(), ref, rtol=0,
+                               atol=1e-5 * np.abs(ref).max())
+    for bad_w, axes in ((w[:3], 1), (w, 2)):
+        with pytest.raises(ValueError) as ref_err:
+            signal.fftconvolve(x, bad_w, mode, axes=axes)
+        with pytest.raises(ValueError, match=str(ref_err.value)[:30].replace("(", r"\(")):
+            signal.fftconvolve(da.from_array(x, chunks=10), da.from_array(bad_w, chunks=3),
+                               mode, axes=axes)
 
 
 def test_errors_as_in_memory():

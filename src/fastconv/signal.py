@@ -234,14 +234,9 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     check_mode(mode)
     if a.size == 0 or b.size == 0:
         return np.array([])
-    axes = normalize_axes(axes, a.ndim)
     s1, s2 = a.shape, b.shape
-    axes = [ax for ax in axes if s1[ax] != 1 and s2[ax] != 1]
-    for ax in range(a.ndim):
-        if ax not in axes and not (s1[ax] == s2[ax] or s1[ax] == 1 or s2[ax] == 1):
-            raise ValueError(f"incompatible shapes for in1 and in2: {s1} and {s2} (axis {ax} "
-                             "is not convolved, so its sizes must be equal or 1)")
-    if valid_swap(mode, s1, s2, axes):
+    axes, swap = _fft_axes(s1, s2, mode, axes)
+    if swap:
         a, b = b, a
         s1, s2 = s2, s1
     if not axes:
@@ -256,6 +251,19 @@ def fftconvolve(in1, in2, mode="full", axes=None):
         sl = tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(out.shape, s1))
         out = out[sl]
     return np.ascontiguousarray(out)
+
+
+def _fft_axes(s1, s2, mode, axes):
+    """fftconvolve's checks of in1's and in2's shapes ``s1``, ``s2`` (one rank, neither
+    empty): the axes it transforms (those of ``axes`` where neither size is 1) and
+    whether SciPy's 'valid' rule swaps the inputs."""
+    axes = normalize_axes(axes, len(s1))
+    axes = [ax for ax in axes if s1[ax] != 1 and s2[ax] != 1]
+    for ax in range(len(s1)):
+        if ax not in axes and not (s1[ax] == s2[ax] or s1[ax] == 1 or s2[ax] == 1):
+            raise ValueError(f"incompatible shapes for in1 and in2: {s1} and {s2} (axis {ax} "
+                             "is not convolved, so its sizes must be equal or 1)")
+    return axes, valid_swap(mode, s1, s2, axes)
 
 
 @dask_aware("oaconvolve")

@@ -16,16 +16,21 @@ output chunk).  Integers: the in-memory call's bits (wrapping sums are the same 
 in any order).  Floats: every sum is partitioned otherwise, so per element within the
 direct bound ``2 sqrt(K) eps conv(|in1|, |in2|)`` (method='direct'), or within the
 FFT's norm-wise bound per piece, ``c eps sum_ij |in1_i| |in2_j|`` (FFT methods): not
-the same bits.  Pass a NumPy in2 for the bits of the direct sums.  ``axes=`` with a
-dask in2, bool results and empty inputs run as one block (lazy).
+the same bits.  Pass a NumPy in2 for the bits of the direct sums.  Bool results and
+empty inputs run as one block (lazy).
+
+``axes=`` with a kernel per row (in2's other axes not all 1, or a dask in2): blocks
+of rows of both inputs, whole along the convolved axes (``_per_row``).
 
 method='auto' is resolved once from the shapes (the data's dynamic range, which the
 in-memory call also looks at, is unknown before computing).
 """
 
 import functools
+import math
 import types
 
+import dask
 import dask.array as da
 import numpy as np
 
@@ -66,6 +71,74 @@ def _whole(public, in1, in2, mode, kw):
     return da.map_blocks(lambda a, b: public(a, b, mode=mode, **kw), in1, in2d,
                          chunks=tuple((s,) for s in shape), dtype=meta.dtype,
                          meta=np.empty((0,) * len(shape), meta.dtype))
+
+
+# ------------------------------------------------------------------ axes=: a kernel per row
+
+def _per_row(public, in1, in2, mode, kw):
+    """fftconvolve/oaconvolve with ``axes=`` and an in2 that is not one kernel for
+    every row (its other axes are not all 1), or a dask in2: the axes not convolved
+    pair in1's and in2's rows (or broadcast a length of 1), so the blocks are the
+    in-memory call on rows of both, whole along the convolved axes (each row's
+    transforms are the whole call's: its values within the FFT's bound, as the whole
+    call is).  Neither input is gathered into one block; in1's chunks along the
+    convolved axes are merged (the other axes rechunked by dask's "auto", so that a
+    block stays near dask's chunk size)."""
+    from fastconv.signal import _fft_axes
+
+    in2 = E.as_dask(in2)
+    nd = in1.ndim
+    if in1.size == 0 or in2.size == 0:
+        return _whole(public, in1, in2, mode, kw)
+    # the in-memory call's checks of the shapes (its errors), then its dtype rules on
+    # stand-ins with the real lengths of the rows' axes
+    _fft_axes(in1.shape, in2.shape, mode, kw["axes"])
+    axes = {a % nd for a in np.atleast_1d(kw["axes"])}
+    if mode == "same":
+        # SciPy centres every axis on in1's length, the broadcast ones too: where in1 has
+        # one row against several of in2, the result is in2's middle row's
+        for a in range(nd):
+            if a not in axes and in1.shape[a] == 1 < in2.shape[a]:
+                c = (in2.shape[a] - 1) // 2
+                in2 = in2[(slice(None),) * a + (slice(c, c + 1),)]
+    probe = public(np.zeros(tuple(n if a not in axes else 1 for a, n in enumerate(in1.shape)),
+                            in1.dtype),
+                   np.zeros(tuple(n if a not in axes else 1 for a, n in enumerate(in2.shape)),
+                            in2.dtype), mode=mode, **kw)
+    # the rows' axes: the chunks of the input whose length the result takes, cut
+    # smaller by dask ("auto") where a block, whole along the convolved axes, would
+    # pass dask's chunk size
+    lead = in1 if all(in1.shape[a] >= in2.shape[a] for a in range(nd) if a not in axes) \
+        else in2
+    block = lead.dtype.itemsize * math.prod(
+        max(lead.chunks[a]) if a not in axes else in1.shape[a] + in2.shape[a]
+        for a in range(nd))
+    big = block > dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
+    lead = lead.rechunk({a: -1 if a in axes else ("auto" if big else lead.chunks[a])
+                         for a in range(nd)})
+    chunks = []
+    for a in range(nd):
+        n, k = in1.shape[a], in2.shape[a]
+        if a not in axes:
+            chunks.append(lead.chunks[a])
+        else:
+            chunks.append((n + k - 1 if mode == "full" else n if mode == "same"
+                           else abs(n - k) + 1,))
+
+    def aligned(x):
+        return x.rechunk({a: (lead.chunks[a] if a not in axes and x.shape[a] > 1 else -1)
+                          for a in range(nd)})
+
+    in1, in2 = aligned(in1), aligned(in2)
+    threads = E.user_threads()
+    return da.map_blocks(_rows_block, in1, in2, public=public, mode=mode, kw=kw,
+                         threads=threads, chunks=tuple(chunks), dtype=probe.dtype,
+                         meta=np.empty((0,) * nd, probe.dtype))
+
+
+def _rows_block(a, b, public, mode, kw, threads):
+    with E.task_threads(threads):
+        return public(a, b, mode=mode, **kw)
 
 
 # ------------------------------------------------------------------ a dask in2
@@ -251,11 +324,10 @@ def _run(public, p, method_key, correlate=False):
     if in1.ndim != in2.ndim or in1.ndim == 0 or mode not in ("full", "same", "valid"):
         # the in-memory call's own error, on stand-ins of the same ranks
         public(np.zeros((1,) * in1.ndim, in1.dtype), in2, mode=mode, **kw)
-    conv_axes = set(range(in1.ndim))
     if kw.get("axes") is not None:
         conv_axes = {a % in1.ndim for a in np.atleast_1d(kw["axes"])}
         if any(in2.shape[a] != 1 for a in range(in1.ndim) if a not in conv_axes):
-            return _whole(public, in1, in2, mode, kw)
+            return _per_row(public, in1, in2, mode, kw)
     if mode == "valid" and any(n < k for n, k in zip(in1.shape, in2.shape)):
         return _whole(public, in1, in2, mode, kw)   # SciPy's input swap
     if in2.size == 0 or in1.size == 0:
@@ -297,8 +369,10 @@ def _dask_kernel(public, p, kw, correlate):
         public(np.zeros((1,) * in1.ndim, in1.dtype), np.zeros((1,) * in2.ndim, in2.dtype),
                mode=mode, **kw)
         return _whole(public, in1, in2, mode, kw)
-    if in1.size == 0 or in2.size == 0 or kw.get("axes") is not None:
+    if in1.size == 0 or in2.size == 0:
         return _whole(public, in1, in2, mode, kw)
+    if kw.get("axes") is not None:
+        return _per_row(public, in1, in2, mode, kw)
     if "method" in kw:
         kw["method"] = _resolve_method(in1, in2, mode, kw["method"])
     y = _pairs(public, in1, in2, mode, kw, correlate)
