@@ -2,6 +2,7 @@
 when installed), against plain NumPy references and on exact small integers."""
 
 import doctest
+import math
 import subprocess
 import sys
 import textwrap
@@ -528,6 +529,53 @@ def test_choose_conv_method(rng):
                                               rng.standard_normal(20), measure=True)
     assert method in ("direct", "fft") and set(times) == {"direct", "fft"}
     assert times[method] == min(times.values())
+
+
+def test_plain_fillvalues_take_the_general_rules():
+    """A Python int or float fillvalue into a float result skips the arrays of the
+    general path: the same value, type, sign of zero and NaN."""
+    for dt in (np.float16, np.float32, np.float64, np.longdouble):
+        for v in (0, 1, -3, 2 ** 60 + 1, 10 ** 400, 1e300, 0.1, float("nan"), float("inf"),
+                  -0.0, 3.5e38):
+            with np.errstate(all="ignore"):
+                try:
+                    want = np.asarray(v).astype(dt)[()]
+                except OverflowError:
+                    with pytest.raises(OverflowError):
+                        signal._as_fill(v, np.dtype(dt))
+                    continue
+                got = signal._as_fill(v, np.dtype(dt))
+            assert type(got) is type(want), (dt, v)
+            assert (np.isnan(got) and np.isnan(want)) or (
+                got == want and np.signbit(got) == np.signbit(want)), (dt, v)
+
+
+def test_small_calls_skip_the_cost_model_without_changing_its_answer(rng):
+    """Below _DIRECT_BELOW (in1 size x in2 size, the smaller at most 64) 'auto' says
+    'direct' without predicting: the cost model says so too for every such shape,
+    rank, dtype and mode."""
+    import types
+
+    checked = 0
+    for _ in range(3000):
+        nd = int(rng.integers(1, 4))
+        s1, s2 = (tuple(int(v) for v in rng.integers(1, 40, nd)) for _ in range(2))
+        if not (min(math.prod(s1), math.prod(s2)) <= 64
+                and math.prod(s1) * math.prod(s2) < signal._DIRECT_BELOW):
+            continue
+        for dt in (np.float16, np.float32, np.float64, np.complex64, np.complex128):
+            for mode in ("full", "same", "valid"):
+                a, b = s1, s2
+                if mode == "valid":
+                    if all(x <= y for x, y in zip(a, b)):
+                        a, b = b, a           # SciPy's swap, made before the choice
+                    elif not all(x >= y for x, y in zip(a, b)):
+                        continue
+                direct, fft = signal._predict(types.SimpleNamespace(shape=a, dtype=dt),
+                                              types.SimpleNamespace(shape=b, dtype=dt), mode)
+                assert direct <= fft, (a, b, dt, mode)
+                checked += 1
+    assert checked > 1000
 
 
 def test_choose_conv_method_measure_takes_truth_values_like_scipy(rng):

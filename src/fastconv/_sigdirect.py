@@ -55,7 +55,7 @@ def correlate_padded(x, v, pads, dtype, *, boundary="constant", fill=0):
     dtype = np.dtype(dtype)
     if x.ndim == 0:
         return np.asarray(x * v, dtype=dtype)
-    if boundary == "constant" and not np.any(fill):
+    if boundary == "constant" and fill == 0:     # (a NaN fill is not 0)
         v, pads = _clip_taps(x.shape, v, pads)
         if v is None:
             return np.zeros(_out_shape(x, np.empty(0), pads), dtype=dtype)
@@ -158,14 +158,14 @@ def _real(x, v, pads, dtype, boundary, fill):
 def _real_multi(xs, vs, pads, dtype, boundary, fill):
     """``corr(pad(xs[i]), vs[j])`` for every pair: shape (len(xs), len(vs), *out)."""
     nx, nv = xs.shape[0], vs.shape[0]
-    out_shape = _out_shape(xs[0], vs[0], pads)
     nd = xs.ndim - 1
     conv_axes = [a for a in range(nd) if vs.shape[a + 1] > 1 or pads[a] != (0, 0)]
-    batch_axes = [a for a in range(nd) if a not in conv_axes]
-    if (nx == nv == 1 and not batch_axes and nd <= 2 and boundary == "constant"
+    if (nx == nv == 1 and len(conv_axes) == nd <= 2 and boundary == "constant"
             and math.isfinite(fill)):
         # one signal, one kernel (every 1-D or 2-D call): nothing to move around
         return _fir(xs[:, None], vs[:, None], list(pads), dtype, fill)
+    out_shape = _out_shape(xs[0], vs[0], pads)
+    batch_axes = [a for a in range(nd) if a not in conv_axes]
     # (nx, *batch, *conv) -> (B, 1, *conv); v -> (nv, 1, *conv)
     perm = [0] + [a + 1 for a in batch_axes] + [a + 1 for a in conv_axes]
     xt = xs.transpose(perm)
@@ -206,10 +206,19 @@ _BAND_MIN_TAPS = 28
 _BLOCKED = True
 
 
-def _fir_level():
-    from fastconv import _sig_kernels
+_LEVELS = {}
 
-    return min({"avx512": 2, "avx2": 1}.get(current_isa(), 0), _sig_kernels.simd_levels())
+
+def _fir_level():
+    """The FIR kernel's SIMD level for the current ISA setting (0: portable C)."""
+    isa = current_isa()
+    level = _LEVELS.get(isa)
+    if level is None:
+        from fastconv import _sig_kernels
+
+        level = _LEVELS[isa] = min({"avx512": 2, "avx2": 1}.get(isa, 0),
+                                   _sig_kernels.simd_levels())
+    return level
 
 
 def _band_table(v, lanes):
@@ -238,15 +247,15 @@ def _fir(x, v, pads, dtype, fill):
     # misaligned array as it is; UBSan found one)
     xk = as_kernel_input(x.reshape((x.shape[0],) + sp), dtype, "signal")
     level = _fir_level()
-    lanes = _sig_kernels.lanes(level, dtype.itemsize)
     # rows of a plane share their cached input rows when the chunks are short
     chunk = _FIR_CHUNK if k[0] == 1 else _FIR_CHUNK_2D
     nv = v.shape[0]
     y = np.empty((x.shape[0], nv) + out, dtype=dtype)
     banded = k[1] >= _BAND_MIN_TAPS
-    blocked = (_BLOCKED and k[0] > 1 and out[0] >= _sig_kernels.blk_rows()
-               and _sig_kernels.blk_pays(level, dtype.itemsize))
+    lanes = _sig_kernels.lanes(level, dtype.itemsize) if banded else 0
     if _select.VERBOSE:
+        blocked = (_BLOCKED and k[0] > 1 and out[0] >= _sig_kernels.blk_rows()
+                   and _sig_kernels.blk_pays(level, dtype.itemsize))
         form = "blocked" if blocked else "banded" if banded else "plain"
         print(f"fastconv_verbose,signal_direct,fir,{form},"
               f"isa={current_isa()},threads={get_num_threads()},f{8 * dtype.itemsize},"

@@ -284,6 +284,8 @@ def oaconvolve(in1, in2, mode="full", axes=None):
 
 
 def _as_fill(fillvalue, dtype):
+    if fillvalue.__class__ in (int, float) and dtype.kind == "f":
+        return dtype.type(fillvalue)    # what the general path gives, without its arrays
     fv = np.asarray(fillvalue)
     if fv.size != 1:
         raise ValueError(f"fillvalue must be a scalar or an array with one element, got shape "
@@ -417,6 +419,12 @@ _DIRECT_OUT_S = {(1, 4): 0.5e-9, (1, 8): 0.8e-9, (2, 4): 1.0e-9, (2, 8): 1.26e-9
 _FFT_S = {(1, 4): 0.16e-9, (1, 8): 0.25e-9, (2, 4): 0.12e-9, (2, 8): 0.2e-9,
           (3, 4): 0.36e-9, (3, 8): 1.0e-9}
 _CALL_S = 30e-6
+# Below this many (in1 size x in2 size) the direct path's predicted time is less than
+# the FFT path's fixed cost whatever the shapes: _predict's direct term is at most
+# V K (min(V, K) MAC + OUT) 4 + _CALL_S (V K bounds the outputs, min(V, K) the taps)
+# and its FFT term at least 3 _CALL_S, so 'auto' picks 'direct' without predicting.
+_DIRECT_BELOW = 2 * _CALL_S / (4 * (64 * max(_DIRECT_MAC_S.values())
+                                    + max(_DIRECT_OUT_S.values())))
 
 
 def _predict(volume, kernel, mode):
@@ -453,6 +461,8 @@ def _choose(volume, kernel, mode):
     dt = np.result_type(volume.dtype, kernel.dtype)
     if dt.kind not in "fc" or volume.dtype.kind not in "fc" and kernel.dtype.kind not in "fc":
         return "direct"
+    if min(volume.size, kernel.size) <= 64 and volume.size * kernel.size < _DIRECT_BELOW:
+        return "direct"     # (what _predict would say: see _DIRECT_BELOW)
     direct, fft = _predict(volume, kernel, mode)
     if fft >= direct:
         return "direct"
