@@ -806,3 +806,40 @@ def test_single_axis_out_of_range_as_scipy(name, kw):
             getattr(fnd, name)(x, **kw)
         return
     np.testing.assert_array_equal(getattr(fnd, name)(x, **kw), want)
+
+
+def test_origins_are_integers_as_scipy_reads_them():
+    """A float origin is a TypeError, as in SciPy (it used to be truncated: origin=1.5
+    filtered as origin=1); the N-d filters refuse a bool origin as SciPy's C layer does,
+    the 1-D ones take it as 0 or 1."""
+    x1, x2 = np.arange(7.0), np.arange(36.0).reshape(6, 6)
+    sparse = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], bool)
+    calls = [("correlate", (x2, np.ones((3, 3))), {}), ("convolve", (x2, np.ones((3, 3))), {}),
+             ("correlate1d", (x2, np.ones(3)), {}), ("convolve1d", (x2, np.ones(3)), {}),
+             ("uniform_filter", (x2, 3), {}), ("uniform_filter1d", (x2, 3), {}),
+             ("minimum_filter1d", (x2, 3), {}), ("maximum_filter", (x2, 3), {}),
+             ("maximum_filter", (x2,), dict(footprint=sparse)),
+             ("median_filter", (x2, 3), {}), ("median_filter", (x1, 3), {}),
+             ("rank_filter", (x2, 1, 3), {}), ("percentile_filter", (x2, 50, 3), {}),
+             ("generic_filter", (x2, np.sum, 3), {})]
+    # (convolve negates its origins before the C call, a bool then an int: SciPy too)
+    nd = {"correlate", "generic_filter", "rank_filter", "percentile_filter"}
+    for name, args, kw in calls:
+        f, g = getattr(fnd, name), getattr(snd, name)
+        for bad in (1.0, np.float32(0.0), np.float64(-1.0)):
+            with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+                f(*args, origin=bad, **kw)
+            with pytest.raises(TypeError):
+                g(*args, origin=bad, **kw)
+        refuses_bool = name in nd or "footprint" in kw or (name == "median_filter"
+                                                            and args[0].ndim == 2)
+        if refuses_bool:
+            with pytest.raises(TypeError, match="an integer is required"):
+                f(*args, origin=False, **kw)
+            with pytest.raises(TypeError):
+                g(*args, origin=False, **kw)
+        else:
+            np.testing.assert_array_equal(f(*args, origin=True, **kw), f(*args, origin=1, **kw))
+            np.testing.assert_array_equal(f(*args, origin=True, **kw), g(*args, origin=True, **kw))
+        np.testing.assert_array_equal(f(*args, origin=np.int64(-1), **kw),
+                                      g(*args, origin=np.int64(-1), **kw))

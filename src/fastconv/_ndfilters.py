@@ -195,6 +195,26 @@ def c_cast_value(value, dtype):
         return float(np.array(value, dtype=np.float64).astype(dt))
 
 
+# ---- origins -------------------------------------------------------------------
+
+def origin_index(origin):
+    """An origin as SciPy's C layer reads one: an integer (a float raises Python's
+    TypeError, "'float' object cannot be interpreted as an integer", never a
+    truncation)."""
+    return operator.index(origin)
+
+
+def nd_origins(origins):
+    """The origins of an N-d filter (correlate, a footprint's minimum/maximum, rank and
+    generic filters) as SciPy's C layer reads them: integers, and not bools either."""
+    out = []
+    for o in origins:
+        if isinstance(o, (bool, np.bool_)):
+            raise TypeError("an integer is required")
+        out.append(operator.index(o))
+    return out
+
+
 # ---- boundary tables ---------------------------------------------------------
 
 # short tables of small calls (1 KiB each at most), whose NumPy work costs more than

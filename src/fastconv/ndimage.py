@@ -201,7 +201,8 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
         raise ValueError("Invalid origin; origin must satisfy -(len(weights) // 2) <= origin "
                          f"<= (len(weights)-1) // 2, got origin={origin!r}")
     return _nd_passes(input, output,
-                      [(axis, OP_CORR, weights.shape[0], int(origin), mode, weights)], cval)
+                      [(axis, OP_CORR, weights.shape[0], _nf.origin_index(origin), mode,
+                        weights)], cval)
 
 
 @dask_aware("ndimage.convolve1d")
@@ -264,7 +265,7 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
         _nf.check_types(input, output, nd=True)
         _nf.store(np.asarray(input, np.float64) * weights.sum(), output)
         return output
-    return _nd_filter(input, output, weights, [int(o) for o in origins], mode, cval, OP_CORR)
+    return _nd_filter(input, output, weights, _nf.nd_origins(origins), mode, cval, OP_CORR)
 
 
 @dask_aware("ndimage.correlate")
@@ -468,12 +469,14 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     output = _nf.get_output(output, input, complex_output=complex_output)
     _check_window_origin(size, origin)
     if not complex_output:
-        return _nd_passes(input, output, [(axis, OP_UNIFORM, int(size), int(origin), mode,
-                                           None)], cval)
+        return _nd_passes(input, output, [(axis, OP_UNIFORM, int(size),
+                                           _nf.origin_index(origin), mode, None)], cval)
     _nd_passes(input.real, output.real,
-               [(axis, OP_UNIFORM, int(size), int(origin), mode, None)], np.real(cval))
+               [(axis, OP_UNIFORM, int(size), _nf.origin_index(origin), mode, None)],
+               np.real(cval))
     _nd_passes(input.imag, output.imag,
-               [(axis, OP_UNIFORM, int(size), int(origin), mode, None)], np.imag(cval))
+               [(axis, OP_UNIFORM, int(size), _nf.origin_index(origin), mode, None)],
+               np.imag(cval))
     return output
 
 
@@ -515,7 +518,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     for axis, sz, org, md in axes:
         _check_size(sz)
         _check_window_origin(sz, org)
-        passes.append((axis, OP_UNIFORM, int(sz), int(org), md, None))
+        passes.append((axis, OP_UNIFORM, int(sz), _nf.origin_index(org), md, None))
     return _nd_passes(input, output, passes, cval)
 
 
@@ -529,7 +532,8 @@ def _min_or_max_1d(input, size, axis, output, mode, cval, origin, op):
     _check_size(size)
     output = _nf.get_output(output, input)
     _check_window_origin(size, origin)
-    return _nd_passes(input, output, [(axis, op, int(size), int(origin), mode, None)], cval)
+    return _nd_passes(input, output,
+                      [(axis, op, int(size), _nf.origin_index(origin), mode, None)], cval)
 
 
 @dask_aware("ndimage.minimum_filter1d")
@@ -597,7 +601,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, op, a
             axis = normalize_axis_index(axis, input.ndim)
             _check_size(sz)
             _check_window_origin(sz, org)
-            passes.append((axis, op, int(sz), int(org), md, None))
+            passes.append((axis, op, int(sz), _nf.origin_index(org), md, None))
         return _nd_passes(input, output, passes, cval)
     axes = tuple(_nf.axis_index(a, input.ndim) for a in axes)
     footprint = _expand_footprint(input.ndim, axes, footprint)
@@ -610,7 +614,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, op, a
     if not isinstance(mode, str) and isinstance(mode, Iterable):
         raise RuntimeError("A sequence of modes is not supported for non-separable "
                            f"footprints: mode={mode!r}")
-    return _nd_filter(input, output, footprint, [int(o) for o in origins], mode, cval, op)
+    return _nd_filter(input, output, footprint, _nf.nd_origins(origins), mode, cval, op)
 
 
 @dask_aware("ndimage.minimum_filter")
@@ -738,12 +742,12 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
         raise RuntimeError("A sequence of modes is not supported by non-separable rank "
                            f"filters: mode={mode!r}")
     code = _filter_mode_code(mode)
-    origins = [int(o) for o in origins]
+    ints = [_nf.origin_index(o) for o in origins]
     # SciPy's 1-D fast path (its rule, gh-23293): a window of footprint.size samples
-    lim2 = input.size - ((footprint.size - 1) // 2 - (origins[-1] if origins else 0))
+    lim2 = input.size - ((footprint.size - 1) // 2 - (ints[-1] if ints else 0))
     if input.ndim == 1 and (lim2 >= 0 or input.size == 1):
-        return _nf.rank_1d(input, output, footprint.size, origins[0], code, cval, int(rank))
-    return _nf.rank_nd(input, output, footprint, origins, code, cval, int(rank))
+        return _nf.rank_1d(input, output, footprint.size, ints[0], code, cval, int(rank))
+    return _nf.rank_nd(input, output, footprint, _nf.nd_origins(origins), code, cval, int(rank))
 
 
 @dask_aware("ndimage.rank_filter")
@@ -898,7 +902,7 @@ def generic_filter(input, function, size=None, footprint=None, output=None, mode
     output = _nf.get_output(output, input)
     code = _nf.extend_mode_to_code(mode)
     _check_callable(function)
-    return _nf.generic_nd(input, output, function, footprint, [int(o) for o in origins], code,
+    return _nf.generic_nd(input, output, function, footprint, _nf.nd_origins(origins), code,
                           cval, tuple(extra_arguments), dict(extra_keywords))
 
 
