@@ -843,3 +843,19 @@ def test_origins_are_integers_as_scipy_reads_them():
             np.testing.assert_array_equal(f(*args, origin=True, **kw), g(*args, origin=True, **kw))
         np.testing.assert_array_equal(f(*args, origin=np.int64(-1), **kw),
                                       g(*args, origin=np.int64(-1), **kw))
+
+
+def test_windows_larger_than_memory_are_a_valueerror():
+    """A size whose footprint or boundary table could not fit in memory is a ValueError
+    naming ``size`` (it was NumPy's MemoryError), found before anything is allocated."""
+    x1, x2 = np.zeros(5), np.zeros((5, 5))
+    huge = 2 ** 40
+    calls = [("median_filter", (x1,), dict(size=huge)), ("rank_filter", (x2, 0), dict(size=huge)),
+             ("percentile_filter", (x2, 50), dict(size=(2 ** 20, 2 ** 20))),
+             ("generic_filter", (x1, np.sum), dict(size=huge)),
+             ("uniform_filter", (x1,), dict(size=huge)), ("uniform_filter1d", (x1, huge), {}),
+             ("maximum_filter1d", (x1, huge), {}), ("minimum_filter", (x2,), dict(size=huge)),
+             ("generic_filter1d", (x1, lambda i, o: None, huge), {})]
+    for name, args, kw in calls:
+        with pytest.raises(ValueError, match=r"size=.* is too large"):
+            getattr(fnd, name)(*args, **kw)

@@ -26,6 +26,7 @@ except ImportError:  # NumPy < 1.25
 from fastconv import _filter_kernels, _isa
 from fastconv._caches import BoundedCache
 from fastconv._select import team
+from fastconv._shapes import check_fits
 
 _DBL_EPSILON = np.finfo(np.float64).eps
 _SIMD_LEVEL = {"avx512": 2, "avx2": 1}
@@ -225,7 +226,9 @@ _MAP_CACHED_UP_TO = 128
 
 def extend_map(n, length, shift, mode):
     """Source index of each of ``length`` extended positions (position m holds
-    element m - shift), or -1 where the value is cval. ``mode`` is SciPy's code."""
+    element m - shift), or -1 where the value is cval. ``mode`` is SciPy's code.
+    A window (``length - n + 1``) whose table could not fit in memory is a
+    ValueError naming ``size``, not NumPy's MemoryError."""
     if length <= _MAP_CACHED_UP_TO:
         key = (n, length, shift, mode)
         m = _MAPS.get(key)
@@ -234,6 +237,7 @@ def extend_map(n, length, shift, mode):
             m.flags.writeable = False
             _MAPS.put(key, m)
         return m
+    check_fits(length, 8, "size", length - n + 1, "the filter's boundary table")
     return _extend_map(n, length, shift, mode)
 
 

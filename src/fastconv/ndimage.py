@@ -46,6 +46,7 @@ array([0.33333333, 1.        , 2.        , 3.        , 4.        , 5.        ,
        6.        , 7.        , 8.        , 8.66666667])
 """
 
+import math
 import numbers
 import operator
 import warnings
@@ -57,6 +58,7 @@ from fastconv import _ndfilters as _nf
 from fastconv._dask import dask_aware
 from fastconv._ndfilters import OP_CORR, OP_MAX, OP_MIN, OP_UNIFORM
 from fastconv._ndfilters import axis_index as normalize_axis_index
+from fastconv._shapes import check_fits
 
 __all__ = ["correlate1d", "convolve1d", "gaussian_filter1d", "gaussian_filter",
            "correlate", "convolve", "uniform_filter1d", "uniform_filter",
@@ -681,6 +683,8 @@ def _footprint_of(input, size, footprint, axes):
         if size is None:
             raise RuntimeError("no footprint or filter size provided: give size or footprint")
         sizes = _nf.normalize_sequence(size, len(axes), "size")
+        if all(isinstance(n, numbers.Integral) and n >= 0 for n in sizes):
+            check_fits(math.prod(sizes), 1, "size", size, "the footprint")
         footprint = np.ones(sizes, dtype=bool)
     else:
         footprint = np.asarray(footprint, dtype=bool)
