@@ -859,3 +859,18 @@ def test_windows_larger_than_memory_are_a_valueerror():
     for name, args, kw in calls:
         with pytest.raises(ValueError, match=r"size=.* is too large"):
             getattr(fnd, name)(*args, **kw)
+
+
+def test_zero_d_input_takes_scipys_footprint_rule():
+    """A 0-d input: SciPy's footprint keeps the weights of magnitude above DBL_EPSILON
+    (a NaN is not one), so a NaN, tiny or missing weight gives 0 whatever the input (it
+    gave NaN, or INT64_MIN cast into an integer output; argument fuzzer, seed 12)."""
+    for inp in (np.array(3), np.array(np.inf), np.array(2.5), np.array(-4, np.int8),
+                np.array(np.nan)):
+        for w in (None, np.nan, 1e-17, -1e-300, np.zeros(0), 2.0, -1.0, np.inf):
+            for f in ("correlate", "convolve"):
+                with np.errstate(invalid="ignore"):
+                    got = getattr(fnd, f)(inp, w)
+                    want = getattr(snd, f)(inp, w)
+                assert got.dtype == want.dtype and got.shape == want.shape == ()
+                np.testing.assert_array_equal(got, want)

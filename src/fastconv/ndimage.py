@@ -265,7 +265,11 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
         raise RuntimeError(f"A sequence of modes is not supported: mode={mode!r}")
     if input.ndim == 0:
         _nf.check_types(input, output, nd=True)
-        _nf.store(np.asarray(input, np.float64) * weights.sum(), output)
+        # SciPy's footprint: the weights of magnitude above DBL_EPSILON (a NaN is not);
+        # with none the output is 0, whatever the input (inf and NaN included)
+        w = float(weights.reshape(())) if weights.size == 1 else 0.0
+        value = np.asarray(input, np.float64) * w if abs(w) > _nf._DBL_EPSILON else 0.0
+        _nf.store(np.asarray(value, np.float64), output)
         return output
     return _nd_filter(input, output, weights, _nf.nd_origins(origins), mode, cval, OP_CORR)
 
