@@ -487,6 +487,50 @@ cdef inline void _second_pass(int level, int op, floating *tbuf, Py_ssize_t PT,
         _rows_op(level, op, rows, w, K, sym, out + q * W, W)
 
 
+cdef struct _Scratch:
+    # one thread's buffers of sep2d/sep2d_halo (void *: a struct has no fused types)
+    void *tmem
+    void *tbuf
+    void *touts
+    void *hmem
+    void *hscr
+    void *rows0
+    void *rows1
+    void *ring
+    bint ok
+
+
+cdef inline _Scratch _sep2d_scratch(floating *kind, Py_ssize_t ROWS, Py_ssize_t PT,
+                                    Py_ssize_t W, int K1, Py_ssize_t S, Py_ssize_t P,
+                                    bint use_ring) noexcept nogil:
+    """A thread's buffers: ROWS intermediate rows of pitch PT, 64-byte aligned (the
+    second pass loads them at every offset, and an aligned start halves the loads
+    that cross a cache line), their pointers, the transposed pass's scratch, the row
+    pointers of both passes and the ring of S rows of pitch P (``use_ring``); ``ok``
+    false if one is missing (the caller frees them all with _sep2d_free)."""
+    cdef _Scratch sc
+    sc.tmem = malloc((ROWS * PT + 16) * sizeof(floating))
+    sc.tbuf = fcnd_align64(sc.tmem)
+    sc.touts = malloc(ROWS * sizeof(floating *))
+    sc.hmem = malloc((_rows16_scratch(kind, W, K1) + 16) * sizeof(floating))
+    sc.hscr = fcnd_align64(sc.hmem)
+    sc.rows0 = malloc(S * sizeof(floating *))
+    sc.rows1 = malloc(K1 * sizeof(floating *))
+    sc.ring = malloc(S * P * sizeof(floating)) if use_ring else NULL
+    sc.ok = (sc.tmem != NULL and sc.touts != NULL and sc.rows0 != NULL and sc.rows1 != NULL
+             and sc.hmem != NULL and (sc.ring != NULL or not use_ring))
+    return sc
+
+
+cdef inline void _sep2d_free(_Scratch sc) noexcept nogil:
+    free(sc.ring)
+    free(sc.rows1)
+    free(sc.rows0)
+    free(sc.touts)
+    free(sc.hmem)
+    free(sc.tmem)
+
+
 def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
           int op0, floating[::1] w0, int sym0, const Py_ssize_t[::1] emap0, int K0,
           int op1, floating[::1] w1, int sym1, const Py_ssize_t[::1] emap1, Py_ssize_t lo1,
@@ -519,11 +563,10 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef bint use_ring = K0 > 8
     cdef floating *ring
     cdef floating *cvrow
-    cdef void *tmem
+    cdef _Scratch sc
     cdef floating *tbuf
     cdef floating **touts
     cdef floating *tb
-    cdef void *hmem
     cdef floating *hscr
     cdef const floating **rows0
     cdef const floating **rows1
@@ -546,18 +589,14 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
     with nogil, parallel(num_threads=nthreads):
-        # the intermediate rows 64-byte aligned: the second pass loads them at every
-        # offset, and an aligned start halves the loads that cross a cache line
-        tmem = malloc((ROWS * PT + 16) * sizeof(floating))
-        tbuf = <floating *>fcnd_align64(tmem)
-        touts = <floating **>malloc(ROWS * sizeof(floating *))
-        hmem = malloc((_rows16_scratch(<floating *>NULL, W, K1) + 16) * sizeof(floating))
-        hscr = <floating *>fcnd_align64(hmem)
-        rows0 = <const floating **>malloc(S * sizeof(floating *))
-        rows1 = <const floating **>malloc(K1 * sizeof(floating *))
-        ring = <floating *>malloc(S * P * sizeof(floating)) if use_ring else NULL
-        ok = (tmem != NULL and touts != NULL and rows0 != NULL and rows1 != NULL
-              and hmem != NULL and (ring != NULL or not use_ring))
+        sc = _sep2d_scratch(<floating *>NULL, ROWS, PT, W, K1, S, P, use_ring)
+        tbuf = <floating *>sc.tbuf
+        touts = <floating **>sc.touts
+        hscr = <floating *>sc.hscr
+        rows0 = <const floating **>sc.rows0
+        rows1 = <const floating **>sc.rows1
+        ring = <floating *>sc.ring
+        ok = sc.ok
         for it in prange(items, schedule='dynamic'):
             if not ok:
                 fail[0] = 1
@@ -596,12 +635,7 @@ def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 _second_pass(level, op1, tbuf, PT, wp1, K1, sym1, R, ob + (o * H + i) * W, W,
                              hscr, rows1)
                 i = i + R
-        free(ring)
-        free(<void *>rows1)
-        free(<void *>rows0)
-        free(touts)
-        free(hmem)
-        free(tmem)
+        _sep2d_free(sc)
     free(cvrow)
     watch_raise(wp_)
     if fail[0]:
@@ -650,10 +684,9 @@ def sep2d_halo(const floating[:, ::1] main, const floating[:, ::1] top,
     cdef const floating **lrows
     cdef const floating **rrows
     cdef floating *ring
-    cdef void *tmem
+    cdef _Scratch sc
     cdef floating *tbuf
     cdef floating **touts
-    cdef void *hmem
     cdef floating *hscr
     cdef const floating **rows0
     cdef const floating **rows1
@@ -687,16 +720,14 @@ def sep2d_halo(const floating[:, ::1] main, const floating[:, ::1] top,
     cdef fc_watch *wp_ = &watch
     fc_watch_start(wp_)
     with nogil, parallel(num_threads=nthreads):
-        tmem = malloc((ROWS * PT + 16) * sizeof(floating))
-        tbuf = <floating *>fcnd_align64(tmem)
-        touts = <floating **>malloc(ROWS * sizeof(floating *))
-        hmem = malloc((_rows16_scratch(<floating *>NULL, W, K1) + 16) * sizeof(floating))
-        hscr = <floating *>fcnd_align64(hmem)
-        rows0 = <const floating **>malloc(S * sizeof(floating *))
-        rows1 = <const floating **>malloc(K1 * sizeof(floating *))
-        ring = <floating *>malloc(S * P * sizeof(floating)) if use_ring else NULL
-        ok = (tmem != NULL and touts != NULL and rows0 != NULL and rows1 != NULL
-              and hmem != NULL and (ring != NULL or not use_ring))
+        sc = _sep2d_scratch(<floating *>NULL, ROWS, PT, W, K1, S, P, use_ring)
+        tbuf = <floating *>sc.tbuf
+        touts = <floating **>sc.touts
+        hscr = <floating *>sc.hscr
+        rows0 = <const floating **>sc.rows0
+        rows1 = <const floating **>sc.rows1
+        ring = <floating *>sc.ring
+        ok = sc.ok
         for it in prange(nstrips, schedule='dynamic'):
             if not ok:
                 fail[0] = 1
@@ -730,12 +761,7 @@ def sep2d_halo(const floating[:, ::1] main, const floating[:, ::1] top,
                 _second_pass(level, op1, tbuf, PT, wp1, K1, sym1, R, ob + i * W, W, hscr,
                              rows1)
                 i = i + R
-        free(ring)
-        free(<void *>rows1)
-        free(<void *>rows0)
-        free(touts)
-        free(hmem)
-        free(tmem)
+        _sep2d_free(sc)
     free(<void *>vrows)
     watch_raise(wp_)
     if fail[0]:

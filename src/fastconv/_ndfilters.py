@@ -380,18 +380,20 @@ def fused2_halo(main, halo, p0, p1):
     and bits of ``run_passes`` on the whole array, for a dask chunk.  The caller
     checks ``fusable``."""
     (_, op0, K0, *_r0, w0), (_, op1, K1, *_r1, w1) = p0, p1
-    ws = []
-    for op, w in ((op0, w0), (op1, w1)):
-        if op == OP_CORR:
-            ws.append((to_compute(w, main.dtype), weights_symmetry(w)))
-        else:
-            ws.append((np.zeros(0, dtype=main.dtype), 0))
+    ws = _pass_weights(((op0, w0), (op1, w1)), main.dtype)
     out = np.empty(main.shape, dtype=main.dtype)
     top, bottom, left, right = (to_compute(h, main.dtype) for h in halo)
     _filter_kernels.sep2d_halo(to_compute(main, main.dtype), top, bottom, left, right, out,
                                op0, ws[0][0], ws[0][1], K0, op1, ws[1][0], ws[1][1], K1,
                                _level(), team(main.size * (K0 + K1)))
     return out
+
+
+def _pass_weights(passes, dtype):
+    """(weights in ``dtype``, SciPy's symmetry code) of each (op, weights) pass of a
+    fused call; a minimum/maximum pass has none."""
+    return [(to_compute(w, dtype), weights_symmetry(w)) if op == OP_CORR
+            else (np.zeros(0, dtype=dtype), 0) for op, w in passes]
 
 
 def _direct(output, cdt, src):
@@ -407,12 +409,7 @@ def _fused2(src, output, p0, p1):
     emap0 = extend_map(H, H + K0 - 1, K0 // 2 + org0, mode0)
     lo1 = K1 // 2 + org1
     emap1 = extend_map(W, W + K1 - 1, lo1, mode1)
-    ws = []
-    for op, w in ((op0, w0), (op1, w1)):
-        if op == OP_CORR:
-            ws.append((to_compute(w, src.dtype), weights_symmetry(w)))
-        else:
-            ws.append((np.zeros(0, dtype=src.dtype), 0))
+    ws = _pass_weights(((op0, w0), (op1, w1)), src.dtype)
     direct = _direct(output, src.dtype, src)
     dst = output if direct else np.empty(src.shape, dtype=src.dtype)
     _filter_kernels.sep2d(src.reshape(outer, H, W), dst.reshape(outer, H, W),
