@@ -625,7 +625,11 @@ def rank_nd(input, output, footprint, origins, mode, cval, rank):
     else:
         cdt = np.dtype(np.float64)
     cval = c_cast_value(cval, input.dtype)
-    full = footprint.all() and input.ndim >= 1
+    if input.size == 0:
+        return output
+    # (a footprint made from ``size`` is a view of one True: no loop over it)
+    full = (footprint.size > 0 and not any(footprint.strides) and bool(footprint.flat[0])
+            or footprint.all()) and input.ndim >= 1
     lead1 = all(k == 1 for k in footprint.shape[:-2])
     med9 = (full and input.ndim >= 2 and lead1 and footprint.shape[-2:] == (3, 3)
             and rank == 4)

@@ -689,10 +689,21 @@ def _footprint_of(input, size, footprint, axes):
         sizes = _nf.normalize_sequence(size, len(axes), "size")
         if all(isinstance(n, numbers.Integral) and n >= 0 for n in sizes):
             check_fits(math.prod(sizes), 1, "size", size, "the footprint")
-        footprint = np.ones(sizes, dtype=bool)
+            # every element true: a read-only view that holds one (the checks before the
+            # filter read its shape; a huge window costs nothing until it is used)
+            footprint = np.broadcast_to(np.True_, tuple(int(n) for n in sizes))
+        else:
+            footprint = np.ones(sizes, dtype=bool)    # NumPy's (and SciPy's) error
     else:
         footprint = np.asarray(footprint, dtype=bool)
     return _expand_footprint(input.ndim, axes, footprint)
+
+
+def _true_count(footprint):
+    """The footprint's true elements (a view of one value, _footprint_of's: no loop)."""
+    if footprint.size and not any(footprint.strides):
+        return footprint.size if footprint.flat[0] else 0
+    return int(np.count_nonzero(footprint))
 
 
 def _check_origins(input, footprint, axes, origins):
@@ -722,7 +733,7 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
     input, axes, footprint, origins = _window_of(input, size, footprint, origin, axes)
     mode = _expand_mode(input.ndim, axes, mode)
     _check_origins(input, footprint, axes, origins)
-    filter_size = int(np.count_nonzero(footprint))
+    filter_size = _true_count(footprint)
     if operation == "median":
         rank = filter_size // 2
     elif operation == "percentile":
