@@ -230,7 +230,7 @@ cdef inline Py_ssize_t _ring_rows_of(floating *ring, Py_ssize_t P, Py_ssize_t S,
     return filled
 
 
-def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, floating[::1] w, int sym,
+def pass1d(const floating[:, :, ::1] x, floating[:, :, ::1] out, const floating[::1] w, int sym,
            const Py_ssize_t[::1] emap, Py_ssize_t lo, double cval, int op, int size, int level,
            int nthreads):
     """One 1-D pass along the middle axis of x (outer, n, inner) into out.
@@ -532,9 +532,9 @@ cdef inline void _sep2d_free(_Scratch sc) noexcept nogil:
 
 
 def sep2d(const floating[:, :, ::1] x, floating[:, :, ::1] out,
-          int op0, floating[::1] w0, int sym0, const Py_ssize_t[::1] emap0, int K0,
-          int op1, floating[::1] w1, int sym1, const Py_ssize_t[::1] emap1, Py_ssize_t lo1,
-          int K1, double cval, int level, int nthreads):
+          int op0, const floating[::1] w0, int sym0, const Py_ssize_t[::1] emap0, int K0,
+          int op1, const floating[::1] w1, int sym1, const Py_ssize_t[::1] emap1,
+          Py_ssize_t lo1, int K1, double cval, int level, int nthreads):
     """Two 1-D passes fused: op0 along axis 1 then op1 along axis 2 of x (outer, H, W).
 
     Each output row is made from its intermediate row (op0 over K0 rows of x,
@@ -652,8 +652,8 @@ cdef inline const floating *_first(const floating[:, ::1] a) noexcept nogil:
 def sep2d_halo(const floating[:, ::1] main, const floating[:, ::1] top,
                const floating[:, ::1] bottom, const floating[:, ::1] left,
                const floating[:, ::1] right, floating[:, ::1] out,
-               int op0, floating[::1] w0, int sym0, int K0,
-               int op1, floating[::1] w1, int sym1, int K1, int level, int nthreads):
+               int op0, const floating[::1] w0, int sym0, int K0,
+               int op1, const floating[::1] w1, int sym1, int K1, int level, int nthreads):
     """sep2d on a block given as its H x W interior ``main`` and the halo around it.
 
     The block's input is the (H + K0 - 1) x (W + K1 - 1) array whose rows are
