@@ -472,3 +472,14 @@ def test_long_windows_tree_as_scipy(monkeypatch):
         _oracle("percentile_filter", x, 35.0, size=(1, 1, 17), mode="wrap")
         np.testing.assert_array_equal(fnd.median_filter(x, (1, 1, 9), mode="nearest"),
                                       _np_rank(x, 4, np.ones((1, 1, 9)), "nearest"))
+
+
+def test_rank_and_percentile_given_as_arrays_stay_unchanged():
+    """A negative rank or percentile given as a 0-d array is counted from the end without
+    changing the caller's array (``+=`` on it did; argument fuzzer, seed 13)."""
+    x = np.arange(25.0).reshape(5, 5)
+    p, r = np.array(-30.0, np.float32), np.array(-2)
+    got = (fnd.percentile_filter(x, p, size=3), fnd.rank_filter(x, r, size=3))
+    assert p == -30.0 and r == -2
+    np.testing.assert_array_equal(got[0], fnd.percentile_filter(x, 70.0, size=3))
+    np.testing.assert_array_equal(got[1], fnd.rank_filter(x, 7, size=3))

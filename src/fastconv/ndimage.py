@@ -739,7 +739,7 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
     elif operation == "percentile":
         percentile = rank
         if percentile < 0.0:
-            percentile += 100.0
+            percentile = percentile + 100.0     # (not +=: it may be the caller's 0-d array)
         if percentile < 0 or percentile > 100:
             raise RuntimeError(f"invalid percentile: percentile={rank!r} (needs -100..100)")
         if percentile == 100.0:
@@ -748,7 +748,7 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
             rank = int(float(filter_size) * percentile / 100.0)
     given = rank
     if rank < 0:
-        rank += filter_size
+        rank = rank + filter_size
     if rank < 0 or rank >= filter_size:
         raise RuntimeError(f"rank not within filter footprint size: rank={given!r} for "
                            f"{filter_size} elements")
