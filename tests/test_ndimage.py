@@ -934,3 +934,29 @@ def test_size_windows_cost_nothing_before_the_filter():
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20, peak
+
+
+def test_sizes_read_as_scipy_reads_them():
+    """The separable N-d filters take int(size) before their checks (a NumPy unsigned
+    size beside a negative origin was NumPy's OverflowError), the 1-D ones an integer
+    only (a float size was truncated; SciPy raises TypeError): SciPy as the oracle."""
+    x = np.arange(16.0).reshape(4, 4)
+    cases = [dict(size=np.uint16(3), origin=-1), dict(size=np.array([3, 3], np.uint16),
+                                                      origin=-1),
+             dict(size=2.5), dict(size=1.5), dict(size=0.5), dict(size=np.float32(3.0)),
+             dict(size=(2.5, 3)), dict(size=np.uint8(3), origin=np.int64(-1))]
+    for kw in cases:
+        for name in ("uniform_filter", "maximum_filter", "minimum_filter1d",
+                     "uniform_filter1d", "maximum_filter1d"):
+            kk, args = dict(kw), (x,)
+            if name.endswith("1d"):
+                if np.ndim(kk["size"]) or isinstance(kk["size"], tuple):
+                    continue
+                args = (x, kk.pop("size"))
+            try:
+                want = getattr(snd, name)(*args, **kk)
+            except Exception as e:      # noqa: BLE001 (SciPy's class is the oracle)
+                with pytest.raises(type(e)):
+                    getattr(fnd, name)(*args, **kk)
+                continue
+            np.testing.assert_array_equal(getattr(fnd, name)(*args, **kk), want)

@@ -475,14 +475,14 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     output = _nf.get_output(output, input, complex_output=complex_output)
     _check_window_origin(size, origin)
     if not complex_output:
-        return _nd_passes(input, output, [(axis, OP_UNIFORM, int(size),
+        return _nd_passes(input, output, [(axis, OP_UNIFORM, operator.index(size),
                                            _nf.origin_index(origin), mode, None)], cval)
     _nd_passes(input.real, output.real,
-               [(axis, OP_UNIFORM, int(size), _nf.origin_index(origin), mode, None)],
-               np.real(cval))
+               [(axis, OP_UNIFORM, operator.index(size), _nf.origin_index(origin), mode,
+                 None)], np.real(cval))
     _nd_passes(input.imag, output.imag,
-               [(axis, OP_UNIFORM, int(size), _nf.origin_index(origin), mode, None)],
-               np.imag(cval))
+               [(axis, OP_UNIFORM, operator.index(size), _nf.origin_index(origin), mode,
+                 None)], np.imag(cval))
     return output
 
 
@@ -522,9 +522,10 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
         return output
     passes = []
     for axis, sz, org, md in axes:
+        sz = int(sz)        # SciPy's int(size) before the 1-D filter's checks
         _check_size(sz)
         _check_window_origin(sz, org)
-        passes.append((axis, OP_UNIFORM, int(sz), _nf.origin_index(org), md, None))
+        passes.append((axis, OP_UNIFORM, sz, _nf.origin_index(org), md, None))
     return _nd_passes(input, output, passes, cval)
 
 
@@ -539,7 +540,8 @@ def _min_or_max_1d(input, size, axis, output, mode, cval, origin, op):
     output = _nf.get_output(output, input)
     _check_window_origin(size, origin)
     return _nd_passes(input, output,
-                      [(axis, op, int(size), _nf.origin_index(origin), mode, None)], cval)
+                      [(axis, op, operator.index(size), _nf.origin_index(origin), mode,
+                        None)], cval)
 
 
 @dask_aware("ndimage.minimum_filter1d")
@@ -605,9 +607,10 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, op, a
         passes = []
         for axis, sz, org, md in axes:
             axis = normalize_axis_index(axis, input.ndim)
+            sz = int(sz)    # SciPy's int(size) before the 1-D filter's checks
             _check_size(sz)
             _check_window_origin(sz, org)
-            passes.append((axis, op, int(sz), _nf.origin_index(org), md, None))
+            passes.append((axis, op, sz, _nf.origin_index(org), md, None))
         return _nd_passes(input, output, passes, cval)
     axes = tuple(_nf.axis_index(a, input.ndim) for a in axes)
     footprint = _expand_footprint(input.ndim, axes, footprint)
