@@ -495,6 +495,20 @@ def test_signal_axes_kernel_per_row(mode, rng):
     assert y.dtype == ref.dtype == np.complex64
     np.testing.assert_allclose(y.compute(), ref, rtol=0,
                                atol=1e-5 * np.abs(ref).max())
+    # rows of in1 against columns of in2: each input broadcast along the other's axis
+    a3 = rng.integers(-5, 6, (5, 1, 60)).astype(np.float64)
+    b3 = rng.integers(-5, 6, (1, 4, 9)).astype(np.float64)
+    for b_in in (b3, da.from_array(b3, chunks=(1, 2, 9))):
+        y = signal.fftconvolve(da.from_array(a3, chunks=(2, 1, 30)), b_in, mode, axes=-1)
+        exact = np.stack([np.stack([signal.convolve(a3[i, 0], b3[0, j], mode, method="direct")
+                                    for j in range(4)]) for i in range(5)])
+        if mode == "same":
+            exact = exact[:, 1:2]          # centred on in1's length along axis 1
+        assert len(y.chunks[0]) == 3 and y.shape == exact.shape
+        # (per pair of rows c eps |a_i| |b_j|: over all pairs, c eps |a| |b|)
+        bound = 20 * np.sqrt(np.log2(69)) * 2.0 ** -53 * np.linalg.norm(a3) * \
+            np.linalg.norm(b3)
+        assert np.linalg.norm(y.compute() - exact) <= bound
     for bad_w, axes in ((w[:3], 1), (w, 2)):
         with pytest.raises(ValueError) as ref_err:
             signal.fftconvolve(x, bad_w, mode, axes=axes)

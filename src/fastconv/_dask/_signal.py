@@ -84,6 +84,7 @@ def _per_row(public, in1, in2, mode, kw):
     call is).  Neither input is gathered into one block; in1's chunks along the
     convolved axes are merged (the other axes rechunked by dask's "auto", so that a
     block stays near dask's chunk size)."""
+    from fastconv._sigmodes import normalize_axes
     from fastconv.signal import _fft_axes
 
     in2 = E.as_dask(in2)
@@ -93,7 +94,7 @@ def _per_row(public, in1, in2, mode, kw):
     # the in-memory call's checks of the shapes (its errors), then its dtype rules on
     # stand-ins with the real lengths of the rows' axes
     _fft_axes(in1.shape, in2.shape, mode, kw["axes"])
-    axes = {a % nd for a in np.atleast_1d(kw["axes"])}
+    axes = set(normalize_axes(kw["axes"], nd))
     if mode == "same":
         # SciPy centres every axis on in1's length, the broadcast ones too: where in1 has
         # one row against several of in2, the result is in2's middle row's
@@ -105,34 +106,34 @@ def _per_row(public, in1, in2, mode, kw):
                             in1.dtype),
                    np.zeros(tuple(n if a not in axes else 1 for a, n in enumerate(in2.shape)),
                             in2.dtype), mode=mode, **kw)
-    # the rows' axes: the chunks of the input whose length the result takes, cut
-    # smaller by dask ("auto") where a block, whole along the convolved axes, would
-    # pass dask's chunk size
-    lead = in1 if all(in1.shape[a] >= in2.shape[a] for a in range(nd) if a not in axes) \
-        else in2
-    block = lead.dtype.itemsize * math.prod(
-        max(lead.chunks[a]) if a not in axes else in1.shape[a] + in2.shape[a]
-        for a in range(nd))
-    big = block > dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
-    lead = lead.rechunk({a: -1 if a in axes else ("auto" if big else lead.chunks[a])
-                         for a in range(nd)})
-    chunks = []
+    # the result's chunks: along a row axis those of the input that has the rows (the
+    # other has one, broadcast), cut smaller by dask ("auto") where a block, whole
+    # along the convolved axes, would pass dask's chunk size; along a convolved axis
+    # one chunk of the mode's length
+    shape, chunks = [], []
     for a in range(nd):
         n, k = in1.shape[a], in2.shape[a]
-        if a not in axes:
-            chunks.append(lead.chunks[a])
+        if a in axes:
+            shape.append(n + k - 1 if mode == "full" else n if mode == "same"
+                         else abs(n - k) + 1)
+            chunks.append(-1)
         else:
-            chunks.append((n + k - 1 if mode == "full" else n if mode == "same"
-                           else abs(n - k) + 1,))
+            shape.append(max(n, k))
+            chunks.append((in1 if n >= k else in2).chunks[a])
+    block = probe.dtype.itemsize * math.prod(
+        max(c) if a not in axes else in1.shape[a] + in2.shape[a] for a, c in enumerate(chunks))
+    if block > dask.utils.parse_bytes(dask.config.get("array.chunk-size")):
+        chunks = ["auto" if a not in axes else -1 for a in range(nd)]
+    chunks = da.core.normalize_chunks(tuple(chunks), tuple(shape), dtype=probe.dtype)
 
     def aligned(x):
-        return x.rechunk({a: (lead.chunks[a] if a not in axes and x.shape[a] > 1 else -1)
+        return x.rechunk({a: (chunks[a] if a not in axes and x.shape[a] > 1 else -1)
                           for a in range(nd)})
 
     in1, in2 = aligned(in1), aligned(in2)
     threads = E.user_threads()
     return da.map_blocks(_rows_block, in1, in2, public=public, mode=mode, kw=kw,
-                         threads=threads, chunks=tuple(chunks), dtype=probe.dtype,
+                         threads=threads, chunks=chunks, dtype=probe.dtype,
                          meta=np.empty((0,) * nd, probe.dtype))
 
 
