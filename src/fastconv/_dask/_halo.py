@@ -7,6 +7,13 @@ output piece from its main chunk (used in place, no task in between) and the
 bundles of the chunks around it, and runs the op.  Only strips travel between workers, and the
 scheduler sees 2 tasks per chunk instead of the ~10 of slicing and concatenating
 (``map_overlap``).
+
+At stride 1 the op runs on the main chunk alone and the bands of outputs near its
+edges are recomputed from small gathered blocks (``_inner_and_bands``), or, for a 2-D
+separable filter, one call takes the chunk and the four strips around it
+(``_with_strips``).  Where each piece's parts come from depends only on the chunks and
+the op's reach: that geometry is kept for the next graph over the same chunks
+(``_plan``, ``_PLANS``).
 """
 
 import functools
@@ -190,13 +197,19 @@ def _inner_and_bands(main, bundles, main_dst, main_src, others, fill, call, call
     if not (y.flags.writeable and y.flags.c_contiguous):
         y = np.ascontiguousarray(y).copy()
     lead = (slice(None), slice(None))
-    arrays = [main] + [bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
-                       for bi, _dst, (offset, strip) in others]
+    arrays = _arrays(main, bundles, others)
     for out_box, box, pads, cuts in bands:
         block = _gather(box, cuts, arrays, main.shape[:2], main.dtype)
         y[lead + tuple(slice(lo, hi) for lo, hi in out_box)] = _constant_block(
             block, pads, fill, call, call_kwargs)
     return y
+
+
+def _arrays(main, bundles, others):
+    """The main chunk and each strip it reads (cut from its bundle), as the parts that
+    the cuts index (part 0: the chunk; part i: ``others[i - 1]``)."""
+    return [main] + [bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
+                     for bi, _dst, (offset, strip) in others]
 
 
 def _band_cuts(bands, main_dst, main_src, others):
@@ -258,8 +271,7 @@ def _strips_plan(reach, at, size, main_dst, main_src, others, block_len):
 def _with_strips(main, bundles, others, func, plan):
     """``func(chunk, top, bottom, left, right)`` on the 2-D main chunk and its halo
     strips gathered from the bundles: no padded copy of the chunk at all."""
-    arrays = [main] + [bundles[bi][offset:offset + math.prod(strip)].reshape(strip)
-                       for bi, _dst, (offset, strip) in others]
+    arrays = _arrays(main, bundles, others)
     strips = [_gather(box, cuts, arrays, main.shape[:2], main.dtype)[0, 0]
               for box, cuts in plan]
     return func(main[0, 0], *strips)[None, None]

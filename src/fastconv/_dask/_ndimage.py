@@ -19,6 +19,10 @@ halo (and an integer input reads a fractional ``cval`` unrounded).  The block's
 inner edges give wrong values only within the reach of its passes, i.e. in the
 halo, which is cropped.
 
+A 2-D float ``gaussian_filter`` in a gathered mode instead reads each chunk in place
+with the four halo strips around it, both passes in one kernel call (``_strips``,
+``_halo``'s strips mode): the same bits.
+
 ``gaussian_laplace``/``gaussian_gradient_magnitude`` with different modes per axis
 apply each axis's mode to *every* axis of that axis's derivative (SciPy's rule): they
 run as one lazy ``gaussian_filter`` per derivative (each split as above), combined
@@ -153,9 +157,10 @@ def _fused_block(main, top, bottom, left, right, passes):
 
 def _strips(name, x, kw, pads, depth):
     """``(call, reach)`` for ``_halo``'s strips mode, or None: ``gaussian_filter``
-    over both axes of a float 2-D array chunked along both, in a gathered mode, its
+    over both axes of a float 2-D array of more than one chunk, in a gathered mode, its
     two passes one fused kernel call (``_ndfilters.fusable``), its result in the
-    input's dtype: each chunk is then read in place with the strips around it."""
+    input's dtype: each chunk is then read in place with the strips around it (along
+    an axis in one chunk, strips the mode gathers from the chunk itself)."""
     from fastconv import _ndfilters as nf
     from fastconv import ndimage
 
