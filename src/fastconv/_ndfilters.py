@@ -363,6 +363,14 @@ def run_passes(input, output, passes):
     return output
 
 
+def true_count(footprint):
+    """The footprint's true elements; one made from ``size`` (ndimage._footprint_of) is
+    a read-only view of one True, counted without a loop over its elements."""
+    if footprint.size and not any(footprint.strides):
+        return footprint.size if footprint.flat[0] else 0
+    return int(np.count_nonzero(footprint))
+
+
 def fusable(p0, p1, ndim):
     """Whether the passes p0 then p1 (axis, op, size, ...) run as one sep2d call:
     along the last two axes, neither a running sum (van Herk windows go through
@@ -627,9 +635,7 @@ def rank_nd(input, output, footprint, origins, mode, cval, rank):
     cval = c_cast_value(cval, input.dtype)
     if input.size == 0:
         return output
-    # (a footprint made from ``size`` is a view of one True: no loop over it)
-    full = (footprint.size > 0 and not any(footprint.strides) and bool(footprint.flat[0])
-            or footprint.all()) and input.ndim >= 1
+    full = true_count(footprint) == footprint.size and input.ndim >= 1
     lead1 = all(k == 1 for k in footprint.shape[:-2])
     med9 = (full and input.ndim >= 2 and lead1 and footprint.shape[-2:] == (3, 3)
             and rank == 4)

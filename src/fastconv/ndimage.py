@@ -702,13 +702,6 @@ def _footprint_of(input, size, footprint, axes):
     return _expand_footprint(input.ndim, axes, footprint)
 
 
-def _true_count(footprint):
-    """The footprint's true elements (a view of one value, _footprint_of's: no loop)."""
-    if footprint.size and not any(footprint.strides):
-        return footprint.size if footprint.flat[0] else 0
-    return int(np.count_nonzero(footprint))
-
-
 def _check_origins(input, footprint, axes, origins):
     """SciPy's checks of the expanded footprint and origins."""
     fshape = [ii for ii in footprint.shape if ii > 0]
@@ -736,7 +729,7 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
     input, axes, footprint, origins = _window_of(input, size, footprint, origin, axes)
     mode = _expand_mode(input.ndim, axes, mode)
     _check_origins(input, footprint, axes, origins)
-    filter_size = _true_count(footprint)
+    filter_size = _nf.true_count(footprint)
     if operation == "median":
         rank = filter_size // 2
     elif operation == "percentile":
