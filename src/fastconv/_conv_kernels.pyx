@@ -14,7 +14,11 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
+import math
+
 import numpy as np
+
+from fastconv import _alloc
 
 from fastconv._fc cimport (FC_DW_SLACK, FC_WINO_SLACK, _block, _col2im, _cptr, _dw_forward,
                            _dw_forward3, _dw_forward_vgrid, _dw_input_grad, _dw_weight_grad,

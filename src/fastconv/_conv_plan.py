@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from fastconv import _conv_kernels, _drivers, _select
+from fastconv import _alloc, _conv_kernels, _drivers, _select
 from fastconv._caches import BoundedCache, plain
 from fastconv._config import get_num_threads
 from fastconv._padmaps import MODE_CODES, normalize_padding_mode
@@ -406,7 +406,7 @@ def _input_grad_as_forward(plan, gy, w, dtype, call=None):
         dx = call(gy, wt, None)
         if dx is not None:
             return dx
-    dx = np.empty(plan.x_shape, dtype=dtype)
+    dx = _alloc.empty(plan.x_shape, dtype)
     run_forward(tplan, gy, wt, None, dx, log=False)
     return dx
 

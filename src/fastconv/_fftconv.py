@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 
+from fastconv import _alloc
 from fastconv._config import current_isa, get_num_threads
 
 try:
@@ -114,7 +115,7 @@ def fft_convolve(x, w, axes, ranges, dtype):
     out_shape = [max(a, b) for a, b in zip(x.shape, w.shape)]
     for a, (_, n) in zip(axes, ranges):
         out_shape[a] = n
-    out = np.empty(out_shape, dtype=dtype)
+    out = _alloc.empty(out_shape, dtype)
     if out.size == 0:
         return out
     if not axes:

@@ -23,7 +23,7 @@ try:
 except ImportError:  # NumPy < 1.25
     from numpy import AxisError
 
-from fastconv import _filter_kernels, _isa
+from fastconv import _alloc, _filter_kernels, _isa
 from fastconv._caches import BoundedCache
 from fastconv._select import team
 from fastconv._shapes import check_fits
@@ -73,21 +73,21 @@ def get_output(output, input, shape=None, complex_output=False):
         if not complex_output:
             # SciPy's dtype.name: the native byte order of the input's type
             dt = input.dtype
-            return np.empty(shape, dtype=dt if dt.isnative else dt.newbyteorder("="))
-        return np.empty(shape, dtype=np.promote_types(input.dtype, np.complex64))
+            return _alloc.empty(shape, dt if dt.isnative else dt.newbyteorder("="))
+        return _alloc.empty(shape, np.promote_types(input.dtype, np.complex64))
     if isinstance(output, (type, np.dtype)):
         if complex_output and np.dtype(output).kind != "c":
             import warnings
             warnings.warn("promoting specified output dtype to complex", stacklevel=4)
             output = np.promote_types(output, np.complex64)
-        return np.empty(shape, dtype=output)
+        return _alloc.empty(shape, output)
     if isinstance(output, str):
         output = np.dtype(output)
         if complex_output and output.kind != "c":
             raise RuntimeError("output must have complex dtype")
         if not issubclass(output.type, np.number):
             raise RuntimeError("output must have numeric dtype")
-        return np.empty(shape, dtype=output)
+        return _alloc.empty(shape, output)
     output = np.asarray(output)
     if output.shape != shape:
         raise RuntimeError(f"output shape not correct: output.shape={output.shape}, "
@@ -389,7 +389,7 @@ def fused2_halo(main, halo, p0, p1):
     checks ``fusable``."""
     (_, op0, K0, *_r0, w0), (_, op1, K1, *_r1, w1) = p0, p1
     ws = _pass_weights(((op0, w0), (op1, w1)), main.dtype)
-    out = np.empty(main.shape, dtype=main.dtype)
+    out = _alloc.empty(main.shape, main.dtype)
     top, bottom, left, right = (to_compute(h, main.dtype) for h in halo)
     _filter_kernels.sep2d_halo(to_compute(main, main.dtype), top, bottom, left, right, out,
                                op0, ws[0][0], ws[0][1], K0, op1, ws[1][0], ws[1][1], K1,

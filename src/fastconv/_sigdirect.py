@@ -34,7 +34,7 @@ import sys
 
 import numpy as np
 
-from fastconv import _select
+from fastconv import _alloc, _select
 from fastconv._config import current_isa, get_num_threads
 from fastconv._select import team
 from fastconv._validation import as_kernel_input
@@ -250,7 +250,7 @@ def _fir(x, v, pads, dtype, fill):
     # rows of a plane share their cached input rows when the chunks are short
     chunk = _FIR_CHUNK if k[0] == 1 else _FIR_CHUNK_2D
     nv = v.shape[0]
-    y = np.empty((x.shape[0], nv) + out, dtype=dtype)
+    y = _alloc.empty((x.shape[0], nv) + out, dtype)
     banded = k[1] >= _BAND_MIN_TAPS
     lanes = _sig_kernels.lanes(level, dtype.itemsize) if banded else 0
     if _select.VERBOSE:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 import numpy as np
 
+from fastconv import _alloc
 from fastconv._conv_plan import forward_call, kernel_weight, make_plan, run_forward
 from fastconv._dask import dask_aware
 from fastconv._fastpath import NO, RECIPES, first_call, frozen_kwargs, ndarray
@@ -46,7 +47,7 @@ def _conv_checked(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
     wk = kernel_weight(plan, weight, dtype)
     bk = as_kernel_input(bias, dtype) if bias is not None else None
     direct = direct_output(out, x, weight, bias)
-    y = out.reshape(plan.y_shape) if direct else np.empty(plan.y_shape, dtype=dtype)
+    y = out.reshape(plan.y_shape) if direct else _alloc.empty(plan.y_shape, dtype)
     run_forward(plan, xk, wk, bk, y)
     if not direct:
         np.copyto(out, y[0] if unbatched else y)
@@ -60,7 +61,7 @@ def _forward(x, weight, bias, plan, dtype, unbatched):
         xk = xk.reshape(plan.x_shape)
     wk = kernel_weight(plan, weight, dtype)
     bk = as_kernel_input(bias, dtype) if bias is not None else None
-    y = np.empty(plan.y_shape, dtype=dtype)
+    y = _alloc.empty(plan.y_shape, dtype)
     run_forward(plan, xk, wk, bk, y)
     return y[0] if unbatched else y
 

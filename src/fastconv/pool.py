@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from fastconv import _drivers
+from fastconv import _alloc, _drivers
 from fastconv._dask import dask_aware
 from fastconv._fastpath import NO, RECIPES, first_call, freeze, frozen_kwargs, ndarray
 from fastconv._pool_plan import (
@@ -240,7 +240,7 @@ def max_pool_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: S
     dtype = result_dtype(grad_output)
     # empty: the kernel zeroes each plane just before its scatter, in parallel and in
     # cache (measured faster than np.zeros, whose calloc zeroes recycled memory serially)
-    gx = np.empty(input_shape, dtype=dtype)
+    gx = _alloc.empty(input_shape, dtype)
     planes = shape[0] * shape[1]
     pin = math.prod(shape[2:])
     pout = math.prod(grad_output.shape[-nd:])
@@ -348,7 +348,7 @@ def avg_pool_backward(grad_output: ArrayLike, input_shape: Shape, kernel_size: S
         raise ValueError(f"grad_output must have shape {plan.out_shape} (the pooled output "
                          f"of input_shape {input_shape!r}), got {grad_output.shape}")
     dtype = result_dtype(grad_output)
-    gx = np.empty(input_shape, dtype=dtype)
+    gx = _alloc.empty(input_shape, dtype)
     if gx.size == 0:
         return gx
     gyk = as_kernel_input(grad_output, dtype)

@@ -27,7 +27,7 @@ cdef class ConvCall:
     cdef Py_ssize_t N, G, Mg, nx, nw, work, grain
     cdef double padval
     cdef bint f32
-    cdef object plan, dtype, y_shape, threads, verbose
+    cdef object plan, dtype, y_shape, threads, verbose, alloc
 
     def __init__(self, plan, dtype, tuple y_shape, Py_ssize_t grain, threads, verbose):
         geo, n, groups, cg, mg = plan.kernel_args
@@ -44,6 +44,7 @@ cdef class ConvCall:
         self.dtype = np.dtype(dtype)
         self.f32 = self.dtype == np.float32
         self.y_shape = y_shape
+        self.alloc = _allocator(y_shape, self.dtype)
         self.work = plan.work
         self.grain = grain
         self.threads = threads
@@ -74,7 +75,7 @@ cdef class ConvCall:
         try:
             if self.work >= self.grain:
                 nt = self.threads()
-            y = _empty(self.y_shape, self.dtype)
+            y = self.alloc(self.y_shape, self.dtype)
             PyObject_GetBuffer(y, &yb, PyBUF_SIMPLE | PyBUF_WRITABLE)
             fc_watch_start(&watch)
             with nogil:

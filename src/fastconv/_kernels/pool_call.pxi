@@ -44,7 +44,7 @@ cdef class PoolCall:
     cdef int kind
     cdef bint wide, f32
     cdef int64_t divisor
-    cdef object dtype, out_shape, threads, tables, plan
+    cdef object dtype, out_shape, threads, tables, plan, alloc, alloc_ind
     cdef const Py_ssize_t *tlo
     cdef const Py_ssize_t *thi
     cdef const Py_ssize_t *first_w
@@ -63,6 +63,8 @@ cdef class PoolCall:
         self.out_shape = tuple(plan.out_shape)
         self.dtype = np.dtype(dtype)
         self.f32 = self.dtype == np.float32
+        self.alloc = _allocator(self.out_shape, self.dtype)
+        self.alloc_ind = _allocator(self.out_shape, _int64)
         self.divisor = divisor
         self.wide = wide
         self.grain = grain
@@ -93,11 +95,11 @@ cdef class PoolCall:
                                  f"{self.planes * self.pin * itemsize}")
             if self.planes * self.pin >= self.grain:
                 nt = self.threads()
-            y = _empty(self.out_shape, self.dtype)
+            y = self.alloc(self.out_shape, self.dtype)
             PyObject_GetBuffer(y, &yb, PyBUF_SIMPLE | PyBUF_WRITABLE)
             try:
                 if self.kind == POOL_MAX_INDICES:
-                    ind = _empty(self.out_shape, _int64)
+                    ind = self.alloc_ind(self.out_shape, _int64)
                     PyObject_GetBuffer(ind, &ib, PyBUF_SIMPLE | PyBUF_WRITABLE)
                     ip = <int64_t *>ib.buf
                 with nogil:
