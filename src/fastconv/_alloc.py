@@ -1,44 +1,161 @@
-"""Where big results live: on huge-page boundaries.
+"""Where big results live: whole huge pages, recycled.
 
 A new result is faulted in page by page the first time a kernel writes it.  Where
-glibc maps each big allocation afresh (a process with ``MALLOC_TRIM_THRESHOLD_`` set,
-as dask's nannies set it for their workers), a 4 MiB result costs 1,024 faults of
-4 KiB; NumPy asks for transparent huge pages on its big allocations, but a block that
-does not start on a 2 MiB boundary gets one at most where two would fit.  ``empty``
-starts big results on a boundary, so the kernel maps whole huge pages (measured in
-docs/performance.md: a 1024^2 float32 Gaussian 2.66 -> 1.5 ms in such a process).
-The few MiB of address space above it are reserved, not touched: they cost no memory.
+glibc maps each big allocation afresh and unmaps it when freed (a process with
+``MALLOC_TRIM_THRESHOLD_`` set, as dask's nannies set it for their workers, or one
+where another library's allocations ran in between: ../shared/DESIGN.md section 8), a
+4 MiB result costs about a thousand 4 KiB faults, as much as a Gaussian filter's
+arithmetic on it.  Two measures (docs/performance.md, "Big results"):
+
+* ``empty`` starts a result of ``HUGE_PAGE`` bytes or more on a huge-page boundary,
+  so that the kernel backs it with whole transparent huge pages (NumPy asks for them
+  on its big allocations, but a block that starts just after a boundary gets one at
+  most where two would fit).  The address space before the boundary is never touched,
+  so never resident.
+* When such a result is freed, its block goes to a small pool (at most
+  ``pool_limit()`` bytes, ``FASTCONV_POOL_MB`` in the environment, 64 MiB by default;
+  0 turns it off), from which the next result of the same number of huge pages takes
+  it: no faults at all, and no fresh memory from a VM host that reclaimed the freed
+  pages.  Blocks bigger than the limit are never kept; the oldest leave first;
+  ``fastconv.clear_caches()`` empties the pool.
+
+A result is an ordinary C-contiguous ndarray.  Its ``base`` is a lease that every view
+of it keeps alive, so a block goes back to the pool only when nothing refers to any
+part of it.
 """
 
 import math
+import os
 import sys
+import threading
 
 import numpy as np
 
-__all__ = ["empty", "HUGE_PAGE"]
+from fastconv._caches import on_clear
+
+__all__ = ["empty", "HUGE_PAGE", "pool_limit", "pool_bytes", "release"]
 
 HUGE_PAGE = 1 << 21
 _LINUX = sys.platform.startswith("linux")
 
 
+def _limit_from_environment():
+    text = os.environ.get("FASTCONV_POOL_MB", "").strip()
+    if not text:
+        return 64 << 20
+    try:
+        mb = int(text)
+    except ValueError:
+        raise ValueError(f"FASTCONV_POOL_MB must be an integer, got {text!r}") from None
+    if mb < 0:
+        raise ValueError(f"FASTCONV_POOL_MB must be >= 0, got {mb}")
+    return mb << 20
+
+
+class _Pool:
+    """Freed blocks by size (whole huge pages), oldest first; bounded in bytes."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.blocks = []                 # (pages, raw uint8 array), oldest first
+        self.nbytes = 0
+        # reentrant: a collection inside take/give may free a result (a lease's __del__)
+        self.lock = threading.RLock()
+
+    def take(self, pages):
+        with self.lock:
+            for i in range(len(self.blocks) - 1, -1, -1):
+                if self.blocks[i][0] == pages:
+                    self.nbytes -= pages * HUGE_PAGE
+                    return self.blocks.pop(i)[1]
+        return None
+
+    def give(self, pages, raw):
+        size = pages * HUGE_PAGE
+        if size > self.limit:
+            return
+        with self.lock:
+            while self.blocks and self.nbytes + size > self.limit:
+                self.nbytes -= self.blocks.pop(0)[0] * HUGE_PAGE
+            self.blocks.append((pages, raw))
+            self.nbytes += size
+
+    def clear(self):
+        with self.lock:
+            self.blocks = []
+            self.nbytes = 0
+
+
+_POOL = _Pool(_limit_from_environment())
+
+
+def _after_fork():
+    # the parent's lock may be held by a thread that does not exist in the child
+    global _POOL
+    _POOL = _Pool(_POOL.limit)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+class _Lease:
+    """The base of a result in a recycled block: when the last view of the result
+    goes, the block goes back to the pool."""
+
+    __slots__ = ("__array_interface__", "_pages", "_raw")
+
+    def __del__(self):
+        try:
+            _POOL.give(self._pages, self._raw)
+        except Exception:   # interpreter shutdown: module globals may be gone
+            pass
+
+
 def empty(shape, dtype):
-    """``np.empty(shape, dtype)`` (C order) whose data starts on a ``HUGE_PAGE``
-    boundary when it is at least ``HUGE_PAGE`` bytes (on Linux; elsewhere np.empty).
+    """``np.empty(shape, dtype)`` (C order); from ``HUGE_PAGE`` bytes up (on Linux),
+    starting on a huge-page boundary, in a recycled block when the pool has one.
 
     Examples
     --------
     >>> from fastconv._alloc import empty, HUGE_PAGE
     >>> a = empty((1024, 1024), "float32")
-    >>> a.shape, a.dtype.name, a.flags.c_contiguous
-    ((1024, 1024), 'float32', True)
+    >>> a.shape, a.dtype.name, a.flags.c_contiguous, a.flags.writeable
+    ((1024, 1024), 'float32', True, True)
     >>> a.ctypes.data % HUGE_PAGE == 0 or not _LINUX
     True
     """
     dtype = np.dtype(dtype)
     shape = tuple(shape) if np.iterable(shape) else (shape,)
     nbytes = math.prod(shape) * dtype.itemsize
-    if not _LINUX or nbytes < HUGE_PAGE or dtype.hasobject:
+    if (not _LINUX or nbytes < HUGE_PAGE or dtype.hasobject or dtype.fields is not None
+            or dtype.subdtype is not None):
         return np.empty(shape, dtype)
-    raw = np.empty(nbytes + HUGE_PAGE, np.uint8)
-    start = -raw.ctypes.data % HUGE_PAGE
-    return raw[start:start + nbytes].view(dtype).reshape(shape)
+    pages = -(-nbytes // HUGE_PAGE)
+    raw = _POOL.take(pages)
+    if raw is None:
+        raw = np.empty((pages + 1) * HUGE_PAGE, np.uint8)
+    lease = _Lease()
+    lease._pages, lease._raw = pages, raw
+    start = raw.ctypes.data + (-raw.ctypes.data % HUGE_PAGE)
+    lease.__array_interface__ = {"data": (start, False), "shape": shape,
+                                 "typestr": dtype.str, "version": 3}
+    return np.asarray(lease)
+
+
+def pool_limit():
+    """The most bytes the pool of freed result blocks keeps."""
+    return _POOL.limit
+
+
+def pool_bytes():
+    """The bytes the pool keeps now."""
+    return _POOL.nbytes
+
+
+def release():
+    """Free the blocks the pool keeps (``fastconv.clear_caches()`` calls it)."""
+    _POOL.clear()
+
+
+on_clear(release)

@@ -6,14 +6,17 @@ the recipes of repeated calls, see ``fastconv._fastpath``; the geometry of a few
 graphs of at most 64 chunks), never data or anything whose size grows with the data.
 Each cache keeps at most ``max_entries`` entries (the oldest leave first), about 1 KiB
 each (a dask graph's geometry: up to ~100 KiB): every cache of the package together
-holds well under ``MAX_TOTAL_BYTES``.
+holds well under ``MAX_TOTAL_BYTES``.  The one store of data, the pool of freed result
+blocks (``fastconv._alloc``, bounded by its own limit), is emptied by ``clear_caches``
+too (``on_clear``).
 """
 
-__all__ = ["BoundedCache", "clear_caches", "cache_info", "plain", "MAX_TOTAL_BYTES"]
+__all__ = ["BoundedCache", "clear_caches", "cache_info", "plain", "on_clear", "MAX_TOTAL_BYTES"]
 
 MAX_TOTAL_BYTES = 4 << 20
 
 _registry = []
+_on_clear = []
 
 
 class BoundedCache(dict):
@@ -65,11 +68,13 @@ def plain(v):
 
 
 def clear_caches() -> None:
-    """Empty every cache of fastconv (plans of the shapes seen so far).
+    """Empty every cache of fastconv (plans of the shapes seen so far) and the pool
+    of freed result blocks.
 
-    Nothing the size of the data is ever cached (every cache is bounded: a few
-    MiB in all), so this is never needed to free memory; it resets the state,
-    e.g. before measuring a first call.
+    The caches hold descriptions of calls, a few MiB in all; the pool keeps up to
+    ``FASTCONV_POOL_MB`` (64 MiB by default) of blocks that recent results lived in,
+    for the next results of the same size.  This frees that memory and resets the
+    state, e.g. before measuring a first call.
 
     Examples
     --------
@@ -78,6 +83,14 @@ def clear_caches() -> None:
     """
     for cache in _registry:
         cache.clear()
+    for release in _on_clear:
+        release()
+
+
+def on_clear(release):
+    """Have ``clear_caches`` call ``release()`` too (a store that is not a cache of
+    call descriptions: fastconv._alloc's pool)."""
+    _on_clear.append(release)
 
 
 def cache_info():

@@ -22,9 +22,12 @@ some of the workloads.  The systems alternate A B A B; the table gives the media
 over rounds and the ratio fastconv / peer (< 1: fastconv faster), the ratio of the
 fastest rounds (``best``: on a machine shared with other work the least disturbed
 round of each), and the largest
-difference between the two results (relative to the peer's largest magnitude).
+difference between the two results (relative to the peer's largest magnitude);
+``--json`` also keeps every round's time (``times_s``).  This process collects its
+garbage before each timed call, outside the timing (see ``_timed``).
 """
 
+import gc
 import statistics
 import sys
 import time
@@ -172,7 +175,13 @@ def _timed(client, make, keep=False, baseline=None, workers=2):
     """Seconds to materialise ``make()`` on the workers (``client`` None: with the
     threads scheduler, ``workers`` threads, in this process).  Unless kept, the result is
     released and the scheduler drained back to ``baseline`` tasks, so that the next call
-    (same keys) computes again instead of finding the result in memory."""
+    (same keys) computes again instead of finding the result in memory.
+
+    This process collects its garbage first, outside the timing (``timeit`` turns the
+    collector off for the same reason): it also runs the LocalCluster's scheduler,
+    whose full collections grow to 100-150 ms over a run and would land in whichever
+    system's call happens to cross the collector's threshold."""
+    gc.collect()
     if client is None:
         t = time.perf_counter()
         y = make().persist(scheduler="threads", num_workers=workers)
@@ -247,7 +256,7 @@ def run_dask_bench(repeat=5, quick=False, progress=True, workers=2, scheduler="d
             del results
             rows.append({"workload": name, "desc": desc, "median_s": med, "peer": peer,
                          "ratio": med["fastconv"] / med[peer] if peer else None,
-                         "best_s": best,
+                         "best_s": best, "times_s": times,
                          "ratio_best": best["fastconv"] / best[peer] if peer else None,
                          "max_rel_diff": diff})
     finally:
