@@ -169,3 +169,15 @@ def test_pool_limit_from_the_environment(value, ok):
                         else 0)
     else:
         assert r.returncode != 0 and "FASTCONV_POOL_MB" in r.stderr and value in r.stderr
+
+
+@pytest.mark.parametrize("dtype", [">f8", "<c16", "?", "u2", "M8[ns]", [("a", "f4"), ("b", "i4")],
+                                   ("f4", (2,))])
+def test_every_dtype_np_empty_takes(dtype):
+    """Numeric kinds (any byte order) get huge pages; the others are np.empty's."""
+    shape = (np.int64(2048), 1024)
+    a = _alloc.empty(shape, dtype)
+    b = np.empty(shape, dtype)
+    assert a.dtype == b.dtype and a.shape == b.shape and a.flags.c_contiguous
+    if LINUX and np.dtype(dtype).kind in "biufc":
+        assert a.ctypes.data % _alloc.HUGE_PAGE == 0

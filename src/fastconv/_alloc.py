@@ -128,9 +128,9 @@ def empty(shape, dtype):
     dtype = np.dtype(dtype)
     shape = tuple(shape) if np.iterable(shape) else (shape,)
     nbytes = math.prod(shape) * dtype.itemsize
-    if (not _LINUX or nbytes < HUGE_PAGE or dtype.hasobject or dtype.fields is not None
-            or dtype.subdtype is not None):
+    if not _LINUX or nbytes < HUGE_PAGE or dtype.kind not in "biufc":
         return np.empty(shape, dtype)
+    shape = tuple(int(n) for n in shape)
     pages = -(-nbytes // HUGE_PAGE)
     raw = _POOL.take(pages)
     if raw is None:
