@@ -116,6 +116,60 @@ def test_resident_memory_returns_after_calls_of_many_shapes(tmp_path):
     assert kept < 16, f"{kept:.1f} MiB still resident after the calls"
 
 
+RSS_BIG_RESULTS = textwrap.dedent("""
+    import gc, numpy as np, fastconv
+    from fastconv import _alloc, ndimage
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 2**20
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((1, 1, 9)).astype(np.float32)
+    gc.collect()
+    base = rss()
+    for n in range(1 << 19, 6 << 20, 1 << 19):   # results of 2 to 22 MiB, each size new
+        y = fastconv.conv1d(np.ones((1, 1, n), np.float32), w, padding=4)
+        y = ndimage.gaussian_filter(y[0, 0], 2.0)
+    del y
+    gc.collect()
+    print(_alloc.pool_bytes() / 2**20, rss() - base)
+""")
+
+
+@pytest.mark.memory
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/statm")
+@pytest.mark.parametrize("pool_mb", ["0", "16", ""])
+def test_freed_results_kept_stay_within_the_pool_limit(pool_mb, tmp_path):
+    import os
+
+    # glibc's own retention out of the way (as in a dask worker): what stays resident
+    # is what fastconv keeps
+    env = dict(os.environ, FASTCONV_POOL_MB=pool_mb, MALLOC_TRIM_THRESHOLD_="65536")
+    out = subprocess.run([sys.executable, "-c", RSS_BIG_RESULTS], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    pooled, kept = map(float, out.stdout.split())
+    limit = int(pool_mb or 64)
+    assert pooled <= limit
+    assert kept < limit + 16, f"{kept:.1f} MiB still resident (pool limit {limit} MiB)"
+
+
+@pytest.mark.parametrize("value, expect", [("", 64 << 20), ("128", 128 << 20),
+                                           ("0", 1 << 20), ("x", None)])
+def test_workspace_limit_from_the_environment(value, expect, tmp_path):
+    import os
+
+    env = dict(os.environ, FASTCONV_WORKSPACE_MB=value)
+    out = subprocess.run([sys.executable, "-c",
+                          "import fastconv; print(fastconv.get_workspace_limit())"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    if expect is None:
+        assert out.returncode != 0 and "FASTCONV_WORKSPACE_MB" in out.stderr
+        assert "'x'" in out.stderr
+    else:
+        assert out.returncode == 0, out.stderr
+        assert int(out.stdout) == expect
+
+
 # ---------------------------------------------------------------- slabs
 
 MODES = ("zeros", "constant", "reflect", "replicate", "circular", "symmetric")

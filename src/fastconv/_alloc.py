@@ -7,11 +7,11 @@ where another library's allocations ran in between: ../shared/DESIGN.md section 
 4 MiB result costs about a thousand 4 KiB faults, as much as a Gaussian filter's
 arithmetic on it.  Two measures (docs/performance.md, "Big results"):
 
-* ``empty`` starts a result of ``HUGE_PAGE`` bytes or more on a huge-page boundary,
-  so that the kernel backs it with whole transparent huge pages (NumPy asks for them
-  on its big allocations, but a block that starts just after a boundary gets one at
-  most where two would fit).  The address space before the boundary is never touched,
-  so never resident.
+* ``empty`` puts a result of ``HUGE_PAGE`` bytes or more in its own mapping, from a
+  huge-page boundary, with transparent huge pages asked for (``madvise``), so that the
+  kernel backs it with whole huge pages (NumPy asks for them on its big allocations,
+  but glibc's block starts just after a boundary and gets one at most where two would
+  fit).  The address space before the boundary is never touched, so never resident.
 * When such a result is freed, its block goes to a small pool (at most
   ``pool_limit()`` bytes, ``FASTCONV_POOL_MB`` in the environment, 64 MiB by default;
   0 turns it off), from which the next result of the same number of huge pages takes
@@ -25,6 +25,7 @@ part of it.
 """
 
 import math
+import mmap
 import os
 import sys
 import threading
@@ -32,6 +33,7 @@ import threading
 import numpy as np
 
 from fastconv._caches import on_clear
+from fastconv._workspace import mib_from_environment
 
 __all__ = ["empty", "HUGE_PAGE", "pool_limit", "pool_bytes", "release"]
 
@@ -40,13 +42,7 @@ _LINUX = sys.platform.startswith("linux")
 
 
 def _limit_from_environment():
-    text = os.environ.get("FASTCONV_POOL_MB", "").strip()
-    if not text:
-        return 64 << 20
-    try:
-        mb = int(text)
-    except ValueError:
-        raise ValueError(f"FASTCONV_POOL_MB must be an integer, got {text!r}") from None
+    mb = mib_from_environment("FASTCONV_POOL_MB", 64)
     if mb < 0:
         raise ValueError(f"FASTCONV_POOL_MB must be >= 0, got {mb}")
     return mb << 20
@@ -134,13 +130,29 @@ def empty(shape, dtype):
     pages = -(-nbytes // HUGE_PAGE)
     raw = _POOL.take(pages)
     if raw is None:
-        raw = np.empty((pages + 1) * HUGE_PAGE, np.uint8)
+        raw = _block(pages)
     lease = _Lease()
     lease._pages, lease._raw = pages, raw
     start = raw.ctypes.data + (-raw.ctypes.data % HUGE_PAGE)
     lease.__array_interface__ = {"data": (start, False), "shape": shape,
                                  "typestr": dtype.str, "version": 3}
     return np.asarray(lease)
+
+
+def _block(pages):
+    """A new block for ``pages`` huge pages, as a uint8 array over its own anonymous
+    mapping (one huge page more, for the alignment).  Its own mapping, not glibc's heap:
+    a block kept in the pool must not pin freed heap memory below it, and an evicted
+    one is unmapped at once."""
+    m = mmap.mmap(-1, (pages + 1) * HUGE_PAGE)
+    raw = np.frombuffer(m, np.uint8)                 # keeps the mapping alive
+    start = -raw.ctypes.data % HUGE_PAGE
+    if hasattr(m, "madvise") and hasattr(mmap, "MADV_HUGEPAGE"):
+        try:
+            m.madvise(mmap.MADV_HUGEPAGE, start, pages * HUGE_PAGE)
+        except OSError:                              # no transparent huge pages here
+            pass
+    return raw
 
 
 def pool_limit():

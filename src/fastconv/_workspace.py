@@ -16,24 +16,25 @@ import os
 
 from fastconv._shapes import as_int
 
-__all__ = ["get_workspace_limit", "set_workspace_limit", "THREAD_SHARES"]
+__all__ = ["get_workspace_limit", "set_workspace_limit", "mib_from_environment", "THREAD_SHARES"]
 
 THREAD_SHARES = 8
 _MIN_LIMIT = 1 << 20
 
 
-def _from_environment():
-    text = os.environ.get("FASTCONV_WORKSPACE_MB", "").strip()
+def mib_from_environment(name, default):
+    """The integer count of MiB that the environment variable ``name`` gives, or
+    ``default`` where it is unset or blank; ValueError naming it if not an integer."""
+    text = os.environ.get(name, "").strip()
     if not text:
-        return 64 << 20
+        return default
     try:
-        mb = int(text)
+        return int(text)
     except ValueError:
-        raise ValueError(f"FASTCONV_WORKSPACE_MB must be an integer, got {text!r}") from None
-    return max(_MIN_LIMIT, mb << 20)
+        raise ValueError(f"{name} must be an integer, got {text!r}") from None
 
 
-_limit = _from_environment()
+_limit = max(_MIN_LIMIT, mib_from_environment("FASTCONV_WORKSPACE_MB", 64) << 20)
 
 
 def get_workspace_limit() -> int:
