@@ -181,3 +181,18 @@ def test_every_dtype_np_empty_takes(dtype):
     assert a.dtype == b.dtype and a.shape == b.shape and a.flags.c_contiguous
     if LINUX and np.dtype(dtype).kind in "biufc":
         assert a.ctypes.data % _alloc.HUGE_PAGE == 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="os.fork")
+def test_a_forked_child_writes_its_own_copy():
+    """Results are private memory, as np.empty's: a child's writes stay in the child."""
+    import os
+
+    a = _alloc.empty((1024, 1024), np.float32)
+    a[...] = 1
+    pid = os.fork()
+    if pid == 0:
+        a[...] = 42
+        os._exit(0 if np.all(a == 42) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0 and np.all(a == 1)

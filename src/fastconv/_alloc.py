@@ -109,8 +109,9 @@ class _Lease:
 
 
 def empty(shape, dtype):
-    """``np.empty(shape, dtype)`` (C order); from ``HUGE_PAGE`` bytes up (on Linux),
-    starting on a huge-page boundary, in a recycled block when the pool has one.
+    """``np.empty(shape, dtype)`` (C order); a numeric one of ``HUGE_PAGE`` bytes or
+    more (on Linux) starts on a huge-page boundary, in a recycled block when the pool
+    has one.
 
     Examples
     --------
@@ -144,7 +145,13 @@ def _block(pages):
     mapping (one huge page more, for the alignment).  Its own mapping, not glibc's heap:
     a block kept in the pool must not pin freed heap memory below it, and an evicted
     one is unmapped at once."""
-    m = mmap.mmap(-1, (pages + 1) * HUGE_PAGE)
+    size = (pages + 1) * HUGE_PAGE
+    try:
+        # private, as np.empty's memory is (a forked child must not write into it)
+        m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
+    except OSError as e:
+        raise MemoryError(f"fastconv: unable to allocate {size / 2**20:.0f} MiB for a "
+                          f"result ({e})") from None
     raw = np.frombuffer(m, np.uint8)                 # keeps the mapping alive
     start = -raw.ctypes.data % HUGE_PAGE
     if hasattr(m, "madvise") and hasattr(mmap, "MADV_HUGEPAGE"):
