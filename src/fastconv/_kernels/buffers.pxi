@@ -12,7 +12,7 @@ _int64 = np.dtype(np.int64)
 
 def _allocator(shape, dtype):
     """np.empty, or for a result of a huge page or more _alloc.empty (whole huge
-    pages: far fewer page faults), chosen once per call object."""
+    pages, recycled: far fewer page faults), chosen once per call object."""
     if math.prod(shape) * np.dtype(dtype).itemsize >= _alloc.HUGE_PAGE:
         return _alloc.empty
     return _empty
