@@ -24,7 +24,6 @@ of it keeps alive, so a block goes back to the pool only when nothing refers to 
 part of it.
 """
 
-import math
 import mmap
 import os
 import sys
@@ -122,12 +121,13 @@ def empty(shape, dtype):
     >>> a.ctypes.data % HUGE_PAGE == 0 or not _LINUX
     True
     """
-    dtype = np.dtype(dtype)
-    shape = tuple(shape) if np.iterable(shape) else (shape,)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if not _LINUX or nbytes < HUGE_PAGE or dtype.kind not in "biufc":
-        return np.empty(shape, dtype)
-    shape = tuple(int(n) for n in shape)
+    out = np.empty(shape, dtype)       # small results (most calls) cost no more than this
+    nbytes = out.nbytes
+    if not _LINUX or nbytes < HUGE_PAGE or out.dtype.kind not in "biufc":
+        return out
+    # (np.empty has only reserved the address space: nothing was touched)
+    shape, dtype = out.shape, out.dtype
+    del out
     pages = -(-nbytes // HUGE_PAGE)
     raw = _POOL.take(pages)
     if raw is None:
