@@ -794,11 +794,13 @@ def test_2d_runs_the_fir_kernel(rng, monkeypatch, kshape, mode, dt):
     """2-D calls with zero padding run through fastconv.signal's FIR kernel (one
     plane, or rows when the kernel has one row): the same shapes as SciPy, within the
     per-element bound (odd and even kernels, convolve and correlate)."""
-    from fastconv import _sigdirect
+    from fastconv import _sig_kernels
 
     used = []
-    real = _sigdirect._fir
-    monkeypatch.setattr(_sigdirect, "_fir", lambda *a: used.append(1) or real(*a))
+    real = _sig_kernels.fir
+    # the kernel entry itself: a repeated call (correlate's, of convolve's shapes) runs
+    # it from its recipe without _fir
+    monkeypatch.setattr(_sig_kernels, "fir", lambda *a: used.append(1) or real(*a))
     x = rng.standard_normal((37, 41)).astype(dt)
     w = rng.standard_normal(kshape).astype(dt)
     eps = 2.0 ** -24 if dt == np.float32 else 2.0 ** -53
@@ -850,3 +852,114 @@ def test_auto_integer_rule_as_scipy(a, b):
         else:
             np.testing.assert_allclose(got, want)
             assert np.asarray(got).dtype == np.asarray(want).dtype
+
+
+# ------------------------------------------------------------------ repeated calls
+
+REPEATABLE = ["convolve", "correlate", "convolve2d", "correlate2d"]
+
+
+def _layouts(a):
+    """The same values as ``a`` in other layouts: reversed strides, read-only,
+    misaligned (a float64 view one byte into a buffer)."""
+    rev = np.ascontiguousarray(a[::-1])[::-1]
+    ro = a.copy()
+    ro.flags.writeable = False
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    mis = buf[1:].view(a.dtype).reshape(a.shape)
+    mis[...] = a
+    return [rev, ro, mis]
+
+
+@pytest.mark.parametrize("name", REPEATABLE)
+def test_repeated_calls_take_their_recipe_and_give_the_same_bits(rng, name):
+    """A repeat of a small direct call (same classes, shapes, dtypes and parameters)
+    runs its first call's FIR kernel call from a recipe: the same bits as the first
+    call, for any layout of the same values, the inputs unchanged, SciPy's values."""
+    sp = pytest.importorskip("scipy.signal")
+    fastconv.clear_caches()
+    f, g = getattr(signal, name), getattr(sp, name)
+    used = 0
+    for _ in range(150):
+        nd = 2 if name.endswith("2d") else int(rng.integers(1, 3))
+        s1, s2 = (tuple(int(v) for v in rng.integers(1, 9, nd)) for _ in range(2))
+        a = rng.standard_normal(s1).astype(rng.choice(["f4", "f8"]))
+        b = rng.standard_normal(s2).astype(rng.choice(["f4", "f8"]))
+        mode = str(rng.choice(MODES))
+        if name.endswith("2d"):
+            kw = dict(boundary=str(rng.choice(["fill", "wrap", "symm"])),
+                      fillvalue=float(rng.choice([0.0, -0.0, 1.5])))
+        else:
+            kw = dict(method=str(rng.choice(["auto", "direct"])))
+        try:
+            first = f(a, b, mode, **kw)
+        except ValueError:
+            continue
+        n = len(fastconv._fastpath.RECIPES)
+        a0, b0 = a.copy(), b.copy()
+        for x, w in [(a, b)] + list(zip(_layouts(a), _layouts(b))):
+            again = f(x, w, mode, **kw)
+            assert again.dtype == first.dtype and again.flags.c_contiguous
+            np.testing.assert_array_equal(again, first)
+        assert np.array_equal(a, a0) and np.array_equal(b, b0)
+        used += n > 0
+        want = g(a.astype(np.float64), b.astype(np.float64), mode, **kw)
+        assert first.shape == want.shape
+        tol = 8 * np.finfo(first.dtype).eps * math.sqrt(b.size) * (np.abs(a).max() * np.abs(b).sum()
+                                                                    + 1.5 * np.abs(b).sum())
+        assert np.abs(first - want).max() <= tol
+    assert used > 50 and len(fastconv._fastpath.RECIPES) > 0
+
+
+def test_a_recipe_skips_the_full_path(monkeypatch):
+    """The repeat really is the recipe's kernel call (the full path would raise)."""
+    fastconv.clear_caches()
+    a, b = np.arange(12.0).reshape(3, 4), np.array([[1.0, -2.0], [0.5, 3.0]])
+    want = [signal.convolve2d(a, b), signal.correlate2d(a, b, "valid"), signal.convolve(a, b),
+            signal.correlate(a[0], b[0], "same")]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(signal, "correlate_padded", refuse)
+    got = [signal.convolve2d(a, b), signal.correlate2d(a, b, "valid"), signal.convolve(a, b),
+           signal.correlate(a[0], b[0], "same")]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    # other shapes, dtypes or parameters are new calls
+    with pytest.raises(AssertionError, match="full path"):
+        signal.convolve2d(a, b, "same")
+    with pytest.raises(AssertionError, match="full path"):
+        signal.convolve(a.astype(np.float32), b)
+
+
+def test_no_recipe_where_the_values_chose(rng):
+    """'auto' chose the direct sums for a NaN (a value, not the shapes): a repeat with
+    finite values of the same shapes takes the FFT as a first call would."""
+    fastconv.clear_caches()
+    x = rng.standard_normal(200_000)
+    w = rng.standard_normal(3000)
+    bad = x.copy()
+    bad[5] = np.nan
+    assert signal.choose_conv_method(bad, w) == "direct"
+    signal.convolve(bad, w)
+    np.testing.assert_array_equal(signal.convolve(x, w), signal.convolve(x, w, method="fft"))
+    # integers: their rule reads the values too
+    xi, wi = np.arange(30), np.arange(4)
+    signal.convolve(xi, wi)
+    assert not [k for k in fastconv._fastpath.RECIPES if k[0] is signal._CONVOLVE]
+
+
+def test_no_recipe_for_other_classes_and_fills(rng):
+    """Lists, subclasses, NaN/inf fills and verbose calls take the full path each time."""
+    fastconv.clear_caches()
+    a, b = rng.standard_normal((5, 6)), rng.standard_normal((2, 3))
+    for _ in range(2):
+        signal.convolve2d(a.tolist(), b)
+        signal.convolve2d(a, b, fillvalue=np.nan)
+        signal.convolve2d(a, b, fillvalue=np.float64(2.0))
+        signal.convolve(np.ma.masked_array(a), b)
+    tags = (signal._CONVOLVE, signal._CONV2D, signal._CORR2D)
+    assert not [k for k in fastconv._fastpath.RECIPES if k[0] in tags]
+    r = signal.convolve2d(a, b, fillvalue=np.nan)
+    assert np.isnan(r[0, 0]) and np.isfinite(r[2, 2])

@@ -81,18 +81,47 @@ def _clip_taps(shape, v, pads):
     input in 'same' mode, say): the result is unchanged and the sums shorter.
 
     Returns (v, pads), or (None, [(out, 0), ...]) when every output is zero."""
+    taps, new = _clip_slices(shape, v.shape, pads)
+    return (None if taps is None else v[taps]), new
+
+
+def _clip_slices(shape, k_shape, pads):
+    """``_clip_taps`` from the shapes: (the taps kept, as slices, or None where every
+    output is zero; the new pads)."""
     sl, new = [], []
-    for n, k, (lo, hi) in zip(shape, v.shape, pads):
+    for n, k, (lo, hi) in zip(shape, k_shape, pads):
         out = n + lo + hi - k + 1
         t0, t1 = max(0, lo - out + 1), min(k - 1, lo + n - 1)
         if t0 > t1:
             return None, [(n + lo + hi - kk + 1, 0) for n, kk, (lo, hi)
-                          in zip(shape, v.shape, pads)]
+                          in zip(shape, k_shape, pads)]
         kk = t1 - t0 + 1
         lo2 = lo - t0
         sl.append(slice(t0, t1 + 1))
         new.append((lo2, out - 1 + kk - n - lo2))
-    return v[tuple(sl)], new
+    return tuple(sl), new
+
+
+def direct_recipe(x_shape, v_shape, pads, dtype, boundary, fill):
+    """Where ``correlate_padded(x, v, pads, dtype, boundary=boundary, fill=fill)``
+    makes one FIR kernel call decided by the shapes alone (float32/float64, one or two
+    axes that both convolve, a finite constant border): ``(taps, geometry)``, and
+    its result is ``fir_run(geometry, x[None, None], v[taps][None, None], dtype,
+    fill)[0, 0]``; else None.  The signal functions keep it for repeated calls."""
+    dtype = np.dtype(dtype)
+    if (not 1 <= len(x_shape) <= 2 or dtype.kind != "f" or dtype.itemsize not in (4, 8)
+            or boundary != "constant" or not math.isfinite(fill)):
+        return None
+    taps = None
+    if fill == 0:
+        taps, pads = _clip_slices(x_shape, v_shape, pads)
+        if taps is None:
+            return None
+        v_shape = tuple(t.stop - t.start for t in taps)
+    # (_real_multi's one-signal, one-kernel case: every axis convolves)
+    if not all(k > 1 or p != (0, 0) for k, p in zip(v_shape, pads)):
+        return None
+    return taps, fir_geometry(tuple(x_shape), tuple(v_shape), list(pads))
 
 
 def _integer(x, v, pads, dtype, boundary, fill):
@@ -234,21 +263,41 @@ def _band_table(v, lanes):
 def _fir(x, v, pads, dtype, fill):
     """x (B, 1, *sp), v (M, 1, *k), one or two axes: corr(pad(x), v) as (B, M, *out),
     ``fill`` outside the input, through fastconv.signal's FIR kernel (fc_sigfir.h)."""
-    from fastconv import _sig_kernels
+    return fir_run(fir_geometry(x.shape[2:], v.shape[2:], pads), x, v, dtype, fill)
 
+
+def fir_geometry(sp, k, pads):
+    """What ``_fir`` works out from the shapes alone (one or two axes ``sp`` of the
+    input, ``k`` of the kernel, their ``pads``): kept by the signal functions' recipes
+    of repeated calls, so that a repeat runs the same kernel call without the work."""
+    crop = None
     if any(lo < 0 or hi < 0 for lo, hi in pads):
-        x, pads = _crop_negative(x, pads)   # 'valid' along an axis: a crop
-    sp, k = x.shape[2:], v.shape[2:]
+        # 'valid' along an axis: a crop of the input
+        crop = (slice(None), slice(None)) + tuple(
+            slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n) for n, (lo, hi) in zip(sp, pads))
+        sp = tuple(s.stop - s.start for s in crop[2:])
+        pads = [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
     out = tuple(n + lo + hi - kk + 1 for n, kk, (lo, hi) in zip(sp, k, pads))
+    tail = out
     if len(sp) == 1:
         # a row is a plane of one row
-        sp, k, out, pads = (1,) + sp, (1,) + k, (1,) + out, [(0, 0)] + list(pads)
+        sp, k, out, pads = (1,) + tuple(sp), (1,) + tuple(k), (1,) + out, [(0, 0)] + list(pads)
+    # rows of a plane share their cached input rows when the chunks are short
+    chunk = _FIR_CHUNK if k[0] == 1 else _FIR_CHUNK_2D
+    return crop, tuple(sp), tuple(k), out, tail, pads[0][0], pads[1][0], chunk
+
+
+def fir_run(geometry, x, v, dtype, fill):
+    """``_fir`` with its ``fir_geometry`` for x's and v's shapes."""
+    from fastconv import _sig_kernels
+
+    crop, sp, k, out, tail, p0, p1, chunk = geometry
+    if crop is not None:
+        x = x[crop]
     # aligned too: the kernel loads whole elements (np.ascontiguousarray keeps a
     # misaligned array as it is; UBSan found one)
     xk = as_kernel_input(x.reshape((x.shape[0],) + sp), dtype, "signal")
     level = _fir_level()
-    # rows of a plane share their cached input rows when the chunks are short
-    chunk = _FIR_CHUNK if k[0] == 1 else _FIR_CHUNK_2D
     nv = v.shape[0]
     y = _alloc.empty((x.shape[0], nv) + out, dtype)
     banded = k[1] >= _BAND_MIN_TAPS
@@ -267,11 +316,11 @@ def _fir(x, v, pads, dtype, fill):
         # from _BAND_MIN_TAPS taps on (see docs/performance.md)
         tab = _band_table(vm, lanes) if banded else None
         ym = y[:, 0] if nv == 1 else np.empty((x.shape[0],) + out, dtype)
-        _sig_kernels.fir(xk, vm, tab, ym, pads[0][0], pads[1][0], float(fill), chunk, level,
+        _sig_kernels.fir(xk, vm, tab, ym, p0, p1, float(fill), chunk, level,
                          -1 if _BLOCKED else 0, team(ym.size * math.prod(k)))
         if nv > 1:
             y[:, m] = ym
-    return y.reshape((x.shape[0], nv) + out[-len(x.shape[2:]):])
+    return y.reshape((x.shape[0], nv) + tail)
 
 
 def _conv_nd(x, v, pads, dtype, boundary, fill):

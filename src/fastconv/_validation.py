@@ -73,7 +73,9 @@ def as_kernel_input(arr, dtype, name="x"):
             return arr
     from fastconv._shapes import check_fits
     check_fits(arr.size, np.dtype(dtype).itemsize, name, arr, "a contiguous copy")
-    return np.require(arr, dtype=dtype, requirements=["C", "A"])
+    # (np.require's way, without its Python overhead: ~4 us on a small kernel)
+    out = np.asarray(arr, dtype=dtype, order="C")
+    return out if out.flags.aligned else out.copy()
 
 
 def check_out(out, shape, dtype, name="out"):

@@ -26,9 +26,10 @@ import warnings
 
 import numpy as np
 
-from fastconv import _fftconv
+from fastconv import _fftconv, _select
 from fastconv._dask import dask_aware
-from fastconv._sigdirect import correlate_padded
+from fastconv._fastpath import NO, RECIPES, freeze
+from fastconv._sigdirect import correlate_padded, direct_recipe, fir_run
 from fastconv._sigmodes import (
     as_input,
     check_boundary,
@@ -54,6 +55,54 @@ def _flip(a):
 def _reverse_conj(a):
     r = _flip(a)
     return np.conj(r) if r.dtype.kind == "c" else r
+
+
+# ---------------------------------------------------------------- repeated calls
+# A repeated small call (same classes, shapes, dtypes and parameters: the key of
+# fastconv._fastpath) whose first call ran one FIR kernel call decided by the shapes
+# alone runs that call again from its recipe, without the checks and dispatch (they
+# passed for exactly this key): the same kernel call, so the same bits.
+
+_CONVOLVE, _CONV2D, _CORR2D = object(), object(), object()
+
+
+def _recipe_key(tag, in1, in2, *params):
+    """The recipe key of a call, or None for a call that never has one (other array
+    classes, parameters of other types, verbose mode)."""
+    if in1.__class__ is not np.ndarray or in2.__class__ is not np.ndarray or _select.VERBOSE:
+        return None
+    key = [tag, in1.shape, in1.dtype, in2.shape, in2.dtype]
+    for p in params:
+        f = freeze(p)
+        if f is NO:
+            return None
+        key.append(f)
+    return tuple(key)
+
+
+def _keep_recipe(key, swap, flip, x, v, pads, dtype, boundary, fill, reverse=False):
+    """After a full call that ran ``correlate_padded(x, v, pads, dtype, boundary,
+    fill)`` on its inputs (swapped, ``v`` flipped or not) and made only shape-decided
+    choices: keep what a repeat needs, where it is one FIR kernel call."""
+    if key is None:
+        return
+    found = direct_recipe(x.shape, v.shape, pads, dtype, boundary, fill)
+    if found is not None:
+        RECIPES.put(key, (swap, flip, reverse, np.dtype(dtype), fill) + found)
+
+
+def _from_recipe(key, in1, in2):
+    """The result of a repeated call from its recipe, or None."""
+    recipe = RECIPES.get(key)
+    if recipe is None:
+        return None
+    swap, flip, reverse, dtype, fill, taps, geometry = recipe
+    x, w = (in2, in1) if swap else (in1, in2)
+    v = _flip(w) if flip else w
+    if taps is not None:
+        v = v[taps]
+    y = fir_run(geometry, x[None, None], v[None, None], dtype, fill)[0, 0]
+    return np.ascontiguousarray(y[::-1, ::-1] if reverse else y)
 
 
 def _nonempty(in1, in2):
@@ -112,6 +161,11 @@ def convolve(in1, in2, mode="full", method="auto"):
     array([[4., 4.],
            [4., 4.]], dtype=float32)
     """
+    key = _recipe_key(_CONVOLVE, in1, in2, mode, method)
+    if key is not None:
+        y = _from_recipe(key, in1, in2)
+        if y is not None:
+            return y
     volume = as_input(in1, "in1")
     kernel = as_input(in2, "in2")
     if volume.ndim == kernel.ndim == 0:
@@ -120,20 +174,33 @@ def convolve(in1, in2, mode="full", method="auto"):
     check_mode(mode)
     check_method(method)
     _nonempty(volume, kernel)
-    if valid_swap(mode, volume.shape, kernel.shape):
+    swap = valid_swap(mode, volume.shape, kernel.shape)
+    if swap:
         volume, kernel = kernel, volume
+    # a recipe only where the values decided nothing (float inputs: no integer rule)
+    if volume.dtype.kind != "f" or kernel.dtype.kind != "f":
+        key = None
     if method == "auto":
-        method = "direct" if _integers_past_float(volume, kernel) else \
-            _choose(volume, kernel, mode)
+        if _integers_past_float(volume, kernel):
+            method = "direct"
+        else:
+            method = _shape_choice(volume, kernel, mode)
+            if method is None:
+                key = None
+                method = _value_choice(volume, kernel)
     dtype = direct_result_dtype(volume.dtype, kernel.dtype)
     if method == "fft":
         return _convolve_fft(volume, kernel, mode, dtype)
     if mode == "full" and kernel.size > volume.size:
         # commutative: the longer input as the signal gives the kernels short sums
         volume, kernel = kernel, volume
+        swap = not swap
     pads = [range_to_pads(k, *full_range(n, k, mode), n)
             for n, k in zip(volume.shape, kernel.shape)]
-    return np.ascontiguousarray(correlate_padded(volume, _flip(kernel), pads, dtype))
+    v = _flip(kernel)
+    y = np.ascontiguousarray(correlate_padded(volume, v, pads, dtype))
+    _keep_recipe(key, swap, True, volume, v, pads, dtype, "constant", 0)
+    return y
 
 
 def _convolve_fft(volume, kernel, mode, dtype):
@@ -341,12 +408,20 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
            [1., 2., 1.],
            [1., 1., 2.]])
     """
+    key = _recipe_key(_CONV2D, in1, in2, mode, boundary, fillvalue)
+    if key is not None:
+        y = _from_recipe(key, in1, in2)
+        if y is not None:
+            return y
     a, b, bmode, fill, dtype = _two_d(in1, in2, "convolve2d", mode, boundary, fillvalue)
-    if valid_swap(mode, a.shape, b.shape):
+    swap = valid_swap(mode, a.shape, b.shape)
+    if swap:
         a, b = b, a
     pads = [range_to_pads(k, *full_range(n, k, mode), n) for n, k in zip(a.shape, b.shape)]
-    return np.ascontiguousarray(correlate_padded(a, _flip(b), pads, dtype, boundary=bmode,
-                                                 fill=fill))
+    v = _flip(b)
+    y = np.ascontiguousarray(correlate_padded(a, v, pads, dtype, boundary=bmode, fill=fill))
+    _keep_recipe(key, swap, True, a, v, pads, dtype, bmode, fill)
+    return y
 
 
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
@@ -365,6 +440,11 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     array([[ 8., 12.],
            [20., 24.]])
     """
+    key = _recipe_key(_CORR2D, in1, in2, mode, boundary, fillvalue)
+    if key is not None:
+        y = _from_recipe(key, in1, in2)
+        if y is not None:
+            return y
     a, b, bmode, fill, dtype = _two_d(in1, in2, "correlate2d", mode, boundary, fillvalue)
     swapped = valid_swap(mode, a.shape, b.shape)
     if swapped:
@@ -373,6 +453,8 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     pads = [range_to_pads(k, *full_range(n, k, mode, correlate2d=True), n)
             for n, k in zip(a.shape, b.shape)]
     out = correlate_padded(a, v, pads, dtype, boundary=bmode, fill=fill)
+    if v is b:
+        _keep_recipe(key, swapped, False, a, v, pads, dtype, bmode, fill, reverse=swapped)
     return np.ascontiguousarray(out[::-1, ::-1] if swapped else out)
 
 
@@ -458,6 +540,11 @@ def _integers_past_float(volume, kernel):
 
 def _choose(volume, kernel, mode):
     """The 'auto' method: see convolve's docstring."""
+    return _shape_choice(volume, kernel, mode) or _value_choice(volume, kernel)
+
+
+def _shape_choice(volume, kernel, mode):
+    """'direct' where the dtypes and shapes decide 'auto', else None."""
     dt = np.result_type(volume.dtype, kernel.dtype)
     if dt.kind not in "fc" or volume.dtype.kind not in "fc" and kernel.dtype.kind not in "fc":
         return "direct"
@@ -466,6 +553,12 @@ def _choose(volume, kernel, mode):
     direct, fft = _predict(volume, kernel, mode)
     if fft >= direct:
         return "direct"
+    return None
+
+
+def _value_choice(volume, kernel):
+    """'auto' where the FFT is predicted faster: 'direct' for a wide dynamic range or
+    a non-finite value, else 'fft'."""
     taps = min(volume.size, kernel.size)
     big = max(volume.size, kernel.size)
     for a in (volume, kernel):
