@@ -22,6 +22,10 @@ when needed), so a strided, read-only or misaligned array of a cached shape
 is still handled correctly.  ``out=`` and every argument of another type
 (lists, NumPy scalars, dask arrays...) take the full path every time.
 
+``fastconv.signal``'s direct convolutions keep recipes in the same cache, under
+the same kind of key (``signal._recipe_key``): a repeat runs its first call's FIR
+kernel call.
+
 The cache keeps at most ``MAX_RECIPES`` recipes (plans and small index
 tables, never data) and is emptied by :func:`fastconv.clear_caches`.
 """
