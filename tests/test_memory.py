@@ -85,11 +85,15 @@ def test_peak_memory_is_input_output_and_workspace(case, op, tmp_path):
     assert extra <= 64, f"{case} {op}: {extra:.1f} MiB above inputs and result"
 
 
-RSS_RETURNS = textwrap.dedent("""
-    import gc, numpy as np, fastconv
+RSS_OF_PROCESS = textwrap.dedent("""
     def rss():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * 4096 / 2**20
+""")
+
+
+RSS_RETURNS = RSS_OF_PROCESS + textwrap.dedent("""
+    import gc, numpy as np, fastconv
     rng = np.random.default_rng(0)
     w = rng.standard_normal((1, 1, 1000)).astype(np.float32)
     fastconv.conv1d(rng.standard_normal((1, 1, 5000)).astype(np.float32), w)
@@ -116,12 +120,9 @@ def test_resident_memory_returns_after_calls_of_many_shapes(tmp_path):
     assert kept < 16, f"{kept:.1f} MiB still resident after the calls"
 
 
-RSS_BIG_RESULTS = textwrap.dedent("""
+RSS_BIG_RESULTS = RSS_OF_PROCESS + textwrap.dedent("""
     import gc, numpy as np, fastconv
     from fastconv import _alloc, ndimage
-    def rss():
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * 4096 / 2**20
     rng = np.random.default_rng(0)
     w = rng.standard_normal((1, 1, 9)).astype(np.float32)
     gc.collect()

@@ -71,13 +71,10 @@ def _recipe_key(tag, in1, in2, *params):
     classes, parameters of other types, verbose mode)."""
     if in1.__class__ is not np.ndarray or in2.__class__ is not np.ndarray or _select.VERBOSE:
         return None
-    key = [tag, in1.shape, in1.dtype, in2.shape, in2.dtype]
-    for p in params:
-        f = freeze(p)
-        if f is NO:
-            return None
-        key.append(f)
-    return tuple(key)
+    frozen = freeze(params)
+    if frozen is NO:
+        return None
+    return tag, in1.shape, in1.dtype, in2.shape, in2.dtype, frozen
 
 
 def _keep_recipe(key, swap, flip, x, v, pads, dtype, boundary, fill, reverse=False):
