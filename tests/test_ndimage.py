@@ -960,3 +960,18 @@ def test_sizes_read_as_scipy_reads_them():
                     getattr(fnd, name)(*args, **kk)
                 continue
             np.testing.assert_array_equal(getattr(fnd, name)(*args, **kk), want)
+
+
+@pytest.mark.parametrize("dtype", ["<U2", "S3", "V8", [("a", "f4"), ("b", "i4")]])
+@pytest.mark.parametrize("name, args", [("uniform_filter", (1,)), ("uniform_filter", (3,)),
+                                        ("maximum_filter", (3,)), ("median_filter", (3,)),
+                                        ("gaussian_filter", (1.0,)), ("sobel", ()),
+                                        ("convolve", (np.ones((2, 2)),))])
+def test_string_and_record_inputs_raise_scipys_type_error(name, args, dtype):
+    """SciPy's default output dtype is ``np.dtype(input.dtype.name)``: a TypeError for
+    strings, bytes and records ("data type 'str64' not understood") before anything
+    else, even for a filter that would copy its input (size 1)."""
+    a = np.zeros((3, 4), dtype)
+    for module in (fnd, snd):
+        with pytest.raises(TypeError, match="not understood"):
+            getattr(module, name)(a, *args)

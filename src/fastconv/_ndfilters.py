@@ -63,6 +63,19 @@ def normalize_sequence(value, rank, name="argument"):
     return [value] * rank
 
 
+_BY_NAME = {}
+
+
+def _by_name(dtype):
+    """SciPy's output dtype ``np.dtype(input.dtype.name)``: the native byte order of
+    the input's type, and its TypeError for strings and records ("data type 'str64'
+    not understood"); kept per dtype (a few entries)."""
+    found = _BY_NAME.get(dtype)
+    if found is None:
+        found = _BY_NAME[dtype] = np.dtype(dtype.name)
+    return found
+
+
 def get_output(output, input, shape=None, complex_output=False):
     """SciPy's _get_output: the output array from None, a dtype or an array."""
     if shape is None:
@@ -71,9 +84,7 @@ def get_output(output, input, shape=None, complex_output=False):
     # fresh zero pages would fault in one by one during the kernel's writes
     if output is None:
         if not complex_output:
-            # SciPy's dtype.name: the native byte order of the input's type
-            dt = input.dtype
-            return _alloc.empty(shape, dt if dt.isnative else dt.newbyteorder("="))
+            return _alloc.empty(shape, _by_name(input.dtype))
         return _alloc.empty(shape, np.promote_types(input.dtype, np.complex64))
     if isinstance(output, (type, np.dtype)):
         if complex_output and np.dtype(output).kind != "c":
