@@ -24,6 +24,7 @@ of it keeps alive, so a block goes back to the pool only when nothing refers to 
 part of it.
 """
 
+import math
 import mmap
 import os
 import sys
@@ -34,7 +35,7 @@ import numpy as np
 from fastconv._caches import on_clear
 from fastconv._workspace import mib_from_environment
 
-__all__ = ["empty", "HUGE_PAGE", "pool_limit", "pool_bytes", "release"]
+__all__ = ["empty", "allocator", "HUGE_PAGE", "pool_limit", "pool_bytes", "release"]
 
 HUGE_PAGE = 1 << 21
 _LINUX = sys.platform.startswith("linux")
@@ -123,7 +124,7 @@ def empty(shape, dtype):
     """
     out = np.empty(shape, dtype)       # small results (most calls) cost no more than this
     nbytes = out.nbytes
-    if not _LINUX or nbytes < HUGE_PAGE or out.dtype.kind not in "biufc":
+    if not _huge(nbytes, out.dtype):
         return out
     # (np.empty has only reserved the address space: nothing was touched)
     shape, dtype = out.shape, out.dtype
@@ -138,6 +139,20 @@ def empty(shape, dtype):
     lease.__array_interface__ = {"data": (start, False), "shape": shape,
                                  "typestr": dtype.str, "version": 3}
     return np.asarray(lease)
+
+
+def allocator(shape, dtype):
+    """``empty`` for results of ``shape`` and ``dtype`` where it gives huge pages, else
+    ``np.empty``: chosen once by the callers that make many results of one shape (the
+    kernel-level call objects of small calls)."""
+    dtype = np.dtype(dtype)
+    return empty if _huge(math.prod(shape) * dtype.itemsize, dtype) else np.empty
+
+
+def _huge(nbytes, dtype):
+    """Whether a result gets huge pages and the pool: from a huge page up, numeric
+    dtypes, on Linux."""
+    return _LINUX and nbytes >= HUGE_PAGE and dtype.kind in "biufc"
 
 
 def _block(pages):

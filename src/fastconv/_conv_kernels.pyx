@@ -14,8 +14,6 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-import math
-
 import numpy as np
 
 from fastconv import _alloc

@@ -55,6 +55,9 @@ def correlate_padded(x, v, pads, dtype, *, boundary="constant", fill=0):
     dtype = np.dtype(dtype)
     if x.ndim == 0:
         return np.asarray(x * v, dtype=dtype)
+    recipe = direct_recipe(x.shape, v.shape, pads, dtype, boundary, fill)
+    if recipe is not None:
+        return run_direct(recipe, x, v, dtype, fill)
     if boundary == "constant" and fill == 0:     # (a NaN fill is not 0)
         v, pads = _clip_taps(x.shape, v, pads)
         if v is None:
@@ -103,11 +106,11 @@ def _clip_slices(shape, k_shape, pads):
 
 
 def direct_recipe(x_shape, v_shape, pads, dtype, boundary, fill):
-    """Where ``correlate_padded(x, v, pads, dtype, boundary=boundary, fill=fill)``
-    makes one FIR kernel call decided by the shapes alone (float32/float64, one or two
-    axes that both convolve, a finite constant border): ``(taps, geometry)``, and
-    its result is ``fir_run(geometry, x[None, None], v[taps][None, None], dtype,
-    fill)[0, 0]``; else None.  The signal functions keep it for repeated calls."""
+    """Where ``correlate_padded(x, v, pads, dtype, boundary=boundary, fill=fill)`` is
+    one FIR kernel call decided by the shapes alone (float32/float64, one or two axes
+    that both convolve, a finite constant border): ``(taps, geometry)`` for
+    ``run_direct``, which correlate_padded then runs; else None.  The signal functions
+    keep it for repeated calls."""
     dtype = np.dtype(dtype)
     if (not 1 <= len(x_shape) <= 2 or dtype.kind != "f" or dtype.itemsize not in (4, 8)
             or boundary != "constant" or not math.isfinite(fill)):
@@ -122,6 +125,14 @@ def direct_recipe(x_shape, v_shape, pads, dtype, boundary, fill):
     if not all(k > 1 or p != (0, 0) for k, p in zip(v_shape, pads)):
         return None
     return taps, fir_geometry(tuple(x_shape), tuple(v_shape), list(pads))
+
+
+def run_direct(recipe, x, v, dtype, fill):
+    """``correlate_padded``'s result from its ``direct_recipe``."""
+    taps, geometry = recipe
+    if taps is not None:
+        v = v[taps]
+    return fir_run(geometry, x[None, None], v[None, None], dtype, fill)[0, 0]
 
 
 def _integer(x, v, pads, dtype, boundary, fill):

@@ -29,7 +29,7 @@ import numpy as np
 from fastconv import _fftconv, _select
 from fastconv._dask import dask_aware
 from fastconv._fastpath import NO, RECIPES, freeze
-from fastconv._sigdirect import correlate_padded, direct_recipe, fir_run
+from fastconv._sigdirect import correlate_padded, direct_recipe, run_direct
 from fastconv._sigmodes import (
     as_input,
     check_boundary,
@@ -83,9 +83,9 @@ def _keep_recipe(key, swap, flip, x, v, pads, dtype, boundary, fill, reverse=Fal
     choices: keep what a repeat needs, where it is one FIR kernel call."""
     if key is None:
         return
-    found = direct_recipe(x.shape, v.shape, pads, dtype, boundary, fill)
-    if found is not None:
-        RECIPES.put(key, (swap, flip, reverse, np.dtype(dtype), fill) + found)
+    direct = direct_recipe(x.shape, v.shape, pads, dtype, boundary, fill)
+    if direct is not None:
+        RECIPES.put(key, (swap, flip, reverse, np.dtype(dtype), fill, direct))
 
 
 def _from_recipe(key, in1, in2):
@@ -93,12 +93,9 @@ def _from_recipe(key, in1, in2):
     recipe = RECIPES.get(key)
     if recipe is None:
         return None
-    swap, flip, reverse, dtype, fill, taps, geometry = recipe
+    swap, flip, reverse, dtype, fill, direct = recipe
     x, w = (in2, in1) if swap else (in1, in2)
-    v = _flip(w) if flip else w
-    if taps is not None:
-        v = v[taps]
-    y = fir_run(geometry, x[None, None], v[None, None], dtype, fill)[0, 0]
+    y = run_direct(direct, x, _flip(w) if flip else w, dtype, fill)
     return np.ascontiguousarray(y[::-1, ::-1] if reverse else y)
 
 

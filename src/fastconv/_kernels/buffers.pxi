@@ -10,14 +10,6 @@ _empty = np.empty
 _int64 = np.dtype(np.int64)
 
 
-def _allocator(shape, dtype):
-    """np.empty, or for a result of a huge page or more _alloc.empty (whole huge
-    pages, recycled: far fewer page faults), chosen once per call object."""
-    if math.prod(shape) * np.dtype(dtype).itemsize >= _alloc.HUGE_PAGE:
-        return _alloc.empty
-    return _empty
-
-
 cdef bint _c_aligned(const Py_buffer *b) noexcept:
     """Whether an exported buffer is C-contiguous and aligned to its item size."""
     cdef Py_ssize_t step = b.itemsize

@@ -44,7 +44,7 @@ cdef class ConvCall:
         self.dtype = np.dtype(dtype)
         self.f32 = self.dtype == np.float32
         self.y_shape = y_shape
-        self.alloc = _allocator(y_shape, self.dtype)
+        self.alloc = _alloc.allocator(y_shape, self.dtype)
         self.work = plan.work
         self.grain = grain
         self.threads = threads

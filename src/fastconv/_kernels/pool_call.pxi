@@ -63,8 +63,8 @@ cdef class PoolCall:
         self.out_shape = tuple(plan.out_shape)
         self.dtype = np.dtype(dtype)
         self.f32 = self.dtype == np.float32
-        self.alloc = _allocator(self.out_shape, self.dtype)
-        self.alloc_ind = _allocator(self.out_shape, _int64)
+        self.alloc = _alloc.allocator(self.out_shape, self.dtype)
+        self.alloc_ind = _alloc.allocator(self.out_shape, _int64)
         self.divisor = divisor
         self.wide = wide
         self.grain = grain
